@@ -1,0 +1,149 @@
+/*
+ * What the handlers share: finding the request's session, the cookie,
+ * the standard denials.
+ */
+#include <string.h>
+
+#include "cookie.h"
+#include "handlers.h"
+#include "log.h"
+#include "redirect.h"
+#include "timefmt.h"
+
+int
+sgw_request_session(struct sgw_ctx *ctx, const struct sgw_request *req,
+    struct sgw_session *s, unsigned char hash[SGW_HASH_LEN])
+{
+	const struct sgw_conf *conf = ctx->conf;
+	const char *val;
+	size_t pos = 0, vlen, len;
+	/* Skip the Redis write while less than a tenth of idle_timeout has
+	 * passed since the last refresh (SPEC section 6). */
+	int64_t step = conf->idle_timeout_ms / 10;
+
+	if (req->cookie == NULL)
+		return 0;
+	len = strlen(req->cookie);
+	while (sgw_cookie_next(req->cookie, len, &pos, conf->cookie_name, &val,
+	    &vlen) == 1) {
+		int rc;
+
+		/* A forged or malformed token stops here: no Redis. */
+		if (sgw_token_check(ctx->keys, val, vlen, hash) == -1)
+			continue;
+		rc = ctx->store->ops->touch(ctx->store, hash, conf->idle_timeout_ms,
+		    step, s);
+		if (rc == SGW_STORE_ERROR)
+			return -1;
+		if (rc != SGW_STORE_OK)
+			continue;
+		if (conf->bind_client && strcmp(s->client, req->client) != 0) {
+			char u[64], c[64];
+
+			log_warn("session of user=%s used from client=%s, bound to "
+			    "another address", sgw_log_safe(s->user, u, sizeof(u)),
+			    sgw_log_safe(req->client, c, sizeof(c)));
+			continue;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+void
+sgw_resp_unauthenticated(struct sgw_response *resp)
+{
+	sgw_resp_error(resp, 401, "not logged in");
+	sgw_resp_header(resp, "WWW-Authenticate", "Cookie realm=\"sessiongw\"");
+}
+
+void
+sgw_resp_unavailable(struct sgw_ctx *ctx, struct sgw_response *resp)
+{
+	log_error("%s", ctx->store->errstr);
+	sgw_resp_error(resp, 503, "session store unavailable");
+	sgw_resp_header(resp, "Retry-After", "1");
+}
+
+void
+sgw_resp_cookie(struct sgw_ctx *ctx, struct sgw_response *resp,
+    const char *token, int remember_me)
+{
+	char c[1024];
+	int64_t max_age = remember_me ? ctx->conf->remember_me_timeout_ms / 1000 : -1;
+
+	if (sgw_cookie_build(c, sizeof(c), ctx->conf, token, max_age) < 0) {
+		resp->headers.oom = 1; /* cannot happen with a valid config */
+		return;
+	}
+	sgw_resp_header(resp, "Set-Cookie", "%s", c);
+}
+
+/* Host without its port: "example.com:8080" -> "example.com". */
+static void
+host_only(const char *in, char *out, size_t outsz)
+{
+	size_t n = strcspn(in, ":/");
+
+	if (n >= outsz)
+		n = outsz - 1;
+	memcpy(out, in, n);
+	out[n] = '\0';
+}
+
+int
+sgw_cross_site(const struct sgw_ctx *ctx, const struct sgw_request *req)
+{
+	const char *o = req->origin, *host;
+	char h[256];
+
+	if (o == NULL || o[0] == '\0')
+		return 0;
+	/* "null" (sandboxed frames, some redirects) names no site: refuse. */
+	if (strncmp(o, "https://", 8) == 0)
+		host = o + 8;
+	else if (strncmp(o, "http://", 7) == 0)
+		host = o + 7;
+	else
+		return 1;
+	host_only(host, h, sizeof(h));
+	if (req->host == NULL)
+		return !sgw_redirect_host_allowed(ctx->conf, h, "");
+	return !sgw_redirect_host_allowed(ctx->conf, h, req->host);
+}
+
+json_t *
+sgw_json_time(int64_t ms)
+{
+	char t[SGW_RFC3339_LEN];
+
+	return json_string(sgw_rfc3339(ms, t));
+}
+
+json_t *
+sgw_roles_json(const char *roles)
+{
+	json_t *a = json_array();
+	const char *p = roles;
+
+	while (a != NULL && p != NULL && *p != '\0') {
+		size_t n = strcspn(p, ",");
+
+		if (n > 0)
+			json_array_append_new(a, json_stringn(p, n));
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return a;
+}
+
+json_t *
+sgw_session_json(const struct sgw_session *s)
+{
+	return json_pack("{s:s, s:o, s:s, s:o, s:o, s:o, s:b}", "user", s->user,
+	    "roles", sgw_roles_json(s->roles), "session_id", s->id, "created_at",
+	    sgw_json_time(s->created_ms), "expires_at", sgw_json_time(s->expires_ms),
+	    "idle_expires_at", sgw_json_time(s->idle_expires_ms), "remember_me",
+	    s->remember_me);
+}

@@ -1,0 +1,21 @@
+/*
+ * health: GET /healthz says whether this worker reaches Redis.
+ */
+#include "handlers.h"
+#include "log.h"
+
+void
+sgw_handle_health(struct sgw_ctx *ctx, struct sgw_request *req,
+    struct sgw_response *resp)
+{
+	(void)req;
+	if (ctx->store->ops->ping(ctx->store) != SGW_STORE_OK) {
+		log_warn("healthz: %s", ctx->store->errstr);
+		resp->status = 503;
+		sgw_buf_add(&resp->body, "unavailable\n", 12);
+	} else {
+		resp->status = 200;
+		sgw_buf_add(&resp->body, "ok\n", 3);
+	}
+	sgw_resp_header(resp, "Content-Type", "text/plain");
+}

@@ -1,0 +1,254 @@
+/*
+ * login: the login page (GET) and logging in (POST), SPEC section 5.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cookie.h"
+#include "credentials.h"
+#include "form.h"
+#include "handlers.h"
+#include "log.h"
+#include "redirect.h"
+
+#define FAILED_MESSAGE "Invalid username or password."
+
+/*
+ * Fills the page template: {{action}}, {{return_to}} and {{error}} are
+ * replaced by their HTML-escaped values; anything else is copied as is.
+ */
+static void
+render_page(struct sgw_ctx *ctx, struct sgw_response *resp, int status,
+    const char *return_to, const char *error)
+{
+	const char *p = ctx->login_page;
+	struct sgw_buf out = {0};
+	char action[600];
+
+	snprintf(action, sizeof(action), "%s/login", ctx->conf->prefix);
+	while (*p != '\0') {
+		const char *open = strstr(p, "{{"), *val = NULL;
+		size_t skip = 0;
+
+		if (open == NULL) {
+			sgw_buf_add(&out, p, strlen(p));
+			break;
+		}
+		sgw_buf_add(&out, p, (size_t)(open - p));
+		if (strncmp(open, "{{action}}", 10) == 0)
+			val = action, skip = 10;
+		else if (strncmp(open, "{{return_to}}", 13) == 0)
+			val = return_to, skip = 13;
+		else if (strncmp(open, "{{error}}", 9) == 0)
+			val = error, skip = 9;
+		if (skip == 0) {
+			sgw_buf_add(&out, "{{", 2);
+			p = open + 2;
+			continue;
+		}
+		if (val != NULL && val[0] != '\0') {
+			char *esc = sgw_html_escape(val);
+
+			if (esc == NULL)
+				out.oom = 1;
+			else
+				sgw_buf_add(&out, esc, strlen(esc));
+			free(esc);
+		}
+		p = open + skip;
+	}
+	if (out.oom)
+		sgw_resp_error(resp, 500, "out of memory");
+	else
+		sgw_resp_html(resp, status, out.data != NULL ? out.data : "", out.len);
+	/* The page may show an error about this very attempt: keep it out of
+	 * frames (clickjacking) and caches. */
+	sgw_resp_header(resp, "X-Frame-Options", "DENY");
+	sgw_resp_header(resp, "Content-Security-Policy",
+	    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+	    "frame-ancestors 'none'");
+	sgw_buf_free(&out);
+}
+
+void
+sgw_handle_login_page(struct sgw_ctx *ctx, struct sgw_request *req,
+    struct sgw_response *resp)
+{
+	char *return_to = NULL;
+
+	if (req->query != NULL &&
+	    sgw_form_get(req->query, strlen(req->query), "return_to", &return_to) == -1) {
+		sgw_resp_error(resp, 400, "malformed query string");
+		return;
+	}
+	render_page(ctx, resp, 200, return_to, NULL);
+	free(return_to);
+}
+
+/* Re-reads the users file when it changed; a broken new file is logged
+ * and the old users kept. */
+static void
+refresh_users(struct sgw_ctx *ctx)
+{
+	struct sgw_users fresh = {0};
+	struct sgw_errs errs = {0};
+
+	if (!sgw_users_changed(ctx->users))
+		return;
+	if (sgw_users_load(ctx->users->file, &fresh, &errs) == -1) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_error("%s (keeping the users read before)", errs.msg[i]);
+		sgw_errs_clear(&errs);
+		return;
+	}
+	log_info("users file %s re-read: %zu users", fresh.file, fresh.n);
+	sgw_users_free(ctx->users);
+	*ctx->users = fresh;
+}
+
+/* Ends every session whose token came with this request, so a login
+ * never keeps a session an attacker may have planted (fixation). */
+static int
+end_presented_sessions(struct sgw_ctx *ctx, const struct sgw_request *req)
+{
+	unsigned char hash[SGW_HASH_LEN];
+	const char *val;
+	size_t pos = 0, vlen, len;
+
+	if (req->cookie == NULL)
+		return 0;
+	len = strlen(req->cookie);
+	while (sgw_cookie_next(req->cookie, len, &pos, ctx->conf->cookie_name, &val,
+	    &vlen) == 1) {
+		if (sgw_token_check(ctx->keys, val, vlen, hash) == 0 &&
+		    ctx->store->ops->destroy(ctx->store, hash) == SGW_STORE_ERROR)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+refuse(struct sgw_ctx *ctx, struct sgw_response *resp,
+    const struct sgw_credentials *cr, int status, const char *msg)
+{
+	if (cr->is_json)
+		sgw_resp_error(resp, status, msg);
+	else
+		render_page(ctx, resp, status, cr->return_to, msg);
+}
+
+static void
+succeed(struct sgw_ctx *ctx, struct sgw_request *req, struct sgw_response *resp,
+    const struct sgw_credentials *cr, const struct sgw_user *u)
+{
+	const struct sgw_conf *conf = ctx->conf;
+	struct sgw_session_params p = {
+	    .user = u->name,
+	    .roles = u->roles,
+	    .client = req->client,
+	    .remember_me = cr->remember_me,
+	    .idle_ms = conf->idle_timeout_ms,
+	    .lifetime_ms = cr->remember_me ? conf->remember_me_timeout_ms :
+	                                     conf->absolute_timeout_ms,
+	    .max_per_user = conf->max_per_user,
+	};
+	struct sgw_session s;
+	unsigned char hash[SGW_HASH_LEN];
+	char token[SGW_TOKEN_LEN + 1], un[64];
+
+	if (ctx->store->ops->login_succeeded(ctx->store, u->name) != SGW_STORE_OK ||
+	    end_presented_sessions(ctx, req) == -1) {
+		sgw_resp_unavailable(ctx, resp);
+		return;
+	}
+	if (sgw_token_new(ctx->keys, token, hash) == -1) {
+		log_error("login: the random number generator failed");
+		sgw_resp_error(resp, 500, "internal error");
+		return;
+	}
+	if (ctx->store->ops->create(ctx->store, hash, &p, &s) != SGW_STORE_OK) {
+		explicit_bzero(token, sizeof(token));
+		sgw_resp_unavailable(ctx, resp);
+		return;
+	}
+	sgw_resp_cookie(ctx, resp, token, cr->remember_me);
+	explicit_bzero(token, sizeof(token));
+	log_info("login ok user=%s client=%s session=%s%s",
+	    sgw_log_safe(u->name, un, sizeof(un)), req->client, s.id,
+	    cr->remember_me ? " remember_me" : "");
+	if (cr->is_json) {
+		sgw_resp_json(resp, 200,
+		    json_pack("{s:s, s:o, s:s, s:o}", "user", s.user, "roles",
+		        sgw_roles_json(s.roles), "session_id", s.id, "expires_at",
+		        sgw_json_time(s.expires_ms)));
+		return;
+	}
+	sgw_resp_redirect(resp, 303,
+	    sgw_redirect_choose(conf, cr->return_to, req->host));
+}
+
+void
+sgw_handle_login(struct sgw_ctx *ctx, struct sgw_request *req,
+    struct sgw_response *resp)
+{
+	const struct sgw_conf *conf = ctx->conf;
+	struct sgw_credentials cr = {0};
+	const struct sgw_user *u;
+	const char *why = NULL;
+	char un[64];
+	int64_t retry = 0;
+	int rc;
+
+	if (sgw_cross_site(ctx, req)) {
+		sgw_resp_error(resp, 403, "cross-site request refused");
+		return;
+	}
+	if (req->body_too_large) {
+		sgw_resp_error(resp, 413, "request body too large");
+		return;
+	}
+	rc = sgw_credentials_parse(req->content_type, req->body, req->body_len, &cr,
+	    &why);
+	if (rc != 0) {
+		sgw_resp_error(resp, rc, why != NULL ? why : "bad request");
+		return;
+	}
+	sgw_log_safe(cr.username, un, sizeof(un));
+	refresh_users(ctx);
+
+	if (ctx->store->ops->login_locked(ctx->store, cr.username, req->client,
+	        &retry) != SGW_STORE_OK) {
+		sgw_resp_unavailable(ctx, resp);
+		goto done;
+	}
+	if (retry > 0) {
+		log_warn("login locked user=%s client=%s", un, req->client);
+		refuse(ctx, resp, &cr, 429, "too many failed logins; try again later");
+		sgw_resp_header(resp, "Retry-After", "%lld",
+		    (long long)((retry + 999) / 1000));
+		goto done;
+	}
+	u = sgw_users_verify(ctx->users, cr.username, cr.password);
+	if (u == NULL) {
+		struct sgw_limits l = {
+		    .max_failures = conf->max_failures,
+		    .max_client_failures = conf->max_client_failures,
+		    .window_ms = conf->failure_window_ms,
+		    .lockout_ms = conf->lockout_ms,
+		};
+
+		if (ctx->store->ops->login_failed(ctx->store, cr.username,
+		        req->client, &l, &retry) != SGW_STORE_OK) {
+			sgw_resp_unavailable(ctx, resp);
+			goto done;
+		}
+		log_info("login failed user=%s client=%s%s", un, req->client,
+		    retry > 0 ? " (now locked out)" : "");
+		refuse(ctx, resp, &cr, 401, FAILED_MESSAGE);
+		goto done;
+	}
+	succeed(ctx, req, resp, &cr, u);
+done:
+	sgw_credentials_clear(&cr);
+}

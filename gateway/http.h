@@ -1,0 +1,85 @@
+/*
+ * http: the small request and response structs every handler sees.
+ *
+ * worker.c builds a struct sgw_request from the FastCGI parameters once;
+ * handlers answer by filling a struct sgw_response, which worker.c writes
+ * back. Handlers never see FastCGI, so tests drive them with hand-built
+ * requests.
+ */
+#ifndef SGW_HTTP_H
+#define SGW_HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "store.h"
+
+enum sgw_role { SGW_ROLE_RESPONDER, SGW_ROLE_AUTHORIZER };
+
+/* Every pointer borrows from the FastCGI parameters (or a test's
+ * literals); NULL when the parameter is absent. */
+struct sgw_request {
+	enum sgw_role role;
+	const char *method;       /* REQUEST_METHOD */
+	const char *request_uri;  /* REQUEST_URI, raw, with query */
+	const char *document_uri; /* DOCUMENT_URI (nginx, lighttpd) */
+	const char *script_name;  /* SCRIPT_NAME */
+	const char *path_info;    /* PATH_INFO */
+	const char *query;        /* QUERY_STRING */
+	const char *host;         /* HTTP_HOST */
+	const char *cookie;       /* HTTP_COOKIE */
+	const char *content_type; /* CONTENT_TYPE */
+	const char *accept;       /* HTTP_ACCEPT */
+	const char *origin;       /* HTTP_ORIGIN */
+	const char *orig_uri;     /* HTTP_X_ORIGINAL_URI (nginx auth_request) */
+	const char *orig_method;  /* HTTP_X_ORIGINAL_METHOD */
+	const char *remote_addr;  /* REMOTE_ADDR */
+	const char *forwarded;    /* HTTP_X_FORWARDED_FOR */
+	const char *body;         /* the body read so far (responder only) */
+	size_t body_len;
+	int body_too_large;       /* more than max_body bytes arrived */
+
+	/* Filled by dispatch. */
+	char client[SGW_CLIENT_MAXLEN + 1]; /* the client's address */
+	char endpoint[512];                 /* the responder path, no query */
+};
+
+/* A growable byte buffer. */
+struct sgw_buf {
+	char *data; /* malloc'd, NUL-terminated when len > 0 */
+	size_t len;
+	size_t cap;
+	int oom;    /* an append failed; the buffer is incomplete */
+};
+
+void sgw_buf_add(struct sgw_buf *b, const void *data, size_t len);
+void sgw_buf_addf(struct sgw_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void sgw_buf_free(struct sgw_buf *b);
+
+struct sgw_response {
+	int status;
+	struct sgw_buf headers; /* "Name: value\r\n" lines, no Status */
+	struct sgw_buf body;
+	const char *endpoint;   /* label for logs and metrics */
+};
+
+void sgw_resp_init(struct sgw_response *r);
+void sgw_resp_free(struct sgw_response *r);
+/* Adds a header line; the value must not contain CR or LF (callers pass
+ * values they built or validated). */
+void sgw_resp_header(struct sgw_response *r, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Sets status and a JSON body (takes the reference of obj). */
+void sgw_resp_json(struct sgw_response *r, int status, json_t *obj);
+/* Sets status and {"error": msg}. */
+void sgw_resp_error(struct sgw_response *r, int status, const char *msg);
+/* Sets status and an HTML body. */
+void sgw_resp_html(struct sgw_response *r, int status, const char *html, size_t len);
+/* 303 See Other to location (already validated). */
+void sgw_resp_redirect(struct sgw_response *r, int status, const char *location);
+
+/* The standard reason phrase for a status. */
+const char *sgw_status_text(int status);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * The built-in login page. Operators replace it with `[login] template`;
+ * a template uses the same placeholders, each replaced HTML-escaped:
+ *   {{action}}     the form's action (PREFIX/login)
+ *   {{return_to}}  where to go after logging in
+ *   {{error}}      the failure message, empty when there is none
+ * No JavaScript: the page works in any browser, and the Content-Security-
+ * Policy sent with it allows none.
+ */
+#include "runtime.h"
+
+const char sgw_builtin_login_page[] =
+    "<!DOCTYPE html>\n"
+    "<html lang=\"en\">\n"
+    "<head>\n"
+    "<meta charset=\"utf-8\">\n"
+    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+    "<title>Sign in</title>\n"
+    "<style>\n"
+    "*{box-sizing:border-box}\n"
+    "body{margin:0;min-height:100vh;display:flex;align-items:center;"
+    "justify-content:center;font:16px/1.5 system-ui,-apple-system,'Segoe UI',"
+    "Roboto,sans-serif;background:#f3f4f6;color:#111827}\n"
+    "main{width:100%;max-width:22rem;margin:1rem;padding:2rem;background:#fff;"
+    "border-radius:.75rem;box-shadow:0 1px 3px rgba(0,0,0,.12),"
+    "0 8px 24px rgba(0,0,0,.06)}\n"
+    "h1{margin:0 0 1.25rem;font-size:1.5rem;font-weight:600}\n"
+    "label{display:block;margin:.9rem 0 .3rem;font-weight:500}\n"
+    "input[type=text],input[type=password]{width:100%;padding:.6rem .7rem;"
+    "font:inherit;border:1px solid #9ca3af;border-radius:.4rem}\n"
+    "input:focus{outline:3px solid #93c5fd;outline-offset:1px;"
+    "border-color:#2563eb}\n"
+    ".remember{display:flex;gap:.5rem;align-items:center;margin:1rem 0 0}\n"
+    ".remember label{margin:0;font-weight:400}\n"
+    "button{width:100%;margin-top:1.5rem;padding:.7rem;font:inherit;"
+    "font-weight:600;color:#fff;background:#1d4ed8;border:0;"
+    "border-radius:.4rem;cursor:pointer}\n"
+    "button:hover{background:#1e40af}\n"
+    "button:focus{outline:3px solid #93c5fd;outline-offset:2px}\n"
+    ".error{margin:0 0 1rem;padding:.6rem .8rem;color:#991b1b;"
+    "background:#fee2e2;border:1px solid #fca5a5;border-radius:.4rem}\n"
+    ".error:empty{display:none}\n"
+    "</style>\n"
+    "</head>\n"
+    "<body>\n"
+    "<main>\n"
+    "<h1>Sign in</h1>\n"
+    "<p class=\"error\" role=\"alert\">{{error}}</p>\n"
+    "<form method=\"post\" action=\"{{action}}\">\n"
+    "<input type=\"hidden\" name=\"return_to\" value=\"{{return_to}}\">\n"
+    "<label for=\"username\">Username</label>\n"
+    "<input type=\"text\" id=\"username\" name=\"username\" "
+    "autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" "
+    "required autofocus>\n"
+    "<label for=\"password\">Password</label>\n"
+    "<input type=\"password\" id=\"password\" name=\"password\" "
+    "autocomplete=\"current-password\" required>\n"
+    "<div class=\"remember\">\n"
+    "<input type=\"checkbox\" id=\"remember_me\" name=\"remember_me\">\n"
+    "<label for=\"remember_me\">Keep me signed in</label>\n"
+    "</div>\n"
+    "<button type=\"submit\">Sign in</button>\n"
+    "</form>\n"
+    "</main>\n"
+    "</body>\n"
+    "</html>\n";

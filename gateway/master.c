@@ -1,0 +1,367 @@
+/*
+ * master: opens the listening socket, forks the workers and keeps them
+ * there (SPEC section 2). It serves no request itself.
+ *
+ * Signals are blocked except while the master waits in ppoll(), so the
+ * handlers only set flags and every decision happens in the loop.
+ */
+#include "master.h"
+
+#include <errno.h>
+#include <fcgiapp.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "timefmt.h"
+#include "worker.h"
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+#define CRASH_WINDOW_MS 5000 /* dying sooner than this after start is a crash */
+#define STOP_GRACE_MS 30000  /* then stragglers are killed */
+#define RETIRE_GRACE_MS 10000
+
+struct child {
+	pid_t pid;
+	unsigned gen;
+	int64_t started;  /* monotonic ms */
+	int64_t retire_at; /* 0, or when a retiring worker is killed */
+};
+
+static volatile sig_atomic_t got_term, got_hup, got_usr1, got_chld;
+
+static void
+on_signal(int sig)
+{
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		got_term = 1;
+		break;
+	case SIGHUP:
+		got_hup = 1;
+		break;
+	case SIGUSR1:
+		got_usr1 = 1;
+		break;
+	case SIGCHLD:
+		got_chld = 1;
+		break;
+	}
+}
+
+int
+sgw_listen_open(const struct sgw_conf *conf, char *err, size_t errsz)
+{
+	const struct sgw_addr *a = &conf->listen_addr;
+	char where[300];
+	int fd = -1, one = 1;
+
+	sgw_addr_str(a, where, sizeof(where));
+	if (a->is_unix) {
+		struct sockaddr_un sun = {.sun_family = AF_UNIX};
+		struct stat st;
+
+		memcpy(sun.sun_path, a->path, strlen(a->path) + 1);
+		/* A socket file left by an earlier run is ours to replace;
+		 * anything else at that path is not. */
+		if (lstat(a->path, &st) == 0 && S_ISSOCK(st.st_mode))
+			unlink(a->path);
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+		    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+		    chmod(a->path, conf->listen_mode) == -1)
+			goto fail;
+	} else {
+		struct sockaddr_in sin = {.sin_family = AF_INET,
+		    .sin_port = htons((uint16_t)a->port)};
+
+		if (inet_pton(AF_INET, a->host, &sin.sin_addr) != 1) {
+			errno = EINVAL;
+			goto fail;
+		}
+		if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+		    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+		    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
+			goto fail;
+	}
+	if (listen(fd, conf->backlog) == -1)
+		goto fail;
+	return fd;
+fail:
+	snprintf(err, errsz, "sessiongw: cannot listen on %s: %s", where,
+	    strerror(errno));
+	if (fd != -1)
+		close(fd);
+	return -1;
+}
+
+int
+sgw_listen_inherited(void)
+{
+	int v = 0;
+	socklen_t len = sizeof(v);
+
+	/* spawn-fcgi, lighttpd's bin-path and mod_fcgid hand us a listening
+	 * socket on fd 0. */
+	if (getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == 0 && v == 1)
+		return 0;
+	return -1;
+}
+
+struct master {
+	struct sgw_runtime rt;
+	const char *conf_file;
+	int fd;
+	unsigned gen;
+	struct child *kids;
+	size_t nkids, cap;
+	int crashes;          /* quick deaths in a row */
+	int64_t next_spawn;   /* monotonic ms: back-off */
+	sigset_t waitmask;    /* the mask while waiting (signals open) */
+};
+
+static int
+spawn(struct master *m)
+{
+	pid_t pid;
+
+	if (m->nkids == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 16;
+		struct child *k = realloc(m->kids, cap * sizeof(*k));
+
+		if (k == NULL)
+			return -1;
+		m->kids = k;
+		m->cap = cap;
+	}
+	pid = fork();
+	if (pid == -1) {
+		sgw_log_errno(SGW_LOG_ERROR, "fork");
+		return -1;
+	}
+	if (pid == 0) {
+		free(m->kids);
+		_exit(sgw_worker_run(m->fd, &m->rt, m->gen));
+	}
+	m->kids[m->nkids++] = (struct child){pid, m->gen, sgw_mono_ms(), 0};
+	return 0;
+}
+
+static size_t
+current_workers(const struct master *m)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->nkids; i++)
+		n += m->kids[i].gen == m->gen;
+	return n;
+}
+
+static void
+signal_all(struct master *m, int sig, int old_only)
+{
+	for (size_t i = 0; i < m->nkids; i++)
+		if (!old_only || m->kids[i].gen != m->gen)
+			kill(m->kids[i].pid, sig);
+}
+
+/* Collects dead children; a current worker that died soon after its
+ * start counts towards the crash back-off. */
+static void
+reap(struct master *m, int stopping)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (size_t i = 0; i < m->nkids; i++) {
+			struct child c = m->kids[i];
+			int64_t lived;
+
+			if (c.pid != pid)
+				continue;
+			m->kids[i] = m->kids[--m->nkids];
+			lived = sgw_mono_ms() - c.started;
+			if (WIFSIGNALED(status))
+				log_warn("worker %d killed by signal %d after %lld ms",
+				    (int)pid, WTERMSIG(status), (long long)lived);
+			else if (WEXITSTATUS(status) != 0)
+				log_warn("worker %d exited with status %d", (int)pid,
+				    WEXITSTATUS(status));
+			if (stopping || c.gen != m->gen)
+				break;
+			if ((WIFSIGNALED(status) || WEXITSTATUS(status) != 0) &&
+			    lived < CRASH_WINDOW_MS) {
+				int64_t d = BACKOFF_MIN_MS;
+
+				for (int k = 1; k < m->crashes && d < BACKOFF_MAX_MS; k++)
+					d *= 2;
+				m->crashes++;
+				m->next_spawn = sgw_mono_ms() + (d < BACKOFF_MAX_MS ? d : BACKOFF_MAX_MS);
+				log_warn("workers are dying quickly; next start in %lld ms",
+				    (long long)(m->next_spawn - sgw_mono_ms()));
+			} else {
+				m->crashes = 0;
+			}
+			break;
+		}
+	}
+}
+
+static void
+reload(struct master *m)
+{
+	struct sgw_runtime fresh;
+	struct sgw_errs errs = {0};
+
+	log_info("SIGHUP: re-reading %s", m->conf_file);
+	if (sgw_runtime_load(m->conf_file, &fresh, &errs) == -1) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_error("%s", errs.msg[i]);
+		log_error("configuration not reloaded; keeping the old one");
+		sgw_errs_clear(&errs);
+		return;
+	}
+	if (strcmp(fresh.conf.listen, m->rt.conf.listen) != 0)
+		log_warn("listen changed to %s: restart to apply it (keeping %s)",
+		    fresh.conf.listen, m->rt.conf.listen);
+	if (strcmp(fresh.conf.allowed_clients, m->rt.conf.allowed_clients) != 0)
+		log_warn("allowed_clients changes need a restart");
+	if (sgw_log_open(fresh.conf.log_level, fresh.conf.log_file) == -1)
+		sgw_log_errno(SGW_LOG_ERROR, "cannot open log file %s", fresh.conf.log_file);
+	sgw_runtime_free(&m->rt);
+	m->rt = fresh;
+	m->gen++;
+	m->crashes = 0;
+	m->next_spawn = 0;
+	for (size_t i = 0; i < m->nkids; i++)
+		m->kids[i].retire_at = sgw_mono_ms() + RETIRE_GRACE_MS;
+	/* New workers first, so no request waits; then the old ones finish
+	 * what they are doing and leave. */
+	while (current_workers(m) < (size_t)m->rt.conf.workers && spawn(m) == 0)
+		;
+	signal_all(m, SIGTERM, 1);
+	log_info("configuration reloaded (generation %u)", m->gen);
+}
+
+static void
+install_signals(sigset_t *waitmask)
+{
+	struct sigaction sa;
+	sigset_t block;
+	int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD};
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_signal;
+	sigemptyset(&block);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		sigaction(sigs[i], &sa, NULL);
+		sigaddset(&block, sigs[i]);
+	}
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigprocmask(SIG_BLOCK, &block, waitmask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigdelset(waitmask, sigs[i]);
+}
+
+static void
+wait_ms(struct master *m, int64_t ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
+
+	ppoll(NULL, 0, &ts, &m->waitmask);
+}
+
+static int
+stop(struct master *m)
+{
+	int64_t deadline = sgw_mono_ms() + STOP_GRACE_MS;
+
+	log_info("stopping: waiting for %zu workers", m->nkids);
+	signal_all(m, SIGTERM, 0);
+	while (m->nkids > 0) {
+		if (sgw_mono_ms() >= deadline) {
+			log_warn("killing %zu workers that did not stop in time", m->nkids);
+			signal_all(m, SIGKILL, 0);
+			deadline = sgw_mono_ms() + 1000 * 3600;
+		}
+		wait_ms(m, 200);
+		reap(m, 1);
+	}
+	log_info("stopped");
+	return 0;
+}
+
+int
+sgw_master_run(const char *conf_file, struct sgw_runtime *rt, int fd)
+{
+	struct master m = {.conf_file = conf_file, .fd = fd, .gen = 1};
+	int rc;
+
+	m.rt = *rt;
+	memset(rt, 0, sizeof(*rt));
+	install_signals(&m.waitmask);
+	log_info("sessiongw %s: master started, %d workers", SGW_VERSION,
+	    m.rt.conf.workers);
+	for (;;) {
+		int64_t now, wait = 1000;
+
+		if (got_term) {
+			rc = stop(&m);
+			break;
+		}
+		if (got_usr1) {
+			got_usr1 = 0;
+			sgw_log_reopen();
+			signal_all(&m, SIGUSR1, 0);
+		}
+		if (got_hup) {
+			got_hup = 0;
+			reload(&m);
+		}
+		got_chld = 0;
+		reap(&m, 0);
+		now = sgw_mono_ms();
+		for (size_t i = 0; i < m.nkids; i++)
+			if (m.kids[i].retire_at != 0 && now >= m.kids[i].retire_at) {
+				log_warn("worker %d of an old generation did not leave; "
+				    "killing it", (int)m.kids[i].pid);
+				kill(m.kids[i].pid, SIGKILL);
+				m.kids[i].retire_at = 0;
+			}
+		while (current_workers(&m) < (size_t)m.rt.conf.workers) {
+			if (now < m.next_spawn) {
+				wait = m.next_spawn - now;
+				break;
+			}
+			if (spawn(&m) == -1) {
+				m.next_spawn = now + BACKOFF_MAX_MS;
+				break;
+			}
+			if (m.crashes > 0) {
+				/* After a crash start one at a time. */
+				m.next_spawn = now + BACKOFF_MIN_MS;
+				break;
+			}
+		}
+		if (!got_term && !got_hup && !got_chld && !got_usr1)
+			wait_ms(&m, wait);
+	}
+	free(m.kids);
+	sgw_runtime_free(&m.rt);
+	return rc;
+}

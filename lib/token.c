@@ -1,0 +1,508 @@
+/*
+ * token: session tokens, the hash Redis sees, the id users see, and the
+ * keys that MAC the tokens.
+ *
+ * Randomness comes straight from the kernel (getrandom(2)) rather than a
+ * user-space DRBG: the workers are forked from one master, and the kernel
+ * is the one generator whose state no fork can duplicate. There is no
+ * fallback: when the kernel cannot give us bytes, no token is made.
+ */
+#include "token.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#define RAND_LEN 32       /* random bytes in a token */
+#define MAC_LEN 16        /* truncated HMAC-SHA256 */
+#define RAND_B64 43       /* base64url characters for RAND_LEN */
+#define MAC_B64 22        /* base64url characters for MAC_LEN */
+#define KEYS_FILE_MAX (64 * 1024) /* far beyond 16 keys of 128 bytes */
+
+static const char hexdigits[] = "0123456789abcdef";
+static const char b64url_chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static int
+b64url_digit(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	if (c == '_')
+		return 63;
+	return -1;
+}
+
+/* Key files may come from `openssl rand -base64`, so both alphabets. */
+static int
+b64any_digit(unsigned char c)
+{
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return b64url_digit(c);
+}
+
+static int
+hex_digit(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Bytes that n unpadded base64 characters stand for (n % 4 != 1). */
+static size_t
+b64_decoded_len(size_t n)
+{
+	return n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0);
+}
+
+/*
+ * Decodes n unpadded base64 characters into out (outsz bytes). Returns
+ * the byte count, or -1 on a character outside the alphabet, a length no
+ * encoder produces (n % 4 == 1), too little room, or leftover bits that
+ * are not zero: those would be a second spelling of the same bytes, and a
+ * token must have exactly one.
+ */
+static long
+b64_decode(const char *in, size_t n, int (*digit)(unsigned char),
+    unsigned char *out, size_t outsz)
+{
+	uint32_t acc = 0;
+	unsigned bits = 0;
+	size_t o = 0;
+
+	if (n % 4 == 1 || b64_decoded_len(n) > outsz)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		int d = digit((unsigned char)in[i]);
+
+		if (d < 0)
+			return -1;
+		acc = (acc << 6) | (uint32_t)d;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	if (acc != 0)
+		return -1;
+	return (long)o;
+}
+
+size_t
+sgw_b64url_encode(const unsigned char *in, size_t n, char *out)
+{
+	size_t i = 0, o = 0;
+
+	for (; n - i >= 3; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
+		    in[i + 2];
+
+		out[o++] = b64url_chars[v >> 18 & 63];
+		out[o++] = b64url_chars[v >> 12 & 63];
+		out[o++] = b64url_chars[v >> 6 & 63];
+		out[o++] = b64url_chars[v & 63];
+	}
+	if (n - i == 1) {
+		uint32_t v = (uint32_t)in[i] << 16;
+
+		out[o++] = b64url_chars[v >> 18 & 63];
+		out[o++] = b64url_chars[v >> 12 & 63];
+	} else if (n - i == 2) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+
+		out[o++] = b64url_chars[v >> 18 & 63];
+		out[o++] = b64url_chars[v >> 12 & 63];
+		out[o++] = b64url_chars[v >> 6 & 63];
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* out holds 2 * n + 1 bytes. */
+static void
+hex_encode(const unsigned char *in, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hexdigits[in[i] >> 4];
+		out[2 * i + 1] = hexdigits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* The kernel's CSPRNG or nothing. */
+static int
+random_bytes(unsigned char *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = getrandom(buf + got, n - got, 0);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			OPENSSL_cleanse(buf, n);
+			return -1;
+		}
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+/* The first MAC_LEN bytes of HMAC-SHA256(key, rnd) into mac. */
+static int
+token_mac(const unsigned char *key, size_t keylen,
+    const unsigned char rnd[RAND_LEN], unsigned char mac[MAC_LEN])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	int rc = -1;
+
+	if (keylen < SGW_KEY_MINLEN || keylen > SGW_KEY_MAXLEN)
+		goto done;
+	if (HMAC(EVP_sha256(), key, (int)keylen, rnd, RAND_LEN, md, &mdlen) ==
+	    NULL || mdlen < MAC_LEN)
+		goto done;
+	memcpy(mac, md, MAC_LEN);
+	rc = 0;
+done:
+	OPENSSL_cleanse(md, sizeof(md));
+	return rc;
+}
+
+static int
+sha256(const void *data, size_t len, unsigned char out[SGW_HASH_LEN])
+{
+	unsigned int n = 0;
+
+	if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1 ||
+	    n != SGW_HASH_LEN)
+		return -1;
+	return 0;
+}
+
+int
+sgw_token_new(const struct sgw_keys *keys, char out[SGW_TOKEN_LEN + 1],
+    unsigned char hash[SGW_HASH_LEN])
+{
+	unsigned char rnd[RAND_LEN], mac[MAC_LEN];
+	int rc = -1;
+
+	if (keys == NULL || keys->n == 0 || keys->n > SGW_KEYS_MAX)
+		goto done;
+	if (random_bytes(rnd, sizeof(rnd)) != 0)
+		goto done;
+	/* The first key signs; the others only verify (rotation). */
+	if (token_mac(keys->key[0], keys->len[0], rnd, mac) != 0)
+		goto done;
+	sgw_b64url_encode(rnd, RAND_LEN, out);
+	out[RAND_B64] = '.';
+	sgw_b64url_encode(mac, MAC_LEN, out + RAND_B64 + 1);
+	if (sha256(out, SGW_TOKEN_LEN, hash) != 0)
+		goto done;
+	rc = 0;
+done:
+	OPENSSL_cleanse(rnd, sizeof(rnd));
+	OPENSSL_cleanse(mac, sizeof(mac));
+	if (rc != 0) {
+		OPENSSL_cleanse(out, SGW_TOKEN_LEN + 1);
+		out[0] = '\0';
+	}
+	return rc;
+}
+
+int
+sgw_token_check(const struct sgw_keys *keys, const char *tok, size_t len,
+    unsigned char hash[SGW_HASH_LEN])
+{
+	unsigned char rnd[RAND_LEN], mac[MAC_LEN], want[MAC_LEN];
+	int match = 0, rc = -1;
+
+	if (hash != NULL)
+		memset(hash, 0, SGW_HASH_LEN);
+	/* Shape first: anything an encoder of ours cannot have written is
+	 * refused before a key is touched. */
+	if (keys == NULL || tok == NULL || hash == NULL ||
+	    len != SGW_TOKEN_LEN || tok[RAND_B64] != '.')
+		return -1;
+	if (b64_decode(tok, RAND_B64, b64url_digit, rnd, sizeof(rnd)) !=
+	    RAND_LEN)
+		return -1;
+	if (b64_decode(tok + RAND_B64 + 1, MAC_B64, b64url_digit, mac,
+	    sizeof(mac)) != MAC_LEN)
+		return -1;
+	if (keys->n == 0 || keys->n > SGW_KEYS_MAX)
+		goto done;
+
+	/* Every key is tried, matched or not, so the time taken does not
+	 * tell which key (if any) signed the token. */
+	for (size_t i = 0; i < keys->n; i++) {
+		if (token_mac(keys->key[i], keys->len[i], rnd, want) != 0)
+			goto done;
+		match |= CRYPTO_memcmp(want, mac, MAC_LEN) == 0;
+	}
+	if (!match)
+		goto done;
+	if (sha256(tok, len, hash) != 0)
+		goto done;
+	rc = 0;
+done:
+	OPENSSL_cleanse(want, sizeof(want));
+	return rc;
+}
+
+void
+sgw_token_hash_hex(const unsigned char hash[SGW_HASH_LEN],
+    char out[SGW_HASH_HEX])
+{
+	hex_encode(hash, SGW_HASH_LEN, out);
+}
+
+void
+sgw_token_public_id(const unsigned char hash[SGW_HASH_LEN],
+    char out[SGW_PUBLIC_ID_HEX])
+{
+	static const char label[] = "sgw-id";
+	unsigned char buf[sizeof(label) - 1 + SGW_HASH_LEN];
+	unsigned char md[SGW_HASH_LEN];
+
+	/* A domain label keeps the id from being the hash of anything else
+	 * we compute; SHA-256 keeps it from leading back to the hash. */
+	memcpy(buf, label, sizeof(label) - 1);
+	memcpy(buf + sizeof(label) - 1, hash, SGW_HASH_LEN);
+	if (sha256(buf, sizeof(buf), md) != 0) {
+		/* Cannot happen with the default provider; an id of zeros
+		 * names no session rather than a wrong one. */
+		memset(md, 0, sizeof(md));
+	}
+	hex_encode(md, (SGW_PUBLIC_ID_HEX - 1) / 2, out);
+}
+
+int
+sgw_secret_new(char out[SGW_SECRET_LINE])
+{
+	unsigned char key[(SGW_SECRET_LINE - 1) / 2];
+
+	if (random_bytes(key, sizeof(key)) != 0) {
+		out[0] = '\0';
+		return -1;
+	}
+	hex_encode(key, sizeof(key), out);
+	OPENSSL_cleanse(key, sizeof(key));
+	return 0;
+}
+
+void
+sgw_keys_wipe(struct sgw_keys *keys)
+{
+	if (keys != NULL)
+		OPENSSL_cleanse(keys, sizeof(*keys));
+}
+
+static int
+is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+/*
+ * One line of the secret file, already trimmed, into the next free slot.
+ * A line of hex digits only is hex: random base64 of 32+ bytes is made of
+ * hex digits alone with negligible probability, while a short hex key read
+ * as base64 would be accepted with the wrong length and half the entropy
+ * the operator thinks it has.
+ */
+static int
+key_line(const char *file, unsigned line, const char *s, size_t n,
+    struct sgw_keys *keys, struct sgw_errs *errs)
+{
+	unsigned char *dst;
+	size_t i, pad = 0, dlen;
+	int is_hex;
+
+	if (keys->n >= SGW_KEYS_MAX) {
+		sgw_errs_add(errs, "%s:%u: too many keys (at most %d)", file,
+		    line, SGW_KEYS_MAX);
+		return -1;
+	}
+	dst = keys->key[keys->n];
+
+	for (i = 0; i < n && hex_digit((unsigned char)s[i]) >= 0; i++)
+		;
+	is_hex = i == n;
+	if (is_hex) {
+		if (n % 2 != 0) {
+			sgw_errs_add(errs, "%s:%u: odd number of hex digits "
+			    "in secret key", file, line);
+			return -1;
+		}
+		dlen = n / 2;
+	} else {
+		/* Padding is optional, but when present it must be right. */
+		while (pad < n && pad < 2 && s[n - 1 - pad] == '=')
+			pad++;
+		if (pad > 0 && n % 4 != 0)
+			goto notkey;
+		n -= pad;
+		for (i = 0; i < n; i++)
+			if (b64any_digit((unsigned char)s[i]) < 0)
+				goto notkey;
+		if (n % 4 == 1)
+			goto notkey;
+		dlen = b64_decoded_len(n);
+	}
+	if (dlen < SGW_KEY_MINLEN) {
+		sgw_errs_add(errs, "%s:%u: secret key too short (%zu bytes, "
+		    "need at least %d)", file, line, dlen, SGW_KEY_MINLEN);
+		return -1;
+	}
+	if (dlen > SGW_KEY_MAXLEN) {
+		sgw_errs_add(errs, "%s:%u: secret key too long (%zu bytes, "
+		    "at most %d)", file, line, dlen, SGW_KEY_MAXLEN);
+		return -1;
+	}
+	if (is_hex) {
+		for (i = 0; i < dlen; i++)
+			dst[i] = (unsigned char)(hex_digit((unsigned char)s[2 * i])
+			    << 4 | hex_digit((unsigned char)s[2 * i + 1]));
+	} else if (b64_decode(s, n, b64any_digit, dst, SGW_KEY_MAXLEN) !=
+	    (long)dlen) {
+		/* Only non-zero leftover bits get here. */
+		OPENSSL_cleanse(dst, SGW_KEY_MAXLEN);
+		goto notkey;
+	}
+	keys->len[keys->n++] = dlen;
+	return 0;
+notkey:
+	sgw_errs_add(errs, "%s:%u: secret key is neither hex nor base64",
+	    file, line);
+	return -1;
+}
+
+int
+sgw_keys_parse(const char *file, const char *text, size_t len,
+    struct sgw_keys *keys, struct sgw_errs *errs)
+{
+	size_t pos = 0;
+	unsigned line = 0;
+	int bad = 0;
+
+	if (keys == NULL)
+		return -1;
+	sgw_keys_wipe(keys);
+	if (text == NULL)
+		len = 0;
+	while (pos < len) {
+		const char *s = text + pos;
+		const char *nl = memchr(s, '\n', len - pos);
+		size_t n = nl != NULL ? (size_t)(nl - s) : len - pos;
+
+		pos += n + (nl != NULL);
+		line++;
+		while (n > 0 && is_blank(*s)) {
+			s++;
+			n--;
+		}
+		while (n > 0 && is_blank(s[n - 1]))
+			n--;
+		if (n == 0 || *s == '#')
+			continue;
+		if (key_line(file, line, s, n, keys, errs) != 0)
+			bad = 1;
+	}
+	if (!bad && keys->n == 0) {
+		sgw_errs_add(errs, "%s: no key", file);
+		bad = 1;
+	}
+	if (bad) {
+		sgw_keys_wipe(keys);
+		return -1;
+	}
+	return 0;
+}
+
+int
+sgw_keys_load(const char *file, struct sgw_keys *keys, struct sgw_errs *errs)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	int fd = -1, rc = -1;
+
+	if (file == NULL || keys == NULL)
+		return -1;
+	sgw_keys_wipe(keys);
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		sgw_errs_add(errs, "%s: cannot read: %s", file, strerror(errno));
+		goto done;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		sgw_errs_add(errs, "%s: cannot read: not a regular file", file);
+		goto done;
+	}
+	/* Whoever can read the keys can forge every session. */
+	if ((st.st_mode & 007) != 0) {
+		sgw_errs_add(errs, "%s: must not be accessible by others "
+		    "(chmod 600 or 640)", file);
+		goto done;
+	}
+	if ((buf = malloc(KEYS_FILE_MAX + 1)) == NULL) {
+		sgw_errs_add(errs, "%s: cannot read: %s", file, strerror(ENOMEM));
+		goto done;
+	}
+	/* One byte more than allowed tells "too large" from "just fits". */
+	while (len <= KEYS_FILE_MAX) {
+		ssize_t r = read(fd, buf + len, KEYS_FILE_MAX + 1 - len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			sgw_errs_add(errs, "%s: cannot read: %s", file,
+			    strerror(errno));
+			goto done;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	if (len > KEYS_FILE_MAX) {
+		sgw_errs_add(errs, "%s: too large (more than %d bytes)", file,
+		    KEYS_FILE_MAX);
+		goto done;
+	}
+	rc = sgw_keys_parse(file, buf, len, keys, errs);
+done:
+	if (buf != NULL) {
+		OPENSSL_cleanse(buf, KEYS_FILE_MAX + 1);
+		free(buf);
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}

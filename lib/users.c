@@ -1,0 +1,942 @@
+/*
+ * users: the users file of SPEC section 9 and password verification.
+ *
+ * The file is operator input: every problem is reported with its line so
+ * that one run of `sessiongw -t` lists all of them. Hashes and passwords
+ * never appear in a message: a "weak hash" is sometimes a plain-text
+ * password.
+ */
+#include "users.h"
+
+#include <crypt.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "store.h" /* SGW_ROLES_MAXLEN: the roles must fit in a session */
+
+/* A users file is a few hundred kilobytes at most; refusing anything far
+ * larger keeps a wrong path (a log, a disk image) from eating memory. */
+#define USERS_FILE_MAX (16u * 1024 * 1024)
+
+/*
+ * The strong forms of SPEC section 9, and the length of the encoded hash
+ * after the last '$' of each: a shorter or longer one is a truncated or
+ * mangled copy that could never match, better refused at load time with
+ * its line than found out at the first failed login.
+ */
+static const struct {
+	const char *prefix;
+	size_t tail;
+} strong[] = {
+    {"$y$", 43},  {"$gy$", 43}, {"$7$", 43}, {"$2b$", 53},
+    {"$2y$", 53}, {"$6$", 86},  {"$5$", 43},
+};
+
+/* What the parser carries from line to line. */
+struct parse {
+	const char *file;      /* for messages */
+	struct sgw_errs *errs; /* where problems go, may be NULL */
+	unsigned nerr;         /* problems found, counted even if errs drops */
+	struct sgw_user *v;    /* users with a valid name, in line order */
+	size_t n;
+	size_t cap;
+};
+
+/* The index in strong[] of the hash's prefix, or -1. */
+static int
+strong_kind(const char *s, size_t n)
+{
+	for (size_t i = 0; i < sizeof strong / sizeof *strong; i++) {
+		size_t pl = strlen(strong[i].prefix);
+
+		if (n >= pl && memcmp(s, strong[i].prefix, pl) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* Bytes that may appear in a crypt(3) string: printable ASCII without
+ * space, and without ':' which separates the fields of the file. */
+static int
+hash_byte_ok(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && c != ':';
+}
+
+/* The crypt(3) base-64 alphabet the encoded hash is written in. */
+static int
+b64_byte_ok(unsigned char c)
+{
+	return c == '.' || c == '/' || (c >= '0' && c <= '9') ||
+	       (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+int
+sgw_users_hash_strong(const char *hash)
+{
+	const char *tail;
+	size_t n;
+	int k, cs;
+
+	if (hash == NULL)
+		return 0;
+	n = strnlen(hash, CRYPT_OUTPUT_SIZE);
+	k = strong_kind(hash, n);
+	if (n == CRYPT_OUTPUT_SIZE || k < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!hash_byte_ok((unsigned char)hash[i]))
+			return 0;
+	/* a setting ("$y$j9T$salt") has no '$' after the prefix's own, or
+	 * an encoded hash of the wrong length */
+	tail = strrchr(hash, '$') + 1;
+	if ((size_t)(tail - hash) <= strlen(strong[k].prefix) ||
+	    strlen(tail) != strong[k].tail)
+		return 0;
+	for (const char *t = tail; *t != '\0'; t++)
+		if (!b64_byte_ok((unsigned char)*t))
+			return 0;
+	/*
+	 * The list above is the policy; libxcrypt only says whether it can
+	 * compute the string at all. It calls $5$ "legacy" and a low cost
+	 * "too cheap", neither of which is ours to refuse here.
+	 */
+	cs = crypt_checksalt(hash);
+	return cs != CRYPT_SALT_INVALID && cs != CRYPT_SALT_METHOD_DISABLED;
+}
+
+static int
+name_valid_n(const char *s, size_t n)
+{
+	if (n == 0 || n > SGW_USER_MAXLEN || s[0] == '#')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= 0x20 || c == 0x7f || c == ':')
+			return 0;
+	}
+	return 1;
+}
+
+int
+sgw_users_name_valid(const char *name)
+{
+	if (name == NULL)
+		return 0;
+	return name_valid_n(name, strnlen(name, SGW_USER_MAXLEN + 1));
+}
+
+enum roles_problem {
+	ROLES_OK,
+	ROLES_EMPTY, /* "", "a,,b", "a," */
+	ROLES_BAD,   /* a space, control or non-ASCII byte, or ':' */
+	ROLES_TOO_LONG,
+};
+
+/*
+ * Roles end up in response headers (X-Auth-Roles), JSON and the session
+ * record, so they are kept to printable ASCII without spaces; ',' is the
+ * separator and ':' would start another field of the file.
+ */
+static enum roles_problem
+roles_check(const char *s, size_t n)
+{
+	size_t rl = 0;
+
+	if (n > SGW_ROLES_MAXLEN)
+		return ROLES_TOO_LONG;
+	for (size_t i = 0; i <= n; i++) {
+		if (i == n || s[i] == ',') {
+			if (rl == 0)
+				return ROLES_EMPTY;
+			rl = 0;
+			continue;
+		}
+		if (!hash_byte_ok((unsigned char)s[i]))
+			return ROLES_BAD;
+		rl++;
+	}
+	return ROLES_OK;
+}
+
+static void line_error(struct parse *p, unsigned line, const char *name,
+                       size_t namelen, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* One problem on one line, prefixed with the user when the name is
+ * valid (and so safe to print). */
+static void
+line_error(struct parse *p, unsigned line, const char *name, size_t namelen,
+           const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	p->nerr++;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (name != NULL)
+		sgw_errs_add(p->errs, "%s:%u: user \"%.*s\": %s", p->file, line,
+		             (int)namelen, name, msg);
+	else
+		sgw_errs_add(p->errs, "%s:%u: %s", p->file, line, msg);
+}
+
+static void
+user_clear(struct sgw_user *u)
+{
+	free(u->name);
+	free(u->hash);
+	free(u->roles);
+	memset(u, 0, sizeof *u);
+}
+
+/* Keeps a user with a valid name; hash and roles are kept only when
+ * valid (a bad line fails the whole file, but the name is still needed
+ * to report duplicates). Returns -1 on OOM. */
+static int
+keep_user(struct parse *p, unsigned line, const char *name, size_t namelen,
+          const char *hash, size_t hashlen, const char *roles, size_t roleslen)
+{
+	struct sgw_user *u;
+
+	if (p->n == p->cap) {
+		size_t cap = p->cap == 0 ? 16 : p->cap * 2;
+		struct sgw_user *v = reallocarray(p->v, cap, sizeof *v);
+
+		if (v == NULL)
+			return -1;
+		p->v = v;
+		p->cap = cap;
+	}
+	u = &p->v[p->n];
+	memset(u, 0, sizeof *u);
+	u->line = line;
+	u->name = strndup(name, namelen);
+	if (hash != NULL)
+		u->hash = strndup(hash, hashlen);
+	if (roles != NULL)
+		u->roles = strndup(roles, roleslen);
+	if (u->name == NULL || (hash != NULL && u->hash == NULL) ||
+	    (roles != NULL && u->roles == NULL)) {
+		user_clear(u);
+		return -1;
+	}
+	p->n++;
+	return 0;
+}
+
+/* A line holding only spaces and tabs, or whose first other byte is '#'. */
+static int
+line_is_ignored(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	return i == n || s[i] == '#';
+}
+
+/* One line, without its "\n" or "\r\n". Returns -1 on OOM only. */
+static int
+parse_line(struct parse *p, unsigned line, const char *s, size_t n)
+{
+	const char *colon, *hash, *roles = NULL, *name = NULL;
+	size_t namelen, hashlen, roleslen = 0;
+	char hbuf[CRYPT_OUTPUT_SIZE];
+	int hash_ok, roles_ok = 1;
+
+	if (memchr(s, '\0', n) != NULL) {
+		line_error(p, line, NULL, 0, "NUL byte in line");
+		return 0;
+	}
+	if (line_is_ignored(s, n))
+		return 0;
+	colon = memchr(s, ':', n);
+	if (colon == NULL) {
+		line_error(
+		    p, line, NULL, 0,
+		    "malformed line: expected USER:HASH[:ROLE[,ROLE...]]");
+		return 0;
+	}
+	namelen = (size_t)(colon - s);
+	if (name_valid_n(s, namelen))
+		name = s;
+	else
+		line_error(
+		    p, line, NULL, 0,
+		    "invalid user name (1 to %d bytes, no ':', whitespace or "
+		    "control characters, not starting with '#')",
+		    SGW_USER_MAXLEN);
+
+	hash = colon + 1;
+	hashlen = n - namelen - 1;
+	colon = memchr(hash, ':', hashlen);
+	if (colon != NULL) {
+		roles = colon + 1;
+		roleslen = hashlen - (size_t)(roles - hash);
+		hashlen = (size_t)(colon - hash);
+	}
+
+	hash_ok = 0;
+	if (hashlen < sizeof hbuf) {
+		memcpy(hbuf, hash, hashlen);
+		hbuf[hashlen] = '\0';
+		hash_ok = sgw_users_hash_strong(hbuf);
+		explicit_bzero(hbuf, sizeof hbuf);
+	}
+	if (!hash_ok && strong_kind(hash, hashlen) >= 0)
+		line_error(p, line, name, namelen, "malformed password hash");
+	else if (!hash_ok)
+		line_error(p, line, name, namelen,
+		           "weak or unsupported password hash; re-hash it with "
+		           "`htpasswd -B` or `sessiongw passwd`");
+
+	if (roles != NULL) {
+		roles_ok = 0;
+		switch (roles_check(roles, roleslen)) {
+		case ROLES_OK:
+			roles_ok = 1;
+			break;
+		case ROLES_EMPTY:
+			line_error(p, line, name, namelen, "empty role");
+			break;
+		case ROLES_BAD:
+			line_error(p, line, name, namelen,
+			           "invalid role: roles are printable ASCII, "
+			           "comma-separated, without spaces");
+			break;
+		case ROLES_TOO_LONG:
+			line_error(p, line, name, namelen,
+			           "roles longer than %d bytes",
+			           SGW_ROLES_MAXLEN);
+			break;
+		}
+	}
+
+	if (name == NULL)
+		return 0;
+	return keep_user(p, line, name, namelen, hash_ok ? hash : NULL, hashlen,
+	                 roles_ok ? (roles != NULL ? roles : "") : NULL,
+	                 roleslen);
+}
+
+static int
+user_ptr_cmp(const void *a, const void *b)
+{
+	const struct sgw_user *ua = *(const struct sgw_user *const *)a;
+	const struct sgw_user *ub = *(const struct sgw_user *const *)b;
+	int c = strcmp(ua->name, ub->name);
+
+	if (c != 0)
+		return c;
+	return ua->line < ub->line ? -1 : ua->line > ub->line;
+}
+
+/*
+ * Reports every user defined twice, in line order, naming the first
+ * definition. Sorting keeps this O(n log n) for large files. Returns -1
+ * on OOM.
+ */
+static int
+report_duplicates(struct parse *p)
+{
+	const struct sgw_user **s = NULL;
+	unsigned *first = NULL;
+	int rc = -1;
+
+	if (p->n < 2)
+		return 0;
+	s = calloc(p->n, sizeof *s);
+	first = calloc(p->n, sizeof *first);
+	if (s == NULL || first == NULL)
+		goto fail;
+	for (size_t i = 0; i < p->n; i++)
+		s[i] = &p->v[i];
+	qsort(s, p->n, sizeof *s, user_ptr_cmp);
+	for (size_t i = 1, g = 0; i < p->n; i++) {
+		if (strcmp(s[g]->name, s[i]->name) != 0)
+			g = i;
+		else
+			first[s[i] - p->v] = s[g]->line;
+	}
+	for (size_t i = 0; i < p->n; i++)
+		if (first[i] != 0) {
+			p->nerr++;
+			sgw_errs_add(
+			    p->errs,
+			    "%s:%u: user \"%s\" already defined on line %u",
+			    p->file, p->v[i].line, p->v[i].name, first[i]);
+		}
+	rc = 0;
+fail:
+	free(s);
+	free(first);
+	return rc;
+}
+
+/* One crypt(3) run; the result is wiped with the scratch area. */
+static int
+crypt_matches(const char *password, const char *setting)
+{
+	struct crypt_data *cd;
+	const char *out;
+	size_t n;
+	int ok = 0;
+
+	cd = calloc(1, sizeof *cd);
+	if (cd == NULL)
+		return 0;
+	out = crypt_rn(password, setting, cd, (int)sizeof *cd);
+	/* '*' starts libxcrypt's failure token, which must never match */
+	if (out != NULL && out[0] != '*') {
+		n = strlen(setting);
+		ok = strlen(out) == n && CRYPTO_memcmp(out, setting, n) == 0;
+	}
+	explicit_bzero(cd, sizeof *cd);
+	free(cd);
+	return ok;
+}
+
+/*
+ * The hash an unknown name is checked against. Hashing a random password
+ * with the first user's own hash as the setting gives the same method,
+ * cost and salt form, so an unknown name costs what that user costs.
+ */
+static char *
+make_dummy_hash(const char *like)
+{
+	unsigned char rnd[16];
+	char pw[2 * sizeof rnd + 1];
+	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+	struct crypt_data *cd = NULL;
+	const char *out;
+	char *dummy = NULL;
+	ssize_t got;
+
+	do
+		got = getrandom(rnd, sizeof rnd, 0);
+	while (got < 0 && errno == EINTR);
+	if (got != (ssize_t)sizeof rnd)
+		goto fail;
+	for (size_t i = 0; i < sizeof rnd; i++)
+		snprintf(pw + 2 * i, 3, "%02x", rnd[i]);
+	if (like == NULL) {
+		if (crypt_gensalt_rn("$y$", 0, NULL, 0, setting,
+		                     sizeof setting) == NULL)
+			goto fail;
+		like = setting;
+	}
+	cd = calloc(1, sizeof *cd);
+	if (cd == NULL)
+		goto fail;
+	out = crypt_rn(pw, like, cd, (int)sizeof *cd);
+	if (out != NULL && out[0] != '*')
+		dummy = strdup(out);
+fail:
+	if (cd != NULL) {
+		explicit_bzero(cd, sizeof *cd);
+		free(cd);
+	}
+	explicit_bzero(rnd, sizeof rnd);
+	explicit_bzero(pw, sizeof pw);
+	return dummy;
+}
+
+void
+sgw_users_free(struct sgw_users *users)
+{
+	if (users == NULL)
+		return;
+	for (size_t i = 0; i < users->n; i++)
+		user_clear(&users->v[i]);
+	free(users->v);
+	free(users->dummy_hash);
+	free(users->file);
+	memset(users, 0, sizeof *users);
+}
+
+int
+sgw_users_parse(const char *file, const char *text, size_t len,
+                struct sgw_users *users, struct sgw_errs *errs)
+{
+	struct parse p = {.file = file != NULL ? file : "-", .errs = errs};
+	struct sgw_users out = {0};
+	size_t off = 0;
+	unsigned line = 0;
+	int rc = -1, oom = 0;
+
+	memset(users, 0, sizeof *users);
+	if (len > USERS_FILE_MAX || (text == NULL && len != 0)) {
+		sgw_errs_add(errs, "%s: larger than %u bytes", p.file,
+		             USERS_FILE_MAX);
+		goto fail;
+	}
+	while (off < len) {
+		const char *s = text + off;
+		const char *nl = memchr(s, '\n', len - off);
+		size_t n = nl != NULL ? (size_t)(nl - s) : len - off;
+
+		off += n + (nl != NULL);
+		line++;
+		if (n > 0 && s[n - 1] == '\r')
+			n--;
+		if (parse_line(&p, line, s, n) < 0) {
+			oom = 1;
+			goto fail;
+		}
+	}
+	if (report_duplicates(&p) < 0) {
+		oom = 1;
+		goto fail;
+	}
+	if (p.nerr > 0)
+		goto fail;
+
+	out.v = p.v;
+	out.n = p.n;
+	p.v = NULL;
+	p.n = 0;
+	out.file = strdup(p.file);
+	if (out.file == NULL) {
+		oom = 1;
+		goto fail;
+	}
+	out.dummy_hash = make_dummy_hash(out.n > 0 ? out.v[0].hash : NULL);
+	if (out.dummy_hash == NULL) {
+		/* crypt(3) refused the first user's hash as a setting */
+		if (out.n > 0)
+			sgw_errs_add(
+			    errs, "%s:%u: user \"%s\": malformed password hash",
+			    p.file, out.v[0].line, out.v[0].name);
+		else
+			sgw_errs_add(errs, "%s: cannot make a password hash",
+			             p.file);
+		goto fail;
+	}
+	*users = out;
+	memset(&out, 0, sizeof out);
+	rc = 0;
+fail:
+	if (oom)
+		sgw_errs_add(errs, "%s: out of memory", p.file);
+	for (size_t i = 0; i < p.n; i++)
+		user_clear(&p.v[i]);
+	free(p.v);
+	sgw_users_free(&out);
+	return rc;
+}
+
+/* The message for a failed read_whole(). */
+static void
+read_error(struct sgw_errs *errs, const char *file, int rc)
+{
+	if (rc == -2)
+		sgw_errs_add(errs, "%s: cannot read: not a regular file", file);
+	else
+		sgw_errs_add(errs, "%s: cannot read: %s", file,
+		             strerror(errno));
+}
+
+/*
+ * The whole of a regular file, NUL-terminated, at most USERS_FILE_MAX
+ * bytes; st describes the file as opened. Returns 0, -1 with errno, or
+ * -2 when it is not a regular file.
+ */
+static int
+read_whole(const char *file, char **buf, size_t *len, struct stat *st)
+{
+	char *b = NULL;
+	size_t n = 0, cap;
+	int fd, rc = -1, err = 0;
+
+	*buf = NULL;
+	*len = 0;
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, st) < 0) {
+		err = errno;
+		goto fail;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		rc = -2;
+		goto fail;
+	}
+	/* st_size is a hint only: the file may change while it is read; one
+	 * byte more than the limit is room to notice that it is too large */
+	cap = st->st_size > 0 && (size_t)st->st_size <= USERS_FILE_MAX
+	          ? (size_t)st->st_size + 1
+	          : 4096;
+	b = malloc(cap + 1);
+	if (b == NULL) {
+		err = ENOMEM;
+		goto fail;
+	}
+	for (;;) {
+		ssize_t r;
+
+		if (n == cap) {
+			char *nb;
+
+			if (cap > USERS_FILE_MAX) {
+				err = EFBIG;
+				goto fail;
+			}
+			cap = cap <= USERS_FILE_MAX / 2 ? cap * 2
+			                                : USERS_FILE_MAX + 1;
+			nb = realloc(b, cap + 1);
+			if (nb == NULL) {
+				err = ENOMEM;
+				goto fail;
+			}
+			b = nb;
+		}
+		r = read(fd, b + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err = errno;
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n > USERS_FILE_MAX) {
+		err = EFBIG;
+		goto fail;
+	}
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	b = NULL;
+	rc = 0;
+fail:
+	free(b);
+	close(fd);
+	errno = err;
+	return rc;
+}
+
+int
+sgw_users_load(const char *file, struct sgw_users *users, struct sgw_errs *errs)
+{
+	struct stat st;
+	char *text;
+	size_t len;
+	int rc;
+
+	memset(users, 0, sizeof *users);
+	if (file == NULL) {
+		sgw_errs_add(errs, "no users file");
+		return -1;
+	}
+	rc = read_whole(file, &text, &len, &st);
+	if (rc < 0) {
+		read_error(errs, file, rc);
+		return -1;
+	}
+	rc = sgw_users_parse(file, text, len, users, errs);
+	free(text);
+	if (rc < 0)
+		return -1;
+	users->dev = st.st_dev;
+	users->ino = st.st_ino;
+	users->mtime = st.st_mtim;
+	users->size = st.st_size;
+	return 0;
+}
+
+int
+sgw_users_changed(const struct sgw_users *users)
+{
+	struct stat st;
+
+	if (users == NULL || users->file == NULL)
+		return 0;
+	if (stat(users->file, &st) < 0)
+		return 0;
+	return st.st_dev != users->dev || st.st_ino != users->ino ||
+	       st.st_mtim.tv_sec != users->mtime.tv_sec ||
+	       st.st_mtim.tv_nsec != users->mtime.tv_nsec ||
+	       st.st_size != users->size;
+}
+
+const struct sgw_user *
+sgw_users_find(const struct sgw_users *users, const char *name)
+{
+	if (users == NULL || name == NULL)
+		return NULL;
+	for (size_t i = 0; i < users->n; i++)
+		if (strcmp(users->v[i].name, name) == 0)
+			return &users->v[i];
+	return NULL;
+}
+
+const struct sgw_user *
+sgw_users_verify(const struct sgw_users *users, const char *name,
+                 const char *password)
+{
+	const struct sgw_user *u;
+	const char *setting;
+	int ok;
+
+	if (users == NULL || name == NULL || password == NULL)
+		return NULL;
+	u = sgw_users_find(users, name);
+	/* one crypt either way, so the time does not tell the two apart */
+	setting = u != NULL ? u->hash : users->dummy_hash;
+	if (setting == NULL)
+		return NULL;
+	ok = crypt_matches(password, setting);
+	return u != NULL && ok ? u : NULL;
+}
+
+char *
+sgw_users_hash_password(const char *password, int bcrypt)
+{
+	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+	struct crypt_data *cd;
+	const char *out;
+	char *hash = NULL;
+
+	if (password == NULL)
+		return NULL;
+	if (crypt_gensalt_rn(bcrypt ? "$2b$" : "$y$", 0, NULL, 0, setting,
+	                     sizeof setting) == NULL)
+		return NULL;
+	cd = calloc(1, sizeof *cd);
+	if (cd == NULL)
+		return NULL;
+	out = crypt_rn(password, setting, cd, (int)sizeof *cd);
+	if (out != NULL && out[0] != '*' && sgw_users_hash_strong(out))
+		hash = strdup(out);
+	explicit_bzero(cd, sizeof *cd);
+	free(cd);
+	return hash;
+}
+
+/* Writes all of buf, through short writes and signals. */
+static int
+write_all(int fd, const char *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, buf, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		buf += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* fsync of the directory holding file, so that the rename is durable. */
+static int
+sync_dir(const char *file)
+{
+	const char *slash = strrchr(file, '/');
+	char *dir;
+	int fd, rc, err;
+
+	if (slash == NULL)
+		dir = strdup(".");
+	else if (slash == file)
+		dir = strdup("/");
+	else
+		dir = strndup(file, (size_t)(slash - file));
+	if (dir == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	err = errno;
+	free(dir);
+	if (fd < 0) {
+		errno = err;
+		return -1;
+	}
+	rc = fsync(fd);
+	err = errno;
+	close(fd);
+	errno = err;
+	return rc;
+}
+
+/*
+ * The first line defining user: *start and *end bound its text without
+ * the line ending, *roles its roles (NULL when it has none). Returns 0
+ * when found, -1 when not.
+ */
+static int
+find_user_line(const char *text, size_t len, const char *user, size_t *start,
+               size_t *end, const char **roles, size_t *roleslen)
+{
+	size_t ul = strlen(user), off = 0;
+
+	while (off < len) {
+		const char *s = text + off;
+		const char *nl = memchr(s, '\n', len - off);
+		size_t n = nl != NULL ? (size_t)(nl - s) : len - off;
+		const char *c;
+
+		if (n > 0 && s[n - 1] == '\r')
+			n--;
+		if (n > ul && s[ul] == ':' && memcmp(s, user, ul) == 0 &&
+		    !line_is_ignored(s, n)) {
+			*start = off;
+			*end = off + n;
+			c = memchr(s + ul + 1, ':', n - ul - 1);
+			*roles = c != NULL ? c + 1 : NULL;
+			*roleslen = c != NULL ? (size_t)(s + n - (c + 1)) : 0;
+			return 0;
+		}
+		off += (nl != NULL ? (size_t)(nl - s) + 1 : len - off);
+	}
+	return -1;
+}
+
+int
+sgw_users_file_set(const char *file, const char *user, const char *hash,
+                   const char *roles, int *replaced, struct sgw_errs *errs)
+{
+	char *old = NULL, *tmp = NULL, *line = NULL;
+	size_t oldlen = 0, start = 0, end = 0, oldroleslen = 0;
+	const char *oldroles = NULL;
+	struct stat st = {0}, tst;
+	mode_t mode = 0640;
+	int fd = -1, rc = -1, exists = 1, found, created = 0, renamed = 0, len;
+
+	if (replaced != NULL)
+		*replaced = 0;
+	if (file == NULL) {
+		sgw_errs_add(errs, "no users file");
+		return -1;
+	}
+	if (!sgw_users_name_valid(user)) {
+		sgw_errs_add(errs,
+		             "%s: invalid user name (1 to %d bytes, no ':', "
+		             "whitespace or control characters, not starting "
+		             "with '#')",
+		             file, SGW_USER_MAXLEN);
+		return -1;
+	}
+	if (!sgw_users_hash_strong(hash)) {
+		sgw_errs_add(errs,
+		             "%s: refusing a weak or unsupported password hash",
+		             file);
+		return -1;
+	}
+	if (roles != NULL && roles[0] != '\0' &&
+	    roles_check(roles, strlen(roles)) != ROLES_OK) {
+		sgw_errs_add(errs,
+		             "%s: invalid roles: printable ASCII, "
+		             "comma-separated, no spaces or empty roles, at "
+		             "most %d bytes",
+		             file, SGW_ROLES_MAXLEN);
+		return -1;
+	}
+	rc = read_whole(file, &old, &oldlen, &st);
+	if (rc == -1 && errno == ENOENT) {
+		exists = 0;
+	} else if (rc < 0) {
+		read_error(errs, file, rc);
+		return -1;
+	}
+	rc = -1;
+	if (exists)
+		mode = st.st_mode & 07777;
+
+	found = exists && find_user_line(old, oldlen, user, &start, &end,
+	                                 &oldroles, &oldroleslen) == 0;
+	if (roles == NULL && found && oldroles != NULL)
+		len = asprintf(&line, "%s:%s:%.*s", user, hash,
+		               (int)oldroleslen, oldroles);
+	else if (roles != NULL && roles[0] != '\0')
+		len = asprintf(&line, "%s:%s:%s", user, hash, roles);
+	else
+		len = asprintf(&line, "%s:%s", user, hash);
+	if (len < 0) {
+		line = NULL;
+		errno = ENOMEM;
+		goto fail;
+	}
+	if (asprintf(&tmp, "%s.tmp.%ld", file, (long)getpid()) < 0) {
+		tmp = NULL;
+		errno = ENOMEM;
+		goto fail;
+	}
+
+	/* O_EXCL: a leftover of the same name is not ours to overwrite */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+	          0600);
+	if (fd < 0)
+		goto fail;
+	created = 1;
+	/* the mode and owner of the file it replaces, whatever the umask:
+	 * a root-run `sessiongw passwd` must not take the file away from
+	 * the daemon's group */
+	if (fchmod(fd, mode) < 0 || fstat(fd, &tst) < 0)
+		goto fail;
+	if (exists && (tst.st_uid != st.st_uid || tst.st_gid != st.st_gid) &&
+	    fchown(fd, st.st_uid, st.st_gid) < 0)
+		goto fail;
+
+	if (found) {
+		/* [start, end) excludes the line ending, which stays */
+		if (write_all(fd, old, start) < 0 ||
+		    write_all(fd, line, (size_t)len) < 0 ||
+		    write_all(fd, old + end, oldlen - end) < 0)
+			goto fail;
+	} else {
+		if (write_all(fd, old, oldlen) < 0 ||
+		    (oldlen > 0 && old[oldlen - 1] != '\n' &&
+		     write_all(fd, "\n", 1) < 0) ||
+		    write_all(fd, line, (size_t)len) < 0 ||
+		    write_all(fd, "\n", 1) < 0)
+			goto fail;
+	}
+	if (fsync(fd) < 0)
+		goto fail;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, file) < 0)
+		goto fail;
+	renamed = 1;
+	/* the new line is in place even if the directory sync fails, and
+	 * the caller may have sessions to end because of it */
+	if (replaced != NULL)
+		*replaced = found;
+	if (sync_dir(file) < 0)
+		goto fail;
+	rc = 0;
+fail:
+	if (rc < 0)
+		sgw_errs_add(errs, "%s: cannot write: %s", file,
+		             strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	if (created && !renamed)
+		unlink(tmp);
+	free(tmp);
+	free(line);
+	free(old);
+	return rc;
+}

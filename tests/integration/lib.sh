@@ -1,0 +1,268 @@
+# lib.sh: what every integration test shares. Source it; it sets up a
+# private temporary directory, starts real programs on loopback ports, and
+# stops every one of them by pid when the test exits, however it exits.
+#
+# Environment (set by ctest): SGW_BIN, SGW_FCGI_CLIENT, SGW_SOURCE_DIR.
+
+set -uo pipefail
+
+: "${SGW_BIN:?SGW_BIN must name the sessiongw binary}"
+: "${SGW_FCGI_CLIENT:?SGW_FCGI_CLIENT must name the fcgi_client tool}"
+: "${SGW_SOURCE_DIR:?SGW_SOURCE_DIR must name the source tree}"
+
+T=$(mktemp -d /tmp/sgw-test.XXXXXX)
+chmod 755 "$T"
+PIDS=()
+PASSED=0
+FAILED=0
+TEST_NAME=$(basename "$0" .sh)
+
+stop_pid() { # PID: SIGTERM, then SIGKILL after 10 s
+	local pid=$1 i
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for i in $(seq 1 100); do
+		kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+cleanup() {
+	local i
+	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+		stop_pid "${PIDS[$i]}"
+	done
+	if [ "$FAILED" -gt 0 ] || [ -n "${SGW_KEEP_TMP:-}" ]; then
+		echo "# logs kept in $T"
+		for f in "$T"/*.log; do
+			[ -f "$f" ] || continue
+			echo "# --- $f (last 30 lines)"
+			tail -n 30 "$f" | sed 's/^/# /'
+		done
+	else
+		rm -rf "$T"
+	fi
+}
+trap cleanup EXIT
+
+# --- checks -----------------------------------------------------------------
+
+ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
+not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
+
+# expect_eq DESCRIPTION EXPECTED ACTUAL
+expect_eq() {
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (expected '$2', got '$3')"; fi
+}
+# expect_match DESCRIPTION REGEX TEXT
+expect_match() {
+	if printf '%s' "$3" | grep -Eq -- "$2"; then ok "$1"; else
+		not_ok "$1 (no match for /$2/ in: $(printf '%s' "$3" | head -c 600))"
+	fi
+}
+expect_no_match() {
+	if printf '%s' "$3" | grep -Eq -- "$2"; then
+		not_ok "$1 (unexpected match for /$2/ in: $(printf '%s' "$3" | head -c 600))"
+	else ok "$1"; fi
+}
+
+fatal() { not_ok "$*"; echo "$PASSED passed, $FAILED failed"; exit 1; }
+
+finish() {
+	echo "$PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ]
+	exit $?
+}
+
+# --- ports and waiting --------------------------------------------------------
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# free_port: a loopback port nothing listens on (and not handed out before
+# in this test).
+USED_PORTS=" "
+free_port() {
+	local p i
+	for i in $(seq 1 200); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		case "$USED_PORTS" in *" $p "*) continue ;; esac
+		if ! port_busy "$p"; then
+			USED_PORTS="$USED_PORTS$p "
+			echo "$p"
+			return 0
+		fi
+	done
+	echo "no free port" >&2
+	return 1
+}
+
+# wait_until SECONDS COMMAND...: polls every 0.1 s.
+wait_until() {
+	local limit=$1 i
+	shift
+	for i in $(seq 1 $((limit * 10))); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# --- real programs ------------------------------------------------------------
+
+# start_redis: sets REDIS_PORT and REDIS_PID.
+start_redis() {
+	REDIS_PORT=${1:-$(free_port)}
+	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
+		--appendonly no --dir "$T" --logfile "$T/redis-$REDIS_PORT.log" \
+		--daemonize no &
+	REDIS_PID=$!
+	PIDS+=("$REDIS_PID")
+	wait_until 10 redis-cli -p "$REDIS_PORT" ping || fatal "redis-server did not start"
+}
+
+stop_redis() { stop_pid "$REDIS_PID"; }
+
+rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
+
+# redis_dump: every key with its whole content, as text.
+redis_dump() {
+	local k
+	for k in $(rcli --scan); do
+		printf '%s: ' "$k"
+		case $(rcli type "$k") in
+		hash) rcli hgetall "$k" ;;
+		zset) rcli zrange "$k" 0 -1 withscores ;;
+		set) rcli smembers "$k" ;;
+		list) rcli lrange "$k" 0 -1 ;;
+		*) rcli get "$k" ;;
+		esac | tr '\n' ' '
+		echo
+	done
+}
+
+# make_secret: a secret file with one key, mode 600.
+make_secret() {
+	"$SGW_BIN" secret >"$T/secret" && chmod 600 "$T/secret"
+}
+
+# render_conf OUT KEY=VALUE...: the sample conf/sessiongw.conf with the
+# given keys replaced (each key's first line), so tests run what
+# operators copy. A RULES=... argument (lines separated by '|') replaces
+# every rule line.
+render_conf() {
+	local out=$1 kv key val
+	shift
+	cp "$SGW_SOURCE_DIR/conf/sessiongw.conf" "$out"
+	for kv in "$@"; do
+		key=${kv%%=*}
+		val=${kv#*=}
+		if [ "$key" = RULES ]; then
+			sed -i '/^rule *=/d' "$out"
+			printf '%s\n' "$val" | tr '|' '\n' | sed 's/^/rule = /' >>"$out"
+			continue
+		fi
+		grep -q "^$key *=" "$out" || { echo "render_conf: no key $key" >&2; return 1; }
+		val=$(printf '%s' "$val" | sed 's/[&|\\]/\\&/g')
+		sed -i "0,/^$key *=.*/s||$key = $val|" "$out"
+	done
+}
+
+# gateway_conf OUT [KEY=VALUE...]: a test configuration on a free port,
+# against this test's Redis, with plain-HTTP cookies; sets SGW_PORT.
+gateway_conf() {
+	local out=$1
+	shift
+	SGW_PORT=$(free_port)
+	[ -f "$T/secret" ] || make_secret
+	[ -f "$T/users" ] || : >"$T/users"
+	render_conf "$out" "listen=127.0.0.1:$SGW_PORT" \
+		"address=127.0.0.1:$REDIS_PORT" "users_file=$T/users" \
+		"secret_file=$T/secret" "secure=off" "workers=2" \
+		"key_prefix=sgw$RANDOM:" "$@"
+}
+
+# add_user NAME PASSWORD [ROLE...]
+add_user() {
+	local name=$1 pw=$2
+	shift 2
+	printf '%s\n' "$pw" | "$SGW_BIN" passwd -c "$T/sgw.conf" -B "$name" "$@" 2>>"$T/passwd.log"
+}
+
+# start_gateway CONF: runs sessiongw in the foreground (backgrounded here),
+# logging to $T/sgw.log; sets SGW_PID.
+start_gateway() {
+	local conf=${1:-$T/sgw.conf}
+	"$SGW_BIN" -c "$conf" 2>>"$T/sgw.log" &
+	SGW_PID=$!
+	PIDS+=("$SGW_PID")
+	wait_until 10 "$SGW_FCGI_CLIENT" "127.0.0.1:$SGW_PORT" REQUEST_METHOD=GET \
+		DOCUMENT_URI=/auth/login REQUEST_URI=/auth/login REMOTE_ADDR=127.0.0.1 ||
+		fatal "sessiongw did not start"
+}
+
+# worker_pids PID: the children of the master.
+worker_pids() { pgrep -P "$1" | sort; }
+
+# start_nginx: renders conf/nginx-sessiongw.conf with this test's ports,
+# plus an "application" that echoes the identity it was given; sets
+# NGINX_PORT, APP_PORT and NGINX_PID.
+start_nginx() {
+	NGINX_PORT=$(free_port)
+	APP_PORT=$(free_port)
+	local d="$T/nginx"
+	mkdir -p "$d/tmp" && chmod 777 "$d/tmp"
+	cp /etc/nginx/fastcgi_params "$d/fastcgi_params"
+	sed -e "s/127\.0\.0\.1:9000/127.0.0.1:$SGW_PORT/" \
+		-e "s/127\.0\.0\.1:8080/127.0.0.1:$APP_PORT/" \
+		-e "s/listen 80;/listen 127.0.0.1:$NGINX_PORT;/" \
+		"$SGW_SOURCE_DIR/conf/nginx-sessiongw.conf" >"$d/site.conf"
+	cat >"$d/nginx.conf" <<-EOF
+	worker_processes 1;
+	pid $d/nginx.pid;
+	error_log $T/nginx-error.log info;
+	events { worker_connections 256; }
+	http {
+	    include /etc/nginx/mime.types;
+	    access_log $T/nginx-access.log;
+	    client_body_temp_path $d/tmp/body;
+	    proxy_temp_path $d/tmp/proxy;
+	    fastcgi_temp_path $d/tmp/fastcgi;
+	    uwsgi_temp_path $d/tmp/uwsgi;
+	    scgi_temp_path $d/tmp/scgi;
+	    include $d/site.conf;
+	    server {
+	        listen 127.0.0.1:$APP_PORT;
+	        location / {
+	            default_type text/plain;
+	            return 200 "app: uri=\$request_uri user=\$http_x_remote_user roles=\$http_x_remote_roles\n";
+	        }
+	    }
+	}
+	EOF
+	nginx -p "$d" -c "$d/nginx.conf" -g 'daemon off;' 2>>"$T/nginx-error.log" &
+	NGINX_PID=$!
+	PIDS+=("$NGINX_PID")
+	wait_until 10 port_busy "$NGINX_PORT" || fatal "nginx did not start"
+}
+
+# http METHOD URL [CURL ARGS...]: sets STATUS, HEADERS and BODY. Cookies
+# persist in $T/cookies unless the caller passes its own -b/-c.
+http() {
+	local method=$1 url=$2
+	shift 2
+	STATUS=$(curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' \
+		--max-time 10 -X "$method" "$@" "$url")
+	HEADERS=$(tr -d '\r' <"$T/headers")
+	BODY=$(cat "$T/body")
+}
+
+# header NAME: the value of a response header from the last http call.
+header() { printf '%s\n' "$HEADERS" | grep -i "^$1:" | head -n1 | sed 's/^[^:]*: *//'; }
+
+# fcgi [-r ROLE] NAME=VALUE...: one request straight to the gateway.
+fcgi() {
+	FCGI_OUT=$("$SGW_FCGI_CLIENT" "$@" | tr -d '\r')
+	FCGI_STATUS=$(printf '%s\n' "$FCGI_OUT" | sed -n 's/^Status: \([0-9]*\).*/\1/p' | head -n1)
+}

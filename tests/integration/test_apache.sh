@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# The whole flow through a real Apache httpd (conf/apache-sessiongw.conf,
+# mod_authnz_fcgi + mod_proxy_fcgi + mod_proxy_http) against a real Redis:
+# log in, reach the application with the user visible to it, log out, and
+# everything that must be refused on the way.
+. "$(dirname "$0")/lib.sh"
+
+command -v apache2 >/dev/null || fatal "apache2 is not installed"
+MODS=/usr/lib/apache2/modules
+
+start_redis
+gateway_conf "$T/sgw.conf"
+add_user alice 'correct horse' staff
+add_user bob 'battery staple' admin,staff
+start_gateway "$T/sgw.conf"
+
+# --- the application: nginx echoing what it was given -----------------------------
+APP_PORT=$(free_port)
+mkdir -p "$T/app/tmp" && chmod 777 "$T/app/tmp"
+cat >"$T/app/nginx.conf" <<EOF
+worker_processes 1;
+pid $T/app/nginx.pid;
+error_log $T/app-error.log info;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path $T/app/tmp/body;
+    proxy_temp_path $T/app/tmp/proxy;
+    fastcgi_temp_path $T/app/tmp/fastcgi;
+    uwsgi_temp_path $T/app/tmp/uwsgi;
+    scgi_temp_path $T/app/tmp/scgi;
+    server {
+        listen 127.0.0.1:$APP_PORT;
+        location / {
+            default_type text/plain;
+            return 200 "app: uri=\$request_uri user=\$http_x_remote_user roles=\$http_x_remote_roles\n";
+        }
+    }
+}
+EOF
+nginx -p "$T/app" -c "$T/app/nginx.conf" -g 'daemon off;' 2>>"$T/app-error.log" &
+PIDS+=($!)
+wait_until 10 port_busy "$APP_PORT" || fatal "the application (nginx) did not start"
+
+# --- Apache, with the sample rendered: only the ports change -------------------------
+APACHE_PORT=$(free_port)
+d="$T/apache"
+mkdir -p "$d"
+sed -e "s|127\.0\.0\.1:9000|127.0.0.1:$SGW_PORT|g" \
+	-e "s|127\.0\.0\.1:8080|127.0.0.1:$APP_PORT|g" \
+	"$SGW_SOURCE_DIR/conf/apache-sessiongw.conf" >"$d/sessiongw.conf"
+user_lines=""
+[ "$(id -u)" -eq 0 ] && user_lines="User www-data
+Group www-data"
+cat >"$d/httpd.conf" <<EOF
+ServerRoot "$d"
+ServerName 127.0.0.1
+Listen 127.0.0.1:$APACHE_PORT
+PidFile "$d/httpd.pid"
+DefaultRuntimeDir "$d"
+ErrorLog "$T/apache-error.log"
+LogLevel warn authnz_fcgi:info
+$user_lines
+LoadModule mpm_event_module $MODS/mod_mpm_event.so
+LoadModule authn_core_module $MODS/mod_authn_core.so
+LoadModule authz_core_module $MODS/mod_authz_core.so
+LoadModule authz_user_module $MODS/mod_authz_user.so
+LoadModule authnz_fcgi_module $MODS/mod_authnz_fcgi.so
+LoadModule proxy_module $MODS/mod_proxy.so
+LoadModule proxy_fcgi_module $MODS/mod_proxy_fcgi.so
+LoadModule proxy_http_module $MODS/mod_proxy_http.so
+LoadModule headers_module $MODS/mod_headers.so
+StartServers 1
+ServerLimit 1
+ThreadsPerChild 25
+MaxRequestWorkers 25
+MinSpareThreads 1
+MaxSpareThreads 25
+LogFormat "%h %u \"%r\" %>s" sgw
+CustomLog "$T/apache-access.log" sgw
+Include "$d/sessiongw.conf"
+EOF
+apache2 -t -f "$d/httpd.conf" >"$T/apache-configtest.log" 2>&1 ||
+	fatal "apache2 -t: $(cat "$T/apache-configtest.log")"
+apache2 -DFOREGROUND -f "$d/httpd.conf" 2>>"$T/apache-error.log" &
+APACHE_PID=$!
+PIDS+=("$APACHE_PID")
+wait_until 10 port_busy "$APACHE_PORT" || fatal "apache2 did not start"
+
+B="http://127.0.0.1:$APACHE_PORT"
+J=(-c "$T/jar" -b "$T/jar")
+HTML=(-H 'Accept: text/html,application/xhtml+xml')
+
+# --- not logged in ----------------------------------------------------------------
+http GET "$B/app/page.html?a=1&b=2" "${HTML[@]}"
+expect_eq "no session, browser: 302" 302 "$STATUS"
+expect_eq "no session, browser: to the login page, return_to percent-encoded" \
+	"/auth/login?return_to=/app/page.html%3Fa%3D1%26b%3D2" "$(header Location)"
+
+http GET "$B/app/page.html" -H 'Accept: application/json'
+expect_eq "no session, script: 401" 401 "$STATUS"
+expect_eq "no session, script: WWW-Authenticate" 'Cookie realm="sessiongw"' "$(header WWW-Authenticate)"
+expect_match "no session, script: a JSON body" '^\{"error":"[^"]+"\}$' "$BODY"
+expect_no_match "no session: the application was not reached" 'app:' "$BODY"
+
+http GET "$B/auth/login?return_to=/app/page.html"
+expect_eq "login page through mod_proxy_fcgi: 200" 200 "$STATUS"
+expect_match "login page: the form" '<form method="post" action="/auth/login">' "$BODY"
+
+# --- logging in through Apache ---------------------------------------------------------
+http POST "$B/auth/login" "${J[@]}" -d 'username=alice&password=correct+horse&return_to=/app/page.html'
+expect_eq "form login: 303" 303 "$STATUS"
+expect_eq "form login: back to return_to" "/app/page.html" "$(header Location | sed "s|^$B||")"
+expect_match "form login: the session cookie" '^sgw_session=[A-Za-z0-9_.-]{60,}; Path=/; HttpOnly; SameSite=Lax$' "$(header Set-Cookie)"
+
+http GET "$B/app/page.html" "${J[@]}" -H 'X-Remote-User: mallory' -H 'X-Remote-Roles: admin'
+expect_eq "logged in: protected page 200" 200 "$STATUS"
+expect_eq "logged in: the application sees the user and roles, not the client's headers" \
+	"app: uri=/app/page.html user=alice roles=staff" "$BODY"
+expect_no_match "logged in: no Variable-* header reaches the client" '^Variable-' "$HEADERS"
+expect_no_match "logged in: no X-Auth-* header reaches the client" '^X-Auth-' "$HEADERS"
+expect_no_match "logged in: the authorizer's Cache-Control does not leak either" '^Cache-Control: no-store' "$HEADERS"
+expect_match "access log: %u is the user" '"GET /app/page.html HTTP/1.1" 200' "$(grep ' alice ' "$T/apache-access.log")"
+
+http GET "$B/admin/index.html" "${J[@]}"
+expect_eq "role rule: alice without admin gets 403" 403 "$STATUS"
+expect_no_match "role rule: the application was not reached" 'app:' "$BODY"
+
+http POST "$B/auth/login" -c "$T/jar2" -H 'Content-Type: application/json' \
+	-d '{"username":"bob","password":"battery staple"}'
+expect_eq "JSON login through Apache: 200" 200 "$STATUS"
+expect_match "JSON login: user and roles" '"user":"bob","roles":\["admin","staff"\]' "$BODY"
+http GET "$B/admin/index.html" -b "$T/jar2"
+expect_eq "role rule: bob with admin passes" 200 "$STATUS"
+expect_eq "role rule: the application sees bob" \
+	"app: uri=/admin/index.html user=bob roles=admin,staff" "$BODY"
+
+http GET "$B/auth/session" "${J[@]}"
+expect_eq "GET /auth/session through mod_proxy_fcgi: 200" 200 "$STATUS"
+expect_match "GET /auth/session: the user" '"user":"alice"' "$BODY"
+
+# --- logout -------------------------------------------------------------------------
+http POST "$B/auth/logout" "${J[@]}" -H 'Content-Type: application/json'
+expect_eq "logout through Apache: 200" 200 "$STATUS"
+expect_match "logout: the cookie is cleared" '^sgw_session=; Path=/; Max-Age=0' "$(header Set-Cookie)"
+http GET "$B/app/page.html" "${J[@]}" "${HTML[@]}"
+expect_eq "after logout: protected page redirects again" 302 "$STATUS"
+expect_eq "after logout: to the login page" "/auth/login?return_to=/app/page.html" "$(header Location)"
+
+# --- Redis not answering ------------------------------------------------------------
+http POST "$B/auth/login" -c "$T/jar3" -d 'username=alice&password=correct+horse'
+http GET "$B/app/page.html" -b "$T/jar3"
+expect_eq "fresh session: 200" 200 "$STATUS"
+kill -STOP "$REDIS_PID"
+http GET "$B/app/page.html" -b "$T/jar3"
+kill -CONT "$REDIS_PID"
+expect_eq "Redis not answering: denied with 503" 503 "$STATUS"
+expect_no_match "Redis not answering: the application was not reached" 'app:' "$BODY"
+http GET "$B/app/page.html" -b "$T/jar3"
+expect_eq "Redis answering again: the same session passes" 200 "$STATUS"
+
+finish

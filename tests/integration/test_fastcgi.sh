@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# The gateway over the real FastCGI protocol, without a web server: the
+# AUTHORIZER role (what lighttpd and Apache send), responder path
+# resolution, and the command line.
+. "$(dirname "$0")/lib.sh"
+
+start_redis
+gateway_conf "$T/sgw.conf" \
+	'RULES=/auth/* anonymous|/public/* anonymous|/admin/* role:admin|/secret/* deny|/app/* authenticated'
+add_user alice 'pw-alice' staff
+start_gateway "$T/sgw.conf"
+A="127.0.0.1:$SGW_PORT"
+base=(REMOTE_ADDR=127.0.0.1 HTTP_HOST=gw.test)
+
+# A session to work with, made through the JSON login.
+json=$(printf '{"username":"alice","password":"pw-alice"}')
+out=$(printf '%s' "$json" | "$SGW_FCGI_CLIENT" -i "$A" "${base[@]}" REQUEST_METHOD=POST \
+	DOCUMENT_URI=/auth/login REQUEST_URI=/auth/login CONTENT_TYPE=application/json | tr -d '\r')
+tok=$(printf '%s\n' "$out" | sed -n 's/^Set-Cookie: sgw_session=\([^;]*\);.*/\1/p')
+expect_match "JSON login over FastCGI sets a cookie" '^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{22}$' "$tok"
+C="HTTP_COOKIE=other=1; sgw_session=$tok; x=y"
+
+# --- AUTHORIZER role ------------------------------------------------------------
+fcgi -r authorizer "$A" "${base[@]}" REQUEST_METHOD=GET REQUEST_URI=/app/x "$C"
+expect_eq "authorizer: valid session passes" 200 "$FCGI_STATUS"
+expect_match "authorizer: Variable-REMOTE_USER" '^Variable-REMOTE_USER: alice$' "$FCGI_OUT"
+expect_match "authorizer: Variable-SGW_USER" '^Variable-SGW_USER: alice$' "$FCGI_OUT"
+expect_match "authorizer: Variable-SGW_ROLES" '^Variable-SGW_ROLES: staff$' "$FCGI_OUT"
+expect_match "authorizer: Variable-SGW_SESSION_ID" '^Variable-SGW_SESSION_ID: [0-9a-f]{32}$' "$FCGI_OUT"
+others=$(printf '%s\n' "$FCGI_OUT" | grep -v -e '^Status: ' -e '^Variable-' -e '^$' || true)
+expect_eq "authorizer: a 200 carries nothing but Status and Variable-*" "" "$others"
+
+fcgi -r authorizer "$A" "${base[@]}" REQUEST_METHOD=GET 'REQUEST_URI=/app/x?a=1&b=2' \
+	'HTTP_ACCEPT=text/html,application/xhtml+xml'
+expect_eq "authorizer: browser without session is redirected" 302 "$FCGI_STATUS"
+expect_match "authorizer: to login_url with the original URI encoded" \
+	'^Location: /auth/login\?return_to=/app/x%3Fa%3D1%26b%3D2$' "$FCGI_OUT"
+
+fcgi -r authorizer "$A" "${base[@]}" REQUEST_METHOD=GET REQUEST_URI=/app/x HTTP_ACCEPT=application/json
+expect_eq "authorizer: script without session gets 401" 401 "$FCGI_STATUS"
+expect_match "authorizer: 401 says how to authenticate" '^WWW-Authenticate: Cookie realm="sessiongw"$' "$FCGI_OUT"
+expect_match "authorizer: 401 has a JSON body" '^\{"error":"[^"]+"\}$' "$FCGI_OUT"
+
+fcgi -r authorizer "$A" "${base[@]}" REQUEST_METHOD=GET REQUEST_URI=/admin/ "$C"
+expect_eq "authorizer: session without the role gets 403" 403 "$FCGI_STATUS"
+fcgi -r authorizer "$A" "${base[@]}" REQUEST_METHOD=GET REQUEST_URI=/secret/x "$C"
+expect_eq "authorizer: deny rule is 403 even with a session" 403 "$FCGI_STATUS"
+fcgi -r authorizer "$A" "${base[@]}" REQUEST_METHOD=GET REQUEST_URI=/elsewhere "$C"
+expect_eq "authorizer: a path no rule matches is 403" 403 "$FCGI_STATUS"
+fcgi -r authorizer "$A" "${base[@]}" REQUEST_METHOD=GET REQUEST_URI=/public/../secret/x "$C"
+expect_eq "authorizer: dot-segments are resolved before matching" 403 "$FCGI_STATUS"
+fcgi -r authorizer "$A" "${base[@]}" REQUEST_METHOD=GET REQUEST_URI=/public/%2e%2e/admin/ "$C"
+expect_eq "authorizer: encoded dot-segments too" 403 "$FCGI_STATUS"
+fcgi -r authorizer "$A" "${base[@]}" REQUEST_METHOD=GET REQUEST_URI=/public/../../x "$C"
+expect_eq "authorizer: a path that cannot be normalised is 403" 403 "$FCGI_STATUS"
+fcgi -r authorizer "$A" "${base[@]}" REQUEST_METHOD=GET REQUEST_URI=/public/page
+expect_eq "authorizer: anonymous rule passes without a session" 200 "$FCGI_STATUS"
+expect_no_match "authorizer: ...and with no identity" 'Variable-' "$FCGI_OUT"
+fcgi -r authorizer "$A" "${base[@]}" REQUEST_METHOD=GET REQUEST_URI=/public/page "$C"
+expect_match "authorizer: anonymous rule still passes identity on" '^Variable-SGW_USER: alice$' "$FCGI_OUT"
+fcgi -r authorizer "$A" "${base[@]}" REQUEST_METHOD=GET REQUEST_URI=/admin/ HTTP_X_ORIGINAL_URI=/app/x "$C"
+expect_eq "authorizer: a client's X-Original-URI is ignored" 403 "$FCGI_STATUS"
+
+# lighttpd sends no stdin at all to an authorizer when the request has a
+# body; a worker that read it would hang.
+start=$(date +%s)
+FCGI_OUT=$(timeout 5 "$SGW_FCGI_CLIENT" -n -r authorizer "$A" "${base[@]}" REQUEST_METHOD=POST \
+	REQUEST_URI=/app/x CONTENT_LENGTH=100 CONTENT_TYPE=application/x-www-form-urlencoded "$C" | tr -d '\r')
+expect_match "authorizer: answers a POST without reading its body" '^Status: 200' "$FCGI_OUT"
+
+# --- /check (nginx auth_request) ------------------------------------------------
+fcgi "$A" "${base[@]}" REQUEST_METHOD=POST DOCUMENT_URI=/auth/check REQUEST_URI=/app/y \
+	HTTP_X_ORIGINAL_URI=/app/y "$C"
+expect_eq "/check: any method of the original request, valid session" 200 "$FCGI_STATUS"
+expect_match "/check: identity in X-Auth-User" '^X-Auth-User: alice$' "$FCGI_OUT"
+expect_match "/check: roles in X-Auth-Roles" '^X-Auth-Roles: staff$' "$FCGI_OUT"
+fcgi "$A" "${base[@]}" REQUEST_METHOD=GET DOCUMENT_URI=/auth/check REQUEST_URI=/app/y \
+	HTTP_X_ORIGINAL_URI=/admin/ "$C"
+expect_eq "/check: decides on X-Original-URI" 403 "$FCGI_STATUS"
+fcgi "$A" "${base[@]}" REQUEST_METHOD=GET DOCUMENT_URI=/auth/check REQUEST_URI=/app/y HTTP_ACCEPT=text/html
+expect_eq "/check: never redirects, even for a browser" 401 "$FCGI_STATUS"
+
+# --- responder path resolution ----------------------------------------------------
+fcgi "$A" "${base[@]}" REQUEST_METHOD=GET SCRIPT_NAME=/auth PATH_INFO=/session REQUEST_URI=/zzz "$C"
+expect_eq "responder: SCRIPT_NAME + PATH_INFO when there is no DOCUMENT_URI" 200 "$FCGI_STATUS"
+fcgi "$A" "${base[@]}" REQUEST_METHOD=GET 'REQUEST_URI=/auth/session?x=1' "$C"
+expect_eq "responder: else the path of REQUEST_URI" 200 "$FCGI_STATUS"
+fcgi "$A" "${base[@]}" REQUEST_METHOD=GET DOCUMENT_URI=/elsewhere/session "$C"
+expect_eq "responder: a path outside the prefix is 404" 404 "$FCGI_STATUS"
+fcgi "$A" "${base[@]}" REQUEST_METHOD=GET DOCUMENT_URI=/auth/session
+expect_eq "GET /session without a session: 401" 401 "$FCGI_STATUS"
+expect_match "every response says Cache-Control: no-store" '^Cache-Control: no-store$' "$FCGI_OUT"
+
+# --- Redis stalls: fail closed in the authorizer role too ---------------------------
+kill -STOP "$REDIS_PID"
+fcgi -r authorizer "$A" "${base[@]}" REQUEST_METHOD=GET REQUEST_URI=/app/x "$C"
+expect_eq "authorizer: Redis not answering is 503, never 200" 503 "$FCGI_STATUS"
+kill -CONT "$REDIS_PID"
+fcgi -r authorizer "$A" "${base[@]}" REQUEST_METHOD=GET REQUEST_URI=/app/x "$C"
+expect_eq "authorizer: recovers when Redis answers again" 200 "$FCGI_STATUS"
+
+# --- allowed_clients ------------------------------------------------------------------
+gateway_conf "$T/closed.conf" allowed_clients=127.0.0.9
+start_gateway_quiet() { "$SGW_BIN" -c "$1" 2>>"$T/sgw.log" & PIDS+=($!); }
+start_gateway_quiet "$T/closed.conf"
+wait_until 10 port_busy "$SGW_PORT"
+out=$(timeout 5 "$SGW_FCGI_CLIENT" "127.0.0.1:$SGW_PORT" REQUEST_METHOD=GET DOCUMENT_URI=/auth/healthz; echo "rc=$?")
+expect_eq "allowed_clients: others are closed without an answer" "rc=1" "$out"
+
+# --- the command line ---------------------------------------------------------------------
+out=$("$SGW_BIN" -t -c "$T/sgw.conf" 2>&1)
+expect_eq "-t on a good file" "sessiongw: configuration $T/sgw.conf is ok" "$out"
+cp "$T/sgw.conf" "$T/bad.conf"
+sed -i 's/^workers = .*/workers = 0/; s/^same_site = .*/same_site = sometimes/' "$T/bad.conf"
+out=$("$SGW_BIN" -t -c "$T/bad.conf" 2>&1); rc=$?
+expect_eq "-t on a bad file exits 1" 1 "$rc"
+wline=$(grep -n '^workers' "$T/bad.conf" | cut -d: -f1)
+sline=$(grep -n '^same_site' "$T/bad.conf" | cut -d: -f1)
+expect_match "-t names file and line of each problem (workers)" "^$T/bad.conf:$wline: " "$out"
+expect_match "-t names file and line of each problem (same_site)" "^$T/bad.conf:$sline: " "$out"
+out2=$("$SGW_BIN" -c "$T/bad.conf" 2>&1); rc=$?
+expect_eq "the server refuses to start on the same problems" "1 $out" "$rc $out2"
+out=$("$SGW_BIN" -c "$T/sgw.conf" 2>&1); rc=$?
+expect_eq "a busy port is a clear error" \
+	"1 sessiongw: cannot listen on $A: Address already in use" "$rc $out"
+expect_match "-v prints the version" '^sessiongw [0-9]+\.[0-9]+\.[0-9]+$' "$("$SGW_BIN" -v)"
+s1=$("$SGW_BIN" secret); s2=$("$SGW_BIN" secret)
+expect_match "secret: 64 hex digits" '^[0-9a-f]{64}$' "$s1"
+[ "$s1" != "$s2" ] && ok "secret: a new key each time" || not_ok "secret: a new key each time"
+
+# passwd keeps every other line byte for byte.
+printf '# our users\r\nzed:%s\n\nalice:%s:staff\n' \
+	"$(grep '^alice:' "$T/users" | cut -d: -f2)" "$(grep '^alice:' "$T/users" | cut -d: -f2)" >"$T/users"
+before_other=$(grep -v '^alice:' "$T/users" | md5sum)
+printf 'new-pw\n' | "$SGW_BIN" passwd -c "$T/sgw.conf" --keep-sessions alice 2>/dev/null
+expect_eq "passwd: other lines untouched" "$before_other" "$(grep -v '^alice:' "$T/users" | md5sum)"
+expect_match "passwd: yescrypt by default, roles kept" '^alice:\$y\$[^:]+:staff$' "$(grep '^alice:' "$T/users")"
+out=$(printf '%s' '{"username":"alice","password":"new-pw"}' | "$SGW_FCGI_CLIENT" -i "$A" "${base[@]}" \
+	REQUEST_METHOD=POST DOCUMENT_URI=/auth/login CONTENT_TYPE=application/json | tr -d '\r')
+expect_match "passwd: the new password works without a restart" '^Status: 200' "$out"
+printf 'x\n' | "$SGW_BIN" passwd -c "$T/sgw.conf" -B carol admin 2>/dev/null
+expect_match "passwd -B: bcrypt, with roles" '^carol:\$2b\$[^:]+:admin$' "$(grep '^carol:' "$T/users")"
+
+finish

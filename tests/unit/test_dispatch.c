@@ -1,0 +1,1958 @@
+/*
+ * dispatch: routing, the pass/deny decision and every endpoint of SPEC
+ * sections 5 and 6, driven with hand-built requests.
+ *
+ * The store is a fake kept in this file: a small in-memory table behind
+ * struct sgw_store_ops that counts the calls to each operation, so a test
+ * can say "this request cost no store call" (a forged token must not reach
+ * Redis) as well as what the handlers asked the store to do.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <ctype.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conf.h"
+#include "handlers.h"
+#include "http.h"
+#include "log.h"
+#include "runtime.h"
+#include "store.h"
+#include "timefmt.h"
+#include "token.h"
+#include "users.h"
+
+#define KEY_LINE "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n"
+#define OTHER_KEY_LINE "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff000102030405060708090a0b0c0d0e0f\n"
+
+#define CLIENT "192.0.2.10"
+#define HOST "example.com"
+#define JSON_TYPE "application/json"
+#define FORM_TYPE "application/x-www-form-urlencoded"
+
+/* The rules cover each policy; /other matches none. */
+static const char base_conf[] =
+    "[login]\n"
+    "prefix = /auth\n"
+    "default_redirect = /home\n"
+    "redirect_hosts = other.example\n"
+    "max_failures = 3\n"
+    "lockout = 1m\n"
+    "[access]\n"
+    "trusted_proxies = 10.0.0.0/8\n"
+    "login_url = /auth/login\n"
+    "rule = /auth/* anonymous\n"
+    "rule = /public/* anonymous\n"
+    "rule = /admin/* role:admin\n"
+    "rule = /closed/* deny\n"
+    "rule = /app/* authenticated\n";
+
+/* ---- the fake store ---- */
+
+enum op {
+	OP_CREATE,
+	OP_TOUCH,
+	OP_DESTROY,
+	OP_DESTROY_USER,
+	OP_LIST,
+	OP_DATA_GET,
+	OP_DATA_PUT,
+	OP_DATA_DEL,
+	OP_LOCKED,
+	OP_FAILED,
+	OP_SUCCEEDED,
+	OP_PING,
+	OP_N
+};
+
+#define FAKE_SESSIONS 16
+#define FAKE_COUNTERS 16
+
+struct fake_data {
+	int used;
+	char key[SGW_DATA_KEY_MAXLEN + 1];
+	char *val; /* malloc'd */
+	size_t len;
+};
+
+struct fake_sess {
+	int used;
+	unsigned char hash[SGW_HASH_LEN];
+	struct sgw_session s;
+	struct fake_data data[SGW_DATA_MAX_KEYS];
+};
+
+/* A failure counter and lockout for one user name or client address. */
+struct fake_counter {
+	char name[SGW_USER_MAXLEN + 1];
+	int fails;
+	int64_t locked_until;
+};
+
+struct fake {
+	struct sgw_store base; /* first: the handlers see only this */
+	struct fake_sess sess[FAKE_SESSIONS];
+	struct fake_counter users[FAKE_COUNTERS], clients[FAKE_COUNTERS];
+	int calls[OP_N];
+	int down;      /* every operation answers SGW_STORE_ERROR */
+	int ping_down; /* only ping does */
+	struct sgw_session_params last; /* of the last create; strings point
+	                                 * into last_s */
+	struct sgw_session last_s;
+};
+
+/* Counts the call; non-zero when the fake plays "Redis is down". */
+static int
+called(struct sgw_store *st, enum op op)
+{
+	struct fake *f = (struct fake *)st;
+
+	f->calls[op]++;
+	if (f->down) {
+		snprintf(f->base.errstr, sizeof(f->base.errstr), "fake: down");
+		return 1;
+	}
+	return 0;
+}
+
+static struct fake_sess *
+find(struct fake *f, const unsigned char hash[SGW_HASH_LEN])
+{
+	for (size_t i = 0; i < FAKE_SESSIONS; i++)
+		if (f->sess[i].used &&
+		    memcmp(f->sess[i].hash, hash, SGW_HASH_LEN) == 0)
+			return &f->sess[i];
+	return NULL;
+}
+
+static void
+sess_clear(struct fake_sess *e)
+{
+	for (size_t i = 0; i < SGW_DATA_MAX_KEYS; i++)
+		free(e->data[i].val);
+	memset(e, 0, sizeof(*e));
+}
+
+/* Puts a session in the table without counting a call. */
+static struct fake_sess *
+fake_insert(struct fake *f, const unsigned char hash[SGW_HASH_LEN],
+    const char *user, const char *roles, const char *client, int rm,
+    int64_t lifetime_ms, int64_t idle_ms)
+{
+	int64_t now = sgw_now_ms();
+
+	for (size_t i = 0; i < FAKE_SESSIONS; i++) {
+		struct fake_sess *e = &f->sess[i];
+
+		if (e->used)
+			continue;
+		e->used = 1;
+		memcpy(e->hash, hash, SGW_HASH_LEN);
+		snprintf(e->s.user, sizeof(e->s.user), "%s", user);
+		snprintf(e->s.roles, sizeof(e->s.roles), "%s", roles);
+		snprintf(e->s.client, sizeof(e->s.client), "%s", client);
+		sgw_token_public_id(hash, e->s.id);
+		/* Distinct creation times keep "oldest first" meaningful. */
+		e->s.created_ms = e->s.last_seen_ms = now - 1000 + (int64_t)i;
+		e->s.expires_ms = e->s.created_ms + lifetime_ms;
+		e->s.idle_expires_ms = now + idle_ms;
+		e->s.remember_me = rm;
+		return e;
+	}
+	fail_msg("fake store full");
+	return NULL;
+}
+
+static int
+f_create(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
+    const struct sgw_session_params *p, struct sgw_session *out)
+{
+	struct fake *f = (struct fake *)st;
+	struct fake_sess *e;
+
+	if (called(st, OP_CREATE))
+		return SGW_STORE_ERROR;
+	e = fake_insert(f, hash, p->user, p->roles, p->client, p->remember_me,
+	    p->lifetime_ms, p->idle_ms);
+	f->last = *p;
+	f->last_s = e->s;
+	f->last.user = f->last_s.user;
+	f->last.roles = f->last_s.roles;
+	f->last.client = f->last_s.client;
+	*out = e->s;
+	return SGW_STORE_OK;
+}
+
+static int
+f_touch(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
+    int64_t idle_ms, int64_t min_step_ms, struct sgw_session *out)
+{
+	struct fake_sess *e;
+
+	(void)min_step_ms;
+	if (called(st, OP_TOUCH))
+		return SGW_STORE_ERROR;
+	if ((e = find((struct fake *)st, hash)) == NULL)
+		return SGW_STORE_NOTFOUND;
+	e->s.last_seen_ms = sgw_now_ms();
+	e->s.idle_expires_ms = e->s.last_seen_ms + idle_ms;
+	*out = e->s;
+	return SGW_STORE_OK;
+}
+
+static int
+f_destroy(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN])
+{
+	struct fake_sess *e;
+
+	if (called(st, OP_DESTROY))
+		return SGW_STORE_ERROR;
+	if ((e = find((struct fake *)st, hash)) != NULL)
+		sess_clear(e);
+	return SGW_STORE_OK;
+}
+
+static int
+f_destroy_user(struct sgw_store *st, const char *user, const char *id,
+    size_t *count)
+{
+	struct fake *f = (struct fake *)st;
+
+	*count = 0;
+	if (called(st, OP_DESTROY_USER))
+		return SGW_STORE_ERROR;
+	for (size_t i = 0; i < FAKE_SESSIONS; i++) {
+		struct fake_sess *e = &f->sess[i];
+
+		if (!e->used || strcmp(e->s.user, user) != 0 ||
+		    (id != NULL && strcmp(e->s.id, id) != 0))
+			continue;
+		sess_clear(e);
+		(*count)++;
+	}
+	return id != NULL && *count == 0 ? SGW_STORE_NOTFOUND : SGW_STORE_OK;
+}
+
+static int
+f_list(struct sgw_store *st, const char *user, struct sgw_session **out,
+    size_t *n)
+{
+	struct fake *f = (struct fake *)st;
+
+	*out = NULL;
+	*n = 0;
+	if (called(st, OP_LIST))
+		return SGW_STORE_ERROR;
+	if ((*out = calloc(FAKE_SESSIONS, sizeof(**out))) == NULL)
+		return SGW_STORE_ERROR;
+	for (size_t i = 0; i < FAKE_SESSIONS; i++)
+		if (f->sess[i].used && strcmp(f->sess[i].s.user, user) == 0)
+			(*out)[(*n)++] = f->sess[i].s;
+	return SGW_STORE_OK;
+}
+
+static struct fake_data *
+data_find(struct fake_sess *e, const char *key)
+{
+	for (size_t i = 0; i < SGW_DATA_MAX_KEYS; i++)
+		if (e->data[i].used && strcmp(e->data[i].key, key) == 0)
+			return &e->data[i];
+	return NULL;
+}
+
+static int
+f_data_get(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
+    const char *key, char **val, size_t *len)
+{
+	struct fake_sess *e;
+	struct fake_data *d;
+
+	*val = NULL;
+	*len = 0;
+	if (called(st, OP_DATA_GET))
+		return SGW_STORE_ERROR;
+	if ((e = find((struct fake *)st, hash)) == NULL ||
+	    (d = data_find(e, key)) == NULL)
+		return SGW_STORE_NOTFOUND;
+	if ((*val = malloc(d->len + 1)) == NULL)
+		return SGW_STORE_ERROR;
+	memcpy(*val, d->val, d->len);
+	(*val)[d->len] = '\0';
+	*len = d->len;
+	return SGW_STORE_OK;
+}
+
+static int
+f_data_put(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
+    const char *key, const char *val, size_t len)
+{
+	struct fake_sess *e;
+	struct fake_data *d;
+	char *copy;
+
+	if (called(st, OP_DATA_PUT))
+		return SGW_STORE_ERROR;
+	if ((e = find((struct fake *)st, hash)) == NULL)
+		return SGW_STORE_NOTFOUND;
+	if ((d = data_find(e, key)) == NULL) {
+		for (size_t i = 0; i < SGW_DATA_MAX_KEYS && d == NULL; i++)
+			if (!e->data[i].used)
+				d = &e->data[i];
+		if (d == NULL)
+			return SGW_STORE_FULL;
+	}
+	if ((copy = malloc(len + 1)) == NULL)
+		return SGW_STORE_ERROR;
+	if (len > 0)
+		memcpy(copy, val, len);
+	free(d->val);
+	d->used = 1;
+	snprintf(d->key, sizeof(d->key), "%s", key);
+	d->val = copy;
+	d->len = len;
+	return SGW_STORE_OK;
+}
+
+static int
+f_data_del(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
+    const char *key)
+{
+	struct fake_sess *e;
+	struct fake_data *d;
+
+	if (called(st, OP_DATA_DEL))
+		return SGW_STORE_ERROR;
+	if ((e = find((struct fake *)st, hash)) == NULL ||
+	    (d = data_find(e, key)) == NULL)
+		return SGW_STORE_NOTFOUND;
+	free(d->val);
+	memset(d, 0, sizeof(*d));
+	return SGW_STORE_OK;
+}
+
+static struct fake_counter *
+counter(struct fake_counter *v, const char *name)
+{
+	for (size_t i = 0; i < FAKE_COUNTERS; i++)
+		if (v[i].name[0] != '\0' && strcmp(v[i].name, name) == 0)
+			return &v[i];
+	for (size_t i = 0; i < FAKE_COUNTERS; i++)
+		if (v[i].name[0] == '\0') {
+			snprintf(v[i].name, sizeof(v[i].name), "%s", name);
+			return &v[i];
+		}
+	fail_msg("fake counters full");
+	return NULL;
+}
+
+static int64_t
+remaining(const struct fake_counter *c)
+{
+	int64_t left = c->locked_until - sgw_now_ms();
+
+	return left > 0 ? left : 0;
+}
+
+static int
+f_login_locked(struct sgw_store *st, const char *user, const char *client,
+    int64_t *retry_ms)
+{
+	struct fake *f = (struct fake *)st;
+	int64_t a, b = 0;
+
+	*retry_ms = 0;
+	if (called(st, OP_LOCKED))
+		return SGW_STORE_ERROR;
+	a = remaining(counter(f->users, user));
+	if (client[0] != '\0')
+		b = remaining(counter(f->clients, client));
+	*retry_ms = a > b ? a : b;
+	return SGW_STORE_OK;
+}
+
+static void
+count_failure(struct fake_counter *c, int max, const struct sgw_limits *l,
+    int64_t *retry_ms)
+{
+	if (++c->fails >= max) {
+		c->fails = 0;
+		c->locked_until = sgw_now_ms() + l->lockout_ms;
+		*retry_ms = l->lockout_ms;
+	}
+}
+
+static int
+f_login_failed(struct sgw_store *st, const char *user, const char *client,
+    const struct sgw_limits *l, int64_t *retry_ms)
+{
+	struct fake *f = (struct fake *)st;
+
+	*retry_ms = 0;
+	if (called(st, OP_FAILED))
+		return SGW_STORE_ERROR;
+	count_failure(counter(f->users, user), l->max_failures, l, retry_ms);
+	if (client[0] != '\0')
+		count_failure(counter(f->clients, client), l->max_client_failures,
+		    l, retry_ms);
+	return SGW_STORE_OK;
+}
+
+static int
+f_login_succeeded(struct sgw_store *st, const char *user)
+{
+	if (called(st, OP_SUCCEEDED))
+		return SGW_STORE_ERROR;
+	counter(((struct fake *)st)->users, user)->fails = 0;
+	return SGW_STORE_OK;
+}
+
+static int
+f_ping(struct sgw_store *st)
+{
+	struct fake *f = (struct fake *)st;
+
+	if (called(st, OP_PING))
+		return SGW_STORE_ERROR;
+	if (f->ping_down) {
+		snprintf(f->base.errstr, sizeof(f->base.errstr), "fake: no pong");
+		return SGW_STORE_ERROR;
+	}
+	return SGW_STORE_OK;
+}
+
+static void
+f_free(struct sgw_store *st)
+{
+	struct fake *f = (struct fake *)st;
+
+	if (f == NULL)
+		return;
+	for (size_t i = 0; i < FAKE_SESSIONS; i++)
+		sess_clear(&f->sess[i]);
+	free(f);
+}
+
+static const struct sgw_store_ops fake_ops = {
+    .create = f_create,
+    .touch = f_touch,
+    .destroy = f_destroy,
+    .destroy_user = f_destroy_user,
+    .list = f_list,
+    .data_get = f_data_get,
+    .data_put = f_data_put,
+    .data_del = f_data_del,
+    .login_locked = f_login_locked,
+    .login_failed = f_login_failed,
+    .login_succeeded = f_login_succeeded,
+    .ping = f_ping,
+    .free = f_free,
+};
+
+static int
+total_calls(const struct fake *f)
+{
+	int n = 0;
+
+	for (int i = 0; i < OP_N; i++)
+		n += f->calls[i];
+	return n;
+}
+
+/* ---- fixture ---- */
+
+/* Shared by every test: keys, users (a bcrypt hash each). */
+static struct {
+	struct sgw_keys keys, other_keys;
+	struct sgw_users users;
+} g;
+
+struct fx {
+	struct sgw_conf conf;
+	struct fake *fake;
+	struct sgw_ctx ctx;
+	struct sgw_response resp;
+	char hbuf[1024]; /* the last header() value */
+};
+
+static int
+group_setup(void **state)
+{
+	struct sgw_errs errs = {0};
+	char *ha = sgw_users_hash_password("alice-pw", 1);
+	char *hb = sgw_users_hash_password("bob-pw", 1);
+	char text[512];
+	int rc = -1;
+
+	(void)state;
+	/* Handlers log; keep the lines (and their formatting) but not the
+	 * noise. */
+	sgw_log_open(SGW_LOG_DEBUG, "/dev/null");
+	if (ha == NULL || hb == NULL)
+		goto done;
+	snprintf(text, sizeof(text), "alice:%s:admin,dev\nbob:%s:user\n", ha, hb);
+	if (sgw_keys_parse("keys", KEY_LINE, strlen(KEY_LINE), &g.keys, &errs) ||
+	    sgw_keys_parse("other", OTHER_KEY_LINE, strlen(OTHER_KEY_LINE),
+	        &g.other_keys, &errs) ||
+	    sgw_users_parse("/nonexistent/sgw-test-users", text, strlen(text),
+	        &g.users, &errs))
+		goto done;
+	rc = 0;
+done:
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.msg[i]);
+	sgw_errs_clear(&errs);
+	free(ha);
+	free(hb);
+	return rc;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	sgw_users_free(&g.users);
+	sgw_keys_wipe(&g.keys);
+	sgw_keys_wipe(&g.other_keys);
+	return 0;
+}
+
+static int
+fx_new(void **state, const char *extra)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct sgw_errs errs = {0};
+	char text[2048];
+
+	if (f == NULL || (f->fake = calloc(1, sizeof(*f->fake))) == NULL)
+		return -1;
+	snprintf(text, sizeof(text), "%s%s", base_conf, extra);
+	if (sgw_conf_parse("test.conf", text, strlen(text), &f->conf, &errs) != 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.msg[i]);
+		sgw_errs_clear(&errs);
+		return -1;
+	}
+	f->fake->base.ops = &fake_ops;
+	f->ctx.conf = &f->conf;
+	f->ctx.keys = &g.keys;
+	f->ctx.users = &g.users;
+	f->ctx.store = &f->fake->base;
+	f->ctx.login_page = sgw_builtin_login_page;
+	sgw_resp_init(&f->resp);
+	*state = f;
+	return 0;
+}
+
+static int
+fx_setup(void **state)
+{
+	return fx_new(state, "[session]\nbind_client = off\n");
+}
+
+static int
+fx_setup_bound(void **state)
+{
+	return fx_new(state, "[session]\nbind_client = on\n");
+}
+
+static int
+fx_teardown(void **state)
+{
+	struct fx *f = *state;
+
+	if (f == NULL)
+		return 0;
+	sgw_resp_free(&f->resp);
+	f->fake->base.ops->free(&f->fake->base);
+	sgw_conf_free(&f->conf);
+	free(f);
+	return 0;
+}
+
+/* ---- requests and responses ---- */
+
+static struct sgw_request
+request(const char *method, const char *uri)
+{
+	struct sgw_request q;
+
+	memset(&q, 0, sizeof(q));
+	q.role = SGW_ROLE_RESPONDER;
+	q.method = method;
+	q.request_uri = uri;
+	q.host = HOST;
+	q.remote_addr = CLIENT;
+	return q;
+}
+
+static struct sgw_request
+authorizer(const char *uri)
+{
+	struct sgw_request q = request("GET", uri);
+
+	q.role = SGW_ROLE_AUTHORIZER;
+	return q;
+}
+
+static void
+with_body(struct sgw_request *q, const char *type, const char *body)
+{
+	q->content_type = type;
+	q->body = body;
+	q->body_len = body != NULL ? strlen(body) : 0;
+}
+
+/* Dispatches q into f->resp (a fresh one) and returns the status. */
+static int
+run(struct fx *f, struct sgw_request *q)
+{
+	sgw_resp_free(&f->resp);
+	sgw_resp_init(&f->resp);
+	sgw_dispatch(&f->ctx, q, &f->resp);
+	assert_false(f->resp.headers.oom);
+	assert_false(f->resp.body.oom);
+	return f->resp.status;
+}
+
+/* How many times header `name` was sent. */
+static int
+header_count(const struct fx *f, const char *name)
+{
+	const char *p = f->resp.headers.data;
+	size_t n = strlen(name);
+	int count = 0;
+
+	while (p != NULL && *p != '\0') {
+		if (strncasecmp(p, name, n) == 0 && p[n] == ':')
+			count++;
+		p = strstr(p, "\r\n");
+		if (p != NULL)
+			p += 2;
+	}
+	return count;
+}
+
+/* The value of header `name`, or NULL when absent; it must be sent at
+ * most once. */
+static const char *
+header(struct fx *f, const char *name)
+{
+	const char *p = f->resp.headers.data;
+	size_t n = strlen(name);
+
+	if (header_count(f, name) > 1)
+		fail_msg("header %s sent %d times", name, header_count(f, name));
+	while (p != NULL && *p != '\0') {
+		const char *end = strstr(p, "\r\n");
+
+		assert_non_null(end);
+		if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
+			const char *v = p + n + 1;
+
+			while (*v == ' ')
+				v++;
+			snprintf(f->hbuf, sizeof(f->hbuf), "%.*s", (int)(end - v), v);
+			return f->hbuf;
+		}
+		p = end + 2;
+	}
+	return NULL;
+}
+
+static void
+header_is(struct fx *f, const char *name, const char *want)
+{
+	const char *v = header(f, name);
+
+	if (v == NULL)
+		fail_msg("header %s missing, want \"%s\"", name, want);
+	if (strcmp(v, want) != 0)
+		fail_msg("header %s: \"%s\", want \"%s\"", name, v, want);
+}
+
+static void
+header_has(struct fx *f, const char *name, const char *needle)
+{
+	const char *v = header(f, name);
+
+	if (v == NULL || strstr(v, needle) == NULL)
+		fail_msg("header %s: \"%s\" lacks \"%s\"", name, v ? v : "(none)",
+		    needle);
+}
+
+/* The body as JSON (caller decrefs); fails when it is not. */
+static json_t *
+body_json(const struct fx *f)
+{
+	json_error_t err;
+	json_t *j = json_loadb(f->resp.body.data != NULL ? f->resp.body.data : "",
+	    f->resp.body.len, 0, &err);
+
+	if (j == NULL)
+		fail_msg("body is not JSON (%s): %.*s", err.text,
+		    (int)f->resp.body.len, f->resp.body.data ? f->resp.body.data : "");
+	return j;
+}
+
+static void
+is_json_error(const struct fx *f)
+{
+	json_t *j = body_json(f);
+
+	assert_true(json_is_string(json_object_get(j, "error")));
+	json_decref(j);
+}
+
+static int
+body_has(const struct fx *f, const char *needle)
+{
+	return f->resp.body.data != NULL && strstr(f->resp.body.data, needle) != NULL;
+}
+
+/* A live session in the fake store and the Cookie header that carries
+ * its token. */
+struct login {
+	char cookie[128];
+	char token[SGW_TOKEN_LEN + 1];
+	unsigned char hash[SGW_HASH_LEN];
+	char id[SGW_PUBLIC_ID_HEX];
+};
+
+static void
+session_for(struct fx *f, struct login *l, const char *user, const char *roles,
+    const char *client)
+{
+	assert_int_equal(sgw_token_new(&g.keys, l->token, l->hash), 0);
+	snprintf(l->cookie, sizeof(l->cookie), "sgw_session=%s", l->token);
+	sgw_token_public_id(l->hash, l->id);
+	fake_insert(f->fake, l->hash, user, roles, client, 0, 12 * 3600 * 1000LL,
+	    1800 * 1000LL);
+}
+
+static int
+alive(struct fx *f, const struct login *l)
+{
+	return find(f->fake, l->hash) != NULL;
+}
+
+static void
+reset_calls(struct fx *f)
+{
+	memset(f->fake->calls, 0, sizeof(f->fake->calls));
+}
+
+/* "2026-11-21T23:41:04Z" */
+static void
+is_rfc3339(json_t *v)
+{
+	const char *s = json_string_value(v);
+	static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+
+	if (s == NULL || strlen(s) != sizeof(shape) - 1)
+		fail_msg("not an RFC 3339 time: %s", s ? s : "(not a string)");
+	for (size_t i = 0; shape[i] != '\0'; i++)
+		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != shape[i])
+			fail_msg("not an RFC 3339 time: %s", s);
+}
+
+/* ---- routing ---- */
+
+static void
+routing_reaches_each_endpoint(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+	struct login a;
+
+	q = request("GET", "/auth/login");
+	assert_int_equal(run(f, &q), 200);
+	assert_true(body_has(f, "<form"));
+	q = request("HEAD", "/auth/login");
+	assert_int_equal(run(f, &q), 200);
+	assert_true(body_has(f, "<form"));
+	assert_int_equal(total_calls(f->fake), 0);
+
+	/* POST /login reads the body: none is a 415. */
+	q = request("POST", "/auth/login");
+	assert_int_equal(run(f, &q), 415);
+
+	q = request("POST", "/auth/logout");
+	assert_int_equal(run(f, &q), 200);
+	header_has(f, "Set-Cookie", "Max-Age=0");
+
+	q = request("POST", "/auth/logout-all");
+	assert_int_equal(run(f, &q), 401);
+
+	q = request("GET", "/auth/session");
+	assert_int_equal(run(f, &q), 401);
+	q = request("GET", "/auth/sessions");
+	assert_int_equal(run(f, &q), 401);
+
+	q = request("GET", "/auth/healthz");
+	assert_int_equal(run(f, &q), 200);
+	assert_int_equal(f->fake->calls[OP_PING], 1);
+	q = request("HEAD", "/auth/healthz");
+	assert_int_equal(run(f, &q), 200);
+	assert_int_equal(f->fake->calls[OP_PING], 2);
+
+	/* With a session each one shows its own work. */
+	session_for(f, &a, "alice", "admin,dev", CLIENT);
+	reset_calls(f);
+	q = request("GET", "/auth/session");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 200);
+	assert_int_equal(f->fake->calls[OP_TOUCH], 1);
+	q = request("GET", "/auth/sessions");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 200);
+	assert_int_equal(f->fake->calls[OP_LIST], 1);
+	q = request("PUT", "/auth/session/data/k");
+	q.cookie = a.cookie;
+	with_body(&q, "application/octet-stream", "v");
+	assert_int_equal(run(f, &q), 204);
+	assert_int_equal(f->fake->calls[OP_DATA_PUT], 1);
+	q = request("GET", "/auth/session/data/k");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 200);
+	assert_int_equal(f->fake->calls[OP_DATA_GET], 1);
+	q = request("HEAD", "/auth/session/data/k");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 200);
+	assert_int_equal(f->fake->calls[OP_DATA_GET], 2);
+	q = request("DELETE", "/auth/session/data/k");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 204);
+	assert_int_equal(f->fake->calls[OP_DATA_DEL], 1);
+	q = request("DELETE", "/auth/sessions/0123456789abcdef0123456789abcdef");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 404);
+	assert_int_equal(f->fake->calls[OP_DESTROY_USER], 1);
+	q = request("POST", "/auth/logout-all");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 200);
+	assert_int_equal(f->fake->calls[OP_DESTROY_USER], 2);
+	assert_false(alive(f, &a));
+
+	/* /check answers for any method: nginx's subrequest carries the
+	 * original request's. */
+	q = request("POST", "/auth/check");
+	q.request_uri = "/app/x";
+	q.document_uri = "/auth/check";
+	assert_int_equal(run(f, &q), 401);
+	q.request_uri = "/public/x";
+	assert_int_equal(run(f, &q), 200);
+}
+
+static void
+unknown_paths_are_404(void **state)
+{
+	struct fx *f = *state;
+	static const char *const paths[] = {
+	    "/auth/nope", "/auth", "/auth/", "/auth/sessions/a/b",
+	    "/auth/session/data/", "/auth/session/data/a/b", "/auth/sessions/",
+	    "/authx/login", "/other/login", "/login", "/", "/auth/login/x",
+	};
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		struct sgw_request q = request("GET", paths[i]);
+
+		if (run(f, &q) != 404)
+			fail_msg("%s: %d, want 404", paths[i], f->resp.status);
+		is_json_error(f);
+	}
+	assert_int_equal(total_calls(f->fake), 0);
+}
+
+static void
+wrong_method_is_405_with_allow(void **state)
+{
+	struct fx *f = *state;
+	static const struct {
+		const char *method, *path, *allow;
+	} c[] = {
+	    {"PUT", "/auth/login", "GET, HEAD, POST"},
+	    {"DELETE", "/auth/login", "GET, HEAD, POST"},
+	    {"GET", "/auth/logout", "POST"},
+	    {"GET", "/auth/logout-all", "POST"},
+	    {"POST", "/auth/session", "GET, HEAD"},
+	    {"DELETE", "/auth/session", "GET, HEAD"},
+	    {"POST", "/auth/sessions", "GET, HEAD"},
+	    {"GET", "/auth/sessions/0123456789abcdef0123456789abcdef", "DELETE"},
+	    {"POST", "/auth/session/data/k", "GET, HEAD, PUT, DELETE"},
+	    {"POST", "/auth/healthz", "GET, HEAD"},
+	};
+	struct login a;
+
+	session_for(f, &a, "alice", "admin,dev", CLIENT);
+	reset_calls(f);
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct sgw_request q = request(c[i].method, c[i].path);
+
+		q.cookie = a.cookie;
+		if (run(f, &q) != 405)
+			fail_msg("%s %s: %d, want 405", c[i].method, c[i].path,
+			    f->resp.status);
+		header_is(f, "Allow", c[i].allow);
+		is_json_error(f);
+	}
+	assert_int_equal(total_calls(f->fake), 0);
+}
+
+static void
+endpoint_precedence_follows_spec(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+
+	/* DOCUMENT_URI beats SCRIPT_NAME + PATH_INFO and REQUEST_URI. */
+	q = request("GET", "/auth/login");
+	q.document_uri = "/auth/healthz";
+	q.script_name = "/auth";
+	q.path_info = "/session";
+	assert_int_equal(run(f, &q), 200);
+	assert_int_equal(f->fake->calls[OP_PING], 1);
+
+	/* SCRIPT_NAME + PATH_INFO beat REQUEST_URI. */
+	q = request("GET", "/auth/login");
+	q.script_name = "/auth";
+	q.path_info = "/healthz";
+	assert_int_equal(run(f, &q), 200);
+	assert_int_equal(f->fake->calls[OP_PING], 2);
+	/* An empty DOCUMENT_URI is absent. */
+	q.document_uri = "";
+	assert_int_equal(run(f, &q), 200);
+	assert_int_equal(f->fake->calls[OP_PING], 3);
+	/* SCRIPT_NAME alone is the whole path. */
+	q.path_info = NULL;
+	q.script_name = "/auth/healthz";
+	assert_int_equal(run(f, &q), 200);
+	assert_int_equal(f->fake->calls[OP_PING], 4);
+
+	/* REQUEST_URI last, without its query, normalised. */
+	q = request("GET", "/auth/healthz?x=/auth/login");
+	assert_int_equal(run(f, &q), 200);
+	assert_int_equal(f->fake->calls[OP_PING], 5);
+	q = request("GET", "/auth/x/../healthz");
+	assert_int_equal(run(f, &q), 200);
+	assert_int_equal(f->fake->calls[OP_PING], 6);
+	q = request("GET", "/auth/%68ealthz");
+	assert_int_equal(run(f, &q), 200);
+	assert_int_equal(f->fake->calls[OP_PING], 7);
+
+	/* DOCUMENT_URI outside the prefix is 404 whatever REQUEST_URI says. */
+	q = request("GET", "/auth/healthz");
+	q.document_uri = "/index.php";
+	assert_int_equal(run(f, &q), 404);
+	assert_int_equal(f->fake->calls[OP_PING], 7);
+	/* No path at all. */
+	q = request("GET", NULL);
+	assert_int_equal(run(f, &q), 404);
+}
+
+/* ---- the decision ---- */
+
+static void
+authorizer_decides_on_request_uri(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+
+	/* No routing in the authorizer role: /auth/healthz is a path to
+	 * decide on (anonymous), not the health endpoint. */
+	q = authorizer("/auth/healthz");
+	assert_int_equal(run(f, &q), 200);
+	assert_int_equal(f->fake->calls[OP_PING], 0);
+	assert_int_equal(f->resp.headers.len, 0);
+
+	/* DOCUMENT_URI and SCRIPT_NAME do not route it either. */
+	q = authorizer("/app/x");
+	q.document_uri = "/auth/healthz";
+	q.script_name = "/auth/login";
+	assert_int_equal(run(f, &q), 401);
+	assert_int_equal(f->fake->calls[OP_PING], 0);
+
+	/* X-Original-URI is the client's to set here: ignored. */
+	q = authorizer("/app/x");
+	q.orig_uri = "/public/x";
+	assert_int_equal(run(f, &q), 401);
+	q = authorizer("/public/x");
+	q.orig_uri = "/app/x";
+	assert_int_equal(run(f, &q), 200);
+}
+
+static void
+check_uses_original_uri(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+
+	q = request("GET", "/app/x");
+	q.document_uri = "/auth/check";
+	assert_int_equal(run(f, &q), 401);
+	q.orig_uri = "/public/x";
+	assert_int_equal(run(f, &q), 200);
+
+	q = request("GET", "/public/x");
+	q.document_uri = "/auth/check";
+	assert_int_equal(run(f, &q), 200);
+	q.orig_uri = "/app/x";
+	assert_int_equal(run(f, &q), 401);
+	q.orig_uri = "/closed/x";
+	assert_int_equal(run(f, &q), 403);
+}
+
+static void
+pass_carries_identity(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+	struct login a;
+
+	session_for(f, &a, "alice", "admin,dev", CLIENT);
+	q = authorizer("/app/x");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 200);
+	header_is(f, "Variable-REMOTE_USER", "alice");
+	header_is(f, "Variable-SGW_USER", "alice");
+	header_is(f, "Variable-SGW_ROLES", "admin,dev");
+	header_is(f, "Variable-SGW_SESSION_ID", a.id);
+	/* Apache hands any other header of an authorizer's 200 to the
+	 * client: only Variable-* may be there. */
+	for (const char *p = f->resp.headers.data; p != NULL && *p != '\0';) {
+		if (strncmp(p, "Variable-", 9) != 0)
+			fail_msg("authorizer 200 sends %.20s", p);
+		p = strstr(p, "\r\n");
+		p = p != NULL ? p + 2 : NULL;
+	}
+
+	q = request("GET", "/app/x");
+	q.document_uri = "/auth/check";
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 200);
+	header_is(f, "X-Auth-User", "alice");
+	header_is(f, "X-Auth-Roles", "admin,dev");
+	header_is(f, "X-Auth-Session-Id", a.id);
+	assert_null(header(f, "Variable-SGW_USER"));
+	assert_null(header(f, "Set-Cookie"));
+
+	/* anonymous passes identity when there is a session, none without. */
+	q = authorizer("/public/x");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 200);
+	header_is(f, "Variable-SGW_USER", "alice");
+	q.cookie = NULL;
+	assert_int_equal(run(f, &q), 200);
+	assert_null(header(f, "Variable-SGW_USER"));
+	assert_null(header(f, "Variable-REMOTE_USER"));
+}
+
+static void
+no_session_is_401_or_login_redirect(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+
+	q = authorizer("/app/x");
+	assert_int_equal(run(f, &q), 401);
+	header_is(f, "WWW-Authenticate", "Cookie realm=\"sessiongw\"");
+	header_is(f, "Content-Type", "application/json");
+	is_json_error(f);
+
+	/* A browser meeting the authorizer is sent to log in, with the
+	 * whole original URI (query included) percent-encoded. */
+	q = authorizer("/app/x?a=1&b=2");
+	q.accept = "text/html,application/xhtml+xml,*/*;q=0.8";
+	assert_int_equal(run(f, &q), 302);
+	header_is(f, "Location", "/auth/login?return_to=/app/x%3Fa%3D1%26b%3D2");
+	assert_null(header(f, "WWW-Authenticate"));
+
+	/* /check never redirects: nginx would turn it into a 500. */
+	q = request("GET", "/app/x");
+	q.document_uri = "/auth/check";
+	q.accept = "text/html";
+	assert_int_equal(run(f, &q), 401);
+	header_is(f, "WWW-Authenticate", "Cookie realm=\"sessiongw\"");
+	assert_null(header(f, "Location"));
+	is_json_error(f);
+
+	/* A valid token whose session the store no longer has. */
+	{
+		struct login a;
+
+		session_for(f, &a, "alice", "admin,dev", CLIENT);
+		sess_clear(find(f->fake, a.hash));
+		q = authorizer("/app/x");
+		q.cookie = a.cookie;
+		assert_int_equal(run(f, &q), 401);
+		assert_int_equal(f->fake->calls[OP_TOUCH], 1);
+	}
+}
+
+static void
+forbidden_cases_are_403(void **state)
+{
+	struct fx *f = *state;
+	static const char *const bad[] = {
+	    "/app/%zz", "/../app/x", "/app/%00x", "app/x", "/app\\x", "",
+	};
+	struct sgw_request q;
+	struct login a, b;
+
+	session_for(f, &a, "alice", "admin,dev", CLIENT);
+	session_for(f, &b, "bob", "user", CLIENT);
+	q = authorizer("/admin/x");
+	q.cookie = b.cookie;
+	assert_int_equal(run(f, &q), 403);
+	is_json_error(f);
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 200);
+	/* "/admin" is under "/admin/" + star too. */
+	q = authorizer("/admin");
+	q.cookie = b.cookie;
+	assert_int_equal(run(f, &q), 403);
+	/* The path is normalised before matching. */
+	q = authorizer("/app/../admin/x");
+	q.cookie = b.cookie;
+	assert_int_equal(run(f, &q), 403);
+
+	/* deny and no rule: 403 with or without a session, no store call. */
+	reset_calls(f);
+	q = authorizer("/closed/x");
+	assert_int_equal(run(f, &q), 403);
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 403);
+	q = authorizer("/other");
+	assert_int_equal(run(f, &q), 403);
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 403);
+	q = request("GET", "/other");
+	q.document_uri = "/auth/check";
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 403);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		q = authorizer(bad[i]);
+		q.cookie = a.cookie;
+		if (run(f, &q) != 403)
+			fail_msg("\"%s\": %d, want 403", bad[i], f->resp.status);
+	}
+	q = authorizer(NULL);
+	assert_int_equal(run(f, &q), 403);
+	assert_int_equal(total_calls(f->fake), 0);
+}
+
+static void
+store_failure_is_503_never_200(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+	struct login a;
+
+	session_for(f, &a, "alice", "admin,dev", CLIENT);
+	f->fake->down = 1;
+	q = authorizer("/app/x");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 503);
+	is_json_error(f);
+	/* Even where an anonymous request would pass: the identity it
+	 * would carry is unknown. */
+	q = authorizer("/public/x");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 503);
+	q = request("GET", "/app/x");
+	q.document_uri = "/auth/check";
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 503);
+
+	/* Every endpoint that needs the store says 503 too. */
+	q = request("GET", "/auth/session");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 503);
+	q = request("GET", "/auth/sessions");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 503);
+	q = request("POST", "/auth/logout");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 503);
+	q = request("POST", "/auth/logout-all");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 503);
+	q = request("GET", "/auth/session/data/k");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 503);
+	q = request("POST", "/auth/login");
+	with_body(&q, JSON_TYPE, "{\"username\":\"alice\",\"password\":\"alice-pw\"}");
+	assert_int_equal(run(f, &q), 503);
+	assert_null(header(f, "Set-Cookie"));
+
+	/* Back up: the same session passes again. */
+	f->fake->down = 0;
+	q = authorizer("/app/x");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 200);
+}
+
+static void
+forged_tokens_cost_no_store_call(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+	struct login a;
+	char forged[160], other[SGW_TOKEN_LEN + 1], cookie[160];
+	unsigned char h[SGW_HASH_LEN];
+	size_t n;
+
+	session_for(f, &a, "alice", "admin,dev", CLIENT);
+	reset_calls(f);
+
+	/* The right shape, a wrong MAC (its last character changed). */
+	snprintf(forged, sizeof(forged), "%s", a.cookie);
+	n = strlen(forged);
+	forged[n - 1] = forged[n - 1] == 'A' ? 'B' : 'A';
+	q = authorizer("/app/x");
+	q.cookie = forged;
+	assert_int_equal(run(f, &q), 401);
+
+	/* A real token, but signed with a key we do not have. */
+	assert_int_equal(sgw_token_new(&g.other_keys, other, h), 0);
+	snprintf(cookie, sizeof(cookie), "sgw_session=%s", other);
+	q.cookie = cookie;
+	assert_int_equal(run(f, &q), 401);
+
+	q.cookie = "sgw_session=garbage; other=1";
+	assert_int_equal(run(f, &q), 401);
+	q = request("GET", "/auth/session");
+	q.cookie = "sgw_session=%%%; sgw_session=";
+	assert_int_equal(run(f, &q), 401);
+	assert_int_equal(total_calls(f->fake), 0);
+
+	/* Among several values the valid one is found, and only it costs a
+	 * call. */
+	snprintf(cookie, sizeof(cookie), "sgw_session=garbage; x=y; %s", a.cookie);
+	q = authorizer("/app/x");
+	q.cookie = cookie;
+	assert_int_equal(run(f, &q), 200);
+	assert_int_equal(total_calls(f->fake), 1);
+}
+
+/* ---- login ---- */
+
+static void
+login_success_creates_session_and_cookie(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+	unsigned char h[SGW_HASH_LEN];
+	const char *c;
+	char tok[SGW_TOKEN_LEN + 1];
+	json_t *j;
+	size_t n;
+
+	q = request("POST", "/auth/login");
+	with_body(&q, "application/json; charset=utf-8",
+	    "{\"username\":\"alice\",\"password\":\"alice-pw\"}");
+	assert_int_equal(run(f, &q), 200);
+	assert_int_equal(f->fake->calls[OP_CREATE], 1);
+	assert_int_equal(f->fake->calls[OP_SUCCEEDED], 1);
+	assert_string_equal(f->fake->last.user, "alice");
+	assert_string_equal(f->fake->last.roles, "admin,dev");
+	assert_string_equal(f->fake->last.client, CLIENT);
+	assert_int_equal(f->fake->last.remember_me, 0);
+	assert_int_equal(f->fake->last.lifetime_ms, f->conf.absolute_timeout_ms);
+	assert_int_equal(f->fake->last.idle_ms, f->conf.idle_timeout_ms);
+
+	/* The cookie carries a token of ours for that very session. */
+	c = header(f, "Set-Cookie");
+	assert_non_null(c);
+	assert_true(strncmp(c, "sgw_session=", 12) == 0);
+	n = strcspn(c + 12, ";");
+	assert_true(n < sizeof(tok));
+	memcpy(tok, c + 12, n);
+	tok[n] = '\0';
+	assert_int_equal(sgw_token_check(&g.keys, tok, n, h), 0);
+	assert_non_null(find(f->fake, h));
+	assert_non_null(strstr(c, "; Path=/"));
+	assert_non_null(strstr(c, "; HttpOnly"));
+	assert_non_null(strstr(c, "; Secure"));
+	assert_non_null(strstr(c, "; SameSite=Lax"));
+	assert_null(strstr(c, "Max-Age"));
+
+	j = body_json(f);
+	assert_string_equal(json_string_value(json_object_get(j, "user")), "alice");
+	assert_int_equal(json_array_size(json_object_get(j, "roles")), 2);
+	assert_string_equal(json_string_value(json_array_get(
+	    json_object_get(j, "roles"), 0)), "admin");
+	assert_string_equal(json_string_value(json_object_get(j, "session_id")),
+	    f->fake->last_s.id);
+	is_rfc3339(json_object_get(j, "expires_at"));
+	json_decref(j);
+
+	/* remember_me: the longer lifetime and a persistent cookie. */
+	q = request("POST", "/auth/login");
+	with_body(&q, JSON_TYPE,
+	    "{\"username\":\"bob\",\"password\":\"bob-pw\",\"remember_me\":true}");
+	assert_int_equal(run(f, &q), 200);
+	assert_int_equal(f->fake->last.remember_me, 1);
+	assert_int_equal(f->fake->last.lifetime_ms, f->conf.remember_me_timeout_ms);
+	header_has(f, "Set-Cookie", "; Max-Age=2592000");
+
+	/* A form post is sent on: 303 to a safe return_to. */
+	q = request("POST", "/auth/login");
+	with_body(&q, FORM_TYPE,
+	    "username=alice&password=alice-pw&remember_me=on&return_to=%2Fapp%2Fpage%3Fx%3D1");
+	assert_int_equal(run(f, &q), 303);
+	header_is(f, "Location", "/app/page?x=1");
+	assert_int_equal(f->fake->last.remember_me, 1);
+	assert_int_equal(header_count(f, "Set-Cookie"), 1);
+	assert_int_equal(f->fake->calls[OP_CREATE], 3);
+}
+
+static void
+login_ends_presented_session(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+	struct login old, other;
+	char cookie[300];
+
+	session_for(f, &old, "alice", "admin,dev", CLIENT);
+	session_for(f, &other, "bob", "user", CLIENT);
+	snprintf(cookie, sizeof(cookie), "%s; %s", old.cookie, other.cookie);
+	q = request("POST", "/auth/login");
+	q.cookie = cookie;
+	with_body(&q, JSON_TYPE, "{\"username\":\"alice\",\"password\":\"alice-pw\"}");
+	assert_int_equal(run(f, &q), 200);
+	/* Every session the request carried is ended, whoever's it was. */
+	assert_false(alive(f, &old));
+	assert_false(alive(f, &other));
+	assert_int_equal(f->fake->calls[OP_DESTROY], 2);
+	assert_int_equal(f->fake->calls[OP_CREATE], 1);
+	/* The new cookie is not the old one. */
+	assert_non_null(header(f, "Set-Cookie"));
+	assert_null(strstr(f->hbuf, old.token));
+}
+
+static void
+login_failure_does_not_tell_why(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+	char *unknown = NULL, *wrong = NULL;
+
+	/* JSON */
+	q = request("POST", "/auth/login");
+	with_body(&q, JSON_TYPE, "{\"username\":\"nobody\",\"password\":\"x\"}");
+	assert_int_equal(run(f, &q), 401);
+	is_json_error(f);
+	unknown = strdup(f->resp.body.data);
+	with_body(&q, JSON_TYPE, "{\"username\":\"alice\",\"password\":\"x\"}");
+	assert_int_equal(run(f, &q), 401);
+	wrong = strdup(f->resp.body.data);
+	assert_string_equal(unknown, wrong);
+	free(unknown);
+	free(wrong);
+	assert_null(header(f, "Set-Cookie"));
+
+	/* Form: the page again, with the same generic message. */
+	with_body(&q, FORM_TYPE, "username=nobody&password=x&return_to=%2Fapp");
+	assert_int_equal(run(f, &q), 401);
+	assert_true(body_has(f, "<form"));
+	assert_true(body_has(f, "value=\"/app\""));
+	unknown = strdup(f->resp.body.data);
+	with_body(&q, FORM_TYPE, "username=alice&password=x&return_to=%2Fapp");
+	assert_int_equal(run(f, &q), 401);
+	wrong = strdup(f->resp.body.data);
+	assert_string_equal(unknown, wrong);
+	free(unknown);
+	free(wrong);
+
+	assert_int_equal(f->fake->calls[OP_FAILED], 4);
+	assert_int_equal(f->fake->calls[OP_CREATE], 0);
+}
+
+static void
+login_refuses_bad_bodies(void **state)
+{
+	struct fx *f = *state;
+	static const struct {
+		const char *type, *body;
+		int status;
+	} c[] = {
+	    {NULL, "username=alice&password=alice-pw", 415},
+	    {"text/plain", "username=alice&password=alice-pw", 415},
+	    {JSON_TYPE, "{\"username\":\"alice\"", 400},
+	    {JSON_TYPE, "[1]", 400},
+	    {JSON_TYPE, "{\"username\":\"alice\"}", 400},
+	    {JSON_TYPE, "{\"username\":\"alice\",\"password\":7}", 400},
+	    {FORM_TYPE, "username=alice&password=%zz", 400},
+	    {FORM_TYPE, "username=alice", 400},
+	    {FORM_TYPE, "", 400},
+	};
+	struct sgw_request q;
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		q = request("POST", "/auth/login");
+		with_body(&q, c[i].type, c[i].body);
+		if (run(f, &q) != c[i].status)
+			fail_msg("case %zu: %d, want %d", i, f->resp.status,
+			    c[i].status);
+	}
+	q = request("POST", "/auth/login");
+	with_body(&q, JSON_TYPE, "{\"username\":\"alice\",\"password\":\"alice-pw\"}");
+	q.body_too_large = 1;
+	assert_int_equal(run(f, &q), 413);
+	assert_int_equal(total_calls(f->fake), 0);
+}
+
+static void
+login_refuses_cross_site_posts(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+
+	q = request("POST", "/auth/login");
+	with_body(&q, JSON_TYPE, "{\"username\":\"alice\",\"password\":\"alice-pw\"}");
+	q.origin = "https://evil.example";
+	assert_int_equal(run(f, &q), 403);
+	q.origin = "null";
+	assert_int_equal(run(f, &q), 403);
+	q.origin = "https://example.com.evil.example";
+	assert_int_equal(run(f, &q), 403);
+	assert_int_equal(total_calls(f->fake), 0);
+
+	/* The same host with a port (nginx's $host has none), a listed
+	 * host, no Origin at all: allowed. */
+	q.origin = "https://example.com:8443";
+	assert_int_equal(run(f, &q), 200);
+	q.origin = "http://EXAMPLE.com";
+	assert_int_equal(run(f, &q), 200);
+	q.origin = "https://other.example";
+	assert_int_equal(run(f, &q), 200);
+	q.origin = NULL;
+	assert_int_equal(run(f, &q), 200);
+	assert_int_equal(f->fake->calls[OP_CREATE], 4);
+
+	/* The other state-changing endpoints refuse the same way. */
+	{
+		static const char *const m[][2] = {
+		    {"POST", "/auth/logout"},
+		    {"POST", "/auth/logout-all"},
+		    {"DELETE", "/auth/sessions/0123456789abcdef0123456789abcdef"},
+		    {"PUT", "/auth/session/data/k"},
+		    {"DELETE", "/auth/session/data/k"},
+		};
+		struct login a;
+
+		session_for(f, &a, "alice", "admin,dev", CLIENT);
+		reset_calls(f);
+		for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+			q = request(m[i][0], m[i][1]);
+			q.cookie = a.cookie;
+			q.origin = "https://evil.example";
+			if (run(f, &q) != 403)
+				fail_msg("%s %s: %d, want 403", m[i][0], m[i][1],
+				    f->resp.status);
+		}
+		assert_int_equal(total_calls(f->fake), 0);
+		assert_true(alive(f, &a));
+	}
+}
+
+static void
+login_lockout_is_429(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+	const char *ra;
+
+	q = request("POST", "/auth/login");
+	with_body(&q, JSON_TYPE, "{\"username\":\"alice\",\"password\":\"nope\"}");
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(run(f, &q), 401);
+	/* Locked: even the right password gets 429, and no session. */
+	with_body(&q, JSON_TYPE, "{\"username\":\"alice\",\"password\":\"alice-pw\"}");
+	assert_int_equal(run(f, &q), 429);
+	is_json_error(f);
+	ra = header(f, "Retry-After");
+	assert_non_null(ra);
+	assert_true(atoi(ra) > 0 && atoi(ra) <= 60);
+	assert_null(header(f, "Set-Cookie"));
+	assert_int_equal(f->fake->calls[OP_CREATE], 0);
+	/* A form post gets the page with 429. */
+	with_body(&q, FORM_TYPE, "username=alice&password=alice-pw");
+	assert_int_equal(run(f, &q), 429);
+	assert_true(body_has(f, "<form"));
+	assert_non_null(header(f, "Retry-After"));
+
+	/* Another user is not locked. */
+	with_body(&q, JSON_TYPE, "{\"username\":\"bob\",\"password\":\"bob-pw\"}");
+	assert_int_equal(run(f, &q), 200);
+}
+
+static void
+login_return_to_must_be_safe(void **state)
+{
+	struct fx *f = *state;
+	static const struct {
+		const char *enc, *want;
+	} c[] = {
+	    {"%2Fapp%2Fpage", "/app/page"},
+	    {"https%3A%2F%2Fexample.com%2Fx", "https://example.com/x"},
+	    {"https%3A%2F%2Fother.example%2Fx", "https://other.example/x"},
+	    {"%2F%2Fevil.example%2Fx", "/home"},
+	    {"%2F%5Cevil.example", "/home"},
+	    {"https%3A%2F%2Fevil.example%2F", "/home"},
+	    {"http%3A%2F%2Fexample.com%2Fx", "/home"},
+	    {"javascript%3Aalert(1)", "/home"},
+	    {"", "/home"},
+	};
+	char body[256];
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct sgw_request q = request("POST", "/auth/login");
+
+		snprintf(body, sizeof(body),
+		    "username=alice&password=alice-pw&return_to=%s", c[i].enc);
+		with_body(&q, FORM_TYPE, body);
+		assert_int_equal(run(f, &q), 303);
+		header_is(f, "Location", c[i].want);
+	}
+	/* No return_to at all. */
+	{
+		struct sgw_request q = request("POST", "/auth/login");
+
+		with_body(&q, FORM_TYPE, "username=alice&password=alice-pw");
+		assert_int_equal(run(f, &q), 303);
+		header_is(f, "Location", "/home");
+	}
+}
+
+static void
+login_page_carries_return_to(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q = request("GET", "/auth/login?return_to=%2Fapp%2F%3Cx%3E");
+
+	q.query = "return_to=%2Fapp%2F%3Cx%3E";
+	assert_int_equal(run(f, &q), 200);
+	header_has(f, "Content-Type", "text/html");
+	/* Escaped for HTML, so a return_to cannot inject markup. */
+	assert_true(body_has(f, "value=\"/app/&lt;x&gt;\""));
+	assert_true(body_has(f, "action=\"/auth/login\""));
+	assert_false(body_has(f, "{{"));
+	q.query = "return_to=%zz";
+	assert_int_equal(run(f, &q), 400);
+}
+
+/* ---- logout ---- */
+
+static void
+logout_is_idempotent(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+	struct login a, b;
+	json_t *j;
+
+	q = request("POST", "/auth/logout");
+	assert_int_equal(run(f, &q), 200);
+	header_has(f, "Set-Cookie", "sgw_session=;");
+	header_has(f, "Set-Cookie", "Max-Age=0");
+	j = body_json(f);
+	assert_true(json_is_false(json_object_get(j, "logged_out")));
+	json_decref(j);
+	assert_int_equal(f->fake->calls[OP_DESTROY], 0);
+
+	session_for(f, &a, "alice", "admin,dev", CLIENT);
+	session_for(f, &b, "alice", "admin,dev", CLIENT);
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 200);
+	j = body_json(f);
+	assert_true(json_is_true(json_object_get(j, "logged_out")));
+	json_decref(j);
+	assert_false(alive(f, &a));
+	assert_true(alive(f, &b));
+	header_has(f, "Set-Cookie", "Max-Age=0");
+	/* Again: nothing left to end, still a success. */
+	assert_int_equal(run(f, &q), 200);
+	header_has(f, "Set-Cookie", "Max-Age=0");
+
+	/* A form post is sent on. */
+	with_body(&q, FORM_TYPE, "return_to=%2Fbye");
+	assert_int_equal(run(f, &q), 303);
+	header_is(f, "Location", "/bye");
+	with_body(&q, FORM_TYPE, "return_to=%2F%2Fevil.example");
+	assert_int_equal(run(f, &q), 303);
+	header_is(f, "Location", "/home");
+}
+
+static void
+logout_all_ends_every_session_of_the_user(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+	struct login a1, a2, b;
+	json_t *j;
+
+	q = request("POST", "/auth/logout-all");
+	assert_int_equal(run(f, &q), 401);
+	header_is(f, "WWW-Authenticate", "Cookie realm=\"sessiongw\"");
+	assert_int_equal(f->fake->calls[OP_DESTROY_USER], 0);
+
+	session_for(f, &a1, "alice", "admin,dev", CLIENT);
+	session_for(f, &a2, "alice", "admin,dev", "198.51.100.1");
+	session_for(f, &b, "bob", "user", CLIENT);
+	q.cookie = a1.cookie;
+	assert_int_equal(run(f, &q), 200);
+	j = body_json(f);
+	assert_int_equal(json_integer_value(json_object_get(j, "ended")), 2);
+	json_decref(j);
+	header_has(f, "Set-Cookie", "Max-Age=0");
+	assert_false(alive(f, &a1));
+	assert_false(alive(f, &a2));
+	assert_true(alive(f, &b));
+}
+
+/* ---- session endpoints ---- */
+
+static void
+session_shows_identity_and_times(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q = request("GET", "/auth/session");
+	const struct fake_sess *e;
+	char t[SGW_RFC3339_LEN];
+	struct login a;
+	json_t *j, *roles;
+
+	session_for(f, &a, "alice", "admin,dev", CLIENT);
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 200);
+	header_is(f, "Content-Type", "application/json");
+	e = find(f->fake, a.hash);
+	j = body_json(f);
+	assert_string_equal(json_string_value(json_object_get(j, "user")), "alice");
+	roles = json_object_get(j, "roles");
+	assert_true(json_is_array(roles));
+	assert_int_equal(json_array_size(roles), 2);
+	assert_string_equal(json_string_value(json_array_get(roles, 0)), "admin");
+	assert_string_equal(json_string_value(json_array_get(roles, 1)), "dev");
+	assert_string_equal(json_string_value(json_object_get(j, "session_id")),
+	    a.id);
+	is_rfc3339(json_object_get(j, "created_at"));
+	is_rfc3339(json_object_get(j, "expires_at"));
+	is_rfc3339(json_object_get(j, "idle_expires_at"));
+	assert_string_equal(json_string_value(json_object_get(j, "created_at")),
+	    sgw_rfc3339(e->s.created_ms, t));
+	assert_string_equal(json_string_value(json_object_get(j, "expires_at")),
+	    sgw_rfc3339(e->s.expires_ms, t));
+	assert_string_equal(json_string_value(json_object_get(j,
+	    "idle_expires_at")), sgw_rfc3339(e->s.idle_expires_ms, t));
+	assert_true(json_is_false(json_object_get(j, "remember_me")));
+	assert_int_equal(json_object_size(j), 7);
+	json_decref(j);
+	/* The session never carries the token or the hash out. */
+	assert_false(body_has(f, a.token));
+}
+
+static void
+sessions_lists_and_marks_current(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q = request("GET", "/auth/sessions");
+	struct login a1, a2, b;
+	json_t *j, *v;
+
+	session_for(f, &a1, "alice", "admin,dev", CLIENT);
+	session_for(f, &b, "bob", "user", CLIENT);
+	session_for(f, &a2, "alice", "admin,dev", "198.51.100.1");
+	q.cookie = a2.cookie;
+	assert_int_equal(run(f, &q), 200);
+	j = body_json(f);
+	v = json_object_get(j, "sessions");
+	assert_int_equal(json_array_size(v), 2);
+	for (size_t i = 0; i < 2; i++) {
+		json_t *s = json_array_get(v, i);
+		const struct login *want = i == 0 ? &a1 : &a2;
+
+		assert_string_equal(json_string_value(json_object_get(s,
+		    "session_id")), want->id);
+		is_rfc3339(json_object_get(s, "created_at"));
+		is_rfc3339(json_object_get(s, "last_seen_at"));
+		is_rfc3339(json_object_get(s, "expires_at"));
+		assert_string_equal(json_string_value(json_object_get(s, "client")),
+		    i == 0 ? CLIENT : "198.51.100.1");
+		assert_true(json_is_boolean(json_object_get(s, "current")));
+		assert_int_equal(json_is_true(json_object_get(s, "current")), i == 1);
+	}
+	json_decref(j);
+}
+
+static void
+delete_session_by_id(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+	struct login a1, a2, b;
+	char path[128];
+
+	session_for(f, &a1, "alice", "admin,dev", CLIENT);
+	session_for(f, &a2, "alice", "admin,dev", CLIENT);
+	session_for(f, &b, "bob", "user", CLIENT);
+
+	/* Another user's id is as unknown as a made-up one. */
+	snprintf(path, sizeof(path), "/auth/sessions/%s", b.id);
+	q = request("DELETE", path);
+	q.cookie = a1.cookie;
+	assert_int_equal(run(f, &q), 404);
+	assert_true(alive(f, &b));
+	q = request("DELETE", "/auth/sessions/0123456789abcdef0123456789abcdef");
+	q.cookie = a1.cookie;
+	assert_int_equal(run(f, &q), 404);
+	/* Not an id at all: no store call for it. */
+	reset_calls(f);
+	q = request("DELETE", "/auth/sessions/xyz");
+	q.cookie = a1.cookie;
+	assert_int_equal(run(f, &q), 404);
+	assert_int_equal(f->fake->calls[OP_DESTROY_USER], 0);
+
+	/* Own other session: 204, and the current cookie stays. */
+	snprintf(path, sizeof(path), "/auth/sessions/%s", a2.id);
+	q = request("DELETE", path);
+	q.cookie = a1.cookie;
+	assert_int_equal(run(f, &q), 204);
+	assert_false(alive(f, &a2));
+	assert_true(alive(f, &a1));
+	assert_null(header(f, "Set-Cookie"));
+	/* Own current session: 204 and the cookie is cleared. */
+	snprintf(path, sizeof(path), "/auth/sessions/%s", a1.id);
+	q = request("DELETE", path);
+	q.cookie = a1.cookie;
+	assert_int_equal(run(f, &q), 204);
+	assert_false(alive(f, &a1));
+	header_has(f, "Set-Cookie", "Max-Age=0");
+	/* Without a session: 401. */
+	q = request("DELETE", path);
+	assert_int_equal(run(f, &q), 401);
+}
+
+/* ---- data ---- */
+
+static void
+data_endpoints(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+	struct login a;
+	char big[SGW_DATA_VALUE_MAX + 2], path[128];
+	static const char bin[] = "a\0b";
+
+	session_for(f, &a, "alice", "admin,dev", CLIENT);
+
+	q = request("GET", "/auth/session/data/k");
+	assert_int_equal(run(f, &q), 401);
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 404);
+	is_json_error(f);
+	q.method = "DELETE";
+	assert_int_equal(run(f, &q), 404);
+
+	q = request("PUT", "/auth/session/data/k");
+	q.cookie = a.cookie;
+	q.body = bin;
+	q.body_len = sizeof(bin);
+	assert_int_equal(run(f, &q), 204);
+	assert_int_equal(f->resp.body.len, 0);
+	q.method = "GET";
+	assert_int_equal(run(f, &q), 200);
+	assert_int_equal(f->resp.body.len, sizeof(bin));
+	assert_memory_equal(f->resp.body.data, bin, sizeof(bin));
+	header_is(f, "Content-Type", "application/octet-stream");
+	q.method = "DELETE";
+	assert_int_equal(run(f, &q), 204);
+	q.method = "GET";
+	assert_int_equal(run(f, &q), 404);
+
+	/* Keys: [A-Za-z0-9_.-]{1,64}. */
+	reset_calls(f);
+	q = request("PUT", "/auth/session/data/bad$key");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 400);
+	q = request("GET", "/auth/session/data/a%20b");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 400);
+	memset(path, 0, sizeof(path));
+	snprintf(path, sizeof(path), "/auth/session/data/");
+	memset(path + strlen(path), 'k', 65);
+	q = request("GET", path);
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 400);
+	path[strlen(path) - 1] = '\0';
+	assert_int_equal(run(f, &q), 404);
+	q = request("GET", "/auth/session/data/A-z_0.9");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 404);
+	assert_int_equal(f->fake->calls[OP_DATA_GET], 2);
+	assert_int_equal(f->fake->calls[OP_DATA_PUT], 0);
+
+	/* Values up to 4 KiB. */
+	memset(big, 'v', sizeof(big));
+	q = request("PUT", "/auth/session/data/big");
+	q.cookie = a.cookie;
+	q.body = big;
+	q.body_len = SGW_DATA_VALUE_MAX + 1;
+	assert_int_equal(run(f, &q), 413);
+	q.body_len = SGW_DATA_VALUE_MAX;
+	q.body_too_large = 1;
+	assert_int_equal(run(f, &q), 413);
+	q.body_too_large = 0;
+	assert_int_equal(run(f, &q), 204);
+
+	/* 64 keys; the 65th is a conflict, overwriting is not. */
+	for (int i = 1; i < SGW_DATA_MAX_KEYS; i++) {
+		snprintf(path, sizeof(path), "/auth/session/data/k%d", i);
+		q = request("PUT", path);
+		q.cookie = a.cookie;
+		with_body(&q, NULL, "x");
+		if (run(f, &q) != 204)
+			fail_msg("PUT %s: %d", path, f->resp.status);
+	}
+	q = request("PUT", "/auth/session/data/one-more");
+	q.cookie = a.cookie;
+	with_body(&q, NULL, "x");
+	assert_int_equal(run(f, &q), 409);
+	is_json_error(f);
+	q = request("PUT", "/auth/session/data/k5");
+	q.cookie = a.cookie;
+	with_body(&q, NULL, "y");
+	assert_int_equal(run(f, &q), 204);
+
+	/* A session that went away in between: 401 before any data call. */
+	sess_clear(find(f->fake, a.hash));
+	reset_calls(f);
+	assert_int_equal(run(f, &q), 401);
+	assert_int_equal(f->fake->calls[OP_DATA_PUT], 0);
+}
+
+/* ---- client binding ---- */
+
+static void
+bound_session_from_elsewhere_is_none(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+	struct login a;
+
+	session_for(f, &a, "alice", "admin,dev", CLIENT);
+	q = request("GET", "/auth/session");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 200);
+	q.remote_addr = "192.0.2.99";
+	assert_int_equal(run(f, &q), 401);
+	q = authorizer("/app/x");
+	q.cookie = a.cookie;
+	q.remote_addr = "192.0.2.99";
+	assert_int_equal(run(f, &q), 401);
+	/* Counted as none, not ended: from its own address it still works. */
+	q.remote_addr = CLIENT;
+	assert_int_equal(run(f, &q), 200);
+
+	/* Behind a trusted proxy the client is X-Forwarded-For's. */
+	q.remote_addr = "10.1.2.3";
+	q.forwarded = "203.0.113.5, " CLIENT;
+	assert_int_equal(run(f, &q), 200);
+	q.forwarded = CLIENT ", 192.0.2.99";
+	assert_int_equal(run(f, &q), 401);
+	/* An untrusted peer's X-Forwarded-For is not believed. */
+	q.remote_addr = "192.0.2.99";
+	q.forwarded = CLIENT;
+	assert_int_equal(run(f, &q), 401);
+	/* A login through the proxy records the forwarded address. */
+	q = request("POST", "/auth/login");
+	q.remote_addr = "10.1.2.3";
+	q.forwarded = "198.51.100.7";
+	with_body(&q, JSON_TYPE, "{\"username\":\"bob\",\"password\":\"bob-pw\"}");
+	assert_int_equal(run(f, &q), 200);
+	assert_string_equal(f->fake->last.client, "198.51.100.7");
+}
+
+static void
+unbound_session_works_from_anywhere(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+	struct login a;
+
+	session_for(f, &a, "alice", "admin,dev", CLIENT);
+	q = authorizer("/app/x");
+	q.cookie = a.cookie;
+	q.remote_addr = "192.0.2.99";
+	assert_int_equal(run(f, &q), 200);
+}
+
+/* ---- health ---- */
+
+static void
+healthz_follows_store_ping(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q = request("GET", "/auth/healthz");
+
+	assert_int_equal(run(f, &q), 200);
+	assert_true(f->resp.body.len >= 2 &&
+	    strncmp(f->resp.body.data, "ok", 2) == 0);
+	f->fake->ping_down = 1;
+	assert_int_equal(run(f, &q), 503);
+	assert_false(body_has(f, "ok"));
+	f->fake->ping_down = 0;
+	assert_int_equal(run(f, &q), 200);
+	assert_int_equal(f->fake->calls[OP_PING], 3);
+	assert_int_equal(total_calls(f->fake), 3);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    T(routing_reaches_each_endpoint),
+	    T(unknown_paths_are_404),
+	    T(wrong_method_is_405_with_allow),
+	    T(endpoint_precedence_follows_spec),
+	    T(authorizer_decides_on_request_uri),
+	    T(check_uses_original_uri),
+	    T(pass_carries_identity),
+	    T(no_session_is_401_or_login_redirect),
+	    T(forbidden_cases_are_403),
+	    T(store_failure_is_503_never_200),
+	    T(forged_tokens_cost_no_store_call),
+	    T(login_success_creates_session_and_cookie),
+	    T(login_ends_presented_session),
+	    T(login_failure_does_not_tell_why),
+	    T(login_refuses_bad_bodies),
+	    T(login_refuses_cross_site_posts),
+	    T(login_lockout_is_429),
+	    T(login_return_to_must_be_safe),
+	    T(login_page_carries_return_to),
+	    T(logout_is_idempotent),
+	    T(logout_all_ends_every_session_of_the_user),
+	    T(session_shows_identity_and_times),
+	    T(sessions_lists_and_marks_current),
+	    T(delete_session_by_id),
+	    T(data_endpoints),
+	    cmocka_unit_test_setup_teardown(bound_session_from_elsewhere_is_none,
+	        fx_setup_bound, fx_teardown),
+	    T(unbound_session_works_from_anywhere),
+	    T(healthz_follows_store_ping),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
