@@ -214,7 +214,11 @@ start_nginx() {
 	local d="$T/nginx"
 	mkdir -p "$d/tmp" && chmod 777 "$d/tmp"
 	cp /etc/nginx/fastcgi_params "$d/fastcgi_params"
-	sed -e "s/127\.0\.0\.1:9000/127.0.0.1:$SGW_PORT/" \
+	local extra=""
+	# SGW_MORE_UPSTREAMS="host:port ...": further gateway hosts in the
+	# sample's upstream block (several gateway hosts, one Redis).
+	for u in ${SGW_MORE_UPSTREAMS:-}; do extra="$extra\\n    server $u;"; done
+	sed -e "s/server 127\.0\.0\.1:9000;/server 127.0.0.1:$SGW_PORT;$extra/" \
 		-e "s/127\.0\.0\.1:8080/127.0.0.1:$APP_PORT/" \
 		-e "s/listen 80;/listen 127.0.0.1:$NGINX_PORT;/" \
 		"$SGW_SOURCE_DIR/conf/nginx-sessiongw.conf" >"$d/site.conf"

@@ -107,6 +107,32 @@ wait_until 10 port_busy "$SGW_PORT"
 out=$(timeout 5 "$SGW_FCGI_CLIENT" "127.0.0.1:$SGW_PORT" REQUEST_METHOD=GET DOCUMENT_URI=/auth/healthz; echo "rc=$?")
 expect_eq "allowed_clients: others are closed without an answer" "rc=1" "$out"
 
+# --- an operator's own login page -------------------------------------------------------
+printf '<html><body><h1>ACME sign-in</h1><p>{{error}}</p><form action="{{action}}" method="post">'\
+'<input name="return_to" value="{{return_to}}"></form></body></html>\n' >"$T/page.html"
+gateway_conf "$T/tpl.conf" "template=$T/page.html"
+start_gateway "$T/tpl.conf"
+fcgi "127.0.0.1:$SGW_PORT" REQUEST_METHOD=GET DOCUMENT_URI=/auth/login \
+	'QUERY_STRING=return_to=%2Fapp%2F%22%3E%3Cscript%3Ex%3C%2Fscript%3E' REMOTE_ADDR=127.0.0.1
+expect_match "template: the operator's page is served" '<h1>ACME sign-in</h1>' "$FCGI_OUT"
+expect_match "template: {{action}} filled in" 'action="/auth/login"' "$FCGI_OUT"
+expect_match "template: {{return_to}} filled in, HTML-escaped" \
+	'value="/app/&quot;&gt;&lt;script&gt;x&lt;/script&gt;"' "$FCGI_OUT"
+expect_no_match "template: no markup injected through return_to" '<script>' "$FCGI_OUT"
+out=$(printf 'username=alice&password=nope' | "$SGW_FCGI_CLIENT" -i "127.0.0.1:$SGW_PORT" REQUEST_METHOD=POST \
+	DOCUMENT_URI=/auth/login CONTENT_TYPE=application/x-www-form-urlencoded REMOTE_ADDR=127.0.0.1 | tr -d '\r')
+expect_match "template: a failed form login shows the page with the generic error" \
+	'<p>Invalid username or password.</p>' "$out"
+gateway_conf "$T/tpl-missing.conf" "template=$T/no-such-page.html"
+out=$("$SGW_BIN" -t -c "$T/tpl-missing.conf" 2>&1); rc=$?
+expect_eq "-t: a template that cannot be read fails" 1 "$rc"
+expect_match "-t: ...and names it" "no-such-page.html" "$out"
+printf '<html>no form here</html>\n' >"$T/bad-page.html"
+gateway_conf "$T/tpl-bad.conf" "template=$T/bad-page.html"
+out=$("$SGW_BIN" -t -c "$T/tpl-bad.conf" 2>&1); rc=$?
+expect_eq "-t: a template without {{action}} fails" "1" "$rc"
+expect_match "-t: ...saying what is missing" '\{\{action\}\}' "$out"
+
 # --- the command line ---------------------------------------------------------------------
 out=$("$SGW_BIN" -t -c "$T/sgw.conf" 2>&1)
 expect_eq "-t on a good file" "sessiongw: configuration $T/sgw.conf is ok" "$out"

@@ -19,6 +19,11 @@ expect_eq "no session: protected page redirects" 302 "$STATUS"
 expect_eq "no session: to the login page with return_to" \
 	"$B/auth/login?return_to=/app/page.html" "$(header Location)"
 
+http GET "$B/app/page.html" -H 'Accept: application/json'
+expect_eq "no session from a script: 401" 401 "$STATUS"
+expect_eq "no session from a script: WWW-Authenticate" 'Cookie realm="sessiongw"' "$(header WWW-Authenticate)"
+expect_eq "no session from a script: a JSON body" '{"error":"not logged in"}' "$BODY"
+
 http GET "$B/auth/login?return_to=/app/page.html"
 expect_eq "login page: 200" 200 "$STATUS"
 expect_match "login page: a form posting to /auth/login" '<form method="post" action="/auth/login">' "$BODY"
@@ -72,6 +77,9 @@ token=$(printf '%s' "$cookie" | sed 's/^sgw_session=\([^;]*\);.*/\1/')
 http GET "$B/app/page.html" "${J[@]}"
 expect_eq "logged in: protected page 200" 200 "$STATUS"
 expect_match "logged in: the application sees the user" 'user=alice roles=staff' "$BODY"
+expect_no_match "logged in: the check's headers do not reach the client" '^X-Auth-' "$HEADERS"
+http GET "$B/app/page.html" "${J[@]}" -H 'X-Remote-User: mallory'
+expect_match "a client's own X-Remote-User is overwritten" 'user=alice ' "$BODY"
 
 http GET "$B/auth/session" "${J[@]}"
 expect_eq "GET /session: 200" 200 "$STATUS"
@@ -96,7 +104,7 @@ if [ "${token:10:1}" = A ]; then c=B; else c=A; fi
 forged="${token:0:10}$c${token:11}"
 expect_eq "forged token has the real one's length" "${#token}" "${#forged}"
 before=$(rcli info stats | sed -n 's/^total_commands_processed:\([0-9]*\).*/\1/p')
-http GET "$B/app/page.html" -b "sgw_session=$forged"
+http GET "$B/app/page.html" -H 'Accept: text/html' -b "sgw_session=$forged"
 after=$(rcli info stats | sed -n 's/^total_commands_processed:\([0-9]*\).*/\1/p')
 expect_eq "forged token of the right shape: refused" 302 "$STATUS"
 expect_eq "forged token: no Redis command (only our INFO)" 1 "$((after - before))"
@@ -108,7 +116,7 @@ expect_eq "JSON login: 200" 200 "$STATUS"
 expect_match "JSON login: user and session id" '"user":"bob","roles":\["admin","staff"\],"session_id":"[0-9a-f]{32}"' "$BODY"
 expect_match "remember-me: Max-Age is remember_me_timeout" 'Max-Age=2592000' "$(header Set-Cookie)"
 http GET "$B/app/page.html" -b "sgw_session=$token"
-expect_eq "fixation: the session sent with a login is ended" 302 "$STATUS"
+expect_eq "fixation: the session sent with a login is ended" 401 "$STATUS"
 http GET "$B/admin/index.html" -b "$T/jar2"
 expect_eq "role rule: bob with admin passes" 200 "$STATUS"
 expect_match "role rule: the application sees bob" 'user=bob' "$BODY"
