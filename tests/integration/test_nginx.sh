@@ -161,4 +161,13 @@ http POST "$B/auth/login" -c "$T/jar4" -d 'username=alice&password=correct+horse
 http GET "$B/app/page.html" -b "$T/jar4"
 expect_eq "Redis back: log in and pass again" 200 "$STATUS"
 
+# --- the log ---------------------------------------------------------------------------
+log=$(cat "$T/sgw.log")
+expect_match "the log has one line per login success" 'info \[[0-9]+\] login ok user=alice client=127\.0\.0\.1 session=[0-9a-f]{32}' "$log"
+expect_match "the log has one line per login failure" 'login failed user=nosuchuser client=127\.0\.0\.1' "$log"
+expect_match "the log has one line per logout" 'logout user=alice' "$log"
+expect_match "the log names Redis errors" 'error \[[0-9]+\] redis: ' "$log"
+expect_no_match "the log never holds a token" "${token%%.*}" "$log"
+expect_no_match "the log never holds a password" 'correct horse|battery staple' "$log"
+
 finish

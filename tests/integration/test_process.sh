@@ -49,6 +49,22 @@ expect_match "...and the old one kept" 'configuration not reloaded; keeping the 
 expect_eq "...still serving" "Status: 200 OK" "$(health "$A")"
 sed -i '$d' "$T/sgw.conf"
 
+# --- log_file and SIGUSR1 (logrotate) ---------------------------------------------------------
+sed -i "s|^log_file *=.*|log_file = $T/gw-file.log|" "$T/sgw.conf"
+kill -HUP "$SGW_PID"
+wait_until 5 grep -q 'worker started (generation 3)' "$T/gw-file.log"
+expect_match "log_file: lines go to the configured file" 'worker started \(generation 3\)' "$(cat "$T/gw-file.log" 2>/dev/null)"
+mv "$T/gw-file.log" "$T/gw-file.log.1"
+kill -USR1 "$SGW_PID"
+sleep 0.3
+health "$A" >/dev/null
+kill -HUP "$SGW_PID"
+wait_until 5 test -s "$T/gw-file.log"
+expect_match "SIGUSR1 re-opens the log file (after a move)" 'SIGHUP' "$(cat "$T/gw-file.log" 2>/dev/null)"
+sed -i "s|^log_file *=.*|log_file =|" "$T/sgw.conf"
+kill -HUP "$SGW_PID"
+wait_until 5 grep -q 'generation 4' "$T/gw-file.log"
+
 # --- SIGTERM: graceful stop, exit 0 --------------------------------------------------------
 workers=$(worker_pids "$SGW_PID")
 kill -TERM "$SGW_PID"
