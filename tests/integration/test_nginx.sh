@@ -129,11 +129,14 @@ done
 
 # --- logout ---------------------------------------------------------------------------
 http POST "$B/auth/login" "${J[@]}" -d 'username=alice&password=correct+horse'
+before_logout=$(sed -n 's/.*sgw_session\t//p' "$T/jar")
 http POST "$B/auth/logout" "${J[@]}" -H 'Content-Type: application/json'
 expect_eq "logout: 200" 200 "$STATUS"
 expect_match "logout: the cookie is cleared" '^sgw_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax$' "$(header Set-Cookie)"
 http GET "$B/app/page.html" -H 'Accept: text/html' "${J[@]}"
 expect_eq "after logout: protected page redirects to log in" 302 "$STATUS"
+http GET "$B/app/page.html" -H 'Accept: text/html' -b "sgw_session=$before_logout"
+expect_eq "after logout: the old cookie replayed is refused (ended on the server)" 302 "$STATUS"
 http POST "$B/auth/logout"
 expect_eq "logout without a session: still 200" 200 "$STATUS"
 
