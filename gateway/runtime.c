@@ -1,17 +1,24 @@
 #include "runtime.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static char *
 read_template(const char *file, struct sgw_errs *errs)
 {
-	FILE *f = fopen(file, "re");
+	/* A regular file only: conf.c already refused anything else, and
+	 * O_NONBLOCK keeps a FIFO swapped in since from blocking the master. */
+	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
 	char *buf = NULL;
 	size_t n;
 
+	if (f == NULL && fd >= 0)
+		close(fd);
 	if (f == NULL) {
 		sgw_errs_add(errs, "%s: cannot read login template: %s", file,
 		    strerror(errno));

@@ -1349,7 +1349,9 @@ check_template(struct ctx *x, const struct sgw_conf *c)
 
 	if (path[0] == '\0')
 		return;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	/* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+	 * writer, and `-t` would hang. Only a regular file is a page. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
 		err = errno;
 	else if (fstat(fd, &st) < 0)
 		err = errno;
@@ -1359,6 +1361,9 @@ check_template(struct ctx *x, const struct sgw_conf *c)
 		report(x, line_of(x, "login", "template"),
 		    "template: cannot read %s: %s", show(path, shown, 0),
 		    strerror(err));
+	else if (!S_ISREG(st.st_mode))
+		report(x, line_of(x, "login", "template"),
+		    "template: %s is not a regular file", show(path, shown, 0));
 	if (fd >= 0)
 		close(fd);
 }

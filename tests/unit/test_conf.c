@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sys/stat.h>
 
 #include "conf.h"
 
@@ -1106,6 +1107,28 @@ test_login_template_must_be_readable(void **state)
 	    "x.conf:2: template: cannot read /tmp: Is a directory");
 }
 
+/* A FIFO would block a plain open() until a writer came: -t must not
+ * hang on it, and it is no page anyway. */
+static void
+test_login_template_fifo_is_refused_without_blocking(void **state)
+{
+	char dir[] = "/tmp/test_conf_fifo_XXXXXX";
+	char path[64], text[128], want[160];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/page", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	snprintf(text, sizeof(text), "[login]\ntemplate = %s\n", path);
+	snprintf(want, sizeof(want), "x.conf:2: template: %s is not a regular file",
+	    path);
+	alarm(5); /* a blocking open fails the test instead of hanging it */
+	bad_text(text, want);
+	alarm(0);
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -1145,6 +1168,7 @@ main(void)
 		cmocka_unit_test(test_load_missing_file),
 		cmocka_unit_test(test_load_real_file),
 		cmocka_unit_test(test_login_template_must_be_readable),
+		cmocka_unit_test(test_login_template_fifo_is_refused_without_blocking),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
