@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "timefmt.h"
 #include "worker.h"
 
@@ -32,6 +33,8 @@
 #define CRASH_WINDOW_MS 5000 /* dying sooner than this after start is a crash */
 #define STOP_GRACE_MS 30000  /* then stragglers are killed */
 #define RETIRE_GRACE_MS 10000
+#define METRICS_RESTART_MS 1000 /* a dead metrics server waits this long */
+#define METRICS_BACKLOG 64
 
 struct child {
 	pid_t pid;
@@ -130,7 +133,42 @@ struct master {
 	int crashes;          /* quick deaths in a row */
 	int64_t next_spawn;   /* monotonic ms: back-off */
 	sigset_t waitmask;    /* the mask while waiting (signals open) */
+	struct sgw_metrics *metrics; /* shared with every child */
+	int metrics_fd;       /* the metrics listener, or -1 when off */
+	pid_t metrics_pid;    /* the metrics server, or 0 */
+	int64_t metrics_next; /* monotonic ms: its restart back-off */
 };
+
+/* The metrics listener is opened like the main one, so it fails with the
+ * same clear message. */
+static int
+metrics_listen(const struct sgw_conf *conf, char *err, size_t errsz)
+{
+	struct sgw_conf c = *conf;
+
+	c.listen_addr = conf->metrics_addr;
+	c.backlog = METRICS_BACKLOG;
+	return sgw_listen_open(&c, err, errsz);
+}
+
+static void
+spawn_metrics(struct master *m)
+{
+	pid_t pid = fork();
+
+	if (pid == -1) {
+		sgw_log_errno(SGW_LOG_ERROR, "fork");
+		m->metrics_next = sgw_mono_ms() + METRICS_RESTART_MS;
+		return;
+	}
+	if (pid == 0) {
+		free(m->kids);
+		/* It answers HTTP only; the FastCGI socket is not its own. */
+		close(m->fd);
+		_exit(sgw_metrics_serve(m->metrics_fd, m->metrics, &m->rt.conf));
+	}
+	m->metrics_pid = pid;
+}
 
 static int
 spawn(struct master *m)
@@ -153,9 +191,12 @@ spawn(struct master *m)
 	}
 	if (pid == 0) {
 		free(m->kids);
+		if (m->metrics_fd != -1)
+			close(m->metrics_fd);
 		_exit(sgw_worker_run(m->fd, &m->rt, m->gen));
 	}
 	m->kids[m->nkids++] = (struct child){pid, m->gen, sgw_mono_ms(), 0};
+	sgw_metrics_set_workers(m->nkids);
 	return 0;
 }
 
@@ -186,6 +227,19 @@ reap(struct master *m, int stopping)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == m->metrics_pid) {
+			m->metrics_pid = 0;
+			if (stopping)
+				continue;
+			if (WIFSIGNALED(status))
+				log_warn("metrics server %d killed by signal %d; restarting it",
+				    (int)pid, WTERMSIG(status));
+			else
+				log_warn("metrics server %d exited with status %d; "
+				    "restarting it", (int)pid, WEXITSTATUS(status));
+			m->metrics_next = sgw_mono_ms() + METRICS_RESTART_MS;
+			continue;
+		}
 		for (size_t i = 0; i < m->nkids; i++) {
 			struct child c = m->kids[i];
 			int64_t lived;
@@ -193,6 +247,7 @@ reap(struct master *m, int stopping)
 			if (c.pid != pid)
 				continue;
 			m->kids[i] = m->kids[--m->nkids];
+			sgw_metrics_set_workers(m->nkids);
 			lived = sgw_mono_ms() - c.started;
 			if (WIFSIGNALED(status))
 				log_warn("worker %d killed by signal %d after %lld ms",
@@ -202,6 +257,9 @@ reap(struct master *m, int stopping)
 				    WEXITSTATUS(status));
 			if (stopping || c.gen != m->gen)
 				break;
+			/* The main loop starts its replacement (perhaps after
+			 * the back-off); counted here, once per death. */
+			sgw_metrics_worker_restart();
 			if ((WIFSIGNALED(status) || WEXITSTATUS(status) != 0) &&
 			    lived < CRASH_WINDOW_MS) {
 				int64_t d = BACKOFF_MIN_MS;
@@ -239,6 +297,8 @@ reload(struct master *m)
 		    fresh.conf.listen, m->rt.conf.listen);
 	if (strcmp(fresh.conf.allowed_clients, m->rt.conf.allowed_clients) != 0)
 		log_warn("allowed_clients changes need a restart");
+	if (strcmp(fresh.conf.metrics_listen, m->rt.conf.metrics_listen) != 0)
+		log_warn("metrics_listen changes need a restart");
 	if (sgw_log_open(fresh.conf.log_level, fresh.conf.log_file) == -1)
 		sgw_log_errno(SGW_LOG_ERROR, "cannot open log file %s", fresh.conf.log_file);
 	sgw_runtime_free(&m->rt);
@@ -293,10 +353,14 @@ stop(struct master *m)
 
 	log_info("stopping: waiting for %zu workers", m->nkids);
 	signal_all(m, SIGTERM, 0);
-	while (m->nkids > 0) {
+	if (m->metrics_pid > 0)
+		kill(m->metrics_pid, SIGTERM);
+	while (m->nkids > 0 || m->metrics_pid > 0) {
 		if (sgw_mono_ms() >= deadline) {
 			log_warn("killing %zu workers that did not stop in time", m->nkids);
 			signal_all(m, SIGKILL, 0);
+			if (m->metrics_pid > 0)
+				kill(m->metrics_pid, SIGKILL);
 			deadline = sgw_mono_ms() + 1000 * 3600;
 		}
 		wait_ms(m, 200);
@@ -309,11 +373,28 @@ stop(struct master *m)
 int
 sgw_master_run(const char *conf_file, struct sgw_runtime *rt, int fd)
 {
-	struct master m = {.conf_file = conf_file, .fd = fd, .gen = 1};
+	struct master m = {.conf_file = conf_file, .fd = fd, .gen = 1,
+	    .metrics_fd = -1};
+	char err[512];
 	int rc;
 
 	m.rt = *rt;
 	memset(rt, 0, sizeof(*rt));
+	/* Before the first fork: every worker of every generation, and the
+	 * metrics server, must see the same counters. */
+	if ((m.metrics = sgw_metrics_new()) == NULL) {
+		fprintf(stderr, "sessiongw: cannot map the metrics counters: %s\n",
+		    strerror(errno));
+		rc = 1;
+		goto done;
+	}
+	sgw_metrics_attach(m.metrics);
+	if (m.rt.conf.metrics_listen[0] != '\0' &&
+	    (m.metrics_fd = metrics_listen(&m.rt.conf, err, sizeof(err))) == -1) {
+		fprintf(stderr, "%s\n", err);
+		rc = 1;
+		goto done;
+	}
 	install_signals(&m.waitmask);
 	log_info("sessiongw %s: master started, %d workers", SGW_VERSION,
 	    m.rt.conf.workers);
@@ -358,9 +439,20 @@ sgw_master_run(const char *conf_file, struct sgw_runtime *rt, int fd)
 				break;
 			}
 		}
+		if (m.metrics_fd != -1 && m.metrics_pid == 0) {
+			if (now >= m.metrics_next)
+				spawn_metrics(&m);
+			else if (m.metrics_next - now < wait)
+				wait = m.metrics_next - now;
+		}
 		if (!got_term && !got_hup && !got_chld && !got_usr1)
 			wait_ms(&m, wait);
 	}
+done:
+	if (m.metrics_fd != -1)
+		close(m.metrics_fd);
+	sgw_metrics_attach(NULL);
+	sgw_metrics_free(m.metrics);
 	free(m.kids);
 	sgw_runtime_free(&m.rt);
 	return rc;

@@ -12,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "handlers.h"
 #include "log.h"
+#include "metrics.h"
 #include "store_redis.h"
 
 static volatile sig_atomic_t stopping;
@@ -71,26 +73,26 @@ install_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* Started as root with `user` set: become that user before the first
- * request. The socket is already open. */
-static int
-drop_privileges(const struct sgw_conf *conf)
+int
+sgw_drop_privileges(const struct sgw_conf *conf, const char *who)
 {
 	struct passwd *pw;
 
 	if (conf->user[0] == '\0' || geteuid() != 0)
 		return 0;
 	if ((pw = getpwnam(conf->user)) == NULL) {
-		log_error("user %s: no such user", conf->user);
+		log_error("%s: user %s: no such user", who, conf->user);
 		return -1;
 	}
 	if (initgroups(pw->pw_name, pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
 	    setuid(pw->pw_uid) == -1) {
-		sgw_log_errno(SGW_LOG_ERROR, "cannot become user %s", conf->user);
+		sgw_log_errno(SGW_LOG_ERROR, "%s: cannot become user %s", who,
+		    conf->user);
 		return -1;
 	}
 	if (setuid(0) != -1) {
-		log_error("could still regain root after becoming %s", conf->user);
+		log_error("%s: could still regain root after becoming %s", who,
+		    conf->user);
 		return -1;
 	}
 	return 0;
@@ -166,11 +168,29 @@ write_response(FCGX_Request *r, const struct sgw_request *q,
 		FCGX_PutStr(resp->body.data, (int)resp->body.len, out);
 }
 
+static int64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Counts the answer once it is written (write_response may turn it into
+ * a 500). */
+static void
+count_answer(const struct sgw_response *resp, int64_t started)
+{
+	sgw_metrics_request(resp->endpoint, resp->status, mono_ns() - started);
+}
+
 static void
 serve(struct sgw_ctx *ctx, FCGX_Request *r, char *bodybuf)
 {
 	struct sgw_request q;
 	struct sgw_response resp;
+	int64_t started;
 
 	build_request(r, &q);
 	/* An authorizer never reads stdin: lighttpd sends none when the
@@ -179,8 +199,10 @@ serve(struct sgw_ctx *ctx, FCGX_Request *r, char *bodybuf)
 	    strcmp(q.method, "HEAD") != 0)
 		read_body(r->in, bodybuf, ctx->conf->max_body, &q);
 	sgw_resp_init(&resp);
+	started = mono_ns();
 	sgw_dispatch(ctx, &q, &resp);
 	write_response(r, &q, &resp);
+	count_answer(&resp, started);
 	log_debug("%s %s -> %d (%s) client=%s",
 	    q.role == SGW_ROLE_AUTHORIZER ? "AUTHORIZER" : q.method,
 	    resp.endpoint, resp.status, q.role == SGW_ROLE_AUTHORIZER ?
@@ -205,7 +227,7 @@ sgw_worker_run(int fd, struct sgw_runtime *rt, unsigned generation)
 
 	listen_fd = fd;
 	install_signals();
-	if (drop_privileges(conf) == -1)
+	if (sgw_drop_privileges(conf, "worker") == -1)
 		return 1;
 	if ((ctx.store = sgw_store_redis_new(conf)) == NULL ||
 	    (bodybuf = malloc(conf->max_body + 1)) == NULL ||

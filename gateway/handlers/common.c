@@ -7,6 +7,7 @@
 #include "cookie.h"
 #include "handlers.h"
 #include "log.h"
+#include "metrics.h"
 #include "redirect.h"
 #include "timefmt.h"
 
@@ -61,6 +62,7 @@ void
 sgw_resp_unavailable(struct sgw_ctx *ctx, struct sgw_response *resp)
 {
 	log_error("%s", ctx->store->errstr);
+	sgw_metrics_redis_error();
 	sgw_resp_error(resp, 503, "session store unavailable");
 	sgw_resp_header(resp, "Retry-After", "1");
 }

@@ -12,6 +12,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,9 @@ main(int argc, char **argv)
 	unsigned char begin[8] = {0}, params[65535], buf[65536];
 	size_t plen = 0;
 
+	/* A gateway that refuses the peer (allowed_clients) closes the
+	 * connection: that is an answer to report, not a reason to die. */
+	signal(SIGPIPE, SIG_IGN);
 	while ((opt = getopt(argc, argv, "inr:")) != -1) {
 		if (opt == 'i')
 			with_body = 1;
