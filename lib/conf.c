@@ -880,42 +880,6 @@ out:
 	return rc;
 }
 
-static int
-set_cidrlist(struct sgw_conf *c, const struct key *k, struct val *in)
-{
-	struct sgw_cidr **vp = field(c, k->off), *v = NULL;
-	size_t *np = field(c, k->off2);
-	size_t n = count_items(in->v, LIST_SEPS), i = 0;
-	char *copy, *cur, *item;
-	char shown[SHOW_LEN];
-	int rc = -1;
-
-	copy = strdup(in->v);
-	if (copy == NULL || (n > 0 && (v = calloc(n, sizeof(*v))) == NULL)) {
-		fail(in, "out of memory");
-		goto out;
-	}
-	cur = copy;
-	while ((item = next_item(&cur, LIST_SEPS)) != NULL) {
-		if (sgw_cidr_parse(item, &v[i]) < 0) {
-			fail(in, "expected IPv4 networks such as 10.0.0.0/8 or "
-				 "192.0.2.1, %s is not one",
-			    show(item, shown, 1));
-			goto out;
-		}
-		i++;
-	}
-	free(*vp);
-	*vp = v;
-	*np = n;
-	v = NULL;
-	rc = 0;
-out:
-	free(copy);
-	free(v);
-	return rc;
-}
-
 static void
 free_strv(char **v, size_t n)
 {
@@ -926,89 +890,162 @@ free_strv(char **v, size_t n)
 	free(v);
 }
 
-static int
-set_hostlist(struct sgw_conf *c, const struct key *k, struct val *in)
+/*
+ * The list keys that become arrays (trusted_proxies, redirect_hosts,
+ * sentinels) share one shape: count the items, parse each into its slot,
+ * and hand back a new array only when every item was good, so a bad value
+ * leaves the old one in place. `parse` reports its own problem; `drop`
+ * (NULL when slots own nothing) frees what a parsed slot holds.
+ */
+struct list_kind {
+	size_t size; /* of one slot */
+	int (*parse)(const struct key *k, struct val *in, char *item, void *slot);
+	void (*drop)(void *slot);
+};
+
+static void
+free_slots(const struct list_kind *kind, char *v, size_t n)
 {
-	char ***vp = field(c, k->off), **v = NULL;
-	size_t *np = field(c, k->off2);
+	if (v != NULL && kind->drop != NULL)
+		for (size_t i = 0; i < n; i++)
+			kind->drop(v + i * kind->size);
+	free(v);
+}
+
+static int
+parse_array(const struct key *k, struct val *in, const struct list_kind *kind,
+    void **out, size_t *nout)
+{
 	size_t n = count_items(in->v, LIST_SEPS), i = 0;
-	char *copy, *cur, *item;
-	char shown[SHOW_LEN];
-	const char *problem;
+	char *copy, *cur, *item, *v = NULL;
 	int rc = -1;
 
 	copy = strdup(in->v);
-	if (copy == NULL || (n > 0 && (v = calloc(n, sizeof(*v))) == NULL)) {
+	if (copy == NULL || (n > 0 && (v = calloc(n, kind->size)) == NULL)) {
 		fail(in, "out of memory");
 		goto out;
 	}
 	cur = copy;
 	while ((item = next_item(&cur, LIST_SEPS)) != NULL) {
-		if ((problem = host_problem(item)) != NULL) {
-			fail(in, "expected host names without a port, %s is "
-				 "not one (%s)",
-			    show(item, shown, 1), problem);
+		if (kind->parse(k, in, item, v + i * kind->size) == -1)
 			goto out;
-		}
-		if ((v[i] = strdup(item)) == NULL) {
-			fail(in, "out of memory");
-			goto out;
-		}
-		/* Host names compare without regard to case. */
-		lower(v[i++]);
+		i++;
 	}
-	free_strv(*vp, *np);
-	*vp = v;
-	*np = n;
+	*out = v;
+	*nout = n;
 	v = NULL;
 	rc = 0;
 out:
 	free(copy);
-	free_strv(v, i);
+	free_slots(kind, v, i);
 	return rc;
+}
+
+static int
+parse_cidr_item(const struct key *k, struct val *in, char *item, void *slot)
+{
+	char shown[SHOW_LEN];
+
+	(void)k;
+	if (sgw_cidr_parse(item, slot) == 0)
+		return 0;
+	return fail(in, "expected IPv4 networks such as 10.0.0.0/8 or "
+			"192.0.2.1, %s is not one",
+	    show(item, shown, 1));
+}
+
+static int
+parse_host_item(const struct key *k, struct val *in, char *item, void *slot)
+{
+	char **sp = slot, shown[SHOW_LEN];
+	const char *problem;
+
+	(void)k;
+	if ((problem = host_problem(item)) != NULL)
+		return fail(in, "expected host names without a port, %s is "
+				"not one (%s)",
+		    show(item, shown, 1), problem);
+	if ((*sp = strdup(item)) == NULL)
+		return fail(in, "out of memory");
+	/* Host names compare without regard to case. */
+	lower(*sp);
+	return 0;
+}
+
+static void
+drop_host_item(void *slot)
+{
+	free(*(char **)slot);
+}
+
+static int
+parse_addr_item(const struct key *k, struct val *in, char *item, void *slot)
+{
+	struct sgw_addr *a = slot;
+	char shown[SHOW_LEN];
+	const char *why = NULL;
+
+	/* sgw_addr_parse sets why only when it fails. */
+	if (sgw_addr_parse(item, (k->flags & K_NAMES) != 0, a, &why) == 0 &&
+	    a->is_unix)
+		why = "unix sockets are not supported here";
+	if (why == NULL)
+		return 0;
+	return fail(in, "expected host:port addresses separated by "
+			"commas, %s is not one (%s)",
+	    show(item, shown, 1), why);
+}
+
+static const struct list_kind cidr_list = {sizeof(struct sgw_cidr),
+    parse_cidr_item, NULL};
+static const struct list_kind host_list = {sizeof(char *), parse_host_item,
+    drop_host_item};
+static const struct list_kind addr_list = {sizeof(struct sgw_addr),
+    parse_addr_item, NULL};
+
+static int
+set_cidrlist(struct sgw_conf *c, const struct key *k, struct val *in)
+{
+	struct sgw_cidr **vp = field(c, k->off);
+	size_t *np = field(c, k->off2), n;
+	void *v;
+
+	if (parse_array(k, in, &cidr_list, &v, &n) == -1)
+		return -1;
+	free(*vp);
+	*vp = v;
+	*np = n;
+	return 0;
+}
+
+static int
+set_hostlist(struct sgw_conf *c, const struct key *k, struct val *in)
+{
+	char ***vp = field(c, k->off);
+	size_t *np = field(c, k->off2), n;
+	void *v;
+
+	if (parse_array(k, in, &host_list, &v, &n) == -1)
+		return -1;
+	free_strv(*vp, *np);
+	*vp = v;
+	*np = n;
+	return 0;
 }
 
 static int
 set_addrlist(struct sgw_conf *c, const struct key *k, struct val *in)
 {
-	struct sgw_addr **vp = field(c, k->off), *v = NULL;
-	size_t *np = field(c, k->off2);
-	size_t n = count_items(in->v, LIST_SEPS), i = 0;
-	char *copy, *cur, *item;
-	char shown[SHOW_LEN];
-	int rc = -1;
+	struct sgw_addr **vp = field(c, k->off);
+	size_t *np = field(c, k->off2), n;
+	void *v;
 
-	copy = strdup(in->v);
-	if (copy == NULL || (n > 0 && (v = calloc(n, sizeof(*v))) == NULL)) {
-		fail(in, "out of memory");
-		goto out;
-	}
-	cur = copy;
-	while ((item = next_item(&cur, LIST_SEPS)) != NULL) {
-		const char *why = NULL;
-
-		/* sgw_addr_parse sets why only when it fails. */
-		if (sgw_addr_parse(item, (k->flags & K_NAMES) != 0, &v[i],
-			&why) == 0 &&
-		    v[i].is_unix)
-			why = "unix sockets are not supported here";
-		if (why != NULL) {
-			fail(in, "expected host:port addresses separated by "
-				 "commas, %s is not one (%s)",
-			    show(item, shown, 1), why);
-			goto out;
-		}
-		i++;
-	}
+	if (parse_array(k, in, &addr_list, &v, &n) == -1)
+		return -1;
 	free(*vp);
 	*vp = v;
 	*np = n;
-	v = NULL;
-	rc = 0;
-out:
-	free(copy);
-	free(v);
-	return rc;
+	return 0;
 }
 
 static void
