@@ -565,21 +565,6 @@ r_destroy(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN])
 }
 
 static int
-hex_to_hash(const char *hex, size_t len, unsigned char hash[SGW_HASH_LEN])
-{
-	if (len != 2 * SGW_HASH_LEN)
-		return -1;
-	for (size_t i = 0; i < SGW_HASH_LEN; i++) {
-		unsigned v = 0;
-
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-			return -1;
-		hash[i] = (unsigned char)v;
-	}
-	return 0;
-}
-
-static int
 r_list(struct sgw_store *st, const char *user, struct sgw_session **outp,
     size_t *np)
 {
@@ -609,7 +594,7 @@ r_list(struct sgw_store *st, const char *user, struct sgw_session **outp,
 		unsigned char hash[SGW_HASH_LEN];
 
 		if (e[0]->type != REDIS_REPLY_STRING ||
-		    hex_to_hash(e[0]->str, e[0]->len, hash) == -1)
+		    sgw_token_hash_from_hex(e[0]->str, e[0]->len, hash) == -1)
 			continue;
 		sgw_token_public_id(hash, s->id);
 		snprintf(s->user, sizeof(s->user), "%s", user);
@@ -665,7 +650,8 @@ r_destroy_user(struct sgw_store *st, const char *user, const char *id,
 		redisReply *d;
 
 		if (r->element[i]->type != REDIS_REPLY_STRING ||
-		    hex_to_hash(r->element[i]->str, r->element[i]->len, hash) == -1)
+		    sgw_token_hash_from_hex(r->element[i]->str,
+		        r->element[i]->len, hash) == -1)
 			continue;
 		sgw_token_public_id(hash, pid);
 		if (strcmp(pid, id) != 0)

@@ -283,6 +283,23 @@ sgw_token_hash_hex(const unsigned char hash[SGW_HASH_LEN],
 	hex_encode(hash, SGW_HASH_LEN, out);
 }
 
+int
+sgw_token_hash_from_hex(const char *hex, size_t len,
+    unsigned char hash[SGW_HASH_LEN])
+{
+	if (len != 2 * SGW_HASH_LEN)
+		return -1;
+	for (size_t i = 0; i < SGW_HASH_LEN; i++) {
+		int hi = hex_digit((unsigned char)hex[2 * i]);
+		int lo = hex_digit((unsigned char)hex[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		hash[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
 void
 sgw_token_public_id(const unsigned char hash[SGW_HASH_LEN],
     char out[SGW_PUBLIC_ID_HEX])

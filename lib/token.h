@@ -58,6 +58,11 @@ int sgw_token_check(const struct sgw_keys *keys, const char *tok, size_t len,
 void sgw_token_hash_hex(const unsigned char hash[SGW_HASH_LEN],
     char out[SGW_HASH_HEX]);
 
+/* The reverse, for hashes read back from the store: exactly 64 hex
+ * digits (either case), else -1. */
+int sgw_token_hash_from_hex(const char *hex, size_t len,
+    unsigned char hash[SGW_HASH_LEN]);
+
 /* The public session id derived from the hash: 32 hex digits. */
 void sgw_token_public_id(const unsigned char hash[SGW_HASH_LEN],
     char out[SGW_PUBLIC_ID_HEX]);

@@ -491,10 +491,33 @@ keys_load_missing_file_says_why(void **state)
 	sgw_errs_clear(&e);
 }
 
+/* The store hands hashes back as hex: only the exact 64-digit form of a
+ * hash is read back, and it is the same hash. */
+static void
+hash_from_hex_round_trips_and_refuses_the_rest(void **state)
+{
+	unsigned char hash[SGW_HASH_LEN], back[SGW_HASH_LEN];
+	char hex[SGW_HASH_HEX];
+
+	(void)state;
+	for (size_t i = 0; i < SGW_HASH_LEN; i++)
+		hash[i] = (unsigned char)(i * 37 + 5);
+	sgw_token_hash_hex(hash, hex);
+	assert_int_equal(sgw_token_hash_from_hex(hex, 64, back), 0);
+	assert_memory_equal(hash, back, SGW_HASH_LEN);
+	assert_int_equal(sgw_token_hash_from_hex(hex, 63, back), -1);
+	assert_int_equal(sgw_token_hash_from_hex(hex, 62, back), -1);
+	hex[10] = 'g';
+	assert_int_equal(sgw_token_hash_from_hex(hex, 64, back), -1);
+	hex[10] = ' ';
+	assert_int_equal(sgw_token_hash_from_hex(hex, 64, back), -1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(hash_from_hex_round_trips_and_refuses_the_rest),
 		cmocka_unit_test(new_token_verifies_and_hash_matches),
 		cmocka_unit_test(new_token_has_documented_shape),
 		cmocka_unit_test(thousand_tokens_are_unique),
