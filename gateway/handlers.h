@@ -49,6 +49,17 @@ void sgw_handle_health(struct sgw_ctx *, struct sgw_request *, struct sgw_respon
 int sgw_request_session(struct sgw_ctx *ctx, const struct sgw_request *req,
     struct sgw_session *s, unsigned char hash[SGW_HASH_LEN]);
 
+/* The same for endpoints that need a session: returns 1 when there is
+ * one, else answers 401 (none) or 503 (store failure) and returns 0. */
+int sgw_require_session(struct sgw_ctx *ctx, const struct sgw_request *req,
+    struct sgw_response *resp, struct sgw_session *s,
+    unsigned char hash[SGW_HASH_LEN]);
+
+/* For requests that change state: answers 403 and returns 1 when the
+ * Origin names another site (sgw_cross_site), else returns 0. */
+int sgw_refuse_cross_site(const struct sgw_ctx *ctx, const struct sgw_request *req,
+    struct sgw_response *resp);
+
 /* 401 with WWW-Authenticate and a JSON body. */
 void sgw_resp_unauthenticated(struct sgw_response *resp);
 /* 503 for a store failure, logged once with the store's reason. */

@@ -51,6 +51,33 @@ sgw_request_session(struct sgw_ctx *ctx, const struct sgw_request *req,
 	return 0;
 }
 
+int
+sgw_require_session(struct sgw_ctx *ctx, const struct sgw_request *req,
+    struct sgw_response *resp, struct sgw_session *s,
+    unsigned char hash[SGW_HASH_LEN])
+{
+	switch (sgw_request_session(ctx, req, s, hash)) {
+	case 1:
+		return 1;
+	case 0:
+		sgw_resp_unauthenticated(resp);
+		return 0;
+	default:
+		sgw_resp_unavailable(ctx, resp);
+		return 0;
+	}
+}
+
+int
+sgw_refuse_cross_site(const struct sgw_ctx *ctx, const struct sgw_request *req,
+    struct sgw_response *resp)
+{
+	if (!sgw_cross_site(ctx, req))
+		return 0;
+	sgw_resp_error(resp, 403, "cross-site request refused");
+	return 1;
+}
+
 void
 sgw_resp_unauthenticated(struct sgw_response *resp)
 {

@@ -29,18 +29,10 @@ sgw_handle_data(struct sgw_ctx *ctx, struct sgw_request *req,
 	int rc;
 
 	if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0 &&
-	    sgw_cross_site(ctx, req)) {
-		sgw_resp_error(resp, 403, "cross-site request refused");
+	    sgw_refuse_cross_site(ctx, req, resp))
 		return;
-	}
-	switch (sgw_request_session(ctx, req, &s, hash)) {
-	case 0:
-		sgw_resp_unauthenticated(resp);
+	if (!sgw_require_session(ctx, req, resp, &s, hash))
 		return;
-	case -1:
-		sgw_resp_unavailable(ctx, resp);
-		return;
-	}
 	if (!key_valid(key)) {
 		sgw_resp_error(resp, 400, "invalid key");
 		return;

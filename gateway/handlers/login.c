@@ -203,10 +203,8 @@ sgw_handle_login(struct sgw_ctx *ctx, struct sgw_request *req,
 	int64_t retry = 0;
 	int rc;
 
-	if (sgw_cross_site(ctx, req)) {
-		sgw_resp_error(resp, 403, "cross-site request refused");
+	if (sgw_refuse_cross_site(ctx, req, resp))
 		return;
-	}
 	if (req->body_too_large) {
 		sgw_resp_error(resp, 413, "request body too large");
 		return;

@@ -42,10 +42,8 @@ sgw_handle_logout(struct sgw_ctx *ctx, struct sgw_request *req,
 	int found;
 	char un[64];
 
-	if (sgw_cross_site(ctx, req)) {
-		sgw_resp_error(resp, 403, "cross-site request refused");
+	if (sgw_refuse_cross_site(ctx, req, resp))
 		return;
-	}
 	found = sgw_request_session(ctx, req, &s, hash);
 	if (found == -1 ||
 	    (found == 1 && ctx->store->ops->destroy(ctx->store, hash) != SGW_STORE_OK)) {
@@ -68,20 +66,14 @@ sgw_handle_logout_all(struct sgw_ctx *ctx, struct sgw_request *req,
 	struct sgw_session s;
 	unsigned char hash[SGW_HASH_LEN];
 	size_t n = 0;
-	int found;
 	char un[64];
 
-	if (sgw_cross_site(ctx, req)) {
-		sgw_resp_error(resp, 403, "cross-site request refused");
+	if (sgw_refuse_cross_site(ctx, req, resp))
 		return;
-	}
-	found = sgw_request_session(ctx, req, &s, hash);
-	if (found == 0) {
-		sgw_resp_unauthenticated(resp);
+	if (!sgw_require_session(ctx, req, resp, &s, hash))
 		return;
-	}
-	if (found == -1 ||
-	    ctx->store->ops->destroy_user(ctx->store, s.user, NULL, &n) != SGW_STORE_OK) {
+	if (ctx->store->ops->destroy_user(ctx->store, s.user, NULL, &n) !=
+	    SGW_STORE_OK) {
 		sgw_resp_unavailable(ctx, resp);
 		return;
 	}

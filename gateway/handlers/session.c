@@ -14,16 +14,8 @@ sgw_handle_session(struct sgw_ctx *ctx, struct sgw_request *req,
 	struct sgw_session s;
 	unsigned char hash[SGW_HASH_LEN];
 
-	switch (sgw_request_session(ctx, req, &s, hash)) {
-	case 1:
+	if (sgw_require_session(ctx, req, resp, &s, hash))
 		sgw_resp_json(resp, 200, sgw_session_json(&s));
-		break;
-	case 0:
-		sgw_resp_unauthenticated(resp);
-		break;
-	default:
-		sgw_resp_unavailable(ctx, resp);
-	}
 }
 
 void
@@ -35,14 +27,8 @@ sgw_handle_sessions(struct sgw_ctx *ctx, struct sgw_request *req,
 	json_t *list;
 	size_t n = 0;
 
-	switch (sgw_request_session(ctx, req, &s, hash)) {
-	case 0:
-		sgw_resp_unauthenticated(resp);
+	if (!sgw_require_session(ctx, req, resp, &s, hash))
 		return;
-	case -1:
-		sgw_resp_unavailable(ctx, resp);
-		return;
-	}
 	if (ctx->store->ops->list(ctx->store, s.user, &v, &n) != SGW_STORE_OK) {
 		sgw_resp_unavailable(ctx, resp);
 		return;
@@ -77,18 +63,10 @@ sgw_handle_session_delete(struct sgw_ctx *ctx, struct sgw_request *req,
 	char un[64];
 	int rc;
 
-	if (sgw_cross_site(ctx, req)) {
-		sgw_resp_error(resp, 403, "cross-site request refused");
+	if (sgw_refuse_cross_site(ctx, req, resp))
 		return;
-	}
-	switch (sgw_request_session(ctx, req, &s, hash)) {
-	case 0:
-		sgw_resp_unauthenticated(resp);
+	if (!sgw_require_session(ctx, req, resp, &s, hash))
 		return;
-	case -1:
-		sgw_resp_unavailable(ctx, resp);
-		return;
-	}
 	if (!is_public_id(id)) {
 		sgw_resp_error(resp, 404, "no such session");
 		return;
