@@ -11,22 +11,7 @@
 #include <string.h>
 
 #include "form.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-const char *__ubsan_default_options(void);
-
-/* A UBSan report is a finding: stop at the first, so libFuzzer keeps it. */
-const char *
-__ubsan_default_options(void)
-{
-	return "halt_on_error=1:print_stacktrace=1";
-}
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond))                                                   \
-			__builtin_trap();                                      \
-	} while (0)
+#include "fuzz.h"
 
 static const char *const names[] = {
     "username",

@@ -13,22 +13,7 @@
 #include <string.h>
 
 #include "credentials.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-const char *__ubsan_default_options(void);
-
-/* A UBSan report is a finding: stop at the first, so libFuzzer keeps it. */
-const char *
-__ubsan_default_options(void)
-{
-	return "halt_on_error=1:print_stacktrace=1";
-}
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond))                                                   \
-			__builtin_trap();                                      \
-	} while (0)
+#include "fuzz.h"
 
 /* The caps credentials.h promises. */
 #define USERNAME_MAX 256

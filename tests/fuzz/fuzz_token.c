@@ -15,23 +15,7 @@
 
 #include "errs.h"
 #include "token.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-const char *__ubsan_default_options(void);
-
-/* A UBSan report is a finding: stop at the first, so libFuzzer keeps it. */
-const char *
-__ubsan_default_options(void)
-{
-	return "halt_on_error=1:print_stacktrace=1";
-}
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond))                                                   \
-			__builtin_trap();                                      \
-	} while (0)
+#include "fuzz.h"
 
 /* The seeds in corpus/fuzz_token/ were signed with these (either key). */
 static const char fixed_keys[] =
