@@ -74,6 +74,25 @@ alive=0
 for w in $workers; do kill -0 "$w" 2>/dev/null && alive=$((alive + 1)); done
 expect_eq "SIGTERM: no worker is left" 0 "$alive"
 
+# --- a request in progress is finished, not cut, by SIGTERM (and SIGINT) -------------------
+for sig in TERM INT; do
+	gateway_conf "$T/inflight.conf" workers=1 command_timeout=5s
+	start_gateway "$T/inflight.conf"
+	kill -STOP "$REDIS_PID"
+	"$SGW_FCGI_CLIENT" "127.0.0.1:$SGW_PORT" REQUEST_METHOD=GET DOCUMENT_URI=/auth/healthz \
+		REMOTE_ADDR=127.0.0.1 >"$T/inflight.out" 2>&1 &
+	client=$!
+	sleep 0.5 # the worker now waits for Redis inside the request
+	kill -"$sig" "$SGW_PID"
+	sleep 0.5
+	kill -CONT "$REDIS_PID"
+	wait "$client"
+	expect_eq "SIG$sig: the request in progress is answered" "Status: 200 OK" \
+		"$(head -n1 "$T/inflight.out" | tr -d '\r')"
+	wait "$SGW_PID"
+	expect_eq "SIG$sig: then the master exits 0" 0 $?
+done
+
 # --- max_requests recycles workers ------------------------------------------------------------
 gateway_conf "$T/recycle.conf" workers=1 max_requests=5
 start_gateway "$T/recycle.conf"
