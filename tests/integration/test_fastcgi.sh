@@ -133,6 +133,18 @@ out=$("$SGW_BIN" -t -c "$T/tpl-bad.conf" 2>&1); rc=$?
 expect_eq "-t: a template without {{action}} fails" "1" "$rc"
 expect_match "-t: ...saying what is missing" '\{\{action\}\}' "$out"
 
+# --- another prefix -------------------------------------------------------------------------
+gateway_conf "$T/sso.conf" prefix=/sso 'RULES=/sso/* anonymous|/app/* authenticated'
+sed -i '/^login_url *=/d' "$T/sso.conf" # unset: its default follows the prefix
+start_gateway "$T/sso.conf"
+fcgi "127.0.0.1:$SGW_PORT" REQUEST_METHOD=GET DOCUMENT_URI=/sso/login REMOTE_ADDR=127.0.0.1
+expect_eq "prefix = /sso: the login page lives under it" 200 "$FCGI_STATUS"
+expect_match "prefix = /sso: the form posts there" 'action="/sso/login"' "$FCGI_OUT"
+fcgi "127.0.0.1:$SGW_PORT" REQUEST_METHOD=GET DOCUMENT_URI=/auth/login REMOTE_ADDR=127.0.0.1
+expect_eq "prefix = /sso: the old prefix is 404" 404 "$FCGI_STATUS"
+fcgi -r authorizer "127.0.0.1:$SGW_PORT" REQUEST_METHOD=GET REQUEST_URI=/app/x REMOTE_ADDR=127.0.0.1 HTTP_ACCEPT=text/html
+expect_match "prefix = /sso: login_url follows it" '^Location: /sso/login\?return_to=/app/x$' "$FCGI_OUT"
+
 # --- the command line ---------------------------------------------------------------------
 out=$("$SGW_BIN" -t -c "$T/sgw.conf" 2>&1)
 expect_eq "-t on a good file" "sessiongw: configuration $T/sgw.conf is ok" "$out"
