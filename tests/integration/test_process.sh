@@ -93,6 +93,15 @@ for sig in TERM INT; do
 	expect_eq "SIG$sig: then the master exits 0" 0 $?
 done
 
+# --- log_level ---------------------------------------------------------------------------------
+gateway_conf "$T/quiet.conf" log_level=warn "log_file=$T/quiet.log"
+start_gateway "$T/quiet.conf"
+kill -KILL "$(worker_pids "$SGW_PID" | head -n1)"
+wait_until 5 grep -q 'killed by signal 9' "$T/quiet.log"
+stop_pid "$SGW_PID"
+expect_match "log_level = warn: warnings are written" ' warn \[[0-9]+\] worker [0-9]+ killed by signal 9' "$(cat "$T/quiet.log")"
+expect_no_match "log_level = warn: info lines are not" ' info ' "$(cat "$T/quiet.log")"
+
 # --- max_requests recycles workers ------------------------------------------------------------
 gateway_conf "$T/recycle.conf" workers=1 max_requests=5
 start_gateway "$T/recycle.conf"
