@@ -31,6 +31,9 @@ expect_match "login page: return_to carried in a hidden field" 'name="return_to"
 expect_match "login page: labelled inputs with autocomplete" 'autocomplete="current-password"' "$BODY"
 expect_no_match "login page: no JavaScript" '<script' "$BODY"
 expect_eq "login page: not cached" "no-store" "$(header Cache-Control)"
+expect_eq "login page: not to be framed (X-Frame-Options)" "DENY" "$(header X-Frame-Options)"
+expect_match "login page: CSP forbids scripts and framing" "default-src 'none'.*frame-ancestors 'none'" \
+	"$(header Content-Security-Policy)"
 
 # --- failures look the same ---------------------------------------------------
 http POST "$B/auth/login" -d 'username=alice&password=wrong&return_to=/app/page.html'
