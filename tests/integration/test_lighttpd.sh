@@ -196,7 +196,10 @@ spawned_pids() { pgrep -f -- "-c $S/sgw.conf" | sort; }
 masters=$(pgrep -P "$LIGHTTPD_PID" -f -- "-c $S/sgw.conf" | sort)
 expect_eq "spawned: lighttpd started one sessiongw master" 1 "$(printf '%s\n' "$masters" | grep -c .)"
 master=$(printf '%s\n' "$masters" | head -n1)
-[ -n "$master" ] && wait_until 5 test "$(worker_pids "$master" | wc -l)" -eq 2
+# wait_until runs its command again each time: the count must be taken
+# inside it, not once before it starts.
+has_two_workers() { [ "$(worker_pids "$master" | wc -l)" -eq 2 ]; }
+[ -n "$master" ] && wait_until 5 has_two_workers
 expect_eq "spawned: the master forked its 2 workers" 2 "$(worker_pids "${master:-0}" | wc -l)"
 expect_match "spawned: the gateway serves the socket it inherited" 'spawned mode: serving the listening socket on fd 0' \
 	"$(cat "$T/sgw-spawned.log")"
@@ -213,7 +216,8 @@ expect_match "spawned: the application sees the user" 'remote_user="bob"' "$BODY
 
 everyone=$(spawned_pids | tr '\n' ' ')
 stop_pid "$LIGHTTPD_PID"
-wait_until 10 test -z "$(spawned_pids)"
+none_spawned() { [ -z "$(spawned_pids)" ]; }
+wait_until 10 none_spawned
 left=$(spawned_pids | tr '\n' ' ')
 expect_eq "spawned: stopping lighttpd stops sessiongw and its workers" "" "$left"
 for p in $left; do stop_pid "$p"; done

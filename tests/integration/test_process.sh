@@ -17,7 +17,9 @@ expect_eq "master forks the configured number of workers" 3 "$(count_workers)"
 # --- a killed worker is replaced ---------------------------------------------------
 victim=$(worker_pids "$SGW_PID" | head -n1)
 kill -KILL "$victim"
-wait_until 5 test "$(count_workers)" -eq 3 && ! worker_pids "$SGW_PID" | grep -qx "$victim"
+# The count is taken inside the function, so each poll takes it anew.
+replaced() { [ "$(count_workers)" -eq 3 ] && ! worker_pids "$SGW_PID" | grep -qx "$victim"; }
+wait_until 5 replaced
 expect_eq "a worker killed with SIGKILL is replaced" "3 no" \
 	"$(count_workers) $(worker_pids "$SGW_PID" | grep -qx "$victim" && echo yes || echo no)"
 expect_match "the death is logged" "worker $victim killed by signal 9" "$(cat "$T/sgw.log")"
