@@ -56,14 +56,16 @@ not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
 expect_eq() {
 	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (expected '$2', got '$3')"; fi
 }
-# expect_match DESCRIPTION REGEX TEXT
+# expect_match DESCRIPTION REGEX TEXT. The text goes in as a here-string:
+# with pipefail, "printf | grep -q" fails now and then when grep exits on
+# its match before printf has finished writing (SIGPIPE).
 expect_match() {
-	if printf '%s' "$3" | grep -Eq -- "$2"; then ok "$1"; else
+	if grep -Eq -- "$2" <<<"$3"; then ok "$1"; else
 		not_ok "$1 (no match for /$2/ in: $(printf '%s' "$3" | head -c 600))"
 	fi
 }
 expect_no_match() {
-	if printf '%s' "$3" | grep -Eq -- "$2"; then
+	if grep -Eq -- "$2" <<<"$3"; then
 		not_ok "$1 (unexpected match for /$2/ in: $(printf '%s' "$3" | head -c 600))"
 	else ok "$1"; fi
 }

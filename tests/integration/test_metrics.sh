@@ -93,7 +93,7 @@ kill -KILL "$victim"
 restarted() {
 	scrape
 	[ "$(metric sgw_worker_restarts_total)" = 1 ] && [ "$(metric sgw_workers)" = 2 ] &&
-		[ "$(workers | wc -l)" -eq 2 ] && ! workers | grep -qx "$victim"
+		[ "$(workers | wc -l)" -eq 2 ] && ! grep -qx "$victim" <<<"$(workers)"
 }
 wait_until 10 restarted
 scrape
@@ -136,7 +136,7 @@ kill -HUP "$SGW_PID"
 reloaded() {
 	scrape
 	[ "$(metric sgw_workers)" = 2 ] && [ "$(workers | wc -l)" -eq 2 ] &&
-		! workers | grep -qxE "$(echo $old | tr ' ' '|')"
+		! grep -qxE "$(echo $old | tr ' ' '|')" <<<"$(workers)"
 }
 wait_until 15 reloaded
 expect_eq "after SIGHUP: sgw_workers 2 again" 2 "$(metric sgw_workers)"

@@ -18,10 +18,10 @@ expect_eq "master forks the configured number of workers" 3 "$(count_workers)"
 victim=$(worker_pids "$SGW_PID" | head -n1)
 kill -KILL "$victim"
 # The count is taken inside the function, so each poll takes it anew.
-replaced() { [ "$(count_workers)" -eq 3 ] && ! worker_pids "$SGW_PID" | grep -qx "$victim"; }
+replaced() { [ "$(count_workers)" -eq 3 ] && ! grep -qx "$victim" <<<"$(worker_pids "$SGW_PID")"; }
 wait_until 5 replaced
 expect_eq "a worker killed with SIGKILL is replaced" "3 no" \
-	"$(count_workers) $(worker_pids "$SGW_PID" | grep -qx "$victim" && echo yes || echo no)"
+	"$(count_workers) $(grep -qx "$victim" <<<"$(worker_pids "$SGW_PID")" && echo yes || echo no)"
 expect_match "the death is logged" "worker $victim killed by signal 9" "$(cat "$T/sgw.log")"
 expect_eq "requests are served after the replacement" "Status: 200 OK" "$(health "$A")"
 
