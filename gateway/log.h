@@ -29,6 +29,9 @@ void sgw_log_errno(enum sgw_log_level level, const char *fmt, ...)
 /* Copies s into out for a log line: control bytes, spaces, quotes and
  * backslashes become '?', and it is cut at outsz - 1 bytes, so a user
  * name cannot forge log lines. */
+/* Room for a user name as sgw_log_safe writes it. */
+#define SGW_LOG_USER_LEN 64
+
 const char *sgw_log_safe(const char *s, char *out, size_t outsz);
 
 #endif

@@ -149,10 +149,39 @@ sgw_metrics_session_created(void)
 }
 
 void
-sgw_metrics_redis_error(void)
+sgw_metrics_store_error(void)
 {
 	if (counters != NULL)
-		add(&counters->redis_errors, 1);
+		add(&counters->store_errors, 1);
+}
+
+void
+sgw_metrics_sessions_expired(uint64_t n)
+{
+	if (counters != NULL)
+		add(&counters->sessions_expired, n);
+}
+
+void
+sgw_metrics_set_active(uint64_t n)
+{
+	if (counters != NULL)
+		__atomic_store_n(&counters->sessions_active, n, __ATOMIC_RELAXED);
+}
+
+void
+sgw_metrics_cleanup_ran(int64_t unix_ms)
+{
+	if (counters != NULL)
+		__atomic_store_n(&counters->cleanup_last_run_ms, (uint64_t)unix_ms,
+		    __ATOMIC_RELAXED);
+}
+
+void
+sgw_metrics_set_backend(struct sgw_metrics *m, const char *name)
+{
+	if (m != NULL)
+		snprintf(m->backend, sizeof(m->backend), "%s", name);
 }
 
 void
@@ -205,10 +234,29 @@ sgw_metrics_render(const struct sgw_metrics *m, struct sgw_buf *out)
 	family(out, "sgw_sessions_created_total", "counter", "Sessions created.");
 	sgw_buf_addf(out, "sgw_sessions_created_total %llu\n",
 	    (unsigned long long)get(&m->sessions_created));
-	family(out, "sgw_redis_errors_total", "counter",
+	family(out, "sgw_sessions_active", "gauge",
+	    "Live sessions in this gateway's store, as last read from it.");
+	sgw_buf_addf(out, "sgw_sessions_active %llu\n",
+	    (unsigned long long)get(&m->sessions_active));
+	family(out, "sgw_sessions_expired_total", "counter",
+	    "Sessions that ended by a timeout (found expired or swept).");
+	sgw_buf_addf(out, "sgw_sessions_expired_total %llu\n",
+	    (unsigned long long)get(&m->sessions_expired));
+	family(out, "sgw_store_errors_total", "counter",
 	    "Session store failures answered with 503, and failed health pings.");
-	sgw_buf_addf(out, "sgw_redis_errors_total %llu\n",
-	    (unsigned long long)get(&m->redis_errors));
+	sgw_buf_addf(out, "sgw_store_errors_total{backend=\"%s\"} %llu\n",
+	    m->backend[0] != '\0' ? m->backend : "none",
+	    (unsigned long long)get(&m->store_errors));
+	if (strcmp(m->backend, "redis") != 0) {
+		uint64_t t = get(&m->cleanup_last_run_ms);
+
+		/* Redis expires by itself and has no sweep to report. */
+		family(out, "sgw_store_cleanup_last_run_timestamp_seconds", "gauge",
+		    "When the sweeper last removed expired sessions (0: not yet).");
+		sgw_buf_addf(out,
+		    "sgw_store_cleanup_last_run_timestamp_seconds %llu.%03llu\n",
+		    (unsigned long long)(t / 1000), (unsigned long long)(t % 1000));
+	}
 	family(out, "sgw_worker_restarts_total", "counter",
 	    "Workers replaced after they died or were recycled.");
 	sgw_buf_addf(out, "sgw_worker_restarts_total %llu\n",

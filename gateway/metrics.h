@@ -44,7 +44,12 @@ struct sgw_metrics {
 	uint64_t authz[SGW_METRICS_AUTHZ_N];
 	uint64_t logins[SGW_METRICS_LOGIN_N];
 	uint64_t sessions_created;
-	uint64_t redis_errors;
+	uint64_t store_errors;
+	uint64_t sessions_expired;
+	uint64_t sessions_active;               /* gauge; the sweeper sets it */
+	uint64_t cleanup_last_run_ms;           /* gauge; Unix ms, 0 = never */
+	char backend[16];                       /* the store's name, set once
+	                                         * before any fork */
 	uint64_t worker_restarts;
 	uint64_t workers;                       /* gauge; the master sets it */
 	uint64_t duration[SGW_METRICS_BUCKETS]; /* per bucket, not cumulative */
@@ -70,7 +75,12 @@ void sgw_metrics_request(const char *endpoint, int status, int64_t ns);
 void sgw_metrics_authz(enum sgw_metrics_authz result);
 void sgw_metrics_login(enum sgw_metrics_login result);
 void sgw_metrics_session_created(void);
-void sgw_metrics_redis_error(void);
+void sgw_metrics_store_error(void);
+void sgw_metrics_sessions_expired(uint64_t n);
+void sgw_metrics_set_active(uint64_t n);
+void sgw_metrics_cleanup_ran(int64_t unix_ms);
+/* Names the store backend in sgw_store_errors_total{backend}. */
+void sgw_metrics_set_backend(struct sgw_metrics *m, const char *name);
 void sgw_metrics_worker_restart(void);
 void sgw_metrics_set_workers(size_t n);
 

@@ -18,7 +18,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "metrics.h"
-#include "store_redis.h"
+#include "store.h"
 
 static volatile sig_atomic_t stopping;
 static volatile sig_atomic_t idle;
@@ -139,6 +139,7 @@ build_request(FCGX_Request *r, struct sgw_request *q)
 	q->orig_method = FCGX_GetParam("HTTP_X_ORIGINAL_METHOD", env);
 	q->remote_addr = FCGX_GetParam("REMOTE_ADDR", env);
 	q->forwarded = FCGX_GetParam("HTTP_X_FORWARDED_FOR", env);
+	q->user_agent = FCGX_GetParam("HTTP_USER_AGENT", env);
 	if (q->method == NULL)
 		q->method = "GET";
 }
@@ -180,9 +181,13 @@ mono_ns(void)
 /* Counts the answer once it is written (write_response may turn it into
  * a 500). */
 static void
-count_answer(const struct sgw_response *resp, int64_t started)
+count_answer(struct sgw_ctx *ctx, const struct sgw_response *resp, int64_t started)
 {
 	sgw_metrics_request(resp->endpoint, resp->status, mono_ns() - started);
+	if (ctx->store->expired > 0) {
+		sgw_metrics_sessions_expired(ctx->store->expired);
+		ctx->store->expired = 0;
+	}
 }
 
 static void
@@ -202,7 +207,7 @@ serve(struct sgw_ctx *ctx, FCGX_Request *r, char *bodybuf)
 	started = mono_ns();
 	sgw_dispatch(ctx, &q, &resp);
 	write_response(r, &q, &resp);
-	count_answer(&resp, started);
+	count_answer(ctx, &resp, started);
 	log_debug("%s %s -> %d (%s) client=%s",
 	    q.role == SGW_ROLE_AUTHORIZER ? "AUTHORIZER" : q.method,
 	    resp.endpoint, resp.status, q.role == SGW_ROLE_AUTHORIZER ?
@@ -221,6 +226,7 @@ sgw_worker_run(int fd, struct sgw_runtime *rt, unsigned generation)
 	    .login_page = rt->login_page,
 	};
 	FCGX_Request r;
+	struct sgw_errs errs = {0};
 	char *bodybuf = NULL;
 	int64_t served = 0;
 	int rc = 1;
@@ -229,8 +235,17 @@ sgw_worker_run(int fd, struct sgw_runtime *rt, unsigned generation)
 	install_signals();
 	if (sgw_drop_privileges(conf, "worker") == -1)
 		return 1;
-	if ((ctx.store = sgw_store_redis_new(conf)) == NULL ||
-	    (bodybuf = malloc(conf->max_body + 1)) == NULL ||
+	sgw_session_policy_from(&ctx.policy, conf);
+	sgw_limits_from(&ctx.limits, conf);
+	/* After fork and after dropping privileges: a store belongs to the
+	 * process that opened it, and its files to the workers' user. */
+	if ((ctx.store = sgw_store_open(conf, SGW_STORE_SERVE, &errs)) == NULL) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_error("worker: %s", errs.msg[i]);
+		sgw_errs_clear(&errs);
+		goto done;
+	}
+	if ((bodybuf = malloc(conf->max_body + 1)) == NULL ||
 	    FCGX_InitRequest(&r, fd, 0) != 0) {
 		log_error("worker: out of memory");
 		goto done;
@@ -265,8 +280,7 @@ sgw_worker_run(int fd, struct sgw_runtime *rt, unsigned generation)
 	rc = 0;
 	log_info("worker exiting");
 done:
-	if (ctx.store != NULL)
-		ctx.store->ops->free(ctx.store);
+	sgw_store_close(ctx.store);
 	free(bodybuf);
 	return rc;
 }

@@ -16,6 +16,7 @@
 #include "errs.h"
 
 #define SGW_USER_MAXLEN 256
+#define SGW_ROLES_MAXLEN 1024 /* a user's roles, comma-separated */
 
 struct sgw_user {
 	char *name;    /* owned */

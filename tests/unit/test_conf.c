@@ -14,6 +14,10 @@
 #include <sys/stat.h>
 
 #include "conf.h"
+#include "store_redis.h"
+
+/* The [redis] section of a parsed configuration. */
+#define RC(c) ((struct sgw_redis_conf *)sgw_conf_backend(&(c), "redis"))
 
 /* Parses `text` as "x.conf"; the result is also kept in *c and *e. */
 static int
@@ -97,18 +101,18 @@ test_defaults_equal_spec_values(void **state)
 	assert_string_equal(c.user, "");
 	assert_string_equal(c.metrics_listen, "");
 
-	assert_string_equal(c.redis_address, "127.0.0.1:6379");
-	assert_string_equal(c.redis_addr.host, "127.0.0.1");
-	assert_int_equal(c.redis_addr.port, 6379);
-	assert_int_equal(c.nsentinels, 0);
-	assert_null(c.sentinels);
-	assert_string_equal(c.sentinel_master, "mymaster");
-	assert_string_equal(c.redis_username, "");
-	assert_string_equal(c.redis_password, "");
-	assert_int_equal(c.redis_database, 0);
-	assert_string_equal(c.key_prefix, "sgw:");
-	assert_int_equal(c.connect_timeout_ms, 200);
-	assert_int_equal(c.command_timeout_ms, 200);
+	assert_string_equal(RC(c)->address, "127.0.0.1:6379");
+	assert_string_equal(RC(c)->addr.host, "127.0.0.1");
+	assert_int_equal(RC(c)->addr.port, 6379);
+	assert_int_equal(RC(c)->nsentinels, 0);
+	assert_null(RC(c)->sentinels);
+	assert_string_equal(RC(c)->sentinel_master, "mymaster");
+	assert_string_equal(RC(c)->username, "");
+	assert_string_equal(RC(c)->password, "");
+	assert_int_equal(RC(c)->database, 0);
+	assert_string_equal(RC(c)->key_prefix, "sgw:");
+	assert_int_equal(RC(c)->connect_timeout_ms, 200);
+	assert_int_equal(RC(c)->command_timeout_ms, 200);
 
 	assert_int_equal(c.idle_timeout_ms, 30 * 60 * 1000);
 	assert_int_equal(c.absolute_timeout_ms, 12LL * 3600 * 1000);
@@ -249,8 +253,8 @@ test_spec_sample_parses_to_the_defaults(void **state)
 	assert_string_equal(c.log_file, "");
 	assert_string_equal(c.user, "");
 	assert_string_equal(c.metrics_listen, "");
-	assert_int_equal(c.nsentinels, 0);
-	assert_string_equal(c.key_prefix, "sgw:");
+	assert_int_equal(RC(c)->nsentinels, 0);
+	assert_string_equal(RC(c)->key_prefix, "sgw:");
 	assert_string_equal(c.secret_file, "/etc/sessiongw/secret");
 	assert_int_equal(c.remember_me_timeout_ms, 30LL * 86400 * 1000);
 	assert_string_equal(c.cookie_domain, "");
@@ -280,7 +284,7 @@ test_integers_good_and_out_of_range(void **state)
 	assert_int_equal(c.workers, 1024);
 	assert_int_equal(c.backlog, 1);
 	assert_int_equal(c.max_requests, 5000);
-	assert_int_equal(c.redis_database, 1000000);
+	assert_int_equal(RC(c)->database, 1000000);
 	assert_int_equal(c.max_per_user, 3);
 	assert_int_equal(c.max_failures, 1);
 	assert_int_equal(c.max_client_failures, 7);
@@ -362,8 +366,8 @@ test_duration_keys_good_and_bad(void **state)
 		"remember_me_timeout = 2s\n"
 		"[login]\nfailure_window = 1h\nlockout = 1d\n",
 	    &c);
-	assert_int_equal(c.connect_timeout_ms, 1000);
-	assert_int_equal(c.command_timeout_ms, 500);
+	assert_int_equal(RC(c)->connect_timeout_ms, 1000);
+	assert_int_equal(RC(c)->command_timeout_ms, 500);
 	assert_int_equal(c.idle_timeout_ms, 2000);
 	assert_int_equal(c.absolute_timeout_ms, 3000);
 	assert_int_equal(c.remember_me_timeout_ms, 2000);
@@ -522,17 +526,17 @@ test_redis_address_sentinels_and_metrics(void **state)
 		"10.0.0.3:26379\n"
 		"[server]\nmetrics_listen = 127.0.0.1:9100\n",
 	    &c);
-	assert_string_equal(c.redis_addr.host, "redis.example.net");
-	assert_int_equal(c.redis_addr.port, 6380);
-	assert_int_equal(c.nsentinels, 3);
-	assert_string_equal(c.sentinels[0].host, "10.0.0.1");
-	assert_string_equal(c.sentinels[1].host, "s2.example.net");
-	assert_int_equal(c.sentinels[2].port, 26379);
+	assert_string_equal(RC(c)->addr.host, "redis.example.net");
+	assert_int_equal(RC(c)->addr.port, 6380);
+	assert_int_equal(RC(c)->nsentinels, 3);
+	assert_string_equal(RC(c)->sentinels[0].host, "10.0.0.1");
+	assert_string_equal(RC(c)->sentinels[1].host, "s2.example.net");
+	assert_int_equal(RC(c)->sentinels[2].port, 26379);
 	assert_string_equal(c.metrics_addr.host, "127.0.0.1");
 	assert_int_equal(c.metrics_addr.port, 9100);
 	sgw_conf_free(&c);
 	ok_text("[redis]\naddress = unix:/run/redis/redis.sock\n", &c);
-	assert_int_equal(c.redis_addr.is_unix, 1);
+	assert_int_equal(RC(c)->addr.is_unix, 1);
 	sgw_conf_free(&c);
 
 	bad_text("[redis]\naddress = redis_1:6379\n",
@@ -599,13 +603,13 @@ test_strings_may_be_empty_only_when_the_default_is(void **state)
 		"[redis]\nusername = sgw\npassword = s3cret#1\n", &c);
 	assert_string_equal(c.user, "www-data");
 	assert_string_equal(c.log_file, "/var/log/sgw.log");
-	assert_string_equal(c.redis_username, "sgw");
-	assert_string_equal(c.redis_password, "s3cret#1");
+	assert_string_equal(RC(c)->username, "sgw");
+	assert_string_equal(RC(c)->password, "s3cret#1");
 	sgw_conf_free(&c);
 	ok_text("[server]\nuser =\n[redis]\npassword =\n[cookie]\ndomain =\n",
 	    &c);
 	assert_string_equal(c.user, "");
-	assert_string_equal(c.redis_password, "");
+	assert_string_equal(RC(c)->password, "");
 	assert_string_equal(c.cookie_domain, "");
 	sgw_conf_free(&c);
 	bad_text("[redis]\nsentinel_master =\n",
