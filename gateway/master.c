@@ -6,6 +6,8 @@
  * handlers only set flags and every decision happens in the loop.
  */
 #include "master.h"
+#include "store.h"
+#include "sweeper.h"
 
 #include <errno.h>
 #include <fcgiapp.h>
@@ -137,7 +139,41 @@ struct master {
 	int metrics_fd;       /* the metrics listener, or -1 when off */
 	pid_t metrics_pid;    /* the metrics server, or 0 */
 	int64_t metrics_next; /* monotonic ms: its restart back-off */
+	pid_t sweeper_pid;    /* the sweeper, or 0 */
+	int64_t sweeper_next; /* monotonic ms: when it may be (re)started */
+	struct sgw_sweeper_pipes pipes; /* metrics server <-> sweeper */
 };
+
+/* A sweeper runs when the store has no TTLs of its own, or when the
+ * metrics server needs someone to count sessions for it. */
+static int
+wants_sweeper(const struct master *m)
+{
+	const struct sgw_store_backend *b =
+	    sgw_store_backend_find(m->rt.conf.store_backend);
+
+	return b != NULL && (!b->expires_by_itself || m->metrics_fd != -1);
+}
+
+static void
+spawn_sweeper(struct master *m)
+{
+	pid_t pid = fork();
+
+	if (pid == -1) {
+		sgw_log_errno(SGW_LOG_ERROR, "fork");
+		m->sweeper_next = sgw_mono_ms() + METRICS_RESTART_MS;
+		return;
+	}
+	if (pid == 0) {
+		free(m->kids);
+		close(m->fd);
+		if (m->metrics_fd != -1)
+			close(m->metrics_fd);
+		_exit(sgw_sweeper_run(&m->rt.conf, m->pipes.ask[0], m->pipes.done[1]));
+	}
+	m->sweeper_pid = pid;
+}
 
 /* The metrics listener is opened like the main one, so it fails with the
  * same clear message. */
@@ -227,6 +263,18 @@ reap(struct master *m, int stopping)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == m->sweeper_pid) {
+			m->sweeper_pid = 0;
+			if (stopping)
+				continue;
+			/* A reload stops it on purpose (status 0): start the new
+			 * one at once; a failure waits a little. */
+			if (WIFSIGNALED(status) || WEXITSTATUS(status) != 0) {
+				log_warn("sweeper %d died; restarting it", (int)pid);
+				m->sweeper_next = sgw_mono_ms() + METRICS_RESTART_MS;
+			}
+			continue;
+		}
 		if (pid == m->metrics_pid) {
 			m->metrics_pid = 0;
 			if (stopping)
@@ -313,6 +361,10 @@ reload(struct master *m)
 	while (current_workers(m) < (size_t)m->rt.conf.workers && spawn(m) == 0)
 		;
 	signal_all(m, SIGTERM, 1);
+	/* The sweeper follows the new configuration too (its store, its
+	 * cleanup_interval): the main loop starts the next one. */
+	if (m->sweeper_pid > 0)
+		kill(m->sweeper_pid, SIGTERM);
 	log_info("configuration reloaded (generation %u)", m->gen);
 }
 
@@ -355,12 +407,16 @@ stop(struct master *m)
 	signal_all(m, SIGTERM, 0);
 	if (m->metrics_pid > 0)
 		kill(m->metrics_pid, SIGTERM);
-	while (m->nkids > 0 || m->metrics_pid > 0) {
+	if (m->sweeper_pid > 0)
+		kill(m->sweeper_pid, SIGTERM);
+	while (m->nkids > 0 || m->metrics_pid > 0 || m->sweeper_pid > 0) {
 		if (sgw_mono_ms() >= deadline) {
 			log_warn("killing %zu workers that did not stop in time", m->nkids);
 			signal_all(m, SIGKILL, 0);
 			if (m->metrics_pid > 0)
 				kill(m->metrics_pid, SIGKILL);
+			if (m->sweeper_pid > 0)
+				kill(m->sweeper_pid, SIGKILL);
 			deadline = sgw_mono_ms() + 1000 * 3600;
 		}
 		wait_ms(m, 200);
@@ -374,7 +430,7 @@ int
 sgw_master_run(const char *conf_file, struct sgw_runtime *rt, int fd)
 {
 	struct master m = {.conf_file = conf_file, .fd = fd, .gen = 1,
-	    .metrics_fd = -1};
+	    .metrics_fd = -1, .pipes = {{-1, -1}, {-1, -1}}};
 	char err[512];
 	int rc;
 
@@ -395,6 +451,13 @@ sgw_master_run(const char *conf_file, struct sgw_runtime *rt, int fd)
 		rc = 1;
 		goto done;
 	}
+	sgw_metrics_set_backend(m.metrics, m.rt.conf.store_backend);
+	if (sgw_sweeper_pipes_open(&m.pipes) == -1) {
+		fprintf(stderr, "sessiongw: cannot make pipes: %s\n", strerror(errno));
+		rc = 1;
+		goto done;
+	}
+	sgw_metrics_set_scrape_pipe(m.pipes.ask[1], m.pipes.done[0]);
 	install_signals(&m.waitmask);
 	log_info("sessiongw %s: master started, %d workers", SGW_VERSION,
 	    m.rt.conf.workers);
@@ -444,6 +507,12 @@ sgw_master_run(const char *conf_file, struct sgw_runtime *rt, int fd)
 				spawn_metrics(&m);
 			else if (m.metrics_next - now < wait)
 				wait = m.metrics_next - now;
+		}
+		if (wants_sweeper(&m) && m.sweeper_pid == 0) {
+			if (now >= m.sweeper_next)
+				spawn_sweeper(&m);
+			else if (m.sweeper_next - now < wait)
+				wait = m.sweeper_next - now;
 		}
 		if (!got_term && !got_hup && !got_chld && !got_usr1)
 			wait_ms(&m, wait);

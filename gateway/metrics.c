@@ -3,6 +3,7 @@
  * listener (SPEC section 8).
  */
 #include "metrics.h"
+#include "sweeper.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -24,6 +25,9 @@
 
 /* Indexes of requests[]: the labels dispatch.c puts in resp->endpoint;
  * "other" also takes anything not listed. */
+/* The metrics server's ends of the pipes to the sweeper; -1: none. */
+static int scrape_ask = -1, scrape_done = -1;
+
 static const char *const endpoints[SGW_METRICS_ENDPOINTS] = {
 	"login", "logout", "logout-all", "session", "sessions", "data",
 	"check", "healthz", "authorizer", "unknown", "other",
@@ -175,6 +179,13 @@ sgw_metrics_cleanup_ran(int64_t unix_ms)
 	if (counters != NULL)
 		__atomic_store_n(&counters->cleanup_last_run_ms, (uint64_t)unix_ms,
 		    __ATOMIC_RELAXED);
+}
+
+void
+sgw_metrics_set_scrape_pipe(int ask_fd, int done_fd)
+{
+	scrape_ask = ask_fd;
+	scrape_done = done_fd;
 }
 
 void
@@ -419,6 +430,10 @@ serve_one(int c, const struct sgw_metrics *m)
 	{
 		struct sgw_buf body = {0};
 
+		/* sgw_sessions_active is read from the store now, by the
+		 * sweeper, which holds the store's credentials; this process
+		 * does not. Without an answer in time, the last count stands. */
+		(void)sgw_sweeper_ask(scrape_ask, scrape_done, 1000);
 		sgw_metrics_render(m, &body);
 		if (body.oom)
 			answer(c, 500, "Internal Server Error", text, "out of memory\n", 14,

@@ -79,6 +79,10 @@ void sgw_metrics_store_error(void);
 void sgw_metrics_sessions_expired(uint64_t n);
 void sgw_metrics_set_active(uint64_t n);
 void sgw_metrics_cleanup_ran(int64_t unix_ms);
+/* The metrics server's ends of the pipes to the sweeper (sweeper.h), set
+ * before it is forked; it asks for a fresh sgw_sessions_active on every
+ * scrape. */
+void sgw_metrics_set_scrape_pipe(int ask_fd, int done_fd);
 /* Names the store backend in sgw_store_errors_total{backend}. */
 void sgw_metrics_set_backend(struct sgw_metrics *m, const char *name);
 void sgw_metrics_worker_restart(void);

@@ -194,6 +194,9 @@ struct sgw_store_backend {
 	/* Wipes what is secret in opts (passwords), for processes that
 	 * must not hold it. May be NULL. */
 	void (*wipe)(void *opts);
+	/* 1 when entries expire by themselves (Redis TTLs): no sweeper is
+	 * needed, only counting for the metrics. */
+	int expires_by_itself;
 };
 
 /* The registry: every backend, in a fixed order; n gets the count. */

@@ -966,4 +966,5 @@ const struct sgw_store_backend sgw_store_redis = {
     .open = redis_open,
     .init = redis_init,
     .wipe = redis_wipe,
+    .expires_by_itself = 1,
 };

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
+# backends: lmdb redis postgres
 # The process model (SPEC section 2): workers, replacement, recycling,
 # reload, graceful stop, unix sockets, spawned mode, crash back-off.
 . "$(dirname "$0")/lib.sh"
 
-start_redis
+start_store
 gateway_conf "$T/sgw.conf" workers=3
 add_user alice 'pw' staff
 start_gateway "$T/sgw.conf"
@@ -80,14 +81,14 @@ expect_eq "SIGTERM: no worker is left" 0 "$alive"
 for sig in TERM INT; do
 	gateway_conf "$T/inflight.conf" workers=1 command_timeout=5s
 	start_gateway "$T/inflight.conf"
-	kill -STOP "$REDIS_PID"
+	store_stall
 	"$SGW_FCGI_CLIENT" "127.0.0.1:$SGW_PORT" REQUEST_METHOD=GET DOCUMENT_URI=/auth/healthz \
 		REMOTE_ADDR=127.0.0.1 >"$T/inflight.out" 2>&1 &
 	client=$!
 	sleep 0.5 # the worker now waits for Redis inside the request
 	kill -"$sig" "$SGW_PID"
 	sleep 0.5
-	kill -CONT "$REDIS_PID"
+	store_resume
 	wait "$client"
 	expect_eq "SIG$sig: the request in progress is answered" "Status: 200 OK" \
 		"$(head -n1 "$T/inflight.out" | tr -d '\r')"

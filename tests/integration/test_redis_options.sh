@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# backends: redis
 # The [redis] keys against a real server: an ACL user with a password, the
 # legacy password, database, key_prefix and a unix socket address.
 . "$(dirname "$0")/lib.sh"

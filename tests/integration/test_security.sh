@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
+# backends: lmdb redis postgres
 # The security model end to end over FastCGI (SPEC sections 5-7, 9):
 # lifetimes, regulation, revocation, client binding, cross-site posts,
 # session data. Timeouts are seconds long so the test stays short.
 . "$(dirname "$0")/lib.sh"
 
-start_redis
+start_store
 gateway_conf "$T/sgw.conf" idle_timeout=2s absolute_timeout=4s remember_me_timeout=6s \
 	max_failures=3 max_client_failures=5 failure_window=30s lockout=3s max_per_user=3 \
 	trusted_proxies=10.9.0.0/16 redirect_hosts=partner.example
