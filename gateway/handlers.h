@@ -71,9 +71,11 @@ int sgw_refuse_cross_site(const struct sgw_ctx *ctx, const struct sgw_request *r
 int sgw_end_presented_sessions(struct sgw_ctx *ctx, const struct sgw_request *req,
     size_t *ended);
 
-/* Re-reads the users file when it changed (looked at once a second at
- * most); a broken new file is logged and the old users kept. */
-void sgw_users_refresh(struct sgw_ctx *ctx);
+/* Re-reads the users file when it changed; a broken new file is logged
+ * and the old users kept. A login looks at the file every time (a new
+ * password works at once); a check at most once a second. */
+enum { SGW_USERS_NOW, SGW_USERS_THROTTLED };
+void sgw_users_refresh(struct sgw_ctx *ctx, int now_or_throttled);
 
 /* 401 with WWW-Authenticate and a JSON body. */
 void sgw_resp_unauthenticated(struct sgw_response *resp);

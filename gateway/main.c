@@ -299,20 +299,21 @@ cmd_store(int argc, char **argv)
 	return rc == 0 ? 0 : 1;
 }
 
-/* The store as -t and start-up check it: opened, asked, closed. */
+/* The store as -t and start-up check it. -t fails on any problem; the
+ * server refuses to start only on one that will not go away by itself
+ * (sgw_store_check), and otherwise says so and serves 503 until the
+ * store answers. */
 static int
-check_store(const struct sgw_conf *conf)
+check_store(const struct sgw_conf *conf, int test_only)
 {
 	struct sgw_errs errs = {0};
-	struct sgw_store *st = sgw_store_open(conf, SGW_STORE_CHECK, &errs);
+	int rc = sgw_store_check(conf, &errs);
 
-	if (st == NULL) {
-		fprintf(stderr, "%s: ", conf->file);
-		print_errs(&errs);
-		return -1;
-	}
-	sgw_store_close(st);
-	return 0;
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s: %s%s\n", conf->file, errs.msg[i],
+		    rc == 1 && !test_only ? " (starting anyway: 503 until it answers)" : "");
+	sgw_errs_clear(&errs);
+	return rc == -1 || (rc == 1 && test_only) ? -1 : 0;
 }
 
 static int
@@ -327,7 +328,7 @@ serve(const char *file, int test_only)
 		print_errs(&errs);
 		return 1;
 	}
-	if (check_store(&rt.conf) == -1) {
+	if (check_store(&rt.conf, test_only) == -1) {
 		sgw_runtime_free(&rt);
 		return 1;
 	}

@@ -63,6 +63,22 @@ sgw_store_open(const struct sgw_conf *conf, enum sgw_store_mode mode,
 	return st;
 }
 
+int
+sgw_store_check(const struct sgw_conf *conf, struct sgw_errs *errs)
+{
+	struct sgw_store *st = sgw_store_open(conf, SGW_STORE_CHECK, errs);
+	int rc = 0;
+
+	if (st == NULL)
+		return -1;
+	if (st->ops->ping(st) != SGW_STORE_OK) {
+		sgw_errs_add(errs, "store %s: %s", st->backend, st->errstr);
+		rc = 1;
+	}
+	sgw_store_close(st);
+	return rc;
+}
+
 void
 sgw_store_close(struct sgw_store *st)
 {

@@ -166,7 +166,10 @@ struct sgw_store {
 enum sgw_store_mode {
 	SGW_STORE_SERVE, /* a worker or the sweeper: create what is missing
 	                  * when the backend is told to (create_tables) */
-	SGW_STORE_CHECK, /* sessiongw -t: open and check, create nothing */
+	SGW_STORE_CHECK, /* sessiongw -t and start-up: open and check what
+	                  * does not change by itself (a directory, a schema),
+	                  * create nothing; a server that cannot be reached is
+	                  * not a reason to fail here (ping tells) */
 };
 
 /*
@@ -212,6 +215,16 @@ const struct sgw_store_backend *sgw_store_backend_find(const char *name);
 struct sgw_store *sgw_store_open(const struct sgw_conf *conf,
     enum sgw_store_mode mode, struct sgw_errs *errs);
 void sgw_store_close(struct sgw_store *st);
+
+/*
+ * What -t and start-up ask of the store: 0 when it opens and answers;
+ * -1 when it cannot be used as configured (a directory that cannot be
+ * written, a schema this sessiongw does not know): the gateway refuses to
+ * start; 1 when it is configured right but does not answer now (a server
+ * down): -t reports it, and a starting gateway says so and serves 503
+ * until the store is back. Each problem goes into errs.
+ */
+int sgw_store_check(const struct sgw_conf *conf, struct sgw_errs *errs);
 
 /* Copies a message into st->errstr and returns rc (for backends). */
 int sgw_store_fail(struct sgw_store *st, int rc, const char *fmt, ...)

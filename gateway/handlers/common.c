@@ -23,7 +23,7 @@ mono_ms(void)
 }
 
 void
-sgw_users_refresh(struct sgw_ctx *ctx)
+sgw_users_refresh(struct sgw_ctx *ctx, int now_or_throttled)
 {
 	struct sgw_users fresh = {0};
 	struct sgw_errs errs = {0};
@@ -32,7 +32,8 @@ sgw_users_refresh(struct sgw_ctx *ctx)
 	/* The file is the truth at every check (SPEC section 9), but a
 	 * stat per request would cost more than the check itself: a change
 	 * is seen within a second. */
-	if (ctx->users_checked_ms != 0 && now - ctx->users_checked_ms < 1000)
+	if (now_or_throttled == SGW_USERS_THROTTLED && ctx->users_checked_ms != 0 &&
+	    now - ctx->users_checked_ms < 1000)
 		return;
 	ctx->users_checked_ms = now;
 	if (!sgw_users_changed(ctx->users))
@@ -69,7 +70,7 @@ sgw_request_session(struct sgw_ctx *ctx, const struct sgw_request *req,
 		if (sgw_token_check(ctx->keys, val, vlen, hash) == 0)
 			break;
 	}
-	sgw_users_refresh(ctx);
+	sgw_users_refresh(ctx, SGW_USERS_THROTTLED);
 	rc = sgw_session_check(ctx->store, &ctx->policy, ctx->users, hash, &who,
 	    sgw_now_ms(), s);
 	if (SGW_STORE_FAILED(rc))

@@ -183,7 +183,7 @@ sgw_handle_login(struct sgw_ctx *ctx, struct sgw_request *req,
 		return;
 	}
 	sgw_log_safe(cr.username, un, sizeof(un));
-	sgw_users_refresh(ctx);
+	sgw_users_refresh(ctx, SGW_USERS_NOW);
 
 	/* The attempt is counted before the password is verified, so that
 	 * racing attempts cannot verify more than the limit allows. */
