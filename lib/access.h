@@ -16,7 +16,9 @@
  * repeated '/', resolves "." and ".." segments, keeps a trailing '/'.
  * Returns the length written to out (NUL-terminated), or -1 when the URI
  * cannot be normalised: empty, not starting with '/', a bad escape, a NUL
- * or control byte, a backslash, ".." above the root, or longer than outsz.
+ * or control byte, a backslash, a ';', an encoded '%' ("%25"), ill-formed
+ * UTF-8 (overlong forms and surrogates included), raw or decoded, ".."
+ * above the root, or longer than outsz. On -1, out is "".
  */
 long sgw_path_normalise(const char *uri, size_t len, char *out, size_t outsz);
 
