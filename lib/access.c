@@ -199,6 +199,24 @@ sgw_path_normalise(const char *uri, size_t len, char *out, size_t outsz)
 	return n;
 }
 
+long
+sgw_path_resolve(const char *path, size_t len, char *out, size_t outsz)
+{
+	long n;
+
+	if (path == NULL || out == NULL || outsz == 0)
+		return -1;
+	out[0] = '\0';
+	if (len == 0 || path[0] != '/' || len >= outsz)
+		return -1;
+	memcpy(out, path, len);
+	out[len] = '\0';
+	n = resolve(out, len, outsz);
+	if (n < 0)
+		out[0] = '\0';
+	return n;
+}
+
 /* Whether `pattern` (its '*' already removed) matches `path`. */
 static int
 rule_matches(const struct sgw_rule *r, const char *path)

@@ -23,6 +23,16 @@
 long sgw_path_normalise(const char *uri, size_t len, char *out, size_t outsz);
 
 /*
+ * The same for a path the web server has already decoded (DOCUMENT_URI,
+ * SCRIPT_NAME, PATH_INFO): no percent-decoding and no query to drop, so
+ * '?' and '#' are bytes of the path, and a '%' (which the client sent as
+ * "%25") is refused like every other byte sgw_path_normalise refuses.
+ * Decoding such a path again would turn "/auth/chec%6b" into /auth/check.
+ * Returns the length written to out, or -1 (out is then "").
+ */
+long sgw_path_resolve(const char *path, size_t len, char *out, size_t outsz);
+
+/*
  * The first rule matching a normalised path, or NULL (deny). A pattern
  * with a trailing star matches every path starting with the rest, and
  * also that rest minus its trailing '/' (so the rule "/admin/" + star

@@ -3,6 +3,7 @@
  *
  *   - the whole input as a request URI (exact-size heap copy, no NUL):
  *     sgw_path_normalise, then the access rules of a fixed configuration;
+ *     and as an already decoded path for sgw_path_resolve;
  *   - the input split at its first NUL or newline into two C strings, used
  *     as return_to and Host for sgw_redirect_choose, and as REMOTE_ADDR and
  *     X-Forwarded-For for sgw_client_addr.
@@ -174,6 +175,13 @@ check_path(const uint8_t *data, size_t size)
 		goto out;
 	if (size > 0)
 		memcpy(uri, data, size);
+	/* The input as an already decoded path (DOCUMENT_URI). */
+	nl = sgw_path_resolve(uri, size, large, SGW_PATH_MAX);
+	CHECK(nl < SGW_PATH_MAX);
+	if (nl >= 0)
+		check_normal(large, nl);
+	else
+		CHECK(large[0] == '\0');
 	ns = sgw_path_normalise(uri, size, small, SMALL_OUT);
 	nl = sgw_path_normalise(uri, size, large, SGW_PATH_MAX);
 	CHECK(ns < SMALL_OUT && nl < SGW_PATH_MAX);
@@ -194,6 +202,10 @@ check_path(const uint8_t *data, size_t size)
 	check_normal(large, nl);
 	check_idempotent(large, (size_t)nl);
 	check_access(large);
+	/* A normalised path is already decoded: resolving it again (as
+	 * for DOCUMENT_URI) changes nothing. */
+	CHECK(sgw_path_resolve(large, (size_t)nl, small, SMALL_OUT) ==
+	        (nl < SMALL_OUT ? nl : -1));
 out:
 	free(uri);
 	free(small);

@@ -331,6 +331,65 @@ normalise_is_bounded_by_outsz(void **state)
 	    sgw_path_normalise(big, sizeof(big), res, sizeof(res)), -1);
 }
 
+/* A path the web server decoded already is resolved, not decoded. */
+static void
+resolve_does_not_decode(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} c[] = {
+	    {"/auth/check", "/auth/check"},
+	    {"//auth/./x/../check", "/auth/check"},
+	    {"/a/b/..", "/a/"},
+	    {"/caf\xc3\xa9", "/caf\xc3\xa9"},
+	    {"/a b", "/a b"},
+	    /* '?' and '#' are bytes of a decoded path, not its end */
+	    {"/auth/check?", "/auth/check?"},
+	    {"/a#b", "/a#b"},
+	    /* what would decode to something else is refused, not decoded */
+	    {"/auth/chec%6b", NULL},
+	    {"/auth/%2e%2e/x", NULL},
+	    {"/a%2fb", NULL},
+	    {"/%", NULL},
+	    /* and the rest as for sgw_path_normalise */
+	    {"/app/..;/admin/", NULL},
+	    {"/a\\b", NULL},
+	    {"/a\x01", NULL},
+	    {"/a/\xc0\xaf", NULL},
+	    {"/a/\xed\xa0\x80", NULL},
+	    {"/..", NULL},
+	    {"a", NULL},
+	    {"", NULL},
+	};
+	char out[64];
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		long r;
+
+		memset(out, 'X', sizeof(out));
+		r = sgw_path_resolve(c[i].in, strlen(c[i].in), out, sizeof(out));
+		if (c[i].want == NULL) {
+			if (r != -1 || out[0] != '\0')
+				fail_msg("\"%s\": want refusal, got %ld \"%s\"",
+				    c[i].in, r, out);
+		} else if (r != (long)strlen(c[i].want) ||
+		           strcmp(out, c[i].want) != 0) {
+			fail_msg("\"%s\": got %ld \"%s\", want \"%s\"", c[i].in,
+			    r, r >= 0 ? out : "", c[i].want);
+		}
+	}
+	/* A NUL inside len, bounds, NULL. */
+	assert_int_equal(sgw_path_resolve("/a\0b", 4, out, sizeof(out)), -1);
+	assert_int_equal(sgw_path_resolve("/abc", 4, out, 4), -1);
+	assert_int_equal(sgw_path_resolve("/abc", 4, out, 5), 4);
+	assert_int_equal(sgw_path_resolve("/abc", 2, out, 5), 2);
+	assert_string_equal(out, "/a");
+	assert_int_equal(sgw_path_resolve(NULL, 1, out, 5), -1);
+	assert_int_equal(sgw_path_resolve("/", 1, NULL, 5), -1);
+	assert_int_equal(sgw_path_resolve("/", 1, out, 0), -1);
+}
+
 /* ---- matching ---- */
 
 static struct sgw_rule *
@@ -670,6 +729,7 @@ main(void)
 	    cmocka_unit_test(normalise_refuses_what_servers_read_differently),
 	    cmocka_unit_test(normalise_refuses_raw_nul_inside_len),
 	    cmocka_unit_test(normalise_is_bounded_by_outsz),
+	    cmocka_unit_test(resolve_does_not_decode),
 	    cmocka_unit_test(match_prefix_pattern_covers_directory_and_below),
 	    cmocka_unit_test(match_prefix_without_slash_is_a_plain_prefix),
 	    cmocka_unit_test(match_root_star_matches_everything),
