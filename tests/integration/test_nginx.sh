@@ -161,6 +161,15 @@ done
 http GET "$B/auth/check" -H 'X-Original-URI: /auth/login'
 expect_eq "/auth/check itself is internal: 404" 404 "$STATUS"
 
+# --- session data is served as bytes, never sniffed ----------------------------------------
+http PUT "$B/auth/session/data/page" "${A5[@]}" --data-binary '<html><script>alert(1)</script>'
+expect_eq "PUT /session/data/page: 204" 204 "$STATUS"
+http GET "$B/auth/session/data/page" "${A5[@]}"
+expect_eq "GET /session/data/page: 200" 200 "$STATUS"
+expect_eq "GET /session/data/page: the bytes back" '<html><script>alert(1)</script>' "$BODY"
+expect_eq "GET /session/data/page: octet-stream" application/octet-stream "$(header Content-Type)"
+expect_eq "GET /session/data/page: nosniff" nosniff "$(header X-Content-Type-Options)"
+
 # --- return_to ------------------------------------------------------------------------
 for bad in '//evil.example/' '/\evil.example/' 'https://evil.example/' 'javascript:alert(1)'; do
 	http POST "$B/auth/login" --data-urlencode "return_to=$bad" -d 'username=alice&password=correct+horse'

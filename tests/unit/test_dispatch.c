@@ -2001,6 +2001,32 @@ endpoint_is_decoded_once(void **state)
 	assert_int_equal(run(f, &q), 404);
 }
 
+/*
+ * A stored value is the application's bytes, served as
+ * application/octet-stream: a browser must not sniff it into HTML (a
+ * value "<script>..." would run on the gateway's origin).
+ */
+static void
+data_get_is_not_sniffed(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+	struct login a;
+
+	session_for(f, &a, "alice", "admin,dev", CLIENT);
+	q = request("PUT", "/auth/session/data/page");
+	q.cookie = a.cookie;
+	with_body(&q, NULL, "<html><script>alert(1)</script>");
+	assert_int_equal(run(f, &q), 204);
+	q.method = "GET";
+	assert_int_equal(run(f, &q), 200);
+	header_is(f, "Content-Type", "application/octet-stream");
+	header_is(f, "X-Content-Type-Options", "nosniff");
+	q.method = "HEAD";
+	assert_int_equal(run(f, &q), 200);
+	header_is(f, "X-Content-Type-Options", "nosniff");
+}
+
 /* ==== end of issue 7 block ==== */
 
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
@@ -2040,6 +2066,7 @@ main(void)
 	    T(healthz_follows_store_ping),
 	    /* issue 7 */
 	    T(endpoint_is_decoded_once),
+	    T(data_get_is_not_sniffed),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
