@@ -39,7 +39,8 @@ sgw_request_session(struct sgw_ctx *ctx, const struct sgw_request *req,
 		if (rc != SGW_STORE_OK)
 			continue;
 		if (conf->bind_client && strcmp(s->client, req->client) != 0) {
-			char u[64], c[64];
+			char u[SGW_LOG_SAFE_SIZE(SGW_USER_MAXLEN)];
+			char c[SGW_LOG_SAFE_SIZE(SGW_CLIENT_MAXLEN)];
 
 			log_warn("session of user=%s used from client=%s, bound to "
 			    "another address", sgw_log_safe(s->user, u, sizeof(u)),

@@ -156,7 +156,7 @@ succeed(struct sgw_ctx *ctx, struct sgw_request *req, struct sgw_response *resp,
 	};
 	struct sgw_session s;
 	unsigned char hash[SGW_HASH_LEN];
-	char token[SGW_TOKEN_LEN + 1], un[64];
+	char token[SGW_TOKEN_LEN + 1], un[SGW_LOG_SAFE_SIZE(SGW_USER_MAXLEN)];
 
 	if (ctx->store->ops->login_succeeded(ctx->store, u->name) != SGW_STORE_OK ||
 	    end_presented_sessions(ctx, req) == -1) {
@@ -199,7 +199,7 @@ sgw_handle_login(struct sgw_ctx *ctx, struct sgw_request *req,
 	struct sgw_credentials cr = {0};
 	const struct sgw_user *u;
 	const char *why = NULL;
-	char un[64];
+	char un[SGW_LOG_SAFE_SIZE(SGW_USER_MAXLEN)];
 	int64_t retry = 0;
 	int rc;
 

@@ -40,7 +40,7 @@ sgw_handle_logout(struct sgw_ctx *ctx, struct sgw_request *req,
 	struct sgw_session s;
 	unsigned char hash[SGW_HASH_LEN];
 	int found;
-	char un[64];
+	char un[SGW_LOG_SAFE_SIZE(SGW_USER_MAXLEN)];
 
 	if (sgw_refuse_cross_site(ctx, req, resp))
 		return;
@@ -66,7 +66,7 @@ sgw_handle_logout_all(struct sgw_ctx *ctx, struct sgw_request *req,
 	struct sgw_session s;
 	unsigned char hash[SGW_HASH_LEN];
 	size_t n = 0;
-	char un[64];
+	char un[SGW_LOG_SAFE_SIZE(SGW_USER_MAXLEN)];
 
 	if (sgw_refuse_cross_site(ctx, req, resp))
 		return;

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "handlers.h"
@@ -2027,6 +2028,51 @@ data_get_is_not_sniffed(void **state)
 	header_is(f, "X-Content-Type-Options", "nosniff");
 }
 
+/*
+ * The handlers' log buffers hold a whole user name (up to
+ * SGW_USER_MAXLEN bytes) escaped: it used to be cut at 63 bytes without a
+ * mark, and U+2028 / U+0085 went into the line raw.
+ */
+static void
+log_lines_hold_whole_escaped_names(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+	char path[] = "/tmp/sgw-test-dispatch-log.XXXXXX";
+	char name[256], body[512], want[512], log[8192];
+	int fd = mkstemp(path);
+	FILE *fp;
+	size_t n;
+
+	assert_true(fd >= 0);
+	close(fd);
+	/* 200 bytes, then a line separator, a NEXT LINE and a forged field,
+	 * as JSON escapes. */
+	memset(name, 'x', 200);
+	name[200] = '\0';
+	snprintf(body, sizeof(body),
+	    "{\"username\":\"%s\\u2028\\u0085 user=root\",\"password\":\"no\"}",
+	    name);
+	snprintf(want, sizeof(want),
+	    "login failed user=%s\\u2028\\u0085\\x20user=root client=" CLIENT,
+	    name);
+	assert_int_equal(sgw_log_open(SGW_LOG_DEBUG, path), 0);
+	q = request("POST", "/auth/login");
+	with_body(&q, JSON_TYPE, body);
+	assert_int_equal(run(f, &q), 401);
+	sgw_log_open(SGW_LOG_DEBUG, "/dev/null");
+
+	assert_non_null(fp = fopen(path, "r"));
+	n = fread(log, 1, sizeof(log) - 1, fp);
+	log[n] = '\0';
+	fclose(fp);
+	unlink(path);
+	if (strstr(log, want) == NULL)
+		fail_msg("log lacks \"%s\":\n%s", want, log);
+	assert_null(strstr(log, "\xe2\x80\xa8"));
+	assert_null(strstr(log, "\xc2\x85"));
+}
+
 /* ==== end of issue 7 block ==== */
 
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
@@ -2067,6 +2113,7 @@ main(void)
 	    /* issue 7 */
 	    T(endpoint_is_decoded_once),
 	    T(data_get_is_not_sniffed),
+	    T(log_lines_hold_whole_escaped_names),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
