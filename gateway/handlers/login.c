@@ -112,7 +112,7 @@ succeed(struct sgw_ctx *ctx, struct sgw_request *req, struct sgw_response *resp,
 	};
 	struct sgw_session s;
 	unsigned char hash[SGW_HASH_LEN];
-	char token[SGW_TOKEN_LEN + 1], un[SGW_LOG_USER_LEN];
+	char token[SGW_TOKEN_LEN + 1], un[SGW_LOG_SAFE_SIZE(SGW_USER_MAXLEN)];
 	int64_t now = sgw_now_ms();
 	size_t ended = 0, evicted = 0;
 	int rc;
@@ -166,7 +166,7 @@ sgw_handle_login(struct sgw_ctx *ctx, struct sgw_request *req,
 	struct sgw_attempt at = {0};
 	const struct sgw_user *u;
 	const char *why = NULL;
-	char un[SGW_LOG_USER_LEN];
+	char un[SGW_LOG_SAFE_SIZE(SGW_USER_MAXLEN)];
 	int64_t retry = 0, now;
 	int rc;
 

@@ -41,7 +41,7 @@ sgw_handle_logout(struct sgw_ctx *ctx, struct sgw_request *req,
 	unsigned char hash[SGW_HASH_LEN];
 	size_t ended = 0;
 	int found;
-	char un[SGW_LOG_USER_LEN];
+	char un[SGW_LOG_SAFE_SIZE(SGW_USER_MAXLEN)];
 
 	if (sgw_refuse_cross_site(ctx, req, resp))
 		return;
@@ -72,7 +72,7 @@ sgw_handle_logout_all(struct sgw_ctx *ctx, struct sgw_request *req,
 	struct sgw_session s;
 	unsigned char hash[SGW_HASH_LEN];
 	size_t n = 0;
-	char un[SGW_LOG_USER_LEN];
+	char un[SGW_LOG_SAFE_SIZE(SGW_USER_MAXLEN)];
 
 	if (sgw_refuse_cross_site(ctx, req, resp))
 		return;

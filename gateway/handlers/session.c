@@ -61,7 +61,7 @@ sgw_handle_session_delete(struct sgw_ctx *ctx, struct sgw_request *req,
 	struct sgw_session s;
 	unsigned char hash[SGW_HASH_LEN];
 	size_t n = 0;
-	char un[SGW_LOG_USER_LEN];
+	char un[SGW_LOG_SAFE_SIZE(SGW_USER_MAXLEN)];
 	int rc;
 
 	if (sgw_refuse_cross_site(ctx, req, resp))

@@ -59,6 +59,19 @@ expect_eq "authorizer: anonymous rule passes without a session" 200 "$FCGI_STATU
 expect_no_match "authorizer: ...and with no identity" 'Variable-' "$FCGI_OUT"
 fcgi -r authorizer "$A" "${base[@]}" REQUEST_METHOD=GET REQUEST_URI=/public/page "$C"
 expect_match "authorizer: anonymous rule still passes identity on" '^Variable-SGW_USER: alice$' "$FCGI_OUT"
+
+# What another server could read differently (SPEC section 4) is 403 in
+# the authorizer role, with or without a session: servlet containers read
+# "/auth/..;/admin/" as /admin/, so it must not pass as the anonymous rule.
+for u in '/auth/..;/admin/' '/public/..;/admin/' '/auth/..%3b/admin/' '/app/..;/admin/' \
+	'/auth/a%25b' '/auth/%c0%af' '/auth/%ed%a0%80' '/auth/x%00' '/auth/a\b' "$(printf '/auth/\xc0\xae')"; do
+	fcgi -r authorizer "$A" "${base[@]}" REQUEST_METHOD=GET "REQUEST_URI=$u"
+	expect_eq "authorizer: $u without a session is 403" 403 "$FCGI_STATUS"
+	fcgi -r authorizer "$A" "${base[@]}" REQUEST_METHOD=GET "REQUEST_URI=$u" "$C"
+	expect_eq "authorizer: $u with a session is 403" 403 "$FCGI_STATUS"
+done
+fcgi -r authorizer "$A" "${base[@]}" REQUEST_METHOD=GET 'REQUEST_URI=/auth/caf%c3%a9?a=1;b=%25'
+expect_eq "authorizer: well-formed UTF-8, and ';' or '%25' in the query, still pass" 200 "$FCGI_STATUS"
 fcgi -r authorizer "$A" "${base[@]}" REQUEST_METHOD=GET REQUEST_URI=/admin/ HTTP_X_ORIGINAL_URI=/app/x "$C"
 expect_eq "authorizer: a client's X-Original-URI is ignored" 403 "$FCGI_STATUS"
 

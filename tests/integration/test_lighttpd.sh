@@ -147,6 +147,22 @@ http GET "$B/auth/session" "${J[@]}"
 expect_eq "GET /auth/session through mod_fastcgi: 200" 200 "$STATUS"
 expect_match "GET /auth/session: the user" '"user":"alice"' "$BODY"
 
+# --- paths another server reads differently (SPEC section 4), through the
+# real authorizer role: "/app/..;/admin/" is /admin/ to a servlet container.
+for u in '/app/..;/admin/' '/app/..%3b/admin/' '/app/a%25b' '/app/%c0%af' '/app/%ed%a0%80'; do
+	http GET "$B$u" --path-as-is "${J[@]}"
+	# lighttpd answers some of them 400 itself (overlong UTF-8).
+	expect_match "$u with a session: refused" '^(403|400)$' "$STATUS"
+	expect_no_match "$u: the application was not reached" '^app:' "$BODY"
+done
+
+# --- the internal /check is not reachable through the responder ---------------
+for u in '/auth/chec%256b' '/auth/%2563heck' '/auth/%252e/check'; do
+	http GET "$B$u" --path-as-is "${J[@]}" -H 'X-Original-URI: /app/x'
+	expect_eq "$u with a forged X-Original-URI: 404, not /check" 404 "$STATUS"
+	expect_no_match "$u: no identity answered" '^X-Auth-' "$HEADERS"
+done
+
 # --- logout -------------------------------------------------------------------------
 # lighttpd answers a POST without Content-Length with 411 before any
 # handler sees it, so the client sends an empty body.

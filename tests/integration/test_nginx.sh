@@ -132,6 +132,52 @@ http GET "$B/admin/index.html" -b "$T/jar2"
 expect_eq "role rule: bob with admin passes" 200 "$STATUS"
 expect_match "role rule: the application sees bob" 'user=bob' "$BODY"
 
+# --- paths another server reads differently (SPEC section 4) ---------------------------
+# nginx passes "/app/..;/admin/" to the application byte for byte, and a
+# servlet container there serves /admin/. curl --path-as-is keeps the
+# path as written.
+A5=(-c "$T/jar5" -b "$T/jar5")
+http POST "$B/auth/login" "${A5[@]}" -d 'username=alice&password=correct+horse'
+http GET "$B/app/page.html" "${A5[@]}"
+expect_eq "a fresh session for alice passes" 200 "$STATUS"
+for u in '/app/..;/admin/' '/app/..%3b/admin/' '/app/x;jsessionid=1' '/app/a%25b' \
+	'/app/%c0%af' '/app/%c0%ae%c0%ae/admin/' '/app/%ed%a0%80' '/app/%ff'; do
+	http GET "$B$u" --path-as-is "${A5[@]}"
+	expect_eq "$u with a session: 403" 403 "$STATUS"
+	expect_no_match "$u: the application was not reached" '^app:' "$BODY"
+	http GET "$B$u" --path-as-is -b "$T/jar2"
+	expect_eq "$u with an admin session: 403 too" 403 "$STATUS"
+done
+http GET "$B/auth/..;/admin/" --path-as-is
+expect_no_match "/auth/..;/admin/ without a cookie: not passed" '^200$' "$STATUS"
+expect_no_match "/auth/..;/admin/: the application was not reached" '^app:' "$BODY"
+http GET "$B/app/caf%C3%A9?a=1;b=%25" "${A5[@]}"
+expect_eq "well-formed UTF-8 in the path, ';' and '%25' in the query: 200" 200 "$STATUS"
+
+# --- the internal /auth/check is not reachable from outside -----------------------------
+# nginx decodes "/auth/chec%256b" once to "/auth/chec%6b" (DOCUMENT_URI),
+# which is not /check; decoded twice it was, and /check then believed the
+# client's own X-Original-URI.
+for u in '/auth/chec%256b' '/auth/%2563heck' '/auth/%252e/check' '/auth/x/..%252fcheck' \
+	'/auth/%2563%2568%2565%2563%256b'; do
+	http GET "$B$u" --path-as-is -H 'X-Original-URI: /auth/login'
+	expect_eq "$u with a forged X-Original-URI: 404, not /check" 404 "$STATUS"
+	http GET "$B$u" --path-as-is "${A5[@]}" -H 'X-Original-URI: /app/x'
+	expect_eq "$u with a session and a forged X-Original-URI: 404" 404 "$STATUS"
+	expect_no_match "$u: no identity answered" '^X-Auth-' "$HEADERS"
+done
+http GET "$B/auth/check" -H 'X-Original-URI: /auth/login'
+expect_eq "/auth/check itself is internal: 404" 404 "$STATUS"
+
+# --- session data is served as bytes, never sniffed ----------------------------------------
+http PUT "$B/auth/session/data/page" "${A5[@]}" --data-binary '<html><script>alert(1)</script>'
+expect_eq "PUT /session/data/page: 204" 204 "$STATUS"
+http GET "$B/auth/session/data/page" "${A5[@]}"
+expect_eq "GET /session/data/page: 200" 200 "$STATUS"
+expect_eq "GET /session/data/page: the bytes back" '<html><script>alert(1)</script>' "$BODY"
+expect_eq "GET /session/data/page: octet-stream" application/octet-stream "$(header Content-Type)"
+expect_eq "GET /session/data/page: nosniff" nosniff "$(header X-Content-Type-Options)"
+
 # --- return_to ------------------------------------------------------------------------
 for bad in '//evil.example/' '/\evil.example/' 'https://evil.example/' 'javascript:alert(1)'; do
 	http POST "$B/auth/login" --data-urlencode "return_to=$bad" -d 'username=alice&password=correct+horse'

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "handlers.h"
@@ -1917,6 +1918,163 @@ healthz_follows_store_ping(void **state)
 	assert_int_equal(total_calls(f->fake), 3);
 }
 
+/* ==== issue 7 (access hardening): kept apart from the tests above, and
+ * using only their fixture, so the store interface can change under
+ * them. ==== */
+
+/*
+ * DOCUMENT_URI, SCRIPT_NAME and PATH_INFO arrive decoded by the web
+ * server: decoding them again made the public "/auth/chec%256b" (nginx's
+ * $uri "/auth/chec%6b") the internal /check, which believes the client's
+ * own X-Original-URI. Only REQUEST_URI is raw and is decoded, once.
+ */
+static void
+endpoint_is_decoded_once(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+	static const char *const doc[] = {
+	    "/auth/chec%6b",      /* /auth/chec%256b */
+	    "/auth/%63heck",      /* /auth/%2563heck */
+	    "/auth/%63%68%65%63%6b",
+	    "/auth/%2e/check",    /* /auth/%252e/check */
+	    "/auth/x/..%2fcheck", /* /auth/x/..%252fcheck */
+	    "/auth/x%2f..%2fcheck",
+	    "/auth/%68ealthz",
+	    "/auth/check?",       /* a '?' in $uri came from %3F */
+	    "/auth/check%3f",
+	};
+
+	for (size_t i = 0; i < sizeof(doc) / sizeof(doc[0]); i++) {
+		/* A client's forged X-Original-URI names an open path. */
+		q = request("GET", "/app/x");
+		q.document_uri = doc[i];
+		q.orig_uri = "/public/x";
+		if (run(f, &q) != 404)
+			fail_msg("DOCUMENT_URI %s: %d, want 404", doc[i],
+			    f->resp.status);
+		assert_string_equal(f->resp.endpoint, "unknown");
+		assert_null(header(f, "X-Auth-User"));
+		/* The same through SCRIPT_NAME + PATH_INFO (Apache). */
+		q.document_uri = NULL;
+		q.script_name = "/auth";
+		q.path_info = doc[i] + strlen("/auth");
+		if (run(f, &q) != 404)
+			fail_msg("SCRIPT_NAME /auth PATH_INFO %s: %d, want 404",
+			    q.path_info, f->resp.status);
+		q.script_name = doc[i];
+		q.path_info = NULL;
+		if (run(f, &q) != 404)
+			fail_msg("SCRIPT_NAME %s: %d, want 404", doc[i],
+			    f->resp.status);
+	}
+	assert_int_equal(total_calls(f->fake), 0);
+
+	/* REQUEST_URI alone is raw: decoded once, not twice. */
+	q = request("GET", "/auth/%2563heck");
+	q.orig_uri = "/public/x";
+	assert_int_equal(run(f, &q), 404);
+	q = request("GET", "/auth/%2568ealthz");
+	assert_int_equal(run(f, &q), 404);
+	assert_int_equal(f->fake->calls[OP_PING], 0);
+	q = request("GET", "/auth/%68ealthz");
+	assert_int_equal(run(f, &q), 200);
+	assert_int_equal(f->fake->calls[OP_PING], 1);
+
+	/* The real names still route, and are still normalised. */
+	q = request("GET", "/app/x");
+	q.document_uri = "/auth/check";
+	q.orig_uri = "/public/x";
+	assert_int_equal(run(f, &q), 200);
+	assert_string_equal(f->resp.endpoint, "check");
+	q.document_uri = "/auth//x/../check";
+	assert_int_equal(run(f, &q), 200);
+	assert_string_equal(f->resp.endpoint, "check");
+	q = request("GET", "/auth/login");
+	q.script_name = "/auth";
+	q.path_info = "/healthz";
+	assert_int_equal(run(f, &q), 200);
+	assert_int_equal(f->fake->calls[OP_PING], 2);
+	/* What a path may not hold it may not hold here either. */
+	q.path_info = "/healthz;x";
+	assert_int_equal(run(f, &q), 404);
+	q.path_info = "/h\xc0\xafz";
+	assert_int_equal(run(f, &q), 404);
+}
+
+/*
+ * A stored value is the application's bytes, served as
+ * application/octet-stream: a browser must not sniff it into HTML (a
+ * value "<script>..." would run on the gateway's origin).
+ */
+static void
+data_get_is_not_sniffed(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+	struct login a;
+
+	session_for(f, &a, "alice", "admin,dev", CLIENT);
+	q = request("PUT", "/auth/session/data/page");
+	q.cookie = a.cookie;
+	with_body(&q, NULL, "<html><script>alert(1)</script>");
+	assert_int_equal(run(f, &q), 204);
+	q.method = "GET";
+	assert_int_equal(run(f, &q), 200);
+	header_is(f, "Content-Type", "application/octet-stream");
+	header_is(f, "X-Content-Type-Options", "nosniff");
+	q.method = "HEAD";
+	assert_int_equal(run(f, &q), 200);
+	header_is(f, "X-Content-Type-Options", "nosniff");
+}
+
+/*
+ * The handlers' log buffers hold a whole user name (up to
+ * SGW_USER_MAXLEN bytes) escaped: it used to be cut at 63 bytes without a
+ * mark, and U+2028 / U+0085 went into the line raw.
+ */
+static void
+log_lines_hold_whole_escaped_names(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+	char path[] = "/tmp/sgw-test-dispatch-log.XXXXXX";
+	char name[256], body[512], want[512], log[8192];
+	int fd = mkstemp(path);
+	FILE *fp;
+	size_t n;
+
+	assert_true(fd >= 0);
+	close(fd);
+	/* 200 bytes, then a line separator, a NEXT LINE and a forged field,
+	 * as JSON escapes. */
+	memset(name, 'x', 200);
+	name[200] = '\0';
+	snprintf(body, sizeof(body),
+	    "{\"username\":\"%s\\u2028\\u0085 user=root\",\"password\":\"no\"}",
+	    name);
+	snprintf(want, sizeof(want),
+	    "login failed user=%s\\u2028\\u0085\\x20user=root client=" CLIENT,
+	    name);
+	assert_int_equal(sgw_log_open(SGW_LOG_DEBUG, path), 0);
+	q = request("POST", "/auth/login");
+	with_body(&q, JSON_TYPE, body);
+	assert_int_equal(run(f, &q), 401);
+	sgw_log_open(SGW_LOG_DEBUG, "/dev/null");
+
+	assert_non_null(fp = fopen(path, "r"));
+	n = fread(log, 1, sizeof(log) - 1, fp);
+	log[n] = '\0';
+	fclose(fp);
+	unlink(path);
+	if (strstr(log, want) == NULL)
+		fail_msg("log lacks \"%s\":\n%s", want, log);
+	assert_null(strstr(log, "\xe2\x80\xa8"));
+	assert_null(strstr(log, "\xc2\x85"));
+}
+
+/* ==== end of issue 7 block ==== */
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
 int
@@ -1952,6 +2110,10 @@ main(void)
 	        fx_setup_bound, fx_teardown),
 	    T(unbound_session_works_from_anywhere),
 	    T(healthz_follows_store_ping),
+	    /* issue 7 */
+	    T(endpoint_is_decoded_once),
+	    T(data_get_is_not_sniffed),
+	    T(log_lines_hold_whole_escaped_names),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
