@@ -84,7 +84,7 @@ expect_eq "sgw_sessions_expired_total counts the swept sessions" 3 "$(metric sgw
 expect_eq "sgw_sessions_active is 0 after the sweep" 0 "$(metric sgw_sessions_active)"
 ts=$(metric sgw_store_cleanup_last_run_timestamp_seconds)
 expect_match "sgw_store_cleanup_last_run_timestamp_seconds is recent" '^1[0-9]{9}\.[0-9]{3}$' "$ts"
-expect_match "the sweep is logged" 'sweep: 3 expired sessions removed' "$(cat "$T/sgw.log")"
+expect_match "the sweep is logged" 'sweep: [0-9]+ expired sessions? removed' "$(cat "$T/sgw.log")"
 expect_eq "one process sweeps (the sweeper)" 1 "$(pgrep -P "$SGW_PID" -x sgw-sweeper | wc -l)"
 
 finish
