@@ -562,6 +562,9 @@ wbegin(struct lmdb_store *ls, MDB_txn **txn)
 	*txn = NULL;
 	if ((rc = ready(ls)) != SGW_STORE_OK)
 		return rc;
+	if (ls->mode == SGW_STORE_CHECK)
+		return sgw_store_fail(&ls->base, SGW_STORE_UNAVAILABLE,
+		    "lmdb: %s is open to be checked, not written", ls->path);
 	rc = mdb_txn_begin(ls->env, NULL, 0, txn);
 	if (rc == MDB_MAP_RESIZED && (rc = mdb_env_set_mapsize(ls->env, 0)) == 0)
 		rc = mdb_txn_begin(ls->env, NULL, 0, txn);

@@ -1081,6 +1081,8 @@ serve_creates_the_directory_and_check_creates_nothing(void **state)
 	assert_non_null(st = open_store(&o, SGW_STORE_CHECK, err, sizeof(err)));
 	assert_int_equal(st->ops->ping(st), SGW_STORE_OK);
 	assert_int_equal(stat_of(st).sessions, 1);
+	assert_int_equal(st->ops->del(st, (unsigned char[SGW_HASH_LEN]){0}),
+	    SGW_STORE_UNAVAILABLE);
 	sgw_store_close(st);
 
 	/* A file where the directory should be. */
@@ -1166,6 +1168,44 @@ init_makes_the_store_once_and_says_so(void **state)
 	assert_string_equal(err, want);
 }
 
+/* Run as root, init gives the store to [server] user, who runs the
+ * workers that will open it. */
+static void
+init_as_root_gives_the_store_to_the_workers_user(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_lmdb_conf o = f->o;
+	struct sgw_conf conf;
+	const struct passwd *pw = getpwnam("nobody");
+	char sub[128], report[512], want[512], err[512] = "";
+	struct stat sb;
+
+	if (geteuid() != 0 || pw == NULL)
+		skip();
+	memset(&conf, 0, sizeof(conf));
+	conf.user = "nobody";
+	snprintf(sub, sizeof(sub), "%s/owned", f->dir);
+	o.path = sub;
+	assert_int_equal(sgw_store_lmdb.init(&conf, &o, report, sizeof(report), err,
+	    sizeof(err)), 0);
+	snprintf(want, sizeof(want), "created %s (data.mdb, lock.mdb), owned by nobody",
+	    sub);
+	assert_string_equal(report, want);
+	assert_int_equal(stat(sub, &sb), 0);
+	assert_int_equal(sb.st_uid, pw->pw_uid);
+	snprintf(want, sizeof(want), "%s/data.mdb", sub);
+	assert_int_equal(stat(want, &sb), 0);
+	assert_int_equal(sb.st_uid, pw->pw_uid);
+	assert_int_equal(sgw_store_lmdb.init(&conf, &o, report, sizeof(report), err,
+	    sizeof(err)), 0);
+	snprintf(want, sizeof(want), "nothing to do: %s is ready", sub);
+	assert_string_equal(report, want);
+	conf.user = "no-such-user-here";
+	assert_int_equal(sgw_store_lmdb.init(&conf, &o, report, sizeof(report), err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "no such user"));
+}
+
 /* A file written by a future sessiongw, or an LMDB file that is not ours,
  * is refused, not reused. */
 static void
@@ -1225,6 +1265,7 @@ main(void)
 		T(serve_creates_the_directory_and_check_creates_nothing),
 		T(an_unwritable_directory_is_reported),
 		T(init_makes_the_store_once_and_says_so),
+		T(init_as_root_gives_the_store_to_the_workers_user),
 		T(a_foreign_store_is_refused),
 	};
 
