@@ -623,8 +623,11 @@ room(struct lmdb_store *ls)
 	if (used + reserve <= pages)
 		return 0;
 	/* LMDB reads its free list (database 0) only in a read transaction;
-	 * with MDB_NOTLS one may run beside this process's write. */
-	if (rbegin(ls, &txn) != SGW_STORE_OK)
+	 * with MDB_NOTLS one may run beside this process's write. Not
+	 * through rbegin(): nothing here may reopen the environment. When
+	 * the count cannot be had, the write goes ahead and meets
+	 * MDB_MAP_FULL itself if it must. */
+	if ((txn = ls->rtxn) == NULL || mdb_txn_renew(txn) != 0)
 		return 0;
 	if (mdb_cursor_open(txn, 0, &c) == 0) {
 		while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0 &&
@@ -638,7 +641,7 @@ room(struct lmdb_store *ls)
 		}
 		mdb_cursor_close(c);
 	}
-	rend(ls);
+	mdb_txn_reset(txn);
 	return used + reserve <= pages + freed ? 0 : MDB_MAP_FULL;
 }
 

@@ -917,6 +917,7 @@ a_full_map_refuses_new_writes_and_keeps_serving(void **state)
 	unsigned n = 0;
 	int rc = SGW_STORE_OK;
 	int64_t v;
+	char *huge;
 
 	memset(big, 'x', sizeof(big));
 	sgw_store_close(f->st);
@@ -926,6 +927,17 @@ a_full_map_refuses_new_writes_and_keeps_serving(void **state)
 	f->o.map_size = MIB;
 	st = reopen(f);
 	mkhash(first, 0);
+	/* LMDB's own MDB_MAP_FULL: one value larger than the map. */
+	put_session(st, 0, "alice", NOW, NOW + 1000);
+	if ((huge = malloc(2 * MIB)) == NULL)
+		fail();
+	memset(huge, 'z', 2 * MIB);
+	assert_int_equal(st->ops->data_put(st, first, "huge", huge, 2 * MIB, 64),
+	    SGW_STORE_NOSPACE);
+	free(huge);
+	assert_string_equal(st->errstr, "lmdb: map_size (1m) is full: raise [lmdb] map_size");
+	assert_int_equal(st->ops->get(st, first, &r), SGW_STORE_OK);
+	/* Then the reserve: filled with sessions and data. */
 	while (n < 1000) {
 		mkhash(h, n);
 		mkrec(&rec, "alice", NOW + n, NOW + 1000);
