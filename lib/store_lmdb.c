@@ -1169,7 +1169,7 @@ lmdb_counter_get(struct sgw_store *st, const char *key, int64_t now_ms,
 	*value = 0;
 	*ttl_ms = 0;
 	if (counter_key(key, &k) == -1)
-		return SGW_STORE_NOTFOUND; /* no add can have made it */
+		return SGW_STORE_OK; /* absent: no add can have made it */
 	if ((rc = rbegin(ls, &txn)) != SGW_STORE_OK)
 		return rc;
 	had = read_counter(ls, txn, &k, &v, &deadline, &err);
@@ -1177,8 +1177,9 @@ lmdb_counter_get(struct sgw_store *st, const char *key, int64_t now_ms,
 	if (had == -1)
 		return err == MDB_CORRUPTED ? fail_corrupt(ls, "counter") :
 		    fail_mdb(ls, err, "cannot read");
+	/* Absent, or past its lifetime: zeros, and OK (store.h). */
 	if (had == 0 || deadline <= now_ms)
-		return SGW_STORE_NOTFOUND;
+		return SGW_STORE_OK;
 	*value = v;
 	*ttl_ms = deadline - now_ms;
 	return SGW_STORE_OK;

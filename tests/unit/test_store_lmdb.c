@@ -551,8 +551,9 @@ counters_add_get_set_del(void **state)
 	struct sgw_store *st = f->st;
 	int64_t v = -1, ttl = -1;
 
+	/* Absent: OK with zeros, as a lockout that is not there reads. */
 	assert_int_equal(st->ops->counter_get(st, "f:u:alice", NOW, &v, &ttl),
-	    SGW_STORE_NOTFOUND);
+	    SGW_STORE_OK);
 	assert_int_equal(v, 0);
 	assert_int_equal(ttl, 0);
 	assert_int_equal(st->ops->counter_add(st, "f:u:alice", 1, 60000, NOW, &v),
@@ -568,8 +569,9 @@ counters_add_get_set_del(void **state)
 	assert_int_equal(ttl, 40000);
 	/* Past its lifetime it is absent, even unswept, and starts again. */
 	assert_int_equal(st->ops->counter_get(st, "f:u:alice", NOW + 60000, &v, &ttl),
-	    SGW_STORE_NOTFOUND);
+	    SGW_STORE_OK);
 	assert_int_equal(v, 0);
+	assert_int_equal(ttl, 0);
 	assert_int_equal(st->ops->counter_add(st, "f:u:alice", 5, 1000, NOW + 60000, &v),
 	    SGW_STORE_OK);
 	assert_int_equal(v, 5);
@@ -591,8 +593,11 @@ counters_add_get_set_del(void **state)
 	assert_int_equal(stat_of(st).expiry_index, 3);
 	assert_int_equal(st->ops->counter_del(st, "f:u:alice"), SGW_STORE_OK);
 	assert_int_equal(st->ops->counter_del(st, "f:u:alice"), SGW_STORE_OK);
+	v = ttl = -1;
 	assert_int_equal(st->ops->counter_get(st, "f:u:alice", NOW, &v, &ttl),
-	    SGW_STORE_NOTFOUND);
+	    SGW_STORE_OK);
+	assert_int_equal(v, 0);
+	assert_int_equal(ttl, 0);
 	assert_int_equal(stat_of(st).counters, 2);
 	assert_int_equal(stat_of(st).expiry_index, 2);
 	/* A key no add could make. */
@@ -682,6 +687,9 @@ sweep_removes_exactly_what_expired(void **state)
 	assert_int_equal(n, 10);
 	free(v);
 	assert_int_equal(st->ops->counter_get(st, "c4", NOW, &val, &ttl), SGW_STORE_OK);
+	assert_int_equal(val, 1);
+	assert_int_equal(st->ops->counter_get(st, "c3", NOW - 1, &val, &ttl), SGW_STORE_OK);
+	assert_int_equal(val, 0); /* swept: gone even for an earlier "now" */
 
 	/* max 0 removes nothing and says whether something is due. */
 	assert_int_equal(st->ops->sweep(st, NOW + 5, 0, &swept, &more), SGW_STORE_OK);
