@@ -46,7 +46,8 @@
  *
  * Crashes: a process killed inside a read transaction leaves a reader slot
  * that pins old pages until mdb_reader_check() clears it; open and sweep
- * call it. The writer lock is a robust mutex on Linux: a writer killed
+ * call it, and so does every write once the map is nearly full. The
+ * writer lock is a robust mutex on Linux: a writer killed
  * mid-transaction loses that transaction and the next writer proceeds.
  *
  * A full map: writes that add (a new session, data, a new counter) are
@@ -554,9 +555,34 @@ rend(struct lmdb_store *ls)
 	mdb_txn_reset(ls->rtxn);
 }
 
+/*
+ * Is the last page in use within reserve pages of the end of the map?
+ * *pages, *used and *reserve get the figures, in pages.
+ */
+static int
+near_full(struct lmdb_store *ls, size_t *pages, size_t *used, size_t *reserve)
+{
+	MDB_envinfo info;
+	MDB_stat ms;
+
+	if (mdb_env_info(ls->env, &info) != 0 || mdb_env_stat(ls->env, &ms) != 0)
+		return 0;
+	*pages = info.me_mapsize / ms.ms_psize;
+	*used = info.me_last_pgno + 1;
+	*reserve = *pages / 64;
+	if (*reserve < RESERVE_MIN)
+		*reserve = RESERVE_MIN;
+	if (*reserve > RESERVE_MAX)
+		*reserve = RESERVE_MAX;
+	return *used + *reserve > *pages;
+}
+
 static int
 wbegin(struct lmdb_store *ls, MDB_txn **txn)
 {
+	size_t pages, used, reserve;
+	int dead;
+
 	int rc;
 
 	*txn = NULL;
@@ -565,6 +591,11 @@ wbegin(struct lmdb_store *ls, MDB_txn **txn)
 	if (ls->mode == SGW_STORE_CHECK)
 		return sgw_store_fail(&ls->base, SGW_STORE_UNAVAILABLE,
 		    "lmdb: %s is open to be checked, not written", ls->path);
+	/* Near the end of the map, a reader slot left by a killed process
+	 * would keep freed pages from being reused until the next sweep:
+	 * clear such slots now rather than run out. */
+	if (near_full(ls, &pages, &used, &reserve))
+		(void)mdb_reader_check(ls->env, &dead);
 	rc = mdb_txn_begin(ls->env, NULL, 0, txn);
 	if (rc == MDB_MAP_RESIZED && (rc = mdb_env_set_mapsize(ls->env, 0)) == 0)
 		rc = mdb_txn_begin(ls->env, NULL, 0, txn);
@@ -604,23 +635,12 @@ wabort(MDB_txn **txn)
 static int
 room(struct lmdb_store *ls)
 {
-	MDB_envinfo info;
-	MDB_stat ms;
 	MDB_cursor *c = NULL;
 	MDB_val k, v;
 	MDB_txn *txn;
 	size_t pages, used, reserve, freed = 0;
 
-	if (mdb_env_info(ls->env, &info) != 0 || mdb_env_stat(ls->env, &ms) != 0)
-		return 0;
-	pages = info.me_mapsize / ms.ms_psize;
-	used = info.me_last_pgno + 1;
-	reserve = pages / 64;
-	if (reserve < RESERVE_MIN)
-		reserve = RESERVE_MIN;
-	if (reserve > RESERVE_MAX)
-		reserve = RESERVE_MAX;
-	if (used + reserve <= pages)
+	if (!near_full(ls, &pages, &used, &reserve))
 		return 0;
 	/* LMDB reads its free list (database 0) only in a read transaction;
 	 * with MDB_NOTLS one may run beside this process's write. Not

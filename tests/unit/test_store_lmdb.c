@@ -926,6 +926,7 @@ a_full_map_refuses_new_writes_and_keeps_serving(void **state)
 	int rc = SGW_STORE_OK;
 	int64_t v;
 	char *huge;
+	pid_t pid;
 
 	memset(big, 'x', sizeof(big));
 	sgw_store_close(f->st);
@@ -963,7 +964,11 @@ a_full_map_refuses_new_writes_and_keeps_serving(void **state)
 	assert_int_equal(st->ops->counter_add(st, "f:u:new", 1, 1000, NOW, &v),
 	    SGW_STORE_NOSPACE);
 
-	/* Existing sessions: read and refreshed, again and again. */
+	/* Existing sessions: read and refreshed, again and again, even with
+	 * a reader killed in its transaction pinning an old snapshot. */
+	assert_true((pid = child_dying_in_txn(f->dir, 0, first)) > 0);
+	kill(pid, SIGKILL);
+	(void)reap(pid);
 	for (int i = 0; i < 500; i++) {
 		assert_int_equal(st->ops->get(st, first, &r), SGW_STORE_OK);
 		assert_int_equal(st->ops->refresh(st, first, NOW + i, NOW + 1000 + i,
