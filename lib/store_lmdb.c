@@ -408,7 +408,9 @@ open_db(MDB_txn *txn, const char *name, unsigned flags, int create, MDB_dbi *dbi
  * Opens ls->path as this process's environment. With create the named
  * databases are made when missing (the files are made by mdb_env_open in
  * any case: callers that must create nothing look before they call).
- * Returns 0, or -1 with the reason in err.
+ * Returns 0, or -1 with the reason in err. Messages for err (open, init)
+ * carry no "lmdb: ", which sgw_store_open and its callers add ("store
+ * lmdb: ..."); those for errstr do.
  */
 static int
 env_open(struct lmdb_store *ls, int create, char *err, size_t errlen)
@@ -421,14 +423,14 @@ env_open(struct lmdb_store *ls, int create, char *err, size_t errlen)
 	ls->made_dbs = 0;
 	if ((rc = mdb_env_create(&ls->env)) != 0) {
 		ls->env = NULL;
-		snprintf(err, errlen, "lmdb: %s", mdb_strerror(rc));
+		snprintf(err, errlen, "%s", mdb_strerror(rc));
 		return -1;
 	}
 	if ((rc = mdb_env_set_maxdbs(ls->env, MAX_DBS)) != 0 ||
 	    (rc = mdb_env_set_maxreaders(ls->env, MAX_READERS)) != 0 ||
 	    (rc = mdb_env_set_mapsize(ls->env, ls->map_size)) != 0 ||
 	    (rc = mdb_env_open(ls->env, ls->path, flags, 0600)) != 0) {
-		snprintf(err, errlen, "lmdb: cannot open %s: %s", ls->path,
+		snprintf(err, errlen, "cannot open %s: %s", ls->path,
 		    mdb_strerror(rc));
 		goto fail;
 	}
@@ -437,7 +439,7 @@ env_open(struct lmdb_store *ls, int create, char *err, size_t errlen)
 	ls->stale_readers = dead;
 
 	if ((rc = mdb_txn_begin(ls->env, NULL, create ? 0 : MDB_RDONLY, &txn)) != 0) {
-		snprintf(err, errlen, "lmdb: cannot read %s: %s", ls->path,
+		snprintf(err, errlen, "cannot read %s: %s", ls->path,
 		    mdb_strerror(rc));
 		goto fail;
 	}
@@ -450,13 +452,13 @@ env_open(struct lmdb_store *ls, int create, char *err, size_t errlen)
 			ls->made_dbs = 1;
 	}
 	if (rc == MDB_NOTFOUND) {
-		snprintf(err, errlen, "lmdb: %s/data.mdb holds no sessiongw store "
+		snprintf(err, errlen, "%s/data.mdb holds no sessiongw store "
 		    "(sessiongw store init makes one)", ls->path);
 		goto fail;
 	}
 	if (rc == 0 && (v.mv_size != strlen(FORMAT) ||
 	    memcmp(v.mv_data, FORMAT, v.mv_size) != 0)) {
-		snprintf(err, errlen, "lmdb: %s/data.mdb holds store format %.*s; "
+		snprintf(err, errlen, "%s/data.mdb holds store format %.*s; "
 		    "this sessiongw knows format %s", ls->path,
 		    v.mv_size < 16 ? (int)v.mv_size : 16, (const char *)v.mv_data,
 		    FORMAT);
@@ -469,7 +471,7 @@ env_open(struct lmdb_store *ls, int create, char *err, size_t errlen)
 	    (rc = open_db(txn, "expiry", 0, create, &ls->expiry)) != 0 ||
 	    (rc = open_db(txn, "data", 0, create, &ls->data)) != 0 ||
 	    (rc = open_db(txn, "counters", 0, create, &ls->counters)) != 0) {
-		snprintf(err, errlen, "lmdb: cannot open the databases in %s: %s",
+		snprintf(err, errlen, "cannot open the databases in %s: %s",
 		    ls->path, mdb_strerror(rc));
 		goto fail;
 	}
@@ -480,15 +482,15 @@ env_open(struct lmdb_store *ls, int create, char *err, size_t errlen)
 		char sz[32];
 
 		if (rc == MDB_MAP_FULL)
-			snprintf(err, errlen, "lmdb: map_size (%s) is full: raise "
+			snprintf(err, errlen, "map_size (%s) is full: raise "
 			    "[lmdb] map_size", fmt_size(ls->map_size, sz, sizeof(sz)));
 		else
-			snprintf(err, errlen, "lmdb: cannot write to %s: %s", ls->path,
+			snprintf(err, errlen, "cannot write to %s: %s", ls->path,
 			    mdb_strerror(rc));
 		goto fail;
 	}
 	if ((rc = mdb_txn_begin(ls->env, NULL, MDB_RDONLY, &ls->rtxn)) != 0) {
-		snprintf(err, errlen, "lmdb: cannot read %s: %s", ls->path,
+		snprintf(err, errlen, "cannot read %s: %s", ls->path,
 		    mdb_strerror(rc));
 		goto fail;
 	}
@@ -506,6 +508,8 @@ fail:
 static int
 ready(struct lmdb_store *ls)
 {
+	char why[sizeof(ls->base.errstr) - 8];
+
 	if (ls->env != NULL && ls->forks != forks)
 		return sgw_store_fail(&ls->base, SGW_STORE_UNAVAILABLE,
 		    "lmdb: %s was opened before a fork: each process must open "
@@ -517,8 +521,8 @@ ready(struct lmdb_store *ls)
 	if (ls->mode == SGW_STORE_CHECK)
 		return sgw_store_fail(&ls->base, SGW_STORE_UNAVAILABLE,
 		    "lmdb: %s holds no database yet", ls->path);
-	if (env_open(ls, 1, ls->base.errstr, sizeof(ls->base.errstr)) == -1)
-		return SGW_STORE_UNAVAILABLE;
+	if (env_open(ls, 1, why, sizeof(why)) == -1)
+		return sgw_store_fail(&ls->base, SGW_STORE_UNAVAILABLE, "lmdb: %s", why);
 	return SGW_STORE_OK;
 }
 
@@ -1517,13 +1521,13 @@ new_store(const struct sgw_lmdb_conf *o, enum sgw_store_mode mode, char *err,
 
 	(void)pthread_once(&forks_once, watch_forks);
 	if (o == NULL || o->path == NULL || o->path[0] == '\0') {
-		snprintf(err, errlen, "lmdb: no [lmdb] path");
+		snprintf(err, errlen, "no [lmdb] path");
 		return NULL;
 	}
 	if ((ls = calloc(1, sizeof(*ls))) == NULL ||
 	    (ls->path = strdup(o->path)) == NULL) {
 		free(ls);
-		snprintf(err, errlen, "lmdb: out of memory");
+		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	ls->base.ops = &lmdb_ops;
@@ -1556,24 +1560,24 @@ directory(const char *path, int make, char *err, size_t errlen)
 
 	if (stat(path, &sb) == -1) {
 		if (errno != ENOENT || !make) {
-			snprintf(err, errlen, "lmdb: cannot open %s: %s%s", path,
+			snprintf(err, errlen, "cannot open %s: %s%s", path,
 			    strerror(errno), errno == ENOENT ?
 			    " (sessiongw store init makes it)" : "");
 			return -1;
 		}
 		if (mkdir(path, 0700) == -1) {
-			snprintf(err, errlen, "lmdb: cannot create %s: %s", path,
+			snprintf(err, errlen, "cannot create %s: %s", path,
 			    strerror(errno));
 			return -1;
 		}
 		return 1;
 	}
 	if (!S_ISDIR(sb.st_mode)) {
-		snprintf(err, errlen, "lmdb: %s is not a directory", path);
+		snprintf(err, errlen, "%s is not a directory", path);
 		return -1;
 	}
 	if (access(path, W_OK | X_OK) == -1) {
-		snprintf(err, errlen, "lmdb: cannot open %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -1617,7 +1621,7 @@ give_to_user(const struct sgw_conf *conf, const char *path, char *err, size_t er
 	if (geteuid() != 0 || conf == NULL || conf->user == NULL || conf->user[0] == '\0')
 		return 0;
 	if ((pw = getpwnam(conf->user)) == NULL) {
-		snprintf(err, errlen, "lmdb: no such user \"%s\" ([server] user)",
+		snprintf(err, errlen, "no such user \"%s\" ([server] user)",
 		    conf->user);
 		return -1;
 	}
@@ -1626,7 +1630,7 @@ give_to_user(const struct sgw_conf *conf, const char *path, char *err, size_t er
 		if (stat(p, &sb) == -1 || (sb.st_uid == pw->pw_uid && sb.st_gid == pw->pw_gid))
 			continue;
 		if (chown(p, pw->pw_uid, pw->pw_gid) == -1) {
-			snprintf(err, errlen, "lmdb: cannot give %s to %s: %s", p,
+			snprintf(err, errlen, "cannot give %s to %s: %s", p,
 			    conf->user, strerror(errno));
 			return -1;
 		}

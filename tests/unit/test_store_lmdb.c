@@ -1078,7 +1078,7 @@ serve_creates_the_directory_and_check_creates_nothing(void **state)
 
 	/* Check: a directory that does not exist is a problem. */
 	assert_null(open_store(&o, SGW_STORE_CHECK, err, sizeof(err)));
-	assert_non_null(strstr(err, "lmdb: cannot open "));
+	assert_non_null(strstr(err, "cannot open "));
 	assert_non_null(strstr(err, "No such file or directory"));
 	assert_int_equal(stat(sub, &sb), -1);
 
@@ -1137,7 +1137,7 @@ an_unwritable_directory_is_reported(void **state)
 		if (geteuid() == 0 && (pw == NULL || chmod(f->dir, 0755) == -1 ||
 		    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1))
 			_exit(2);
-		snprintf(want, sizeof(want), "lmdb: cannot open %s: Permission denied", sub);
+		snprintf(want, sizeof(want), "cannot open %s: Permission denied", sub);
 		if (open_store(&o, SGW_STORE_CHECK, err, sizeof(err)) != NULL ||
 		    strcmp(err, want) != 0)
 			_exit(3);
@@ -1188,7 +1188,7 @@ init_makes_the_store_once_and_says_so(void **state)
 	snprintf(sub, sizeof(sub), "%s/no/such", f->dir);
 	assert_int_equal(sgw_store_lmdb.init(NULL, &o, report, sizeof(report), err,
 	    sizeof(err)), -1);
-	snprintf(want, sizeof(want), "lmdb: cannot create %s: No such file or directory",
+	snprintf(want, sizeof(want), "cannot create %s: No such file or directory",
 	    sub);
 	assert_string_equal(err, want);
 }
