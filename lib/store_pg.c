@@ -360,6 +360,8 @@ struct pg_store {
 struct call {
 	enum stmt s;
 	const char *sql;       /* literal SQL, parameters typed by the server */
+	int simple;            /* sql is several statements: the simple
+	                        * protocol, no parameters, text results */
 	int n;                 /* parameters */
 	const char *val[MAXP];
 	int len[MAXP];
@@ -610,7 +612,7 @@ collect(struct pg_store *ps, int64_t deadline, PGresult **out)
 static int
 send_one(struct pg_store *ps, const struct call *c)
 {
-	if (c->sql != NULL && c->n == 0)
+	if (c->simple)
 		return PQsendQuery(ps->conn, c->sql);
 	if (c->sql != NULL)
 		return PQsendQueryParams(ps->conn, c->sql, c->n, NULL, c->val,
@@ -712,7 +714,7 @@ clear_all(PGresult **res, int n)
 }
 
 /* One literal statement during set-up; *out is the result (cleared by
- * the caller) or NULL. */
+ * the caller) or NULL. The parameters are text; the results binary. */
 static int
 setup_exec(struct pg_store *ps, const char *sql, int64_t timeout_ms,
     PGresult **out, int nargs, ...)
@@ -725,14 +727,32 @@ setup_exec(struct pg_store *ps, const char *sql, int64_t timeout_ms,
 	for (int i = 0; i < nargs && i < MAXP; i++)
 		arg_ctext(&c, va_arg(ap, const char *));
 	va_end(ap);
-	/* PQsendQuery (simple protocol, several statements) only without
-	 * parameters; with none, PQsendQueryParams is the same thing. */
 	rc = exchange(ps, &c, 1, out, timeout_ms);
 	if (rc != SGW_STORE_OK) {
 		PQclear(*out);
 		*out = NULL;
 	}
 	return rc;
+}
+
+/* Several statements in one string (DDL), no results wanted. */
+static int
+setup_simple(struct pg_store *ps, const char *sql)
+{
+	struct call c = {.sql = sql, .simple = 1};
+	PGresult *r = NULL;
+	int rc;
+
+	rc = exchange(ps, &c, 1, &r, ps->connect_ms);
+	PQclear(r);
+	return rc;
+}
+
+static void
+ignore_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
 }
 
 /* Connects with our own deadline: PQconnectPoll until it is done. */
@@ -777,6 +797,8 @@ dial(struct pg_store *ps)
 		}
 		st = PQconnectPoll(ps->conn);
 	}
+	/* lib/ never prints: libpq's default sends NOTICEs to stderr. */
+	PQsetNoticeProcessor(ps->conn, ignore_notice, NULL);
 	return SGW_STORE_OK;
 fail:
 	drop(ps);
@@ -900,9 +922,8 @@ create_missing(struct pg_store *ps)
 
 	snprintf(sql, sizeof(sql), "BEGIN; SET LOCAL statement_timeout = %lld",
 	    (long long)ps->connect_ms);
-	if ((rc = setup_exec(ps, sql, ps->connect_ms, &r, 0)) != SGW_STORE_OK)
-		return rc;
-	PQclear(r);
+	if ((rc = setup_simple(ps, sql)) != SGW_STORE_OK)
+		goto fail;
 	snprintf(lock, sizeof(lock), "sessiongw schema %s", ps->prefix);
 	rc = setup_exec(ps, "SELECT pg_advisory_xact_lock(hashtext($1))",
 	    ps->connect_ms, &r, 1, lock);
@@ -918,18 +939,16 @@ create_missing(struct pg_store *ps)
 			rc = fail(ps, SGW_STORE_UNAVAILABLE, "statement too long");
 			goto fail;
 		}
-		if ((rc = setup_exec(ps, sql, ps->connect_ms, &r, 0)) != SGW_STORE_OK)
+		if ((rc = setup_simple(ps, sql)) != SGW_STORE_OK)
 			goto fail;
-		PQclear(r);
 		snprintf(p, left, "%s%s%s", made ? ", " : "created tables ",
 		    ps->prefix, table_names[i]);
 		left -= strlen(p);
 		p += strlen(p);
 		made++;
 	}
-	if ((rc = setup_exec(ps, "COMMIT", ps->connect_ms, &r, 0)) != SGW_STORE_OK)
+	if ((rc = setup_simple(ps, "COMMIT")) != SGW_STORE_OK)
 		goto fail;
-	PQclear(r);
 	if (made)
 		snprintf(p, left, " (version %d)", SCHEMA_VERSION);
 	else /* another process made them while we waited for the lock */
