@@ -31,10 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
-/* store.h first: it declares struct sgw_conf, which conf.h's prototypes
- * use before defining it. */
-#include "store.h"
 #include "conf.h"
+#include "store.h"
 #include "store_pg.h"
 
 #define PG_BIN "/usr/lib/postgresql/15/bin"
