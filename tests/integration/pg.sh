@@ -5,9 +5,15 @@
 #   start_postgres [PORT]   initdb into $T/pg (once), start the server on
 #                           127.0.0.1:PORT (a free port when none is given)
 #                           and create the database sessiongw. Sets PG_PORT,
-#                           PG_DIR, PG_DATA, PG_PID and CONNINFO.
+#                           PG_DIR, PG_DATA, PG_PID and PG_CONNINFO (also
+#                           as CONNINFO).
 #   stop_postgres           a fast shutdown (clients are disconnected).
 #   restart_postgres        stop, then start on the same port and data.
+#   pg_stall / pg_resume    the server stops answering (the postmaster and
+#                           every backend get SIGSTOP), then answers again.
+#   pg_dump_text            every row of the database sessiongw, as text
+#                           (bytea as hex), to look for what must not be
+#                           stored.
 #   pcli ARGS...            psql on the private server, database sessiongw.
 #
 # initdb and the server refuse to run as root, and the data directory must
@@ -19,7 +25,27 @@ PG_PORT=
 PG_DIR=
 PG_DATA=
 PG_PID=
+PG_CONNINFO=
 CONNINFO=
+PG_STALLED=
+PG_TRAPPED=
+
+# lib.sh's cleanup stops PIDS with SIGTERM, which a stalled server does not
+# see until it is resumed (and SIGKILL on a postmaster would leave its
+# backends stopped): resume and stop it first, then run lib.sh's cleanup.
+pg_exit() {
+	[ -n "$PG_STALLED" ] && pg_resume
+	stop_postgres
+}
+
+pg_trap_exit() {
+	local prev
+	[ -n "$PG_TRAPPED" ] && return 0
+	prev=$(trap -p EXIT | sed "s/^trap -- '\(.*\)' EXIT\$/\1/")
+	# shellcheck disable=SC2064
+	trap "pg_exit; ${prev:-:}" EXIT
+	PG_TRAPPED=1
+}
 
 pg_available() {
 	[ "$(id -u)" -eq 0 ] && [ -x "$PG_BIN/initdb" ] && [ -x "$PG_BIN/pg_ctl" ] &&
@@ -53,8 +79,10 @@ start_postgres() {
 			fatal "postgres: initdb failed (see $PG_DIR/initdb.log)"
 	fi
 	PG_PORT=${1:-$(free_port)} || fatal "postgres: no free port"
+	pg_trap_exit
 	pg_start_server || fatal "postgres did not start on port $PG_PORT (see $PG_DIR/log)"
-	CONNINFO="host=127.0.0.1 port=$PG_PORT user=sgw dbname=sessiongw"
+	PG_CONNINFO="host=127.0.0.1 port=$PG_PORT user=sgw dbname=sessiongw"
+	CONNINFO=$PG_CONNINFO
 	if ! "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$PG_PORT" -U sgw -d postgres \
 		-tAc "select 1 from pg_database where datname = 'sessiongw'" | grep -q 1; then
 		"$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U sgw sessiongw ||
@@ -63,6 +91,7 @@ start_postgres() {
 }
 
 stop_postgres() {
+	[ -n "$PG_STALLED" ] && pg_resume
 	[ -n "$PG_DATA" ] && [ -f "$PG_DATA/postmaster.pid" ] || return 0
 	pg_as "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 30 stop >/dev/null ||
 		{ [ -n "$PG_PID" ] && kill -KILL "$PG_PID" 2>/dev/null; }
@@ -72,6 +101,31 @@ stop_postgres() {
 restart_postgres() {
 	stop_postgres
 	pg_start_server || fatal "postgres did not start again on port $PG_PORT"
+}
+
+# The postmaster's children by parent pid (never by name: other
+# engineers' servers run on this host too).
+pg_children() { [ -n "$PG_PID" ] && pgrep -P "$PG_PID"; }
+
+pg_stall() {
+	[ -n "$PG_PID" ] || return 1
+	kill -STOP "$PG_PID"
+	PG_STALLED=$(pg_children | tr '\n' ' ')
+	# shellcheck disable=SC2086
+	[ -z "$PG_STALLED" ] || kill -STOP $PG_STALLED
+}
+
+pg_resume() {
+	[ -n "$PG_PID" ] || return 1
+	# shellcheck disable=SC2086
+	[ -z "$PG_STALLED" ] || kill -CONT $PG_STALLED 2>/dev/null
+	kill -CONT "$PG_PID"
+	PG_STALLED=
+}
+
+pg_dump_text() {
+	"$PG_BIN/pg_dump" -h 127.0.0.1 -p "$PG_PORT" -U sgw --data-only \
+		--no-owner sessiongw
 }
 
 pcli() {
