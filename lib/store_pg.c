@@ -64,6 +64,7 @@
 #define MAXP 9                /* most parameters of one statement */
 #define SQL_MAX 4096          /* one statement with the prefix filled in */
 #define HOUR_MS (3600 * 1000) /* the longest timeout we accept */
+#define SLOW_MS (10 * 1000)   /* active and sweep: see S_SLOW */
 
 /* Type OIDs from pg_type.dat (catalog/pg_type_d.h ships with the server
  * headers only). */
@@ -160,6 +161,7 @@ enum stmt {
 	S_PING,
 	S_ACTIVE,
 	S_SWEEP,
+	S_SLOW,
 	NSTMT
 };
 
@@ -279,6 +281,12 @@ static const struct {
 	    "SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM e), "
 	    "(SELECT count(*) FROM c) > $2 OR (SELECT count(*) FROM k) > $2",
 	    2, {OID_INT8, OID_INT8}, 0},
+	/* Sent before active and sweep in the same pipeline (transaction):
+	 * they read the whole table now and then, and run in the sweeper,
+	 * off the request path, so command_timeout is not their bound. */
+	[S_SLOW] = {"sgw_slow",
+	    "SELECT set_config('statement_timeout', $1, true)",
+	    1, {OID_TEXT}, 1},
 };
 
 /* ---- the schema ---- */
@@ -1098,7 +1106,8 @@ retryable(const struct call *calls, int n)
  * made again and idempotent statements are sent once more.
  */
 static int
-run(struct pg_store *ps, struct call *calls, int n, PGresult **res)
+run_within(struct pg_store *ps, struct call *calls, int n, PGresult **res,
+    int64_t timeout_ms)
 {
 	for (int attempt = 0;; attempt++) {
 		int had = ps->conn != NULL, rc;
@@ -1107,7 +1116,7 @@ run(struct pg_store *ps, struct call *calls, int n, PGresult **res)
 			res[i] = NULL;
 		if ((rc = ensure(ps)) != SGW_STORE_OK)
 			return rc == SCHEMA_BAD ? SGW_STORE_UNAVAILABLE : rc;
-		rc = exchange(ps, calls, n, res, ps->command_ms);
+		rc = exchange(ps, calls, n, res, timeout_ms);
 		if (rc != BROKEN)
 			return rc;
 		if (!had || attempt > 0 || !retryable(calls, n))
@@ -1116,12 +1125,35 @@ run(struct pg_store *ps, struct call *calls, int n, PGresult **res)
 	}
 }
 
+static int
+run(struct pg_store *ps, struct call *calls, int n, PGresult **res)
+{
+	return run_within(ps, calls, n, res, ps->command_ms);
+}
+
 static struct call
 prepared(enum stmt s)
 {
 	struct call c = {.s = s};
 
 	return c;
+}
+
+/*
+ * The first call of a pipeline whose statement may read the whole
+ * sessions table (active, sweep): statement_timeout raised to SLOW_MS for
+ * that transaction alone. Returns the timeout to wait for; to holds the
+ * parameter's text.
+ */
+static int64_t
+slow_call(struct pg_store *ps, struct call *c, char to[24])
+{
+	int64_t ms = ps->command_ms > SLOW_MS ? ps->command_ms : SLOW_MS;
+
+	*c = prepared(S_SLOW);
+	snprintf(to, 24, "%lld", (long long)ms);
+	arg_text(c, to);
+	return ms;
 }
 
 /* A result with one row of nfields columns, or an error. */
@@ -1457,16 +1489,19 @@ static int
 pg_active(struct sgw_store *st, int64_t now_ms, uint64_t *n)
 {
 	struct pg_store *ps = (struct pg_store *)st;
-	struct call c = prepared(S_ACTIVE);
-	PGresult *r;
+	struct call c[2];
+	PGresult *r[2];
+	char to[24];
+	int64_t ms = slow_call(ps, &c[0], to);
 	int rc;
 
 	*n = 0;
-	arg_int8(&c, now_ms);
-	if ((rc = run(ps, &c, 1, &r)) == SGW_STORE_OK &&
-	    (rc = one_row(ps, r, 1)) == SGW_STORE_OK)
-		*n = (uint64_t)col_i64(r, 0, 0);
-	PQclear(r);
+	c[1] = prepared(S_ACTIVE);
+	arg_int8(&c[1], now_ms);
+	if ((rc = run_within(ps, c, 2, r, ms)) == SGW_STORE_OK &&
+	    (rc = one_row(ps, r[1], 1)) == SGW_STORE_OK)
+		*n = (uint64_t)col_i64(r[1], 0, 0);
+	clear_all(r, 2);
 	return rc;
 }
 
@@ -1475,20 +1510,23 @@ pg_sweep(struct sgw_store *st, int64_t now_ms, size_t max, size_t *sessions,
     int *more)
 {
 	struct pg_store *ps = (struct pg_store *)st;
-	struct call c = prepared(S_SWEEP);
-	PGresult *r;
+	struct call c[2];
+	PGresult *r[2];
+	char to[24];
+	int64_t ms = slow_call(ps, &c[0], to);
 	int rc;
 
 	*sessions = 0;
 	*more = 0;
-	arg_int8(&c, now_ms);
-	arg_int8(&c, max > (size_t)INT32_MAX ? INT32_MAX : (int64_t)max);
-	if ((rc = run(ps, &c, 1, &r)) == SGW_STORE_OK &&
-	    (rc = one_row(ps, r, 3)) == SGW_STORE_OK) {
-		*sessions = (size_t)col_i64(r, 0, 0);
-		*more = col_bool(r, 0, 2);
+	c[1] = prepared(S_SWEEP);
+	arg_int8(&c[1], now_ms);
+	arg_int8(&c[1], max > (size_t)INT32_MAX ? INT32_MAX : (int64_t)max);
+	if ((rc = run_within(ps, c, 2, r, ms)) == SGW_STORE_OK &&
+	    (rc = one_row(ps, r[1], 3)) == SGW_STORE_OK) {
+		*sessions = (size_t)col_i64(r[1], 0, 0);
+		*more = col_bool(r[1], 0, 2);
 	}
-	PQclear(r);
+	clear_all(r, 2);
 	return rc;
 }
 
