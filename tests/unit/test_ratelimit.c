@@ -273,6 +273,41 @@ client_limit_counts_across_user_names(void **state)
 }
 
 static void
+forgiving_a_spent_attempt_gives_no_credit(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_attempt a, b, c;
+	int n = 0;
+
+	f->l.max_failures = 100;
+	f->l.max_client_failures = 3;
+	/* Three attempts from one address in flight; the third fails at the
+	 * limit and locks the address out, which spends its count. */
+	assert_int_equal(begin(f, &a, "alice", "10.1.1.1"), 0);
+	assert_int_equal(begin(f, &b, "bob", "10.1.1.1"), 0);
+	assert_int_equal(begin(f, &c, "carol", "10.1.1.1"), 0);
+	{
+		int64_t r = 0;
+
+		assert_int_equal(sgw_ratelimit_failed(f->st, &f->l, &c, f->now, &r),
+		    SGW_STORE_OK);
+		assert_int_equal(r, LOCKOUT);
+	}
+	/* The first then succeeds: its attempt is no longer counted, so
+	 * there is nothing to forgive. */
+	assert_int_equal(sgw_ratelimit_succeeded(f->st, &f->l, &a, f->now),
+	    SGW_STORE_OK);
+	assert_true(counter(f, "f:c:10.1.1.1") >= 0);
+
+	/* After the lockout, still within the window: the address has its
+	 * max_client_failures failures, not one more. */
+	f->now += LOCKOUT;
+	while (n < 10 && fail_once(f, "dave", "10.1.1.1") == 0)
+		n++;
+	assert_int_equal(n, f->l.max_client_failures - 1);
+}
+
+static void
 store_errors_pass_through(void **state)
 {
 	struct fx *f = *state;
@@ -303,6 +338,7 @@ main(void)
 	    T(failures_at_the_limit_lock_out_until_lockout_passes),
 	    T(old_failures_leave_the_window),
 	    T(client_limit_counts_across_user_names),
+	    T(forgiving_a_spent_attempt_gives_no_credit),
 	    T(store_errors_pass_through),
 	};
 
