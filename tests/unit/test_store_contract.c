@@ -401,7 +401,8 @@ pg_start(char *why, size_t whylen)
 
 	/* Not built (a stand-in without its [postgres] keys): say so before
 	 * starting anything. */
-	static const char probe_text[] = "[postgres]\nconninfo = x\n";
+	static const char probe_text[] =
+	    "[postgres]\nconninfo = host=127.0.0.1 port=1 dbname=x\n";
 
 	if (sgw_conf_parse("contract.conf", probe_text, strlen(probe_text), &f.conf,
 	        &errs) != 0) {
