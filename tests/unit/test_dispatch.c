@@ -2090,6 +2090,97 @@ full_store_refuses_logins_and_serves_sessions(void **state)
 	assert_int_equal(run(f, &q), 200);
 }
 
+/* Fails op alone for one request; the answer must be 503. */
+static void
+fails_closed(struct fx *f, struct sgw_request *q, enum fake_op op, const char *what)
+{
+	f->fake->fail_ops = 1u << op;
+	reset_calls(f);
+	if (run(f, q) != 503)
+		fail_msg("%s with op %d failing: %d, want 503", what, (int)op,
+		    f->resp.status);
+	if (f->fake->calls[op] == 0)
+		fail_msg("%s: op %d was not called: the case tests nothing", what,
+		    (int)op);
+	assert_null(header(f, "Set-Cookie"));
+	f->fake->fail_ops = 0;
+}
+
+static void
+every_store_failure_on_the_way_is_503(void **state)
+{
+	struct fx *f = *state;
+	static const enum fake_op login_ops[] = {
+	    OP_COUNTER_GET, OP_COUNTER_ADD, OP_COUNTER_DEL, OP_DEL, OP_PUT,
+	    OP_USER_SESSIONS,
+	};
+	struct sgw_request q;
+	struct sgw_record *r;
+	struct login a, old;
+	char text[512];
+
+	/* The check: the refresh after a good get is part of it. */
+	session_for(f, &a, "alice", "admin,dev", CLIENT);
+	r = fake_store_find(f->fake, a.hash);
+	r->seen_ms = sgw_now_ms() - f->conf.idle_timeout_ms / 2;
+	q = authorizer("/app/x");
+	q.cookie = a.cookie;
+	fails_closed(f, &q, OP_REFRESH, "check with a refresh due");
+	/* Ending an expired session, or one of a removed user. */
+	r->seen_ms = sgw_now_ms() - f->conf.idle_timeout_ms - 1;
+	fails_closed(f, &q, OP_DEL, "check of an expired session");
+	r->seen_ms = sgw_now_ms();
+	snprintf(text, sizeof(text), "bob:%s:user\n", g.hash_b);
+	set_users(f, text);
+	fails_closed(f, &q, OP_DEL, "check of a removed user's session");
+	snprintf(text, sizeof(text), USERS_FMT, g.hash_a, g.hash_b);
+	set_users(f, text);
+	assert_int_equal(run(f, &q), 200);
+
+	/* Every step of a login, a session presented with it. */
+	session_for(f, &old, "alice", "admin,dev", CLIENT);
+	for (size_t i = 0; i < sizeof(login_ops) / sizeof(login_ops[0]); i++) {
+		q = request("POST", "/auth/login");
+		q.cookie = old.cookie;
+		with_body(&q, JSON_TYPE,
+		    "{\"username\":\"alice\",\"password\":\"alice-pw\"}");
+		fails_closed(f, &q, login_ops[i], "login");
+	}
+	/* A failed login at the limit sets the lockout. */
+	q = request("POST", "/auth/login");
+	with_body(&q, JSON_TYPE, "{\"username\":\"bob\",\"password\":\"nope\"}");
+	assert_int_equal(run(f, &q), 401);
+	assert_int_equal(run(f, &q), 401);
+	fails_closed(f, &q, OP_COUNTER_SET, "failed login at the limit");
+
+	/* The endpoints behind a session. */
+	q = request("POST", "/auth/logout");
+	q.cookie = a.cookie;
+	fails_closed(f, &q, OP_DEL, "logout");
+	q = request("POST", "/auth/logout-all");
+	q.cookie = a.cookie;
+	fails_closed(f, &q, OP_USER_SESSIONS, "logout-all");
+	q = request("GET", "/auth/sessions");
+	q.cookie = a.cookie;
+	fails_closed(f, &q, OP_USER_SESSIONS, "sessions");
+	q = request("DELETE", "/auth/sessions/0123456789abcdef0123456789abcdef");
+	q.cookie = a.cookie;
+	fails_closed(f, &q, OP_USER_SESSIONS, "delete a session");
+	q = request("GET", "/auth/session/data/k");
+	q.cookie = a.cookie;
+	fails_closed(f, &q, OP_DATA_GET, "data get");
+	q = request("PUT", "/auth/session/data/k");
+	q.cookie = a.cookie;
+	with_body(&q, "application/octet-stream", "v");
+	fails_closed(f, &q, OP_DATA_PUT, "data put");
+	q.method = "DELETE";
+	fails_closed(f, &q, OP_DATA_DEL, "data delete");
+	/* Nothing was lost on the way: the session still passes. */
+	q = authorizer("/app/x");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 200);
+}
+
 /* ---- health ---- */
 
 static void
@@ -2159,6 +2250,7 @@ main(void)
 	    T(expired_sessions_are_ended_and_counted),
 	    T(refresh_is_throttled_and_capped),
 	    T(full_store_refuses_logins_and_serves_sessions),
+	    T(every_store_failure_on_the_way_is_503),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -18,7 +18,7 @@ static int
 called(struct fake_store *f, enum fake_op op)
 {
 	f->calls[op]++;
-	if (f->down) {
+	if (f->down || (f->fail_ops & (1u << op)) != 0) {
 		sgw_store_fail(&f->base, SGW_STORE_UNAVAILABLE, "fake: down");
 		return 1;
 	}

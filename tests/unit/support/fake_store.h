@@ -11,8 +11,8 @@
  *
  * On top, what tests need to say what a request cost and to play a broken
  * store: a counter of calls per op, a `down` switch (every op fails with
- * SGW_STORE_UNAVAILABLE and a message in errstr), `ping_down`, and the
- * last record `put`.
+ * SGW_STORE_UNAVAILABLE and a message in errstr), `ping_down`, failing
+ * chosen ops only (`fail_ops`), and the last record `put`.
  */
 #ifndef SGW_FAKE_STORE_H
 #define SGW_FAKE_STORE_H
@@ -88,6 +88,8 @@ struct fake_store {
 	int calls[OP_N];             /* calls per op since the last reset */
 	int down;                    /* every op answers UNAVAILABLE */
 	int ping_down;               /* only ping does */
+	unsigned fail_ops;           /* these ops do too: a bit (1u << op)
+	                              * for each */
 	size_t capacity;             /* put answers NOSPACE beyond it
 	                              * (FAKE_MAX_SESSIONS by default) */
 	int nput;                    /* records put so far */
