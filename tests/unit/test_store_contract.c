@@ -1228,8 +1228,11 @@ policy_max_per_user(void **state)
 static void
 policy_expiry(void **state)
 {
+	/* Lifetimes with room for a loaded host where time is real: each
+	 * wait is half an idle timeout away from the end it tests. */
+	enum { IDLE = 500, STEP = IDLE / 2 };
 	struct fx *f = need(state);
-	struct sgw_session_policy p = policy(SHORT, 60000, 0);
+	struct sgw_session_policy p = policy(IDLE, 60000, 0);
 	unsigned char a[SGW_HASH_LEN], b[SGW_HASH_LEN];
 	struct sgw_session c, s, *v = NULL;
 	size_t n = 0;
@@ -1239,15 +1242,15 @@ policy_expiry(void **state)
 	create(f, &p, a, "alice", NULL, NULL);
 	create(f, &p, b, "alice", NULL, NULL);
 	for (int i = 0; i < 3; i++) {
-		advance(f, SHORT / 2);
+		advance(f, STEP);
 		if (check(f, &p, a, NULL) != SGW_STORE_OK)
-			fail_msg("check %d: gone after %d ms of use", i, (i + 1) * SHORT / 2);
+			fail_msg("check %d: gone after %d ms of use", i, (i + 1) * STEP);
 	}
 	/* b was not used: gone, not revived, and ended (as it is found on
 	 * the way, by get or by list). */
 	assert_int_equal(check(f, &p, b, NULL), SGW_STORE_NOTFOUND);
 	assert_int_equal(get(f, b, NULL), SGW_STORE_NOTFOUND);
-	advance(f, PAST);
+	advance(f, IDLE + STEP);
 	assert_int_equal(sgw_session_list(f->st, &p, "alice", now(f), &v, NULL, &n),
 	    SGW_STORE_OK);
 	assert_int_equal(n, 0);
@@ -1260,13 +1263,13 @@ policy_expiry(void **state)
 		assert_int_equal(f->st->expired, 2);
 
 	/* Absolute: never extended by use. */
-	p = policy(SHORT, SHORT + 150, 0);
+	p = policy(IDLE, IDLE + 2 * STEP / 3, 0);
 	create(f, &p, a, "bob", &c, NULL);
-	advance(f, SHORT - 50);
+	advance(f, IDLE - STEP / 2);
 	assert_int_equal(check(f, &p, a, &s), SGW_STORE_OK);
 	assert_int_equal(s.expires_ms, c.expires_ms);
 	assert_int_equal(s.idle_expires_ms, c.expires_ms);
-	advance(f, 250);
+	advance(f, STEP + STEP / 2);
 	assert_int_equal(check(f, &p, a, NULL), SGW_STORE_NOTFOUND);
 	assert_int_equal(get(f, a, NULL), SGW_STORE_NOTFOUND);
 }
