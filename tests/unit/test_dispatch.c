@@ -1669,16 +1669,28 @@ removed_user_is_seen_through_the_file(void **state)
 	q.cookie = a.cookie;
 	assert_int_equal(run(f, &q), 200);
 
-	/* Demoted in the file: the next check sees the new roles. */
+	/* Demoted in the file: the next look at it brings the new roles. */
 	snprintf(text, sizeof(text), "alice:%s:dev\nbob:%s:user\n", g.hash_a,
 	    g.hash_b);
 	assert_non_null(fp = fopen(path, "w"));
 	fputs(text, fp);
 	fclose(fp);
+	/* Looked at once a second at most: right after a request the
+	 * change is not seen yet... */
+	assert_int_equal(run(f, &q), 200);
+	/* ...and is at the next look. */
 	f->ctx.users_checked_ms = 0;
 	assert_int_equal(run(f, &q), 403);
 	q = authorizer("/app/x");
 	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 200);
+	header_is(f, "Variable-SGW_ROLES", "dev");
+
+	/* A broken file is not the truth: the users read before stay. */
+	assert_non_null(fp = fopen(path, "w"));
+	fputs("alice:$apr1$weak$hash:admin\n", fp);
+	fclose(fp);
+	f->ctx.users_checked_ms = 0;
 	assert_int_equal(run(f, &q), 200);
 	header_is(f, "Variable-SGW_ROLES", "dev");
 
