@@ -618,6 +618,78 @@ acl_user_and_database(void **state)
 	freeReplyObject(raw(f, "ACL DELUSER %s", user));
 }
 
+/* A server of its own with requirepass: that is the default user's
+ * password, which the shared server's raw connections must not need. */
+static struct redis_server rp_srv;
+
+static int
+rp_setup(void **state)
+{
+	static const char *const args[] = {"--requirepass", "s3cret pass", NULL};
+	char why[256];
+
+	(void)state;
+	if (redis_server_start_with(&rp_srv, args, why, sizeof(why)) == -1) {
+		fprintf(stderr, "%s\n", why);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+rp_teardown(void **state)
+{
+	(void)state;
+	redis_server_stop(&rp_srv);
+	return 0;
+}
+
+/* A store on the requirepass server with extra [redis] lines; the
+ * result of a get through it (errstr copied to err). */
+static int
+rp_get(const char *extra, const unsigned char h[SGW_HASH_LEN], int put_first,
+    char *err, size_t errlen)
+{
+	struct sgw_conf c;
+	struct sgw_store *st;
+	struct sgw_record r = rec_now("alice", 60000, 120000);
+	char why[512];
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	if ((st = store_for(&c, rp_srv.port, "rp:", extra, why, sizeof(why))) == NULL) {
+		sgw_conf_free(&c);
+		snprintf(err, errlen, "%s", why);
+		return -100;
+	}
+	rc = put_first ? st->ops->put(st, h, &r, sgw_now_ms()) : SGW_STORE_OK;
+	if (rc == SGW_STORE_OK)
+		rc = st->ops->get(st, h, &r);
+	snprintf(err, errlen, "%s", st->errstr);
+	sgw_store_close(st);
+	sgw_conf_free(&c);
+	return rc;
+}
+
+static void
+requirepass_password_alone(void **state)
+{
+	unsigned char h[SGW_HASH_LEN];
+	char err[600];
+
+	(void)state;
+	new_hash(h, NULL);
+	if (rp_get("password = s3cret pass\n", h, 1, err, sizeof(err)) != SGW_STORE_OK)
+		fail_msg("put and get with the password: %s", err);
+	/* Without it, or with a wrong one: an error that says why. */
+	assert_int_equal(rp_get(NULL, h, 0, err, sizeof(err)), SGW_STORE_UNAVAILABLE);
+	assert_true(err[0] != '\0');
+	assert_int_equal(rp_get("password = nope\n", h, 0, err, sizeof(err)),
+	    SGW_STORE_UNAVAILABLE);
+	if (strstr(err, "WRONGPASS") == NULL && strstr(err, "invalid password") == NULL)
+		fail_msg("wrong password: \"%s\"", err);
+}
+
 /* ---- failures of Redis itself ---- */
 
 static void
@@ -901,6 +973,8 @@ main(void)
 	    T(index_outlives_every_session),
 	    T(key_prefix_isolates_gateways),
 	    T(acl_user_and_database),
+	    cmocka_unit_test_setup_teardown(requirepass_password_alone, rp_setup,
+	        rp_teardown),
 	    cmocka_unit_test(unreachable_redis_is_an_error),
 	    T(stopped_redis_times_out_and_recovers),
 	    T(restarted_redis_is_found_again),

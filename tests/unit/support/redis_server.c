@@ -16,8 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The server the SIGALRM handler kills. */
-static struct redis_server *alarmed;
+/* The servers the SIGALRM handler kills. */
+#define MAX_SERVERS 4
+static struct redis_server *alarmed[MAX_SERVERS];
 
 void
 test_msleep(int64_t ms)
@@ -69,7 +70,9 @@ answers(int port)
 
 	if (c != NULL && c->err == 0)
 		r = redisCommand(c, "PING");
-	ok = r != NULL && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0;
+	/* A server with requirepass answers too, if only to say NOAUTH. */
+	ok = r != NULL && ((r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0) ||
+	    (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOAUTH", 6) == 0));
 	if (r != NULL)
 		freeReplyObject(r);
 	if (c != NULL)
@@ -83,8 +86,9 @@ on_alarm(int sig)
 	static const char msg[] = "redis test: a store call hung\n";
 
 	(void)sig;
-	if (alarmed != NULL && alarmed->pid > 0)
-		kill(alarmed->pid, SIGKILL);
+	for (int i = 0; i < MAX_SERVERS; i++)
+		if (alarmed[i] != NULL && alarmed[i]->pid > 0)
+			kill(alarmed[i]->pid, SIGKILL);
 	(void)!write(2, msg, sizeof(msg) - 1);
 	_exit(1);
 }
@@ -94,9 +98,19 @@ static int
 launch(struct redis_server *rs)
 {
 	char port[16];
+	const char *av[32];
+	int n = 0;
 	pid_t pid;
 
 	snprintf(port, sizeof(port), "%d", rs->port);
+	for (const char *const *a = (const char *const[]){"redis-server", "--port",
+	         port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+	         "--dir", rs->dir, NULL};
+	     *a != NULL; a++)
+		av[n++] = *a;
+	for (int i = 0; rs->args != NULL && rs->args[i] != NULL && n < 31; i++)
+		av[n++] = rs->args[i];
+	av[n] = NULL;
 	if ((pid = fork()) == -1)
 		return -1;
 	if (pid == 0) {
@@ -107,9 +121,7 @@ launch(struct redis_server *rs)
 			dup2(null, 1);
 			dup2(null, 2);
 		}
-		execlp("redis-server", "redis-server", "--port", port, "--bind",
-		    "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", rs->dir,
-		    (char *)NULL);
+		execvp(av[0], (char *const *)av);
 		_exit(127);
 	}
 	rs->pid = pid;
@@ -164,14 +176,26 @@ rm_dir(const char *dir)
 int
 redis_server_start(struct redis_server *rs, char *why, size_t whylen)
 {
+	return redis_server_start_with(rs, NULL, why, whylen);
+}
+
+int
+redis_server_start_with(struct redis_server *rs, const char *const *args,
+    char *why, size_t whylen)
+{
 	struct sigaction sa = {0};
 
 	memset(rs, 0, sizeof(*rs));
+	rs->args = args;
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	sa.sa_handler = on_alarm;
 	sigaction(SIGALRM, &sa, NULL);
-	alarmed = rs;
+	for (int i = 0; i < MAX_SERVERS; i++)
+		if (alarmed[i] == NULL || alarmed[i] == rs) {
+			alarmed[i] = rs;
+			break;
+		}
 	snprintf(rs->dir, sizeof(rs->dir), "/tmp/sgw-redis-XXXXXX");
 	if (mkdtemp(rs->dir) == NULL) {
 		snprintf(why, whylen, "mkdtemp: %s", strerror(errno));
@@ -200,4 +224,7 @@ redis_server_stop(struct redis_server *rs)
 	if (rs->dir[0] != '\0')
 		rm_dir(rs->dir);
 	rs->dir[0] = '\0';
+	for (int i = 0; i < MAX_SERVERS; i++)
+		if (alarmed[i] == rs)
+			alarmed[i] = NULL;
 }

@@ -19,6 +19,7 @@ struct redis_server {
 	volatile pid_t pid; /* 0 when not running; read by the SIGALRM handler */
 	int port;
 	char dir[64];
+	const char *const *args; /* more arguments, or NULL */
 };
 
 /* Sleeps ms milliseconds, through signals. */
@@ -35,6 +36,11 @@ int test_free_port(void);
  * the reason in why; nothing is left behind on -1.
  */
 int redis_server_start(struct redis_server *rs, char *why, size_t whylen);
+
+/* The same with more redis-server arguments (NULL-terminated, borrowed
+ * for the server's life: a restart passes them again). */
+int redis_server_start_with(struct redis_server *rs, const char *const *args,
+    char *why, size_t whylen);
 
 /* Stops the server (SIGTERM, after a SIGCONT in case a test left it
  * stopped) and starts it again on the same port: its data is gone. */
