@@ -100,6 +100,7 @@ static const struct key keys[] = {
 	{ "server",  "log_level",           T_LOGLEVEL,  0,                  0,   0,            "info",                   F(log_level),            0 },
 	{ "server",  "log_file",            T_STR,       K_EMPTY,            0,   0,            "",                       F(log_file),             0 },
 	{ "server",  "max_body",            T_SIZE,      0,                  1,   16 * MIB,     "16k",                    F(max_body),             0 },
+	{ "server",  "request_timeout",     T_DURATION,  0,                  1,   DURATION_MAX, "5s",                     F(request_timeout_ms),   0 },
 	{ "server",  "user",                T_STR,       K_EMPTY,            0,   0,            "",                       F(user),                 0 },
 	{ "server",  "metrics_listen",      T_ADDR,      K_EMPTY | K_NOUNIX, 0,   0,            "",                       F(metrics_listen),       F(metrics_addr) },
 	{ "redis",   "address",             T_ADDR,      K_NAMES,            0,   0,            "127.0.0.1:6379",         F(redis_address),        F(redis_addr) },
