@@ -280,11 +280,9 @@ serve(const char *file, int test_only)
 		sgw_runtime_free(&rt);
 		return 1;
 	}
-	/* libfcgi reads its peer filter once, in FCGX_Init. */
-	if (rt.conf.allowed_clients[0] != '\0')
-		setenv("FCGI_WEB_SERVER_ADDRS", rt.conf.allowed_clients, 1);
-	else
-		unsetenv("FCGI_WEB_SERVER_ADDRS");
+	/* No FCGI_WEB_SERVER_ADDRS: libfcgi would read it once, here, and
+	 * never accepts a connection itself anyway. The workers check
+	 * allowed_clients, so that a reload applies it (worker.c). */
 	if (FCGX_Init() != 0) {
 		fprintf(stderr, "sessiongw: cannot initialise libfcgi\n");
 		sgw_runtime_free(&rt);

@@ -89,3 +89,19 @@ sgw_runtime_free(struct sgw_runtime *rt)
 	free(rt->login_page);
 	memset(rt, 0, sizeof(*rt));
 }
+
+void
+sgw_runtime_wipe_secrets(struct sgw_runtime *rt)
+{
+	/* Every secret the configuration itself holds; a backend that adds
+	 * one (a password, a conninfo with a password in it) adds it here. */
+	char *secrets[] = {
+		rt->conf.redis_password,
+	};
+
+	sgw_keys_wipe(&rt->keys);
+	sgw_users_free(&rt->users);
+	for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
+		if (secrets[i] != NULL)
+			explicit_bzero(secrets[i], strlen(secrets[i]));
+}

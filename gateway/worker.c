@@ -1,17 +1,44 @@
 /*
- * worker: one worker's life. Accept a FastCGI request, build the request
- * struct, dispatch, write the answer; until told to stop or recycled.
+ * worker: one worker's life. Take a connection, let libfcgi read the
+ * request, build the request struct, dispatch, write the answer; until
+ * told to stop or recycled.
+ *
+ * The worker accepts connections itself and hands each one to libfcgi
+ * (FCGX_Request.ipcFd), for three reasons libfcgi cannot serve:
+ * - request_timeout (SPEC section 2): a one-shot timer runs while a
+ *   request is being read and while its answer is written; when it
+ *   fires, the SIGALRM handler shuts the connection down, so whatever
+ *   libfcgi is blocked in returns and it gives the connection up. No
+ *   peer can hold a worker by sending half a record, or nothing.
+ * - allowed_clients is checked against this worker's configuration, so a
+ *   SIGHUP applies it (libfcgi reads FCGI_WEB_SERVER_ADDRS once).
+ * - a graceful stop serves the connections already queued (SPEC section
+ *   2): the worker waits in ppoll() with the stop signals open, and the
+ *   listening socket is non-blocking, so it can take what is queued and
+ *   stop at EAGAIN.
+ *
+ * Signals are blocked except in ppoll() (and SIGALRM while the timer
+ * runs), so SIGTERM never breaks the reads and writes of a request:
+ * libfcgi does not retry on EINTR.
  */
 #include "worker.h"
 
 #include <errno.h>
+#include <fastcgi.h>
+#include <fcntl.h>
 #include <fcgiapp.h>
 #include <grp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,28 +46,27 @@
 #include "log.h"
 #include "metrics.h"
 #include "store_redis.h"
+#include "timefmt.h"
 
-static volatile sig_atomic_t stopping;
-static volatile sig_atomic_t idle;
+#define LINGER_MS 1000 /* at most, for a peer to close after our answer */
+
+static volatile sig_atomic_t stopping; /* SIGTERM, SIGINT or SIGUSR2 */
+static volatile sig_atomic_t no_drain; /* SIGUSR2: a reload retires us */
 static volatile sig_atomic_t reopen_log;
-static int listen_fd = -1;
+static volatile sig_atomic_t timed_out;
+static volatile sig_atomic_t timer_fd = -1; /* what SIGALRM shuts down */
 
-/*
- * SIGTERM: finish the request in hand, then exit. While idle in accept()
- * the worker would otherwise sleep until the next connection, so the
- * handler closes the listening socket under it: accept() fails at once.
- * SA_RESTART keeps reads and writes of a request in progress from being
- * broken by the signal (libfcgi does not retry on EINTR).
- */
+static sigset_t mask_run;   /* every handled signal blocked */
+static sigset_t mask_idle;  /* only SIGALRM blocked: waiting for work */
+static sigset_t mask_timed; /* nothing blocked: waiting with the timer on */
+static sigset_t alarm_set;
+
 static void
 on_term(int sig)
 {
-	(void)sig;
 	stopping = 1;
-	if (idle && listen_fd >= 0) {
-		close(listen_fd);
-		listen_fd = -1;
-	}
+	if (sig == SIGUSR2)
+		no_drain = 1;
 }
 
 static void
@@ -50,27 +76,262 @@ on_usr1(int sig)
 	reopen_log = 1;
 }
 
+/* Cuts the connection that has used up its request_timeout: the blocked
+ * read or write returns, and every later one fails at once. */
+static void
+on_alarm(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	timed_out = 1;
+	if (timer_fd >= 0)
+		shutdown(timer_fd, SHUT_RDWR);
+	errno = saved;
+}
+
 static void
 install_signals(void)
 {
 	struct sigaction sa;
-	sigset_t none;
+	int handled[] = {SIGTERM, SIGINT, SIGUSR2, SIGUSR1, SIGALRM};
 
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
+	/* No SA_RESTART: SIGALRM must break a blocked read. The others only
+	 * arrive while we wait in ppoll(). */
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
 	sa.sa_handler = on_usr1;
 	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_handler = on_alarm;
+	sigaction(SIGALRM, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGPIPE, &sa, NULL);
 	sa.sa_handler = SIG_DFL;
 	sigaction(SIGCHLD, &sa, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	sigemptyset(&mask_run);
+	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+		sigaddset(&mask_run, handled[i]);
+	sigemptyset(&alarm_set);
+	sigaddset(&alarm_set, SIGALRM);
+	mask_idle = alarm_set;
+	sigemptyset(&mask_timed);
+	sigprocmask(SIG_SETMASK, &mask_run, NULL);
+}
+
+/* Lets the signals that arrived while we worked run their handlers. */
+static void
+take_signals(void)
+{
+	sigset_t was;
+
+	sigprocmask(SIG_UNBLOCK, &mask_run, &was);
+	sigprocmask(SIG_SETMASK, &was, NULL);
+	if (reopen_log) {
+		reopen_log = 0;
+		sgw_log_reopen();
+	}
+}
+
+/* Starts the request timer for connection fd: ms from now, it is cut. */
+static void
+arm(int fd, int64_t ms)
+{
+	struct itimerval it = {{0, 0}, {(time_t)(ms / 1000),
+	    (suseconds_t)(ms % 1000) * 1000}};
+
+	if (ms <= 0)
+		it.it_value.tv_usec = 1000;
+	timer_fd = fd;
+	timed_out = 0;
+	setitimer(ITIMER_REAL, &it, NULL);
+	sigprocmask(SIG_UNBLOCK, &alarm_set, NULL);
+}
+
+/* Stops the timer. A SIGALRM that fired before it was blocked again is
+ * taken here, so it cannot cut the next connection. */
+static void
+disarm(void)
+{
+	struct itimerval off = {{0, 0}, {0, 0}};
+	struct timespec zero = {0, 0};
+
+	sigprocmask(SIG_BLOCK, &alarm_set, NULL);
+	setitimer(ITIMER_REAL, &off, NULL);
+	while (sigtimedwait(&alarm_set, NULL, &zero) == SIGALRM)
+		timed_out = 1;
+	timer_fd = -1;
+}
+
+/* allowed_clients: comma-separated IPv4 addresses, "" = anyone. */
+static int
+peer_allowed(const char *list, const struct sockaddr_in *sin)
+{
+	uint32_t peer = ntohl(sin->sin_addr.s_addr);
+	const char *p = list;
+
+	if (list[0] == '\0')
+		return 1;
+	while (*p != '\0') {
+		char one[16];
+		size_t n = strcspn(p, ",");
+		uint32_t a;
+
+		if (n < sizeof(one)) {
+			memcpy(one, p, n);
+			one[n] = '\0';
+			if (sgw_ipv4_parse(one, &a) == 0 && a == peer)
+				return 1;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+enum take { TAKE_NONE = -1, TAKE_AGAIN = -2, TAKE_FAIL = -3 };
+
+/*
+ * The next connection from the listening socket: waits for one unless
+ * `wait` is 0. Returns its fd, or TAKE_NONE (nothing queued),
+ * TAKE_AGAIN (a signal, or one that went away or was refused: look at
+ * the flags and try again),
+ * TAKE_FAIL (the listening socket is broken: logged).
+ */
+static int
+take_connection(int lfd, const struct sgw_conf *conf, int wait)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int c, one = 1;
+
+	if (wait) {
+		struct pollfd p = {.fd = lfd, .events = POLLIN};
+
+		/* A signal: the caller looks at the flags, then comes back. */
+		if (ppoll(&p, 1, NULL, &mask_idle) == -1)
+			return TAKE_AGAIN;
+	}
+	if ((c = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC)) == -1) {
+		switch (errno) {
+		case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+		case EWOULDBLOCK:
+#endif
+			/* Another worker was quicker. */
+			return TAKE_NONE;
+		case EINTR:
+		case ECONNABORTED:
+		case EPROTO:
+		case ENETDOWN:
+		case ENOPROTOOPT:
+		case EHOSTDOWN:
+		case ENONET:
+		case EHOSTUNREACH:
+		case EOPNOTSUPP:
+		case ENETUNREACH:
+			return TAKE_AGAIN;
+		default:
+			/* Exit non-zero: the master replaces us. */
+			sgw_log_errno(SGW_LOG_ERROR, "worker: accept failed");
+			return TAKE_FAIL;
+		}
+	}
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+
+		if (!peer_allowed(conf->allowed_clients, sin)) {
+			static int64_t last;
+			char ip[INET_ADDRSTRLEN];
+
+			/* Once a second at most: anyone can connect. */
+			if (sgw_mono_ms() - last >= 1000) {
+				last = sgw_mono_ms();
+				log_warn("refused a connection from %s: not in allowed_clients",
+				    inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip)));
+			}
+			close(c);
+			return TAKE_AGAIN;
+		}
+		/* Answers are written in one go: no Nagle delay (as libfcgi). */
+		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	return c;
+}
+
+/*
+ * Ends a connection: half-close, then read what the peer still sends
+ * until it closes too, for at most LINGER_MS (and what the request timer
+ * leaves). Closing with unread data would send a reset, which can make
+ * the peer drop the answer it has not read yet.
+ */
+static void
+end_connection(int fd)
+{
+	char trash[1024];
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	int64_t until = sgw_mono_ms() + LINGER_MS, now;
+
+	if (shutdown(fd, SHUT_WR) == 0) {
+		while ((now = sgw_mono_ms()) < until &&
+		    poll(&p, 1, (int)(until - now)) > 0 &&
+		    read(fd, trash, sizeof(trash)) > 0)
+			;
+	}
+	close(fd);
+}
+
+/* FCGI_END_REQUEST with FCGI_UNKNOWN_ROLE: the answer the FastCGI
+ * specification gives to a role we do not play (FILTER, or any number). */
+static void
+refuse_role(int fd, int request_id, int role)
+{
+	FCGI_EndRequestRecord rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.header.version = FCGI_VERSION_1;
+	rec.header.type = FCGI_END_REQUEST;
+	rec.header.requestIdB1 = (unsigned char)(request_id >> 8);
+	rec.header.requestIdB0 = (unsigned char)request_id;
+	rec.header.contentLengthB0 = sizeof(rec.body);
+	rec.body.protocolStatus = FCGI_UNKNOWN_ROLE;
+	if (write(fd, &rec, sizeof(rec)) != (ssize_t)sizeof(rec))
+		log_debug("worker: cannot refuse FastCGI role %d: %s", role,
+		    strerror(errno));
+	log_info("refused FastCGI role %d: only RESPONDER and AUTHORIZER are served",
+	    role);
+}
+
+/*
+ * Waits for the next request on a kept connection (FCGI_KEEP_CONN), with
+ * the timer running since the end of the last answer. Returns 1 when
+ * there is something to read (or the timer cut the connection: libfcgi
+ * then sees its end), 0 when the worker is told to stop before the peer
+ * sent anything.
+ */
+static int
+wait_kept(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	for (;;) {
+		if (ppoll(&p, 1, NULL, &mask_timed) > 0 || timed_out)
+			return 1;
+		if (reopen_log) {
+			reopen_log = 0;
+			sgw_log_reopen();
+		}
+		if (stopping) {
+			/* A request that was already on its way is served. */
+			p.revents = 0;
+			return poll(&p, 1, 0) > 0;
+		}
+	}
 }
 
 int
@@ -185,8 +446,15 @@ count_answer(const struct sgw_response *resp, int64_t started)
 	sgw_metrics_request(resp->endpoint, resp->status, mono_ns() - started);
 }
 
-static void
-serve(struct sgw_ctx *ctx, FCGX_Request *r, char *bodybuf)
+/*
+ * Serves the request libfcgi has read the head of: reads the body while
+ * the timer still runs, then decides with the timer off, then writes the
+ * answer with the timer on again (a peer that does not read cannot hold
+ * us either). Returns 0, or -1 when the request did not arrive in time
+ * and was dropped unanswered.
+ */
+static int
+serve(struct sgw_ctx *ctx, FCGX_Request *r, char *bodybuf, int conn)
 {
 	struct sgw_request q;
 	struct sgw_response resp;
@@ -198,9 +466,16 @@ serve(struct sgw_ctx *ctx, FCGX_Request *r, char *bodybuf)
 	if (q.role == SGW_ROLE_RESPONDER && strcmp(q.method, "GET") != 0 &&
 	    strcmp(q.method, "HEAD") != 0)
 		read_body(r->in, bodybuf, ctx->conf->max_body, &q);
+	disarm();
+	if (timed_out) {
+		log_info("closed a connection that sent no whole request within "
+		    "request_timeout");
+		return -1;
+	}
 	sgw_resp_init(&resp);
 	started = mono_ns();
 	sgw_dispatch(ctx, &q, &resp);
+	arm(conn, ctx->conf->request_timeout_ms);
 	write_response(r, &q, &resp);
 	count_answer(&resp, started);
 	log_debug("%s %s -> %d (%s) client=%s",
@@ -208,10 +483,35 @@ serve(struct sgw_ctx *ctx, FCGX_Request *r, char *bodybuf)
 	    resp.endpoint, resp.status, q.role == SGW_ROLE_AUTHORIZER ?
 	    "authorizer" : "responder", q.client);
 	sgw_resp_free(&resp);
+	return 0;
+}
+
+/* libfcgi's side of the connection: its fd is closed without shutdown or
+ * drain (detached), because conn still holds the socket and ends it. */
+static void
+drop_request(FCGX_Request *r)
+{
+	r->detached = 1;
+	FCGX_Free(r, 1);
+}
+
+/* Tells the master this worker is up, so that its death is not taken for
+ * a crash loop (master.c). */
+static void
+report_ready(int ready_fd)
+{
+	pid_t pid = getpid();
+
+	if (ready_fd < 0)
+		return;
+	if (write(ready_fd, &pid, sizeof(pid)) != (ssize_t)sizeof(pid))
+		log_debug("worker: cannot report ready: %s", strerror(errno));
+	close(ready_fd);
 }
 
 int
-sgw_worker_run(int fd, struct sgw_runtime *rt, unsigned generation)
+sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
+    unsigned generation)
 {
 	const struct sgw_conf *conf = &rt->conf;
 	struct sgw_ctx ctx = {
@@ -222,49 +522,127 @@ sgw_worker_run(int fd, struct sgw_runtime *rt, unsigned generation)
 	};
 	FCGX_Request r;
 	char *bodybuf = NULL;
-	int64_t served = 0;
+	int64_t served = 0, drain_until = 0;
+	long drained = 0;
+	int conn = -1; /* the socket of the connection in hand */
 	int rc = 1;
 
-	listen_fd = fd;
 	install_signals();
 	if (sgw_drop_privileges(conf, "worker") == -1)
 		return 1;
+	/* -1: libfcgi never accepts by itself; it reads the connections
+	 * this loop hands it in r.ipcFd. */
 	if ((ctx.store = sgw_store_redis_new(conf)) == NULL ||
 	    (bodybuf = malloc(conf->max_body + 1)) == NULL ||
-	    FCGX_InitRequest(&r, fd, 0) != 0) {
+	    FCGX_InitRequest(&r, -1, 0) != 0) {
 		log_error("worker: out of memory");
 		goto done;
 	}
+	report_ready(ready_fd);
 	log_info("worker started (generation %u)", generation);
-	while (!stopping) {
-		int got;
+	for (;;) {
+		int64_t limit = conf->request_timeout_ms;
+		int got, recycle;
 
-		idle = 1;
-		if (stopping || listen_fd < 0)
-			break;
-		got = FCGX_Accept_r(&r);
-		idle = 0;
-		if (got < 0) {
-			if (stopping)
-				break;
-			/* Exit non-zero: the master replaces us with a back-off. */
-			log_error("worker: accept failed: %s", strerror(-got));
-			goto done;
-		}
-		serve(&ctx, &r, bodybuf);
-		FCGX_Finish_r(&r);
 		if (reopen_log) {
 			reopen_log = 0;
 			sgw_log_reopen();
 		}
-		if (conf->max_requests > 0 && ++served >= conf->max_requests) {
+		if (conn == -1) {
+			int c;
+
+			/* Stopping: serve what is queued, then leave; those
+			 * connections share one request_timeout, so that a
+			 * queue of idle peers cannot keep the gateway up. */
+			if (stopping) {
+				if (no_drain)
+					break;
+				if (drain_until == 0)
+					drain_until = sgw_mono_ms() + conf->request_timeout_ms;
+				if ((limit = drain_until - sgw_mono_ms()) <= 0)
+					break;
+			}
+			c = take_connection(fd, conf, !stopping);
+			if (c == TAKE_FAIL)
+				goto done;
+			if (c == TAKE_NONE && stopping)
+				break;
+			if (c < 0)
+				continue;
+			if ((r.ipcFd = fcntl(c, F_DUPFD_CLOEXEC, 0)) == -1) {
+				sgw_log_errno(SGW_LOG_ERROR, "worker: dup");
+				close(c);
+				continue;
+			}
+			conn = c;
+			drained += stopping;
+			/* FCGX_Accept_r first finishes "the previous request",
+			 * which closes the connection unless it was kept; the
+			 * BEGIN_REQUEST of this one sets the flag again. */
+			r.keepConnection = 1;
+			arm(conn, limit);
+		} else if (!wait_kept(conn)) {
+			drop_request(&r);
+			end_connection(conn);
+			conn = -1;
+			disarm();
+			continue;
+		}
+		r.detached = 1;
+		got = FCGX_Accept_r(&r);
+		if (got < 0 || (r.role != FCGI_RESPONDER && r.role != FCGI_AUTHORIZER)) {
+			/* libfcgi gave the connection up (the peer closed it,
+			 * sent something that is not FastCGI, or the timer cut
+			 * it), or the role is one we do not play; libfcgi
+			 * closes a connection with an unknown role silently. */
+			if (r.isBeginProcessed && !timed_out &&
+			    r.role != FCGI_RESPONDER && r.role != FCGI_AUTHORIZER)
+				refuse_role(conn, r.requestId, r.role);
+			else if (timed_out)
+				log_info("closed a connection that sent no whole request "
+				    "within request_timeout");
+			if (r.ipcFd >= 0)
+				drop_request(&r);
+			end_connection(conn);
+			conn = -1;
+			disarm();
+			take_signals();
+			continue;
+		}
+		if (serve(&ctx, &r, bodybuf, conn) == -1) {
+			drop_request(&r);
+			end_connection(conn);
+			conn = -1;
+			take_signals();
+			continue;
+		}
+		take_signals();
+		recycle = conf->max_requests > 0 && ++served >= conf->max_requests;
+		if (stopping || recycle)
+			r.keepConnection = 0;
+		r.detached = 1;
+		FCGX_Finish_r(&r);
+		if (r.ipcFd < 0) {
+			end_connection(conn);
+			conn = -1;
+			disarm();
+		}
+		if (recycle) {
 			log_info("worker recycled after %lld requests", (long long)served);
 			break;
 		}
 	}
 	rc = 0;
-	log_info("worker exiting");
+	if (stopping && !no_drain)
+		log_info("worker exiting: served %ld queued connections", drained);
+	else
+		log_info("worker exiting");
 done:
+	if (conn != -1) {
+		drop_request(&r);
+		end_connection(conn);
+		disarm();
+	}
 	if (ctx.store != NULL)
 		ctx.store->ops->free(ctx.store);
 	free(bodybuf);
