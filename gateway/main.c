@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "master.h"
+#include "metrics.h"
 #include "runtime.h"
 #include "store_redis.h"
 #include "timefmt.h"
@@ -297,6 +298,9 @@ main(int argc, char **argv)
 	const char *file = DEFAULT_CONF;
 	int test_only = 0, opt;
 
+	/* Not a subcommand for people: the master starts it (metrics.c). */
+	if (argc > 1 && strcmp(argv[1], SGW_METRICS_SERVER_ARG) == 0)
+		return sgw_metrics_server_main(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "passwd") == 0)
 		return cmd_passwd(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "sessions") == 0)

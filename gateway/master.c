@@ -165,13 +165,19 @@ spawn_metrics(struct master *m)
 	}
 	if (pid == 0) {
 		free(m->kids);
-		/* It answers HTTP only; the FastCGI socket is not its own, and
-		 * it must hold no secret while it talks to the network. */
-		close(m->fd);
+		/* It answers HTTP only; the FastCGI socket is not its own (in
+		 * spawned mode it is fd 0, which an exec would pass on). */
+		if (m->fd == 0)
+			dup2(open("/dev/null", O_RDONLY | O_CLOEXEC), 0);
+		else
+			close(m->fd);
 		close(m->ready_rd);
 		close(m->ready_wr);
+		/* It must hold no secret: the exec leaves all of this memory
+		 * behind; the wipe covers the moments before it. */
 		sgw_runtime_wipe_secrets(&m->rt);
-		_exit(sgw_metrics_serve(m->metrics_fd, m->metrics, &m->rt.conf));
+		sgw_metrics_exec(m->metrics_fd, &m->rt.conf);
+		_exit(1);
 	}
 	m->metrics_pid = pid;
 }

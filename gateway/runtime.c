@@ -100,6 +100,13 @@ sgw_runtime_wipe_secrets(struct sgw_runtime *rt)
 	};
 
 	sgw_keys_wipe(&rt->keys);
+	/* sgw_users_free frees the hashes without overwriting them, and
+	 * freed memory keeps its bytes. */
+	for (size_t i = 0; i < rt->users.n; i++)
+		if (rt->users.v[i].hash != NULL)
+			explicit_bzero(rt->users.v[i].hash, strlen(rt->users.v[i].hash));
+	if (rt->users.dummy_hash != NULL)
+		explicit_bzero(rt->users.dummy_hash, strlen(rt->users.dummy_hash));
 	sgw_users_free(&rt->users);
 	for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
 		if (secrets[i] != NULL)
