@@ -483,6 +483,17 @@ serve(struct sgw_ctx *ctx, FCGX_Request *r, char *bodybuf, int conn)
 	    resp.endpoint, resp.status, q.role == SGW_ROLE_AUTHORIZER ?
 	    "authorizer" : "responder", q.client);
 	sgw_resp_free(&resp);
+	/* On a kept connection libfcgi reads the next request where this
+	 * one's stdin ends: what is left of it (a GET's empty record, the
+	 * rest of a body over max_body) must be read, or the next request
+	 * meets a stray STDIN record and libfcgi drops the connection. The
+	 * answer goes out first, in case the peer waits for it. Never as an
+	 * authorizer (see above). */
+	if (q.role == SGW_ROLE_RESPONDER && r->keepConnection) {
+		FCGX_FFlush(r->out);
+		while (FCGX_GetStr(bodybuf, (int)ctx->conf->max_body + 1, r->in) > 0)
+			;
+	}
 	return 0;
 }
 
@@ -525,6 +536,7 @@ sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
 	int64_t served = 0, drain_until = 0;
 	long drained = 0;
 	int conn = -1; /* the socket of the connection in hand */
+	int answered = 0; /* requests answered on it */
 	int rc = 1;
 
 	install_signals();
@@ -575,6 +587,7 @@ sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
 				continue;
 			}
 			conn = c;
+			answered = 0;
 			drained += stopping;
 			/* FCGX_Accept_r first finishes "the previous request",
 			 * which closes the connection unless it was kept; the
@@ -598,6 +611,9 @@ sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
 			if (r.isBeginProcessed && !timed_out &&
 			    r.role != FCGI_RESPONDER && r.role != FCGI_AUTHORIZER)
 				refuse_role(conn, r.requestId, r.role);
+			else if (timed_out && answered > 0)
+				/* What a web server's keepalive cache does. */
+				log_debug("closed a kept connection idle for request_timeout");
 			else if (timed_out)
 				log_info("closed a connection that sent no whole request "
 				    "within request_timeout");
@@ -616,6 +632,7 @@ sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
 			take_signals();
 			continue;
 		}
+		answered++;
 		take_signals();
 		recycle = conf->max_requests > 0 && ++served >= conf->max_requests;
 		if (stopping || recycle)

@@ -49,6 +49,21 @@ if [ "$elapsed" -ge 800 ] && [ "$elapsed" -lt 2500 ]; then
 else
 	not_ok "a truncated record is closed after about request_timeout (${elapsed} ms)"
 fi
+# On a kept connection the time counts from the end of the last answer.
+t0=$(ms)
+out=$("$SGW_FCGI_CLIENT" -k 3 -t 10 "$A" REQUEST_METHOD=GET DOCUMENT_URI=/auth/login \
+	REMOTE_ADDR=127.0.0.1 | tr -d '\r')
+t1=$(ms)
+elapsed=$((t1 - t0))
+# (The login page does not end in a newline: count, do not match lines.)
+expect_eq "FCGI_KEEP_CONN: three requests answered on one connection" 3 \
+	"$(grep -o 'Status: 200 OK' <<<"$out" | wc -l)"
+expect_match "FCGI_KEEP_CONN: then the idle connection is closed by the server" 'closed$' "$out"
+if [ "$elapsed" -ge 800 ] && [ "$elapsed" -lt 2500 ]; then
+	ok "FCGI_KEEP_CONN: ...about request_timeout after the last answer (${elapsed} ms in all)"
+else
+	not_ok "FCGI_KEEP_CONN: ...about request_timeout after the last answer (${elapsed} ms in all)"
+fi
 fails=0
 for i in $(seq 1 20); do [ "$(page "$A")" = "Status: 200 OK" ] || fails=$((fails + 1)); done
 expect_eq "then every request is answered again (20 requests)" 0 "$fails"
@@ -82,6 +97,28 @@ else
 fi
 kill "$h1" "$h2" "$h3" 2>/dev/null
 wait "$h1" "$h2" "$h3" 2>/dev/null
+
+# --- SIGTERM closes an idle kept connection at once ----------------------------------------
+gateway_conf "$T/kept.conf" workers=1 request_timeout=5s
+start_gateway "$T/kept.conf"
+"$SGW_FCGI_CLIENT" -k 1 -t 10 "127.0.0.1:$SGW_PORT" REQUEST_METHOD=GET DOCUMENT_URI=/auth/login \
+	REMOTE_ADDR=127.0.0.1 >"$T/kept.out" 2>&1 &
+kc=$!
+sleep 0.5
+t0=$(ms)
+kill -TERM "$SGW_PID"
+wait "$SGW_PID"
+rc=$?
+t1=$(ms)
+wait "$kc"
+expect_eq "SIGTERM, idle kept connection: the master exits 0" 0 "$rc"
+if [ $((t1 - t0)) -lt 1500 ]; then
+	ok "SIGTERM, idle kept connection: closed at once ($((t1 - t0)) ms, request_timeout 5 s)"
+else
+	not_ok "SIGTERM, idle kept connection: closed at once ($((t1 - t0)) ms, request_timeout 5 s)"
+fi
+expect_eq "SIGTERM, idle kept connection: its answer came, then the close" "Status: 200 OK closed" \
+	"$(tr -d '\r' <"$T/kept.out" | grep -E '^(Status|closed|open)' | tr '\n' ' ' | sed 's/ $//')"
 
 # --- SIGTERM serves the connections already queued ---------------------------------------
 gateway_conf "$T/drain.conf" workers=1
