@@ -208,20 +208,23 @@ find_secrets() { # PID: prints each secret found in its memory
 	    f = line.strip().split(":")
 	    if len(f) >= 2 and f[1].startswith("$"):
 	        needles["hash of " + f[0]] = f[1].encode()
+	chunk, over = 8 << 20, 256
 	with open("/proc/%s/maps" % pid) as maps, open("/proc/%s/mem" % pid, "rb", 0) as mem:
 	    for m in maps:
 	        f = m.split()
-	        if "w" not in f[1]:
-	            continue
 	        lo, hi = (int(x, 16) for x in f[0].split("-"))
-	        try:
-	            mem.seek(lo)
-	            data = mem.read(hi - lo)
-	        except OSError:
+	        # Writable memory; not the terabytes a sanitizer reserves.
+	        if "w" not in f[1] or hi - lo > 4 << 30:
 	            continue
-	        for name, n in needles.items():
-	            if n in data:
-	                print(name)
+	        for at in range(lo, hi, chunk):
+	            try:
+	                mem.seek(at)
+	                data = mem.read(min(chunk + over, hi - at))
+	            except OSError:
+	                continue
+	            for name, n in needles.items():
+	                if n in data:
+	                    print(name)
 	PY
 }
 w=$(workers)
