@@ -141,11 +141,13 @@ take_signals(void)
 static void
 arm(int fd, int64_t ms)
 {
-	struct itimerval it = {{0, 0}, {(time_t)(ms / 1000),
-	    (suseconds_t)(ms % 1000) * 1000}};
+	struct itimerval it = {{0, 0}, {0, 0}};
 
-	if (ms <= 0)
-		it.it_value.tv_usec = 1000;
+	/* An all-zero it_value would disarm instead. */
+	if (ms < 1)
+		ms = 1;
+	it.it_value.tv_sec = (time_t)(ms / 1000);
+	it.it_value.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	timer_fd = fd;
 	timed_out = 0;
 	setitimer(ITIMER_REAL, &it, NULL);
