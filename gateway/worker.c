@@ -4,22 +4,24 @@
  * told to stop or recycled.
  *
  * The worker accepts connections itself and hands each one to libfcgi
- * (FCGX_Request.ipcFd), for three reasons libfcgi cannot serve:
- * - request_timeout (SPEC section 2): a one-shot timer runs while a
- *   request is being read and while its answer is written; when it
- *   fires, the SIGALRM handler shuts the connection down, so whatever
- *   libfcgi is blocked in returns and it gives the connection up. No
- *   peer can hold a worker by sending half a record, or nothing.
+ * (FCGX_Request.ipcFd), for reasons libfcgi cannot serve:
+ * - request_timeout (SPEC section 2), so that no peer can hold a worker
+ *   by sending half a record, or nothing. A connection waits in the
+ *   worker's pending set (epoll, MSG_PEEK) until the head of a request
+ *   has arrived, and only then goes to libfcgi, which blocks until it
+ *   has read it; a pending connection past its deadline is closed. While
+ *   libfcgi reads the rest and while the answer is written, a one-shot
+ *   timer runs; when it fires, the SIGALRM handler shuts the connection
+ *   down, so whatever libfcgi is blocked in returns.
  * - allowed_clients is checked against this worker's configuration, so a
  *   SIGHUP applies it (libfcgi reads FCGI_WEB_SERVER_ADDRS once).
  * - a graceful stop serves the connections already queued (SPEC section
- *   2): the worker waits in ppoll() with the stop signals open, and the
- *   listening socket is non-blocking, so it can take what is queued and
- *   stop at EAGAIN.
+ *   2): the listening socket is non-blocking, so a stopping worker takes
+ *   what is queued, stops at EAGAIN, and serves it.
  *
- * Signals are blocked except in ppoll() (and SIGALRM while the timer
- * runs), so SIGTERM never breaks the reads and writes of a request:
- * libfcgi does not retry on EINTR.
+ * Signals are blocked except in epoll_pwait() (and SIGALRM while the
+ * timer runs), so SIGTERM never breaks the reads and writes of a
+ * request: libfcgi does not retry on EINTR.
  */
 #include "worker.h"
 
@@ -37,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -58,7 +61,6 @@ static volatile sig_atomic_t timer_fd = -1; /* what SIGALRM shuts down */
 
 static sigset_t mask_run;   /* every handled signal blocked */
 static sigset_t mask_idle;  /* only SIGALRM blocked: waiting for work */
-static sigset_t mask_timed; /* nothing blocked: waiting with the timer on */
 static sigset_t alarm_set;
 
 static void
@@ -119,7 +121,6 @@ install_signals(void)
 	sigemptyset(&alarm_set);
 	sigaddset(&alarm_set, SIGALRM);
 	mask_idle = alarm_set;
-	sigemptyset(&mask_timed);
 	sigprocmask(SIG_SETMASK, &mask_run, NULL);
 }
 
@@ -199,26 +200,18 @@ peer_allowed(const char *list, const struct sockaddr_in *sin)
 enum take { TAKE_NONE = -1, TAKE_AGAIN = -2, TAKE_FAIL = -3 };
 
 /*
- * The next connection from the listening socket: waits for one unless
- * `wait` is 0. Returns its fd, or TAKE_NONE (nothing queued),
- * TAKE_AGAIN (a signal, or one that went away or was refused: look at
- * the flags and try again),
- * TAKE_FAIL (the listening socket is broken: logged).
+ * The next connection from the (non-blocking) listening socket. Returns
+ * its fd, or TAKE_NONE (nothing queued, or another worker was quicker),
+ * TAKE_AGAIN (one that went away or was refused: try again), TAKE_FAIL
+ * (the listening socket is broken: logged).
  */
 static int
-take_connection(int lfd, const struct sgw_conf *conf, int wait)
+take_connection(int lfd, const struct sgw_conf *conf)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	int c, one = 1;
 
-	if (wait) {
-		struct pollfd p = {.fd = lfd, .events = POLLIN};
-
-		/* A signal: the caller looks at the flags, then comes back. */
-		if (ppoll(&p, 1, NULL, &mask_idle) == -1)
-			return TAKE_AGAIN;
-	}
 	if ((c = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC)) == -1) {
 		switch (errno) {
 		case EAGAIN:
@@ -310,30 +303,205 @@ refuse_role(int fd, int request_id, int role)
 }
 
 /*
- * Waits for the next request on a kept connection (FCGI_KEEP_CONN), with
- * the timer running since the end of the last answer. Returns 1 when
- * there is something to read (or the timer cut the connection: libfcgi
- * then sees its end), 0 when the worker is told to stop before the peer
- * sent anything.
+ * Connections whose request is still arriving. A worker takes a
+ * connection as soon as it is queued, but hands it to libfcgi (which
+ * blocks until it has read the request) only once the head of a request,
+ * up to the end of its PARAMS, is in the socket: it looks with MSG_PEEK.
+ * So a peer that sends half a request, or nothing, holds a slot here and
+ * not the worker, and the requests behind it are served as they arrive.
+ * A kept connection comes back here between its requests. Each has until
+ * its deadline (request_timeout from the accept or from the end of the
+ * last answer) to deliver; then it is closed.
+ */
+#define PENDING_MAX 64   /* connections one worker holds */
+#define PEEK_MAX 65536   /* what it looks at for a request head */
+#define SERVE_MIN_MS 100 /* what a request whose head came in time gets */
+#define RETIRE_WAIT_MS 500 /* for pending heads, when retired or recycled */
+
+struct pending {
+	int fd;
+	int64_t deadline; /* monotonic ms */
+	int answered;     /* requests answered on it before (kept) */
+	int ready;        /* a request head is there, or all a peek can see */
+};
+
+static struct pending pend[PENDING_MAX];
+static size_t npend;
+static int epfd = -1;
+static int listen_watched; /* the listening socket is in epfd's interest */
+static unsigned char peekbuf[PEEK_MAX];
+
+/*
+ * 1 when b holds the head of a request: records up to the end of the
+ * PARAMS stream, or a BEGIN_REQUEST with a role we refuse at once. What
+ * is not FastCGI counts as a head too: libfcgi rejects it. Management
+ * records (FCGI_GET_VALUES) do not: they are answered with the request.
  */
 static int
-wait_kept(int fd)
+head_complete(const unsigned char *b, size_t n)
 {
-	struct pollfd p = {.fd = fd, .events = POLLIN};
+	size_t off = 0;
 
-	for (;;) {
-		if (ppoll(&p, 1, NULL, &mask_timed) > 0 || timed_out)
+	while (off + FCGI_HEADER_LEN <= n) {
+		size_t clen = (size_t)b[off + 4] << 8 | b[off + 5];
+		int type = b[off + 1];
+
+		if (b[off] != FCGI_VERSION_1)
 			return 1;
-		if (reopen_log) {
-			reopen_log = 0;
-			sgw_log_reopen();
+		if (type == FCGI_PARAMS && clen == 0)
+			return 1;
+		if (type == FCGI_BEGIN_REQUEST && off + FCGI_HEADER_LEN + 2 <= n) {
+			int role = b[off + 8] << 8 | b[off + 9];
+
+			if (role != FCGI_RESPONDER && role != FCGI_AUTHORIZER)
+				return 1;
 		}
-		if (stopping) {
-			/* A request that was already on its way is served. */
-			p.revents = 0;
-			return poll(&p, 1, 0) > 0;
-		}
+		off += FCGI_HEADER_LEN + clen + b[off + 6];
 	}
+	return 0;
+}
+
+/* Looks at what p has sent. Returns 0, or -1 when it is done for: closed
+ * or reset before a request head. */
+static int
+pending_look(struct pending *p)
+{
+	ssize_t n = recv(p->fd, peekbuf, sizeof(peekbuf), MSG_PEEK | MSG_DONTWAIT);
+
+	if (n > 0) {
+		p->ready = head_complete(peekbuf, (size_t)n) ||
+		    (size_t)n == sizeof(peekbuf);
+		return 0;
+	}
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return 0;
+	return -1;
+}
+
+static void
+pending_remove(size_t i)
+{
+	epoll_ctl(epfd, EPOLL_CTL_DEL, pend[i].fd, NULL);
+	pend[i] = pend[--npend];
+}
+
+/* Closes pend[i]: nothing was answered on it since the last answer, so
+ * there is nothing to linger for. */
+static void
+pending_close(size_t i, int expired)
+{
+	if (expired && pend[i].answered > 0)
+		/* What a web server's keepalive cache does. */
+		log_debug("closed a kept connection idle for request_timeout");
+	else if (expired)
+		log_info("closed a connection that sent no whole request within "
+		    "request_timeout");
+	close(pend[i].fd);
+	pend[i] = pend[--npend];
+}
+
+/* Takes fd into the pending set (or closes it when that is full). */
+static void
+pending_add(int fd, int64_t deadline, int answered)
+{
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET,
+	    .data.fd = fd};
+
+	if (npend == PENDING_MAX || epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
+		close(fd);
+		return;
+	}
+	pend[npend++] = (struct pending){fd, deadline, answered, 0};
+	/* Edge-triggered: what arrived before the add is looked at now. */
+	if (pending_look(&pend[npend - 1]) == -1) {
+		pending_remove(npend - 1);
+		close(fd);
+	}
+}
+
+/* The pending connection to serve next: ready, and the oldest deadline. */
+static int
+pending_next(void)
+{
+	int best = -1;
+
+	for (size_t i = 0; i < npend; i++)
+		if (pend[i].ready && (best == -1 || pend[i].deadline < pend[best].deadline))
+			best = (int)i;
+	return best;
+}
+
+/* Closes the pending connections past their deadline; with `idle_kept`,
+ * also the kept ones that have nothing on the way (a stop). */
+static void
+pending_expire(int idle_kept)
+{
+	int64_t now = sgw_mono_ms();
+
+	for (size_t i = npend; i-- > 0;) {
+		if (pend[i].ready)
+			continue;
+		if (now >= pend[i].deadline)
+			pending_close(i, 1);
+		else if (idle_kept && pend[i].answered > 0)
+			pending_close(i, 0);
+	}
+}
+
+static void
+watch_listen(int lfd, int on)
+{
+	struct epoll_event ev = {.events = on ? EPOLLIN : 0, .data.fd = lfd};
+
+	if (on != listen_watched && epoll_ctl(epfd, EPOLL_CTL_MOD, lfd, &ev) == 0)
+		listen_watched = on;
+}
+
+/*
+ * Waits until there is work: a connection to take (when `accepting`), a
+ * pending request head, a deadline (until, or a pending one's), or a
+ * signal. Returns TAKE_FAIL when the listening socket is broken, else 0.
+ */
+static int
+wait_work(int lfd, const struct sgw_conf *conf, int accepting, int64_t until)
+{
+	struct epoll_event ev[16];
+	int64_t next = until, now = sgw_mono_ms();
+	int n, timeout;
+
+	watch_listen(lfd, accepting && npend < PENDING_MAX);
+	for (size_t i = 0; i < npend; i++)
+		if (next <= 0 || pend[i].deadline < next)
+			next = pend[i].deadline;
+	if (next <= 0)
+		timeout = -1;
+	else
+		timeout = next <= now ? 0 : next - now > INT32_MAX ? INT32_MAX :
+		    (int)(next - now);
+	n = epoll_pwait(epfd, ev, 16, timeout, &mask_idle);
+	for (int k = 0; k < n; k++) {
+		size_t i;
+
+		if (ev[k].data.fd == lfd) {
+			/* One at a time, so that idle workers share them. */
+			int c = take_connection(lfd, conf);
+
+			if (c == TAKE_FAIL)
+				return TAKE_FAIL;
+			if (c >= 0)
+				pending_add(c, sgw_mono_ms() + conf->request_timeout_ms, 0);
+			continue;
+		}
+		for (i = 0; i < npend && pend[i].fd != ev[k].data.fd; i++)
+			;
+		if (i == npend)
+			continue;
+		if (pending_look(&pend[i]) == -1 || (!pend[i].ready &&
+		    (ev[k].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))))
+			pending_close(i, 0);
+	}
+	pending_expire(0);
+	return 0;
 }
 
 int
@@ -537,8 +705,9 @@ sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
 	char *bodybuf = NULL;
 	int64_t served = 0, drain_until = 0;
 	long drained = 0;
-	int conn = -1; /* the socket of the connection in hand */
+	int conn = -1;    /* the socket of the connection in hand */
 	int answered = 0; /* requests answered on it */
+	int recycle = 0;  /* max_requests reached */
 	int rc = 1;
 
 	install_signals();
@@ -552,57 +721,81 @@ sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
 		log_error("worker: out of memory");
 		goto done;
 	}
+	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &(struct epoll_event){
+	        .events = EPOLLIN, .data.fd = fd}) == -1) {
+		sgw_log_errno(SGW_LOG_ERROR, "worker: epoll");
+		goto done;
+	}
+	listen_watched = 1;
 	report_ready(ready_fd);
 	log_info("worker started (generation %u)", generation);
 	for (;;) {
-		int64_t limit = conf->request_timeout_ms;
-		int got, recycle;
+		int64_t now, limit;
+		int got, i;
 
 		if (reopen_log) {
 			reopen_log = 0;
 			sgw_log_reopen();
 		}
-		if (conn == -1) {
-			int c;
+		now = sgw_mono_ms();
+		/* Stopping: what is pending is served, and what is queued
+		 * too, within one request_timeout, so that a queue of idle
+		 * peers cannot keep the gateway up. Retired by a reload or
+		 * recycled, a worker takes nothing new and gives the pending
+		 * ones RETIRE_WAIT_MS at most: until it has gone, the master
+		 * does not start its replacement. Idle kept connections are
+		 * closed at once. */
+		if ((stopping || recycle) && drain_until == 0) {
+			int64_t wait = conf->request_timeout_ms;
 
-			/* Stopping: serve what is queued, then leave; those
-			 * connections share one request_timeout, so that a
-			 * queue of idle peers cannot keep the gateway up. */
-			if (stopping) {
-				if (no_drain)
-					break;
-				if (drain_until == 0)
-					drain_until = sgw_mono_ms() + conf->request_timeout_ms;
-				if ((limit = drain_until - sgw_mono_ms()) <= 0)
-					break;
+			if ((no_drain || recycle) && wait > RETIRE_WAIT_MS)
+				wait = RETIRE_WAIT_MS;
+			drain_until = now + wait;
+			pending_expire(1);
+		}
+		if (drain_until != 0 && now >= drain_until)
+			break;
+		if ((i = pending_next()) == -1) {
+			int take_queue = stopping && !no_drain && !recycle;
+
+			if (take_queue) {
+				int c;
+
+				while (npend < PENDING_MAX &&
+				    (c = take_connection(fd, conf)) != TAKE_NONE) {
+					if (c == TAKE_FAIL)
+						goto done;
+					if (c >= 0)
+						pending_add(c, drain_until, 0);
+				}
 			}
-			c = take_connection(fd, conf, !stopping);
-			if (c == TAKE_FAIL)
-				goto done;
-			if (c == TAKE_NONE && stopping)
+			if (drain_until != 0 && npend == 0)
 				break;
-			if (c < 0)
-				continue;
-			if ((r.ipcFd = fcntl(c, F_DUPFD_CLOEXEC, 0)) == -1) {
-				sgw_log_errno(SGW_LOG_ERROR, "worker: dup");
-				close(c);
-				continue;
-			}
-			conn = c;
-			answered = 0;
-			drained += stopping;
-			/* FCGX_Accept_r first finishes "the previous request",
-			 * which closes the connection unless it was kept; the
-			 * BEGIN_REQUEST of this one sets the flag again. */
-			r.keepConnection = 1;
-			arm(conn, limit);
-		} else if (!wait_kept(conn)) {
-			drop_request(&r);
-			end_connection(conn);
-			conn = -1;
-			disarm();
+			if (pending_next() == -1 &&
+			    wait_work(fd, conf, drain_until == 0 || take_queue,
+			    drain_until) == TAKE_FAIL)
+				goto done;
 			continue;
 		}
+		limit = pend[i].deadline - now;
+		if (limit < SERVE_MIN_MS)
+			limit = SERVE_MIN_MS;
+		conn = pend[i].fd;
+		answered = pend[i].answered;
+		pending_remove((size_t)i);
+		if ((r.ipcFd = fcntl(conn, F_DUPFD_CLOEXEC, 0)) == -1) {
+			sgw_log_errno(SGW_LOG_ERROR, "worker: dup");
+			close(conn);
+			conn = -1;
+			continue;
+		}
+		drained += stopping;
+		/* FCGX_Accept_r first finishes "the previous request", which
+		 * closes the connection unless it was kept; the BEGIN_REQUEST
+		 * of this one sets the flag again. */
+		r.keepConnection = 1;
+		arm(conn, limit);
 		r.detached = 1;
 		got = FCGX_Accept_r(&r);
 		if (got < 0 || (r.role != FCGI_RESPONDER && r.role != FCGI_AUTHORIZER)) {
@@ -613,9 +806,6 @@ sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
 			if (r.isBeginProcessed && !timed_out &&
 			    r.role != FCGI_RESPONDER && r.role != FCGI_AUTHORIZER)
 				refuse_role(conn, r.requestId, r.role);
-			else if (timed_out && answered > 0)
-				/* What a web server's keepalive cache does. */
-				log_debug("closed a kept connection idle for request_timeout");
 			else if (timed_out)
 				log_info("closed a connection that sent no whole request "
 				    "within request_timeout");
@@ -636,20 +826,25 @@ sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
 		}
 		answered++;
 		take_signals();
-		recycle = conf->max_requests > 0 && ++served >= conf->max_requests;
+		if (conf->max_requests > 0 && ++served >= conf->max_requests && !recycle) {
+			log_info("worker recycled after %lld requests", (long long)served);
+			recycle = 1;
+		}
 		if (stopping || recycle)
 			r.keepConnection = 0;
 		r.detached = 1;
 		FCGX_Finish_r(&r);
 		if (r.ipcFd < 0) {
 			end_connection(conn);
-			conn = -1;
-			disarm();
+		} else {
+			/* Kept: it waits for its next request among the
+			 * pending ones, and the worker serves others. */
+			close(r.ipcFd);
+			r.ipcFd = -1;
+			pending_add(conn, sgw_mono_ms() + conf->request_timeout_ms, answered);
 		}
-		if (recycle) {
-			log_info("worker recycled after %lld requests", (long long)served);
-			break;
-		}
+		conn = -1;
+		disarm();
 	}
 	rc = 0;
 	if (stopping && !no_drain)
@@ -662,6 +857,10 @@ done:
 		end_connection(conn);
 		disarm();
 	}
+	while (npend > 0)
+		pending_close(npend - 1, 0);
+	if (epfd != -1)
+		close(epfd);
 	if (ctx.store != NULL)
 		ctx.store->ops->free(ctx.store);
 	free(bodybuf);
