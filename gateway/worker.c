@@ -101,7 +101,7 @@ install_signals(void)
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	/* No SA_RESTART: SIGALRM must break a blocked read. The others only
-	 * arrive while we wait in ppoll(). */
+	 * arrive while we wait in epoll_pwait(). */
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -314,7 +314,11 @@ refuse_role(int fd, int request_id, int role)
  * last answer) to deliver; then it is closed.
  */
 #define PENDING_MAX 64   /* connections one worker holds */
-#define PEEK_MAX 65536   /* what it looks at for a request head */
+#define PEEK_MAX 16384   /* what it looks at for a request head: a
+                          * longer head goes to libfcgi when this much
+                          * is there (the timer still bounds it), and
+                          * a peer trickling bytes costs at most this
+                          * much copying per byte */
 #define SERVE_MIN_MS 100 /* what a request whose head came in time gets */
 #define RETIRE_WAIT_MS 500 /* for pending heads, when retired or recycled */
 
@@ -762,7 +766,8 @@ sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
 			if (take_queue) {
 				int c;
 
-				while (npend < PENDING_MAX &&
+				/* Refused peers are taken too: bounded in time. */
+				while (npend < PENDING_MAX && sgw_mono_ms() < drain_until &&
 				    (c = take_connection(fd, conf)) != TAKE_NONE) {
 					if (c == TAKE_FAIL)
 						goto done;

@@ -80,6 +80,11 @@ expect_eq "after them the worker still serves" 200 "$FCGI_STATUS"
 out=$("$SGW_FCGI_CLIENT" -p "$A" "${base[@]}" REQUEST_METHOD=GET DOCUMENT_URI=/auth/session "$C" | tr -d '\r')
 expect_match "a responder's END_REQUEST says FCGI_REQUEST_COMPLETE (0)" '^protocolStatus=0$' "$out"
 
+# A request head larger than what a worker peeks at (16 KiB) is read all the same.
+big=$(head -c 30000 /dev/zero | tr '\0' x)
+fcgi "$A" "${base[@]}" REQUEST_METHOD=GET DOCUMENT_URI=/auth/session "HTTP_X_BIG=$big" "$C"
+expect_eq "a 30 KB request head is answered" 200 "$FCGI_STATUS"
+
 # --- /check (nginx auth_request) ------------------------------------------------
 fcgi "$A" "${base[@]}" REQUEST_METHOD=POST DOCUMENT_URI=/auth/check REQUEST_URI=/app/y \
 	HTTP_X_ORIGINAL_URI=/app/y "$C"
