@@ -45,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fcgi_head.h"
 #include "handlers.h"
 #include "log.h"
 #include "metrics.h"
@@ -335,36 +336,6 @@ static int epfd = -1;
 static int listen_watched; /* the listening socket is in epfd's interest */
 static unsigned char peekbuf[PEEK_MAX];
 
-/*
- * 1 when b holds the head of a request: records up to the end of the
- * PARAMS stream, or a BEGIN_REQUEST with a role we refuse at once. What
- * is not FastCGI counts as a head too: libfcgi rejects it. Management
- * records (FCGI_GET_VALUES) do not: they are answered with the request.
- */
-static int
-head_complete(const unsigned char *b, size_t n)
-{
-	size_t off = 0;
-
-	while (off + FCGI_HEADER_LEN <= n) {
-		size_t clen = (size_t)b[off + 4] << 8 | b[off + 5];
-		int type = b[off + 1];
-
-		if (b[off] != FCGI_VERSION_1)
-			return 1;
-		if (type == FCGI_PARAMS && clen == 0)
-			return 1;
-		if (type == FCGI_BEGIN_REQUEST && off + FCGI_HEADER_LEN + 2 <= n) {
-			int role = b[off + 8] << 8 | b[off + 9];
-
-			if (role != FCGI_RESPONDER && role != FCGI_AUTHORIZER)
-				return 1;
-		}
-		off += FCGI_HEADER_LEN + clen + b[off + 6];
-	}
-	return 0;
-}
-
 /* Looks at what p has sent. Returns 0, or -1 when it is done for: closed
  * or reset before a request head. */
 static int
@@ -373,7 +344,7 @@ pending_look(struct pending *p)
 	ssize_t n = recv(p->fd, peekbuf, sizeof(peekbuf), MSG_PEEK | MSG_DONTWAIT);
 
 	if (n > 0) {
-		p->ready = head_complete(peekbuf, (size_t)n) ||
+		p->ready = sgw_fcgi_head_complete(peekbuf, (size_t)n) ||
 		    (size_t)n == sizeof(peekbuf);
 		return 0;
 	}
