@@ -167,10 +167,14 @@ spawn_metrics(struct master *m)
 		free(m->kids);
 		/* It answers HTTP only; the FastCGI socket is not its own (in
 		 * spawned mode it is fd 0, which an exec would pass on). */
-		if (m->fd == 0)
-			dup2(open("/dev/null", O_RDONLY | O_CLOEXEC), 0);
-		else
+		if (m->fd == 0) {
+			int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+			if (null == -1 || dup2(null, 0) == -1)
+				close(0);
+		} else {
 			close(m->fd);
+		}
 		close(m->ready_rd);
 		close(m->ready_wr);
 		/* It must hold no secret: the exec leaves all of this memory
