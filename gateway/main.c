@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "master.h"
+#include "metrics.h"
 #include "runtime.h"
 #include "session.h"
 #include "store.h"
@@ -350,11 +351,9 @@ serve(const char *file, int test_only)
 		sgw_runtime_free(&rt);
 		return 1;
 	}
-	/* libfcgi reads its peer filter once, in FCGX_Init. */
-	if (rt.conf.allowed_clients[0] != '\0')
-		setenv("FCGI_WEB_SERVER_ADDRS", rt.conf.allowed_clients, 1);
-	else
-		unsetenv("FCGI_WEB_SERVER_ADDRS");
+	/* No FCGI_WEB_SERVER_ADDRS: libfcgi would read it once, here, and
+	 * never accepts a connection itself anyway. The workers check
+	 * allowed_clients, so that a reload applies it (worker.c). */
 	if (FCGX_Init() != 0) {
 		fprintf(stderr, "sessiongw: cannot initialise libfcgi\n");
 		sgw_runtime_free(&rt);
@@ -369,6 +368,9 @@ main(int argc, char **argv)
 	const char *file = DEFAULT_CONF;
 	int test_only = 0, opt;
 
+	/* Not a subcommand for people: the master starts it (metrics.c). */
+	if (argc > 1 && strcmp(argv[1], SGW_METRICS_SERVER_ARG) == 0)
+		return sgw_metrics_server_main(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "passwd") == 0)
 		return cmd_passwd(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "sessions") == 0)

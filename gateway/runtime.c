@@ -89,3 +89,20 @@ sgw_runtime_free(struct sgw_runtime *rt)
 	free(rt->login_page);
 	memset(rt, 0, sizeof(*rt));
 }
+
+void
+sgw_runtime_wipe_secrets(struct sgw_runtime *rt)
+{
+	sgw_keys_wipe(&rt->keys);
+	/* sgw_users_free frees the hashes without overwriting them, and
+	 * freed memory keeps its bytes. */
+	for (size_t i = 0; i < rt->users.n; i++)
+		if (rt->users.v[i].hash != NULL)
+			explicit_bzero(rt->users.v[i].hash, strlen(rt->users.v[i].hash));
+	if (rt->users.dummy_hash != NULL)
+		explicit_bzero(rt->users.dummy_hash, strlen(rt->users.dummy_hash));
+	sgw_users_free(&rt->users);
+	/* Every key its table marks SGW_K_SECRET, of every backend: a
+	 * backend that adds a secret key marks it and is covered here. */
+	sgw_conf_wipe_secrets(&rt->conf);
+}

@@ -61,6 +61,7 @@ static const struct sgw_conf_key global_keys[] = {
 	{ "server",  "log_level",           SGW_T_LOGLEVEL,  0,                  0,   0,            "info",                   F(log_level),            0 },
 	{ "server",  "log_file",            SGW_T_STR,       SGW_K_EMPTY,            0,   4095,            "",                       F(log_file),             0 },
 	{ "server",  "max_body",            SGW_T_SIZE,      0,                  1,   16 * MIB,     "16k",                    F(max_body),             0 },
+	{ "server",  "request_timeout",     SGW_T_DURATION,  0,                  1,   DURATION_MAX, "5s",                     F(request_timeout_ms),   0 },
 	{ "server",  "user",                SGW_T_STR,       SGW_K_EMPTY,            0,   32,            "",                       F(user),                 0 },
 	{ "server",  "metrics_listen",      SGW_T_ADDR,      SGW_K_EMPTY | SGW_K_NOUNIX, 0,   0,            "",                       F(metrics_listen),       F(metrics_addr) },
 	{ "store",   "backend",             SGW_T_STR,   0,                  0,   32,           "lmdb",                   F(store_backend),        0 },

@@ -124,6 +124,7 @@ struct sgw_conf {
 	enum sgw_log_level log_level;
 	char *log_file;               /* "" = stderr */
 	size_t max_body;
+	int64_t request_timeout_ms;   /* a whole request must arrive within it */
 	char *user;                   /* "" = stay who we are */
 	char *metrics_listen;         /* "" = off */
 	struct sgw_addr metrics_addr; /* parsed when metrics_listen is set */

@@ -82,6 +82,23 @@ FCGI_OUT=$(timeout 5 "$SGW_FCGI_CLIENT" -n -r authorizer "$A" "${base[@]}" REQUE
 	REQUEST_URI=/app/x CONTENT_LENGTH=100 CONTENT_TYPE=application/x-www-form-urlencoded "$C" | tr -d '\r')
 expect_match "authorizer: answers a POST without reading its body" '^Status: 200' "$FCGI_OUT"
 
+# --- roles we do not play: FCGI_END_REQUEST with FCGI_UNKNOWN_ROLE ---------------
+for role in filter 7 65535; do
+	out=$(timeout 5 "$SGW_FCGI_CLIENT" -p -r "$role" "$A" "${base[@]}" REQUEST_METHOD=GET \
+		DOCUMENT_URI=/auth/session REQUEST_URI=/app/x "$C" | tr -d '\r'; echo "rc=${PIPESTATUS[0]}")
+	expect_eq "role $role: answered with FCGI_UNKNOWN_ROLE (3) and nothing else" \
+		"protocolStatus=3 rc=0" "$(printf '%s\n' "$out" | tr '\n' ' ' | sed 's/ $//')"
+done
+fcgi -r authorizer "$A" "${base[@]}" REQUEST_METHOD=GET REQUEST_URI=/app/x "$C"
+expect_eq "after them the worker still serves" 200 "$FCGI_STATUS"
+out=$("$SGW_FCGI_CLIENT" -p "$A" "${base[@]}" REQUEST_METHOD=GET DOCUMENT_URI=/auth/session "$C" | tr -d '\r')
+expect_match "a responder's END_REQUEST says FCGI_REQUEST_COMPLETE (0)" '^protocolStatus=0$' "$out"
+
+# A request head larger than what a worker peeks at (16 KiB) is read all the same.
+big=$(head -c 30000 /dev/zero | tr '\0' x)
+fcgi "$A" "${base[@]}" REQUEST_METHOD=GET DOCUMENT_URI=/auth/session "HTTP_X_BIG=$big" "$C"
+expect_eq "a 30 KB request head is answered" 200 "$FCGI_STATUS"
+
 # --- /check (nginx auth_request) ------------------------------------------------
 fcgi "$A" "${base[@]}" REQUEST_METHOD=POST DOCUMENT_URI=/auth/check REQUEST_URI=/app/y \
 	HTTP_X_ORIGINAL_URI=/app/y "$C"
@@ -122,6 +139,28 @@ start_gateway_quiet "$T/closed.conf"
 wait_until 10 port_busy "$SGW_PORT"
 out=$(timeout 5 "$SGW_FCGI_CLIENT" "127.0.0.1:$SGW_PORT" REQUEST_METHOD=GET DOCUMENT_URI=/auth/healthz; echo "rc=$?")
 expect_eq "allowed_clients: others are closed without an answer" "rc=1" "$out"
+closed_pid=${PIDS[-1]}
+# A SIGHUP applies a changed list, both ways (libfcgi alone reads it once).
+sed -i 's/^allowed_clients = .*/allowed_clients = 127.0.0.9,127.0.0.1/' "$T/closed.conf"
+kill -HUP "$closed_pid"
+wait_until 10 grep -q "\[$closed_pid\] configuration reloaded (generation 2)" "$T/sgw.log"
+sleep 0.3
+out=$(timeout 5 "$SGW_FCGI_CLIENT" "127.0.0.1:$SGW_PORT" REQUEST_METHOD=GET DOCUMENT_URI=/auth/login \
+	REMOTE_ADDR=127.0.0.1 | tr -d '\r' | head -n1)
+expect_eq "allowed_clients: a SIGHUP that adds the peer lets it in" "Status: 200 OK" "$out"
+sed -i 's/^allowed_clients = .*/allowed_clients = 127.0.0.9/' "$T/closed.conf"
+kill -HUP "$closed_pid"
+wait_until 10 grep -q "\[$closed_pid\] configuration reloaded (generation 3)" "$T/sgw.log"
+sleep 0.3
+refused=0
+for i in 1 2 3 4 5; do
+	out=$(timeout 5 "$SGW_FCGI_CLIENT" "127.0.0.1:$SGW_PORT" REQUEST_METHOD=GET DOCUMENT_URI=/auth/login \
+		REMOTE_ADDR=127.0.0.1 >/dev/null 2>&1; echo "rc=$?")
+	[ "$out" = "rc=1" ] && refused=$((refused + 1))
+done
+expect_eq "allowed_clients: a SIGHUP that removes the peer shuts it out (5 tries)" 5 "$refused"
+expect_no_match "allowed_clients: no 'needs a restart' warning" 'allowed_clients changes need a restart' \
+	"$(cat "$T/sgw.log")"
 
 # --- an operator's own login page -------------------------------------------------------
 printf '<html><body><h1>ACME sign-in</h1><p>{{error}}</p><form action="{{action}}" method="post">'\
