@@ -170,13 +170,13 @@ expect_match "secret: 64 hex digits" '^[0-9a-f]{64}$' "$s1"
 printf '# our users\r\nzed:%s\n\nalice:%s:staff\n' \
 	"$(grep '^alice:' "$T/users" | cut -d: -f2)" "$(grep '^alice:' "$T/users" | cut -d: -f2)" >"$T/users"
 before_other=$(grep -v '^alice:' "$T/users" | md5sum)
-printf 'new-pw\n' | "$SGW_BIN" passwd -c "$T/sgw.conf" --keep-sessions alice 2>/dev/null
+printf 'new-pw-alice\n' | "$SGW_BIN" passwd -c "$T/sgw.conf" --keep-sessions alice 2>/dev/null
 expect_eq "passwd: other lines untouched" "$before_other" "$(grep -v '^alice:' "$T/users" | md5sum)"
 expect_match "passwd: yescrypt by default, roles kept" '^alice:\$y\$[^:]+:staff$' "$(grep '^alice:' "$T/users")"
-out=$(printf '%s' '{"username":"alice","password":"new-pw"}' | "$SGW_FCGI_CLIENT" -i "$A" "${base[@]}" \
+out=$(printf '%s' '{"username":"alice","password":"new-pw-alice"}' | "$SGW_FCGI_CLIENT" -i "$A" "${base[@]}" \
 	REQUEST_METHOD=POST DOCUMENT_URI=/auth/login CONTENT_TYPE=application/json | tr -d '\r')
 expect_match "passwd: the new password works without a restart" '^Status: 200' "$out"
-printf 'x\n' | "$SGW_BIN" passwd -c "$T/sgw.conf" -B carol admin 2>/dev/null
+printf 'x-carol-pw\n' | "$SGW_BIN" passwd -c "$T/sgw.conf" -B carol admin 2>/dev/null
 expect_match "passwd -B: bcrypt, with roles" '^carol:\$2b\$[^:]+:admin$' "$(grep '^carol:' "$T/users")"
 
 finish
