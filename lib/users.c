@@ -41,6 +41,14 @@ static const struct {
     {"$2y$", 53}, {"$6$", 86},  {"$5$", 43},
 };
 
+/* What hash_check() makes of a hash. */
+enum hash_verdict {
+	HASH_STRONG,
+	HASH_CHEAP,     /* well-formed bcrypt below SGW_BCRYPT_MIN_COST */
+	HASH_MALFORMED, /* a strong prefix, but not a hash crypt(3) takes */
+	HASH_WEAK,      /* another form: weak, unsupported or plain text */
+};
+
 /* What the parser carries from line to line. */
 struct parse {
 	const char *file;      /* for messages */
@@ -80,38 +88,64 @@ b64_byte_ok(unsigned char c)
 	       (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
-int
-sgw_users_hash_strong(const char *hash)
+/* The cost of a "$2b$NN$..." or "$2y$NN$..." string, or -1 when s is
+ * not one. ("$2a$" is not a strong form at any cost.) */
+static int
+bcrypt_cost(const char *s, size_t n)
+{
+	if (n < 7 || (memcmp(s, "$2b$", 4) != 0 && memcmp(s, "$2y$", 4) != 0))
+		return -1;
+	if (s[4] < '0' || s[4] > '9' || s[5] < '0' || s[5] > '9' ||
+	    s[6] != '$')
+		return -1;
+	return (s[4] - '0') * 10 + (s[5] - '0');
+}
+
+static enum hash_verdict
+hash_check(const char *hash)
 {
 	const char *tail;
 	size_t n;
-	int k, cs;
+	int k, cs, cost;
 
-	if (hash == NULL)
-		return 0;
 	n = strnlen(hash, CRYPT_OUTPUT_SIZE);
 	k = strong_kind(hash, n);
-	if (n == CRYPT_OUTPUT_SIZE || k < 0)
-		return 0;
+	if (k < 0)
+		return HASH_WEAK;
+	if (n == CRYPT_OUTPUT_SIZE)
+		return HASH_MALFORMED;
 	for (size_t i = 0; i < n; i++)
 		if (!hash_byte_ok((unsigned char)hash[i]))
-			return 0;
+			return HASH_MALFORMED;
 	/* a setting ("$y$j9T$salt") has no '$' after the prefix's own, or
 	 * an encoded hash of the wrong length */
 	tail = strrchr(hash, '$') + 1;
 	if ((size_t)(tail - hash) <= strlen(strong[k].prefix) ||
 	    strlen(tail) != strong[k].tail)
-		return 0;
+		return HASH_MALFORMED;
 	for (const char *t = tail; *t != '\0'; t++)
 		if (!b64_byte_ok((unsigned char)*t))
-			return 0;
+			return HASH_MALFORMED;
 	/*
 	 * The list above is the policy; libxcrypt only says whether it can
-	 * compute the string at all. It calls $5$ "legacy" and a low cost
-	 * "too cheap", neither of which is ours to refuse here.
+	 * compute the string at all. It calls $5$ "legacy" and some costs
+	 * "too cheap" by measures of its own; SPEC 9 is ours.
 	 */
 	cs = crypt_checksalt(hash);
-	return cs != CRYPT_SALT_INVALID && cs != CRYPT_SALT_METHOD_DISABLED;
+	if (cs == CRYPT_SALT_INVALID || cs == CRYPT_SALT_METHOD_DISABLED)
+		return HASH_MALFORMED;
+	/* bcrypt's cost is ours to judge: libxcrypt's own default, 5, and
+	 * `htpasswd -B`'s, also 5, are cheap enough to brute-force */
+	cost = bcrypt_cost(hash, n);
+	if (cost >= 0 && cost < SGW_BCRYPT_MIN_COST)
+		return HASH_CHEAP;
+	return HASH_STRONG;
+}
+
+int
+sgw_users_hash_strong(const char *hash)
+{
+	return hash != NULL && hash_check(hash) == HASH_STRONG;
 }
 
 static int
@@ -255,6 +289,7 @@ parse_line(struct parse *p, unsigned line, const char *s, size_t n)
 	const char *colon, *hash, *roles = NULL, *name = NULL;
 	size_t namelen, hashlen, roleslen = 0;
 	char hbuf[CRYPT_OUTPUT_SIZE];
+	enum hash_verdict verdict;
 	int hash_ok, roles_ok = 1;
 
 	if (memchr(s, '\0', n) != NULL) {
@@ -289,19 +324,35 @@ parse_line(struct parse *p, unsigned line, const char *s, size_t n)
 		hashlen = (size_t)(colon - hash);
 	}
 
-	hash_ok = 0;
+	verdict = strong_kind(hash, hashlen) >= 0 ? HASH_MALFORMED : HASH_WEAK;
 	if (hashlen < sizeof hbuf) {
 		memcpy(hbuf, hash, hashlen);
 		hbuf[hashlen] = '\0';
-		hash_ok = sgw_users_hash_strong(hbuf);
+		verdict = hash_check(hbuf);
 		explicit_bzero(hbuf, sizeof hbuf);
 	}
-	if (!hash_ok && strong_kind(hash, hashlen) >= 0)
+	hash_ok = verdict == HASH_STRONG;
+	switch (verdict) {
+	case HASH_STRONG:
+		break;
+	case HASH_CHEAP:
+		line_error(p, line, name, namelen,
+		           "weak password hash: bcrypt cost %d is below %d; "
+		           "re-hash it with `htpasswd -B -C %d` or `sessiongw "
+		           "passwd -B`",
+		           bcrypt_cost(hash, hashlen), SGW_BCRYPT_MIN_COST,
+		           SGW_BCRYPT_COST);
+		break;
+	case HASH_MALFORMED:
 		line_error(p, line, name, namelen, "malformed password hash");
-	else if (!hash_ok)
+		break;
+	case HASH_WEAK:
 		line_error(p, line, name, namelen,
 		           "weak or unsupported password hash; re-hash it with "
-		           "`htpasswd -B` or `sessiongw passwd`");
+		           "`htpasswd -B -C %d` or `sessiongw passwd`",
+		           SGW_BCRYPT_COST);
+		break;
+	}
 
 	if (roles != NULL) {
 		roles_ok = 0;
@@ -714,8 +765,8 @@ sgw_users_hash_password(const char *password, int bcrypt)
 
 	if (password == NULL)
 		return NULL;
-	if (crypt_gensalt_rn(bcrypt ? "$2b$" : "$y$", 0, NULL, 0, setting,
-	                     sizeof setting) == NULL)
+	if (crypt_gensalt_rn(bcrypt ? "$2b$" : "$y$", bcrypt ? SGW_BCRYPT_COST : 0,
+	                     NULL, 0, setting, sizeof setting) == NULL)
 		return NULL;
 	cd = calloc(1, sizeof *cd);
 	if (cd == NULL)

@@ -3,8 +3,9 @@
  *
  *   USER:HASH[:ROLE[,ROLE...]]     '#' comments, blank lines
  *
- * HASH must be a strong crypt(3) form ($y$ $2b$ $2y$ $7$ $gy$ $6$ $5$);
- * weak forms are refused with their line so the operator re-hashes.
+ * HASH must be a strong crypt(3) form ($y$ $2b$ $2y$ $7$ $gy$ $6$ $5$,
+ * bcrypt at cost SGW_BCRYPT_MIN_COST or more); weak forms are refused
+ * with their line so the operator re-hashes.
  */
 #ifndef SGW_USERS_H
 #define SGW_USERS_H
@@ -16,6 +17,8 @@
 #include "errs.h"
 
 #define SGW_USER_MAXLEN 256
+#define SGW_BCRYPT_MIN_COST 10 /* a cheaper bcrypt hash is weak (SPEC 9) */
+#define SGW_BCRYPT_COST 10     /* what sgw_users_hash_password writes */
 
 struct sgw_user {
 	char *name;    /* owned */
@@ -63,8 +66,9 @@ const struct sgw_user *sgw_users_verify(const struct sgw_users *users,
 /* 1 when the hash is a strong form we accept, else 0. */
 int sgw_users_hash_strong(const char *hash);
 
-/* Hashes a password: yescrypt ("$y$") by default, bcrypt ("$2b$") when
- * bcrypt is set. Returns a malloc'd string (caller frees) or NULL. */
+/* Hashes a password: yescrypt ("$y$", libxcrypt's default cost) by
+ * default, bcrypt ("$2b$", cost SGW_BCRYPT_COST) when bcrypt is set.
+ * Returns a malloc'd string (caller frees) or NULL. */
 char *sgw_users_hash_password(const char *password, int bcrypt);
 
 /* 1 when a name is acceptable (1..SGW_USER_MAXLEN bytes, no ':', no

@@ -28,7 +28,9 @@
 #define INPUT_MAX 4096
 
 /* Highest costs let through; each costs tens of milliseconds at most. */
-#define BCRYPT_COST_MAX 6    /* 2^6 rounds, ~5 ms */
+#define BCRYPT_COST_MAX 10   /* 2^10 rounds, ~65 ms: the least the
+                                * parser accepts (a cheaper hash is
+                                * refused before any crypt(3) run) */
 #define SHA_ROUNDS_MAX 5000  /* libxcrypt's default for $5$ and $6$ */
 #define YESCRYPT_NLOG_MAX 11 /* "$y$j9T$", the default, ~25 ms */
 #define YESCRYPT_R_MAX 30    /* 'T' */

@@ -29,8 +29,8 @@
 #include "users.h"
 
 #define WEAK_ADVICE                                                            \
-	"weak or unsupported password hash; re-hash it with `htpasswd -B` "    \
-	"or `sessiongw passwd`"
+	"weak or unsupported password hash; re-hash it with `htpasswd -B -C "  \
+	"10` or `sessiongw passwd`"
 
 /* --- crypt_rn interposition ------------------------------------------ */
 
@@ -66,7 +66,8 @@ crypt_rn(const char *phrase, const char *setting, void *data, int size)
 
 /* --- fixtures ---------------------------------------------------------- */
 
-/* Low-cost hashes of each kind, made once. */
+/* Low-cost hashes of each kind, made once; bcrypt at the lowest cost
+ * the file accepts. */
 static char *h_y, *h_2b, *h_6, *h_5;
 
 static char *
@@ -93,12 +94,12 @@ group_setup(void **state)
 {
 	(void)state;
 	h_y = make_hash("$y$", 1, "y-pass");
-	h_2b = make_hash("$2b$", 4, "b-pass");
+	h_2b = make_hash("$2b$", 10, "b-pass");
 	h_6 = make_hash("$6$", 1000, "6-pass");
 	h_5 = make_hash("$5$", 1000, "5-pass");
 	if (h_y == NULL || h_2b == NULL || h_6 == NULL || h_5 == NULL)
 		return -1;
-	if (strncmp(h_y, "$y$", 3) != 0 || strncmp(h_2b, "$2b$04$", 7) != 0 ||
+	if (strncmp(h_y, "$y$", 3) != 0 || strncmp(h_2b, "$2b$10$", 7) != 0 ||
 	    strncmp(h_6, "$6$rounds=1000$", 15) != 0 ||
 	    strncmp(h_5, "$5$rounds=1000$", 15) != 0)
 		return -1;
@@ -605,7 +606,9 @@ static void
 hash_strong_accepts_only_the_strong_list(void **state)
 {
 	char *gy = make_hash("$gy$", 1, "x");
-	char *y2 = make_hash("$2y$", 4, "x");
+	char *y2 = make_hash("$2y$", 10, "x");
+	char *b9 = make_hash("$2b$", 9, "x");
+	char *y9 = make_hash("$2y$", 9, "x");
 	char *s7 = make_hash("$7$", 6, "x");
 	const char *yes[] = {h_y, h_2b, h_6, h_5, gy, y2, s7};
 	char *trunc_2b = fmt("%.*s", (int)strlen(h_2b) - 1, h_2b);
@@ -629,6 +632,8 @@ hash_strong_accepts_only_the_strong_list(void **state)
 	    "$y$j9T$abcdefghijklmnopqrstuv", /* a setting, no hash */
 	    "$6$",
 	    "$2b$04$",
+	    b9, /* well-formed, but cheaper than SGW_BCRYPT_MIN_COST */
+	    y9,
 	    trunc_2b,
 	    trunc_y,
 	    long_6,
@@ -638,6 +643,8 @@ hash_strong_accepts_only_the_strong_list(void **state)
 
 	assert_non_null(gy);
 	assert_non_null(y2);
+	assert_non_null(b9);
+	assert_non_null(y9);
 	assert_non_null(s7);
 	for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
 		if (sgw_users_hash_strong(yes[i]) != 1)
@@ -648,6 +655,8 @@ hash_strong_accepts_only_the_strong_list(void **state)
 	assert_int_equal(sgw_users_hash_strong(NULL), 0);
 	free(gy);
 	free(y2);
+	free(b9);
+	free(y9);
 	free(s7);
 	free(trunc_2b);
 	free(trunc_y);
@@ -771,7 +780,7 @@ dummy_hash_has_the_first_users_kind_and_cost(void **state)
 	text = fmt("alice:%s\nbob:%s\n", h_2b, h_y);
 	assert_int_equal(parse_str(text, &u, NULL), 0);
 	assert_non_null(u.dummy_hash);
-	assert_int_equal(strncmp(u.dummy_hash, "$2b$04$", 7), 0);
+	assert_int_equal(strncmp(u.dummy_hash, "$2b$10$", 7), 0);
 	assert_int_equal(strlen(u.dummy_hash), strlen(h_2b));
 	assert_string_not_equal(u.dummy_hash, h_2b);
 	assert_int_equal(sgw_users_hash_strong(u.dummy_hash), 1);
@@ -785,6 +794,54 @@ dummy_hash_has_the_first_users_kind_and_cost(void **state)
 	assert_string_not_equal(u.dummy_hash, h_y);
 	sgw_users_free(&u);
 	free(text);
+}
+
+static void
+bcrypt_below_cost_10_is_refused_with_its_line(void **state)
+{
+	char *b9 = make_hash("$2b$", 9, "x");
+	char *y9 = make_hash("$2y$", 9, "x");
+	char *b5 = make_hash("$2b$", 5, "x");
+	struct sgw_users u;
+	char *text, *want[3];
+	(void)state;
+
+	assert_non_null(b9);
+	assert_non_null(y9);
+	assert_non_null(b5);
+	text = fmt("ok:%s\nnine:%s\ny:%s\n# htpasswd -B\nfive:%s\n", h_2b, b9,
+	           y9, b5);
+	want[0] = fmt("users:2: user \"nine\": weak password hash: bcrypt cost "
+	              "9 is below 10; re-hash it with `htpasswd -B -C 10` or "
+	              "`sessiongw passwd -B`");
+	want[1] = fmt("users:3: user \"y\": weak password hash: bcrypt cost 9 "
+	              "is below 10; re-hash it with `htpasswd -B -C 10` or "
+	              "`sessiongw passwd -B`");
+	want[2] = fmt("users:5: user \"five\": weak password hash: bcrypt cost "
+	              "5 is below 10; re-hash it with `htpasswd -B -C 10` or "
+	              "`sessiongw passwd -B`");
+	expect_errors(text, (const char *const *)want, 3);
+	for (size_t i = 0; i < 3; i++)
+		free(want[i]);
+	free(text);
+
+	/* cost 10, $2b$ or $2y$, is accepted */
+	free(y9);
+	y9 = make_hash("$2y$", 10, "y-ten");
+	assert_non_null(y9);
+	text = fmt("ok:%s\ny:%s\n", h_2b, y9);
+	assert_int_equal(parse_str(text, &u, NULL), 0);
+	assert_int_equal(u.n, 2);
+	assert_non_null(sgw_users_verify(&u, "y", "y-ten"));
+	sgw_users_free(&u);
+	free(text);
+
+	/* and sgw_users_file_set refuses to write a cheap one */
+	assert_int_equal(sgw_users_hash_strong(b9), 0);
+	assert_int_equal(sgw_users_hash_strong(y9), 1);
+	free(b9);
+	free(y9);
+	free(b5);
 }
 
 static void
@@ -860,6 +917,10 @@ hash_password_bcrypt_when_asked_and_verifies(void **state)
 
 	assert_non_null(h);
 	assert_int_equal(strncmp(h, "$2b$", 4), 0);
+	/* cost 10 or more: two digits, then '$' */
+	assert_true(h[4] >= '0' && h[4] <= '9' && h[5] >= '0' && h[5] <= '9');
+	assert_int_equal(h[6], '$');
+	assert_true((h[4] - '0') * 10 + (h[5] - '0') >= 10);
 	assert_int_equal(sgw_users_hash_strong(h), 1);
 	text = fmt("bob:%s\n", h);
 	assert_int_equal(parse_str(text, &u, NULL), 0);
@@ -1326,6 +1387,7 @@ main(void)
 	    cmocka_unit_test(
 	        verify_unknown_user_runs_one_crypt_against_the_dummy),
 	    cmocka_unit_test(dummy_hash_has_the_first_users_kind_and_cost),
+	    cmocka_unit_test(bcrypt_below_cost_10_is_refused_with_its_line),
 	    cmocka_unit_test(
 	        no_users_gives_a_yescrypt_dummy_and_verifies_nobody),
 	    cmocka_unit_test(verify_refuses_the_crypt_failure_token),
