@@ -148,6 +148,37 @@ sgw_users_hash_strong(const char *hash)
 	return hash != NULL && hash_check(hash) == HASH_STRONG;
 }
 
+size_t
+sgw_users_password_chars(const char *password)
+{
+	const unsigned char *s = (const unsigned char *)password;
+	size_t chars = 0;
+
+	if (s == NULL)
+		return 0;
+	/*
+	 * Overlong forms and surrogates are not told apart: this counts,
+	 * it does not validate. A byte that starts no sequence (a Latin-1
+	 * 'e' with an accent, a stray continuation byte) still counts, so
+	 * that a password in another encoding is judged by its bytes.
+	 */
+	while (*s != '\0') {
+		size_t len = *s >= 0xf0 && *s <= 0xf4   ? 4
+		             : *s >= 0xe0 && *s <= 0xef ? 3
+		             : *s >= 0xc2 && *s <= 0xdf ? 2
+		                                        : 1;
+
+		for (size_t i = 1; i < len; i++)
+			if ((s[i] & 0xc0) != 0x80) {
+				len = 1;
+				break;
+			}
+		s += len;
+		chars++;
+	}
+	return chars;
+}
+
 static int
 name_valid_n(const char *s, size_t n)
 {

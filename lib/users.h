@@ -17,8 +17,9 @@
 #include "errs.h"
 
 #define SGW_USER_MAXLEN 256
-#define SGW_BCRYPT_MIN_COST 10 /* a cheaper bcrypt hash is weak (SPEC 9) */
-#define SGW_BCRYPT_COST 10     /* what sgw_users_hash_password writes */
+#define SGW_BCRYPT_MIN_COST 10   /* a cheaper bcrypt hash is weak (SPEC 9) */
+#define SGW_BCRYPT_COST 10       /* what sgw_users_hash_password writes */
+#define SGW_PASSWORD_MIN_CHARS 8 /* `sessiongw passwd` refuses fewer */
 
 struct sgw_user {
 	char *name;    /* owned */
@@ -70,6 +71,10 @@ int sgw_users_hash_strong(const char *hash);
  * default, bcrypt ("$2b$", cost SGW_BCRYPT_COST) when bcrypt is set.
  * Returns a malloc'd string (caller frees) or NULL. */
 char *sgw_users_hash_password(const char *password, int bcrypt);
+
+/* The length of a password in characters: a well-formed UTF-8 sequence
+ * is one character, and so is each byte that is not part of one. */
+size_t sgw_users_password_chars(const char *password);
 
 /* 1 when a name is acceptable (1..SGW_USER_MAXLEN bytes, no ':', no
  * whitespace or control characters, no '#' first). */

@@ -178,5 +178,20 @@ out=$(printf '%s' '{"username":"alice","password":"new-pw-alice"}' | "$SGW_FCGI_
 expect_match "passwd: the new password works without a restart" '^Status: 200' "$out"
 printf 'x-carol-pw\n' | "$SGW_BIN" passwd -c "$T/sgw.conf" -B carol admin 2>/dev/null
 expect_match "passwd -B: bcrypt, with roles" '^carol:\$2b\$[^:]+:admin$' "$(grep '^carol:' "$T/users")"
+expect_match "passwd -B: bcrypt cost 10 or more" '^carol:\$2b\$(1[0-9]|2[0-9]|3[01])\$' "$(grep '^carol:' "$T/users")"
+
+# passwd counts characters, not bytes: 7 are too few, 8 two-byte ones
+# (16 bytes) are enough.
+before=$(md5sum <"$T/users")
+out=$(printf 'seven-7\n' | "$SGW_BIN" passwd -c "$T/sgw.conf" dave 2>&1); rc=$?
+expect_eq "passwd: 7 characters are refused" "1 sessiongw: the password is too short: at least 8 characters (UTF-8 characters, not bytes)" "$rc $out"
+expect_eq "passwd: a refused password leaves the file alone" "$before" "$(md5sum <"$T/users")"
+out=$(printf '\303\251\303\251\303\251\303\251\303\251\303\251\303\251\n' | "$SGW_BIN" passwd -c "$T/sgw.conf" dave 2>&1); rc=$?
+expect_eq "passwd: 7 two-byte characters (14 bytes) are refused" 1 "$rc"
+printf '\303\251\303\251\303\251\303\251\303\251\303\251\303\251\303\251\n' | "$SGW_BIN" passwd -c "$T/sgw.conf" dave 2>/dev/null; rc=$?
+expect_eq "passwd: 8 two-byte characters are accepted" 0 "$rc"
+out=$(printf '{"username":"dave","password":"\303\251\303\251\303\251\303\251\303\251\303\251\303\251\303\251"}' |
+	"$SGW_FCGI_CLIENT" -i "$A" "${base[@]}" REQUEST_METHOD=POST DOCUMENT_URI=/auth/login CONTENT_TYPE=application/json | tr -d '\r')
+expect_match "passwd: ...and the 8-character password logs in" '^Status: 200' "$out"
 
 finish

@@ -845,6 +845,39 @@ bcrypt_below_cost_10_is_refused_with_its_line(void **state)
 }
 
 static void
+password_chars_counts_utf8_characters_not_bytes(void **state)
+{
+	(void)state;
+	assert_int_equal(sgw_users_password_chars(NULL), 0);
+	assert_int_equal(sgw_users_password_chars(""), 0);
+	assert_int_equal(sgw_users_password_chars("1234567"), 7);
+	assert_int_equal(sgw_users_password_chars("12345678"), 8);
+	/* 7 two-byte characters are 14 bytes, and still too few */
+	assert_int_equal(sgw_users_password_chars("\xc3\xa9\xc3\xa9\xc3\xa9"
+	                                          "\xc3\xa9\xc3\xa9\xc3\xa9"
+	                                          "\xc3\xa9"),
+	                 7);
+	/* 8 euro signs (3 bytes each), 8 emoji (4 bytes each) */
+	assert_int_equal(
+	    sgw_users_password_chars("\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
+	                             "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
+	                             "\xe2\x82\xac\xe2\x82\xac"),
+	    8);
+	assert_int_equal(sgw_users_password_chars(
+	                     "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80"
+	                     "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80"
+	                     "\xf0\x9f\x98\x80\xf0\x9f\x98\x80"),
+	                 8);
+	assert_int_equal(sgw_users_password_chars("ab\xe2\x82\xac"
+	                                          "cd"),
+	                 5);
+	/* bytes that are no UTF-8 count one each: Latin-1, a cut sequence */
+	assert_int_equal(sgw_users_password_chars("caf\xe9"), 4);
+	assert_int_equal(sgw_users_password_chars("\xe2\x82"), 2);
+	assert_int_equal(sgw_users_password_chars("\x80\x80"), 2);
+}
+
+static void
 no_users_gives_a_yescrypt_dummy_and_verifies_nobody(void **state)
 {
 	struct sgw_users u;
@@ -1388,6 +1421,7 @@ main(void)
 	        verify_unknown_user_runs_one_crypt_against_the_dummy),
 	    cmocka_unit_test(dummy_hash_has_the_first_users_kind_and_cost),
 	    cmocka_unit_test(bcrypt_below_cost_10_is_refused_with_its_line),
+	    cmocka_unit_test(password_chars_counts_utf8_characters_not_bytes),
 	    cmocka_unit_test(
 	        no_users_gives_a_yescrypt_dummy_and_verifies_nobody),
 	    cmocka_unit_test(verify_refuses_the_crypt_failure_token),
