@@ -12,11 +12,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -27,18 +29,31 @@
  * larger keeps a wrong path (a log, a disk image) from eating memory. */
 #define USERS_FILE_MAX (16u * 1024 * 1024)
 
+/* Where the cost sits in a hash, after the prefix. */
+enum cost_form {
+	COST_FIELD,  /* a field ending in '$': "$y$j9T$" */
+	COST_FIXED,  /* costlen bytes: "$2b$10$", "$7$" N r p */
+	COST_ROUNDS, /* "rounds=N$", or nothing for the default */
+};
+
 /*
  * The strong forms of SPEC section 9, and the length of the encoded hash
  * after the last '$' of each: a shorter or longer one is a truncated or
  * mangled copy that could never match, better refused at load time with
- * its line than found out at the first failed login.
+ * its line than found out at the first failed login. The cost is where
+ * the setting (scheme and cost, without the salt) ends, which is what
+ * makes two hashes cost the same to check.
  */
 static const struct {
 	const char *prefix;
 	size_t tail;
+	enum cost_form cost;
+	size_t costlen; /* for COST_FIXED */
 } strong[] = {
-    {"$y$", 43},  {"$gy$", 43}, {"$7$", 43}, {"$2b$", 53},
-    {"$2y$", 53}, {"$6$", 86},  {"$5$", 43},
+    {"$y$", 43, COST_FIELD, 0},  {"$gy$", 43, COST_FIELD, 0},
+    {"$7$", 43, COST_FIXED, 11}, {"$2b$", 53, COST_FIXED, 3},
+    {"$2y$", 53, COST_FIXED, 3}, {"$6$", 86, COST_ROUNDS, 0},
+    {"$5$", 43, COST_ROUNDS, 0},
 };
 
 /* What hash_check() makes of a hash. */
@@ -146,6 +161,37 @@ int
 sgw_users_hash_strong(const char *hash)
 {
 	return hash != NULL && hash_check(hash) == HASH_STRONG;
+}
+
+/* The length of the hash's setting: scheme and cost, without the salt.
+ * The hash is a strong one. */
+static size_t
+setting_len(const char *hash)
+{
+	size_t n = strlen(hash), pl, len = n;
+	int k = strong_kind(hash, n);
+	const char *p, *d;
+
+	if (k < 0)
+		return n;
+	pl = strlen(strong[k].prefix);
+	p = hash + pl;
+	switch (strong[k].cost) {
+	case COST_FIXED:
+		len = pl + strong[k].costlen;
+		break;
+	case COST_ROUNDS:
+		if (strncmp(p, "rounds=", 7) != 0) {
+			len = pl; /* the default count */
+			break;
+		}
+		/* FALLTHROUGH */
+	case COST_FIELD:
+		d = strchr(p, '$');
+		len = d != NULL ? (size_t)(d + 1 - hash) : n;
+		break;
+	}
+	return len < n ? len : n;
 }
 
 size_t
@@ -492,48 +538,235 @@ crypt_matches(const char *password, const char *setting)
 }
 
 /*
- * The hash an unknown name is checked against. Hashing a random password
- * with the first user's own hash as the setting gives the same method,
- * cost and salt form, so an unknown name costs what that user costs.
+ * Failed checks must cost the same whoever is asked about, so that the
+ * time taken does not tell an unknown name from a wrong password.
+ *
+ * With one setting (scheme and cost) in the file, a dummy hash of that
+ * setting is enough: an unknown name runs one crypt(3) exactly as costly
+ * as any user's. But files mix settings (yescrypt users next to lines
+ * from `htpasswd -B`, or old $6$ hashes), and the costs then differ
+ * tenfold. So:
+ *   - the users are grouped by setting, and one crypt(3) of a random
+ *     password is timed for each (thread CPU time, which other processes
+ *     disturb less than the clock on the wall); the run of the costliest
+ *     setting gives the dummy, so the timing is free with one setting;
+ *   - an unknown name is checked against that dummy;
+ *   - when the check of a user of a cheaper setting fails, one
+ *     sha256crypt of pad_rounds rounds follows: its cost is linear in
+ *     the rounds, so it fills the gap to the costliest to within one
+ *     millisecond, where more runs of the user's own setting could only
+ *     add whole multiples of it.
+ * Successes are not padded: whoever logs in knows the user exists.
+ * Load on the machine slows the schemes unevenly (yescrypt is bound by
+ * memory, the others by the CPU), so the padding is close, not exact.
  */
-static char *
-make_dummy_hash(const char *like)
+#define PAD_CALIBRATION_ROUNDS 5000
+/* What the pads hash: a sha-crypt round costs more for a longer phrase,
+ * so the pads hash this fixed one, not the password, to cost what the
+ * calibration measured whatever the password's length. */
+#define PAD_PHRASE "0123456789abcdef0123456789abcdef"
+/* Files written by people hold a handful of settings. Timing each one
+ * costs a login's worth of CPU at every load, so a file with more (each
+ * user's own $6$ rounds, say) gets the first SETTINGS_MAX timed and the
+ * users of the others no pad. */
+#define SETTINGS_MAX 32
+#define SHA_ROUNDS_MIN 1000 /* sha-crypt's own bounds */
+#define SHA_ROUNDS_MAX 999999999
+
+/* One setting of the file. */
+struct setting {
+	size_t user;  /* the first user with it, whose hash is the setting */
+	size_t len;   /* of the setting in that hash */
+	double cpu;   /* seconds one crypt(3) of it took */
+	char *out;    /* owned: that run's result, a hash of a random password */
+};
+
+static double
+cpu_now(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+		return 0;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A random password of hex digits, for runs whose result is no secret
+ * anyone could match. Returns 0 or -1. */
+static int
+random_password(char *pw, size_t size)
 {
 	unsigned char rnd[16];
-	char pw[2 * sizeof rnd + 1];
-	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
-	struct crypt_data *cd = NULL;
-	const char *out;
-	char *dummy = NULL;
 	ssize_t got;
 
+	if (size < 2 * sizeof rnd + 1)
+		return -1;
 	do
 		got = getrandom(rnd, sizeof rnd, 0);
 	while (got < 0 && errno == EINTR);
 	if (got != (ssize_t)sizeof rnd)
-		goto fail;
+		return -1;
 	for (size_t i = 0; i < sizeof rnd; i++)
 		snprintf(pw + 2 * i, 3, "%02x", rnd[i]);
-	if (like == NULL) {
-		if (crypt_gensalt_rn("$y$", 0, NULL, 0, setting,
-		                     sizeof setting) == NULL)
-			goto fail;
-		like = setting;
-	}
+	explicit_bzero(rnd, sizeof rnd);
+	return 0;
+}
+
+/* One timed crypt(3): its result (caller frees) or NULL, and the CPU
+ * seconds it took in *cpu. */
+static char *
+timed_crypt(const char *pw, const char *setting, double *cpu)
+{
+	struct crypt_data *cd;
+	const char *out;
+	char *res = NULL;
+	double t0;
+
 	cd = calloc(1, sizeof *cd);
 	if (cd == NULL)
-		goto fail;
-	out = crypt_rn(pw, like, cd, (int)sizeof *cd);
+		return NULL;
+	t0 = cpu_now();
+	out = crypt_rn(pw, setting, cd, (int)sizeof *cd);
+	*cpu = cpu_now() - t0;
 	if (out != NULL && out[0] != '*')
-		dummy = strdup(out);
-fail:
-	if (cd != NULL) {
-		explicit_bzero(cd, sizeof *cd);
-		free(cd);
+		res = strdup(out);
+	explicit_bzero(cd, sizeof *cd);
+	free(cd);
+	return res;
+}
+
+/*
+ * Sets dummy_hash, pad_salt and every user's pad_rounds, as the block
+ * above says. Returns 0, or -1 with a message in errs.
+ */
+static int
+equalize(struct sgw_users *u, struct sgw_errs *errs)
+{
+	struct setting *set = NULL;
+	size_t *which = NULL, nset = 0, max = 0;
+	char pw[33], gen[CRYPT_GENSALT_OUTPUT_SIZE], *pad = NULL;
+	double padcpu = 0, per_round;
+	int rc = -1;
+
+	if (random_password(pw, sizeof pw) < 0) {
+		sgw_errs_add(errs, "%s: the random number generator failed",
+		             u->file);
+		return -1;
 	}
-	explicit_bzero(rnd, sizeof rnd);
+	if (u->n == 0) {
+		/* nobody to look like: libxcrypt's default yescrypt */
+		if (crypt_gensalt_rn("$y$", 0, NULL, 0, gen, sizeof gen) ==
+		        NULL ||
+		    (u->dummy_hash = timed_crypt(pw, gen, &padcpu)) == NULL)
+			goto nohash;
+		rc = 0;
+		goto done;
+	}
+	set = calloc(u->n < SETTINGS_MAX ? u->n : SETTINGS_MAX, sizeof *set);
+	which = calloc(u->n, sizeof *which);
+	if (set == NULL || which == NULL)
+		goto oom;
+	for (size_t i = 0; i < u->n; i++) {
+		const char *h = u->v[i].hash;
+		size_t len = setting_len(h), k;
+
+		for (k = 0; k < nset; k++)
+			if (set[k].len == len &&
+			    memcmp(u->v[set[k].user].hash, h, len) == 0)
+				break;
+		if (k == nset && nset == SETTINGS_MAX) {
+			which[i] = SIZE_MAX; /* see SETTINGS_MAX */
+			continue;
+		}
+		if (k == nset) {
+			set[nset].user = i;
+			set[nset].len = len;
+			nset++;
+		}
+		which[i] = k;
+	}
+	for (size_t k = 0; k < nset; k++) {
+		const struct sgw_user *r = &u->v[set[k].user];
+
+		set[k].out = timed_crypt(pw, r->hash, &set[k].cpu);
+		if (set[k].out == NULL) {
+			/* crypt(3) refused a hash crypt_checksalt took */
+			sgw_errs_add(
+			    errs, "%s:%u: user \"%s\": malformed password hash",
+			    u->file, r->line, r->name);
+			goto done;
+		}
+		if (set[k].cpu > set[max].cpu)
+			max = k;
+	}
+	u->dummy_hash = set[max].out;
+	set[max].out = NULL;
+	if (nset == 1) {
+		rc = 0;
+		goto done;
+	}
+
+	/* the cost of one sha256crypt round, and the salt of the pads; the
+	 * quicker of two runs, as the first also pays for cold caches */
+	if (crypt_gensalt_rn("$5$", PAD_CALIBRATION_ROUNDS, NULL, 0, gen,
+	                     sizeof gen) == NULL ||
+	    strlen(strrchr(gen, '$') + 1) >= sizeof u->pad_salt)
+		goto nohash;
+	for (int i = 0; i < 2; i++) {
+		double t;
+
+		free(pad);
+		if ((pad = timed_crypt(PAD_PHRASE, gen, &t)) == NULL)
+			goto nohash;
+		if (i == 0 || t < padcpu)
+			padcpu = t;
+	}
+	snprintf(u->pad_salt, sizeof u->pad_salt, "%s", strrchr(gen, '$') + 1);
+	per_round = padcpu / PAD_CALIBRATION_ROUNDS;
+	for (size_t i = 0; i < u->n; i++) {
+		double gap, r;
+
+		if (which[i] == SIZE_MAX)
+			continue;
+		gap = set[max].cpu - set[which[i]].cpu;
+		if (per_round <= 0 || gap <= 0)
+			continue;
+		r = gap / per_round;
+		/* below the least sha-crypt runs, the gap is under a
+		 * millisecond: smaller than the noise of a login */
+		if (r < SHA_ROUNDS_MIN)
+			continue;
+		u->v[i].pad_rounds =
+		    r > SHA_ROUNDS_MAX ? SHA_ROUNDS_MAX : (unsigned long)r;
+	}
+	rc = 0;
+	goto done;
+nohash:
+	sgw_errs_add(errs, "%s: cannot make a password hash", u->file);
+	goto done;
+oom:
+	sgw_errs_add(errs, "%s: out of memory", u->file);
+done:
+	for (size_t k = 0; set != NULL && k < nset; k++)
+		free(set[k].out);
+	free(set);
+	free(which);
+	free(pad);
 	explicit_bzero(pw, sizeof pw);
-	return dummy;
+	return rc;
+}
+
+/* The pad of a failed check: pad_rounds of sha256crypt, result unused. */
+static void
+pad_check(const struct sgw_users *users, unsigned long rounds)
+{
+	char setting[64];
+
+	if (rounds == 0 || users->pad_salt[0] == '\0')
+		return;
+	snprintf(setting, sizeof setting, "$5$rounds=%lu$%s", rounds,
+	         users->pad_salt);
+	(void)crypt_matches(PAD_PHRASE, setting);
 }
 
 void
@@ -595,18 +828,8 @@ sgw_users_parse(const char *file, const char *text, size_t len,
 		oom = 1;
 		goto fail;
 	}
-	out.dummy_hash = make_dummy_hash(out.n > 0 ? out.v[0].hash : NULL);
-	if (out.dummy_hash == NULL) {
-		/* crypt(3) refused the first user's hash as a setting */
-		if (out.n > 0)
-			sgw_errs_add(
-			    errs, "%s:%u: user \"%s\": malformed password hash",
-			    p.file, out.v[0].line, out.v[0].name);
-		else
-			sgw_errs_add(errs, "%s: cannot make a password hash",
-			             p.file);
+	if (equalize(&out, errs) < 0)
 		goto fail;
-	}
 	*users = out;
 	memset(&out, 0, sizeof out);
 	rc = 0;
@@ -778,11 +1001,14 @@ sgw_users_verify(const struct sgw_users *users, const char *name,
 	if (users == NULL || name == NULL || password == NULL)
 		return NULL;
 	u = sgw_users_find(users, name);
-	/* one crypt either way, so the time does not tell the two apart */
+	/* one crypt either way, and a pad after a cheaper hash fails (see
+	 * equalize()), so the time does not tell the two apart */
 	setting = u != NULL ? u->hash : users->dummy_hash;
 	if (setting == NULL)
 		return NULL;
 	ok = crypt_matches(password, setting);
+	if (u != NULL && !ok)
+		pad_check(users, u->pad_rounds);
 	return u != NULL && ok ? u : NULL;
 }
 

@@ -26,14 +26,19 @@ struct sgw_user {
 	char *hash;    /* owned, the crypt(3) string */
 	char *roles;   /* owned, comma-separated, "" when none */
 	unsigned line; /* in the file */
+	unsigned long pad_rounds; /* sha256crypt rounds a failed check adds
+	                           * so that it costs what the file's
+	                           * costliest setting costs; 0 when none */
 };
 
 struct sgw_users {
 	struct sgw_user *v; /* owned */
 	size_t n;
-	char *dummy_hash;   /* owned: a hash of the same kind and cost as the
-	                     * users', verified when the name is unknown so
-	                     * that both failures take the same time */
+	char *dummy_hash;   /* owned: a hash of the costliest setting (scheme
+	                     * and cost) in the file, verified when the name
+	                     * is unknown so that both failures take the
+	                     * same time */
+	char pad_salt[24];  /* the salt of the pad_rounds runs */
 	char *file;         /* owned, the path it was read from */
 	dev_t dev;          /* identity of the file as read, for reloads */
 	ino_t ino;
@@ -58,8 +63,10 @@ const struct sgw_user *sgw_users_find(const struct sgw_users *users, const char 
 
 /*
  * Verifies a password. Returns the user on success, NULL otherwise. An
- * unknown name still runs one crypt(3) against dummy_hash, so the time
- * taken does not tell unknown users from wrong passwords.
+ * unknown name still runs one crypt(3) against dummy_hash, and a failed
+ * check of a user whose hash is cheaper than the costliest in the file
+ * adds pad_rounds of sha256crypt, so the time taken does not tell
+ * unknown users from wrong passwords.
  */
 const struct sgw_user *sgw_users_verify(const struct sgw_users *users,
     const char *name, const char *password);

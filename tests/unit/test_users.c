@@ -24,6 +24,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "users.h"
@@ -69,6 +70,7 @@ crypt_rn(const char *phrase, const char *setting, void *data, int size)
 /* Low-cost hashes of each kind, made once; bcrypt at the lowest cost
  * the file accepts. */
 static char *h_y, *h_2b, *h_6, *h_5;
+static char *h_y_default; /* yescrypt at libxcrypt's default cost */
 
 static char *
 make_hash(const char *prefix, unsigned long count, const char *pw)
@@ -97,11 +99,14 @@ group_setup(void **state)
 	h_2b = make_hash("$2b$", 10, "b-pass");
 	h_6 = make_hash("$6$", 1000, "6-pass");
 	h_5 = make_hash("$5$", 1000, "5-pass");
-	if (h_y == NULL || h_2b == NULL || h_6 == NULL || h_5 == NULL)
+	h_y_default = make_hash("$y$", 0, "yd-pass");
+	if (h_y == NULL || h_2b == NULL || h_6 == NULL || h_5 == NULL ||
+	    h_y_default == NULL)
 		return -1;
 	if (strncmp(h_y, "$y$", 3) != 0 || strncmp(h_2b, "$2b$10$", 7) != 0 ||
 	    strncmp(h_6, "$6$rounds=1000$", 15) != 0 ||
-	    strncmp(h_5, "$5$rounds=1000$", 15) != 0)
+	    strncmp(h_5, "$5$rounds=1000$", 15) != 0 ||
+	    strncmp(h_y_default, "$y$j9T$", 7) != 0)
 		return -1;
 	return 0;
 }
@@ -114,6 +119,7 @@ group_teardown(void **state)
 	free(h_2b);
 	free(h_6);
 	free(h_5);
+	free(h_y_default);
 	return 0;
 }
 
@@ -738,12 +744,13 @@ verify_known_user_runs_one_crypt_against_its_hash(void **state)
 	char *text;
 	(void)state;
 
-	text = fmt("alice:%s\nbob:%s\n", h_2b, h_y);
+	/* bob's yescrypt is the costliest setting here, so no padding */
+	text = fmt("alice:%s\nbob:%s\n", h_y_default, h_y);
 	assert_int_equal(parse_str(text, &u, NULL), 0);
 	crypt_calls = 0;
-	assert_null(sgw_users_verify(&u, "bob", "wrong"));
+	assert_null(sgw_users_verify(&u, "alice", "wrong"));
 	assert_int_equal(crypt_calls, 1);
-	assert_string_equal(crypt_last_setting, h_y);
+	assert_string_equal(crypt_last_setting, h_y_default);
 	sgw_users_free(&u);
 	free(text);
 }
@@ -770,8 +777,34 @@ verify_unknown_user_runs_one_crypt_against_the_dummy(void **state)
 	free(text);
 }
 
+/* The setting (scheme and cost, no salt) of a test hash: bcrypt's
+ * "$2b$NN$", the others' first three '$'-ended fields ("$y$j75$",
+ * "$6$rounds=1000$"). */
+static char *
+setting_of(const char *h)
+{
+	const char *p = h;
+
+	if (strncmp(h, "$2", 2) == 0)
+		return fmt("%.7s", h);
+	for (int i = 0; i < 2 && p != NULL; i++)
+		p = strchr(p + 1, '$');
+	assert_non_null(p);
+	return fmt("%.*s", (int)(p - h + 1), h);
+}
+
 static void
-dummy_hash_has_the_first_users_kind_and_cost(void **state)
+assert_same_setting(const char *dummy, const char *like)
+{
+	char *a = setting_of(dummy), *b = setting_of(like);
+
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+}
+
+static void
+dummy_hash_has_the_costliest_users_kind_and_cost(void **state)
 {
 	struct sgw_users u;
 	char *text;
@@ -787,11 +820,150 @@ dummy_hash_has_the_first_users_kind_and_cost(void **state)
 	sgw_users_free(&u);
 	free(text);
 
-	/* yescrypt at the low cost of the test hash: same parameters */
+	/* the order of the lines does not matter: bcrypt at cost 10 costs
+	 * more than yescrypt at the test's low cost */
 	text = fmt("bob:%s\nalice:%s\n", h_y, h_2b);
+	assert_int_equal(parse_str(text, &u, NULL), 0);
+	assert_int_equal(strncmp(u.dummy_hash, "$2b$10$", 7), 0);
+	sgw_users_free(&u);
+	free(text);
+
+	/* yescrypt at the low cost of the test hash: same parameters */
+	text = fmt("bob:%s\ncarl:%s\n", h_y, h_y);
 	assert_int_equal(parse_str(text, &u, NULL), 0);
 	assert_int_equal(strncmp(u.dummy_hash, h_y, strlen("$y$j75$")), 0);
 	assert_string_not_equal(u.dummy_hash, h_y);
+	sgw_users_free(&u);
+	free(text);
+}
+
+static void
+dummy_hash_has_the_setting_of_a_one_setting_file(void **state)
+{
+	const char *kinds[] = {h_y, h_y_default, h_2b, h_6, h_5};
+	struct sgw_users u;
+	char *text;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+		text = fmt("a:%s\nb:%s\n", kinds[i], kinds[i]);
+		assert_int_equal(parse_str(text, &u, NULL), 0);
+		assert_same_setting(u.dummy_hash, kinds[i]);
+		assert_int_equal(sgw_users_hash_strong(u.dummy_hash), 1);
+		/* one setting: nothing to pad */
+		assert_int_equal(u.v[0].pad_rounds, 0);
+		assert_int_equal(u.v[1].pad_rounds, 0);
+		sgw_users_free(&u);
+		free(text);
+	}
+}
+
+static void
+mixed_file_dummy_is_of_the_costliest_setting_and_cheaper_users_pad(
+    void **state)
+{
+	struct sgw_users u;
+	char *text, *layouts[3];
+	(void)state;
+
+	/* costliest first, in the middle, last */
+	layouts[0] = fmt("bert:%s\nylva:%s\nsixt:%s\nfift:%s\nyann:%s\n", h_2b,
+	                 h_y, h_6, h_5, h_y_default);
+	layouts[1] = fmt("ylva:%s\nsixt:%s\nbert:%s\nfift:%s\nyann:%s\n", h_y,
+	                 h_6, h_2b, h_5, h_y_default);
+	layouts[2] = fmt("ylva:%s\nsixt:%s\nfift:%s\nyann:%s\nbert:%s\n", h_y,
+	                 h_6, h_5, h_y_default, h_2b);
+	for (size_t l = 0; l < 3; l++) {
+		const struct sgw_user *bert, *other[4];
+
+		text = layouts[l];
+		assert_int_equal(parse_str(text, &u, NULL), 0);
+		assert_same_setting(u.dummy_hash, h_2b);
+		bert = sgw_users_find(&u, "bert");
+		other[0] = sgw_users_find(&u, "ylva");
+		other[1] = sgw_users_find(&u, "sixt");
+		other[2] = sgw_users_find(&u, "fift");
+		other[3] = sgw_users_find(&u, "yann");
+		assert_int_equal(bert->pad_rounds, 0);
+		/* bcrypt at cost 10 takes tens of milliseconds; a 1000-round
+		 * SHA-crypt under one. At under a microsecond a round, the
+		 * pads are thousands of rounds, and the cheaper the hash,
+		 * the longer its pad. */
+		for (size_t i = 0; i < 4; i++)
+			assert_true(other[i]->pad_rounds > 5000);
+		assert_true(other[0]->pad_rounds > other[3]->pad_rounds);
+		assert_true(other[1]->pad_rounds > other[3]->pad_rounds);
+		assert_true(u.pad_salt[0] != '\0');
+		sgw_users_free(&u);
+		free(text);
+	}
+}
+
+/* Process CPU seconds of the quickest of three verifications. */
+static double
+verify_cpu(const struct sgw_users *u, const char *name, const char *pw)
+{
+	double best = 1e9;
+
+	for (int i = 0; i < 3; i++) {
+		struct timespec a, b;
+		double t;
+
+		assert_int_equal(clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a), 0);
+		assert_null(sgw_users_verify(u, name, pw));
+		assert_int_equal(clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b), 0);
+		t = (double)(b.tv_sec - a.tv_sec) +
+		    (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+		if (t < best)
+			best = t;
+	}
+	return best;
+}
+
+static void
+failed_check_of_a_cheaper_user_costs_what_an_unknown_name_costs(
+    void **state)
+{
+	struct sgw_users u;
+	char *text, *pad;
+	double unknown, cheap, costly;
+	(void)state;
+
+	text = fmt("ylva:%s\nbert:%s\n", h_y, h_2b);
+	assert_int_equal(parse_str(text, &u, NULL), 0);
+	assert_true(u.v[0].pad_rounds > 0);
+
+	/* a wrong password: the user's own hash, then the pad */
+	pad = fmt("$5$rounds=%lu$%s", u.v[0].pad_rounds, u.pad_salt);
+	crypt_calls = 0;
+	assert_null(sgw_users_verify(&u, "ylva", "wrong"));
+	assert_int_equal(crypt_calls, 2);
+	assert_string_equal(crypt_last_setting, pad);
+	free(pad);
+	/* the right one needs no pad */
+	crypt_calls = 0;
+	assert_non_null(sgw_users_verify(&u, "ylva", "y-pass"));
+	assert_int_equal(crypt_calls, 1);
+	assert_string_equal(crypt_last_setting, h_y);
+	/* the costliest user and an unknown name: one crypt each */
+	crypt_calls = 0;
+	assert_null(sgw_users_verify(&u, "bert", "wrong"));
+	assert_int_equal(crypt_calls, 1);
+	crypt_calls = 0;
+	assert_null(sgw_users_verify(&u, "nobody", "wrong"));
+	assert_int_equal(crypt_calls, 1);
+	assert_string_equal(crypt_last_setting, u.dummy_hash);
+
+	/* and the time agrees: unpadded, ylva would cost a few percent of
+	 * an unknown name (the bounds are wide, the gap was 30-fold) */
+	unknown = verify_cpu(&u, "nobody", "wrong");
+	cheap = verify_cpu(&u, "ylva", "wrong");
+	costly = verify_cpu(&u, "bert", "wrong");
+	if (cheap < 0.6 * unknown || cheap > 1.6 * unknown ||
+	    costly < 0.6 * unknown || costly > 1.6 * unknown)
+		fail_msg("unknown %.1f ms, cheaper user %.1f ms, costliest "
+		         "user %.1f ms",
+		         unknown * 1e3, cheap * 1e3, costly * 1e3);
 	sgw_users_free(&u);
 	free(text);
 }
@@ -1419,7 +1591,12 @@ main(void)
 	    cmocka_unit_test(verify_known_user_runs_one_crypt_against_its_hash),
 	    cmocka_unit_test(
 	        verify_unknown_user_runs_one_crypt_against_the_dummy),
-	    cmocka_unit_test(dummy_hash_has_the_first_users_kind_and_cost),
+	    cmocka_unit_test(dummy_hash_has_the_costliest_users_kind_and_cost),
+	    cmocka_unit_test(dummy_hash_has_the_setting_of_a_one_setting_file),
+	    cmocka_unit_test(
+	        mixed_file_dummy_is_of_the_costliest_setting_and_cheaper_users_pad),
+	    cmocka_unit_test(
+	        failed_check_of_a_cheaper_user_costs_what_an_unknown_name_costs),
 	    cmocka_unit_test(bcrypt_below_cost_10_is_refused_with_its_line),
 	    cmocka_unit_test(password_chars_counts_utf8_characters_not_bytes),
 	    cmocka_unit_test(
