@@ -158,6 +158,14 @@ expect_match "-t names file and line of each problem (workers)" "^$T/bad.conf:$w
 expect_match "-t names file and line of each problem (same_site)" "^$T/bad.conf:$sline: " "$out"
 out2=$("$SGW_BIN" -c "$T/bad.conf" 2>&1); rc=$?
 expect_eq "the server refuses to start on the same problems" "1 $out" "$rc $out2"
+# bcrypt at htpasswd -B's default cost, 5, is weak (SPEC 9).
+cp "$T/sgw.conf" "$T/weak.conf"
+printf '# from htpasswd -B\nold:%s\n' '$2b$05$iGqL7/MX6x6iksOiJ0sH0ub2BMgN4Kq4jZKw8dc1j387mFb48wO3a' >"$T/weak-users"
+sed -i "s|^users_file = .*|users_file = $T/weak-users|" "$T/weak.conf"
+out=$("$SGW_BIN" -t -c "$T/weak.conf" 2>&1); rc=$?
+expect_eq "-t refuses bcrypt cost 5 with its file and line" \
+	"1 $T/weak-users:2: user \"old\": weak password hash: bcrypt cost 5 is below 10; re-hash it with \`htpasswd -B -C 10\` or \`sessiongw passwd -B\`" \
+	"$rc $out"
 out=$("$SGW_BIN" -c "$T/sgw.conf" 2>&1); rc=$?
 expect_eq "a busy port is a clear error" \
 	"1 sessiongw: cannot listen on $A: Address already in use" "$rc $out"
