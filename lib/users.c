@@ -23,6 +23,7 @@
 
 #include <openssl/crypto.h>
 
+#include "fileio.h"
 #include "store.h" /* SGW_ROLES_MAXLEN: the roles must fit in a session */
 
 /* A users file is a few hundred kilobytes at most; refusing anything far
@@ -788,7 +789,8 @@ sgw_users_parse(const char *file, const char *text, size_t len,
 {
 	struct parse p = {.file = file != NULL ? file : "-", .errs = errs};
 	struct sgw_users out = {0};
-	size_t off = 0;
+	size_t off = 0, n;
+	const char *s;
 	unsigned line = 0;
 	int rc = -1, oom = 0;
 
@@ -798,12 +800,7 @@ sgw_users_parse(const char *file, const char *text, size_t len,
 		             USERS_FILE_MAX);
 		goto fail;
 	}
-	while (off < len) {
-		const char *s = text + off;
-		const char *nl = memchr(s, '\n', len - off);
-		size_t n = nl != NULL ? (size_t)(nl - s) : len - off;
-
-		off += n + (nl != NULL);
+	while (sgw_line_next(text, len, &off, &s, &n)) {
 		line++;
 		if (n > 0 && s[n - 1] == '\r')
 			n--;
@@ -843,104 +840,10 @@ fail:
 	return rc;
 }
 
-/* The message for a failed read_whole(). */
-static void
-read_error(struct sgw_errs *errs, const char *file, int rc)
-{
-	if (rc == -2)
-		sgw_errs_add(errs, "%s: cannot read: not a regular file", file);
-	else
-		sgw_errs_add(errs, "%s: cannot read: %s", file,
-		             strerror(errno));
-}
-
-/*
- * The whole of a regular file, NUL-terminated, at most USERS_FILE_MAX
- * bytes; st describes the file as opened. Returns 0, -1 with errno, or
- * -2 when it is not a regular file.
- */
-static int
-read_whole(const char *file, char **buf, size_t *len, struct stat *st)
-{
-	char *b = NULL;
-	size_t n = 0, cap;
-	int fd, rc = -1, err = 0;
-
-	*buf = NULL;
-	*len = 0;
-	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, st) < 0) {
-		err = errno;
-		goto fail;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		rc = -2;
-		goto fail;
-	}
-	/* st_size is a hint only: the file may change while it is read; one
-	 * byte more than the limit is room to notice that it is too large */
-	cap = st->st_size > 0 && (size_t)st->st_size <= USERS_FILE_MAX
-	          ? (size_t)st->st_size + 1
-	          : 4096;
-	b = malloc(cap + 1);
-	if (b == NULL) {
-		err = ENOMEM;
-		goto fail;
-	}
-	for (;;) {
-		ssize_t r;
-
-		if (n == cap) {
-			char *nb;
-
-			if (cap > USERS_FILE_MAX) {
-				err = EFBIG;
-				goto fail;
-			}
-			cap = cap <= USERS_FILE_MAX / 2 ? cap * 2
-			                                : USERS_FILE_MAX + 1;
-			nb = realloc(b, cap + 1);
-			if (nb == NULL) {
-				err = ENOMEM;
-				goto fail;
-			}
-			b = nb;
-		}
-		r = read(fd, b + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			err = errno;
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	if (n > USERS_FILE_MAX) {
-		err = EFBIG;
-		goto fail;
-	}
-	b[n] = '\0';
-	*buf = b;
-	*len = n;
-	b = NULL;
-	rc = 0;
-fail:
-	free(b);
-	close(fd);
-	errno = err;
-	return rc;
-}
-
 int
 sgw_users_load(const char *file, struct sgw_users *users, struct sgw_errs *errs)
 {
-	struct stat st;
-	char *text;
-	size_t len;
+	struct sgw_file f;
 	int rc;
 
 	memset(users, 0, sizeof *users);
@@ -948,19 +851,18 @@ sgw_users_load(const char *file, struct sgw_users *users, struct sgw_errs *errs)
 		sgw_errs_add(errs, "no users file");
 		return -1;
 	}
-	rc = read_whole(file, &text, &len, &st);
-	if (rc < 0) {
-		read_error(errs, file, rc);
+	if (sgw_file_read(file, USERS_FILE_MAX, SGW_FILE_REGULAR, &f) < 0) {
+		sgw_errs_add(errs, "%s: %s", file, f.errstr);
 		return -1;
 	}
-	rc = sgw_users_parse(file, text, len, users, errs);
-	free(text);
+	rc = sgw_users_parse(file, f.buf, f.len, users, errs);
+	sgw_file_free(&f);
 	if (rc < 0)
 		return -1;
-	users->dev = st.st_dev;
-	users->ino = st.st_ino;
-	users->mtime = st.st_mtim;
-	users->size = st.st_size;
+	users->dev = f.st.st_dev;
+	users->ino = f.st.st_ino;
+	users->mtime = f.st.st_mtim;
+	users->size = f.st.st_size;
 	return 0;
 }
 
@@ -1094,26 +996,21 @@ static int
 find_user_line(const char *text, size_t len, const char *user, size_t *start,
                size_t *end, const char **roles, size_t *roleslen)
 {
-	size_t ul = strlen(user), off = 0;
+	size_t ul = strlen(user), off = 0, n;
+	const char *s, *c;
 
-	while (off < len) {
-		const char *s = text + off;
-		const char *nl = memchr(s, '\n', len - off);
-		size_t n = nl != NULL ? (size_t)(nl - s) : len - off;
-		const char *c;
-
+	while (sgw_line_next(text, len, &off, &s, &n)) {
 		if (n > 0 && s[n - 1] == '\r')
 			n--;
 		if (n > ul && s[ul] == ':' && memcmp(s, user, ul) == 0 &&
 		    !line_is_ignored(s, n)) {
-			*start = off;
-			*end = off + n;
+			*start = (size_t)(s - text);
+			*end = *start + n;
 			c = memchr(s + ul + 1, ':', n - ul - 1);
 			*roles = c != NULL ? c + 1 : NULL;
 			*roleslen = c != NULL ? (size_t)(s + n - (c + 1)) : 0;
 			return 0;
 		}
-		off += (nl != NULL ? (size_t)(nl - s) + 1 : len - off);
 	}
 	return -1;
 }
@@ -1122,6 +1019,7 @@ int
 sgw_users_file_set(const char *file, const char *user, const char *hash,
                    const char *roles, int *replaced, struct sgw_errs *errs)
 {
+	struct sgw_file of = {0};
 	char *old = NULL, *tmp = NULL, *line = NULL;
 	size_t oldlen = 0, start = 0, end = 0, oldroleslen = 0;
 	const char *oldroles = NULL;
@@ -1158,16 +1056,17 @@ sgw_users_file_set(const char *file, const char *user, const char *hash,
 		             file, SGW_ROLES_MAXLEN);
 		return -1;
 	}
-	rc = read_whole(file, &old, &oldlen, &st);
-	if (rc == -1 && errno == ENOENT) {
+	if (sgw_file_read(file, USERS_FILE_MAX, SGW_FILE_REGULAR, &of) == 0) {
+		old = of.buf;
+		oldlen = of.len;
+		st = of.st;
+		mode = st.st_mode & 07777;
+	} else if (of.err == SGW_FILE_ERRNO && of.err_no == ENOENT) {
 		exists = 0;
-	} else if (rc < 0) {
-		read_error(errs, file, rc);
+	} else {
+		sgw_errs_add(errs, "%s: %s", file, of.errstr);
 		return -1;
 	}
-	rc = -1;
-	if (exists)
-		mode = st.st_mode & 07777;
 
 	found = exists && find_user_line(old, oldlen, user, &start, &end,
 	                                 &oldroles, &oldroleslen) == 0;
@@ -1245,6 +1144,6 @@ fail:
 		unlink(tmp);
 	free(tmp);
 	free(line);
-	free(old);
+	sgw_file_free(&of);
 	return rc;
 }
