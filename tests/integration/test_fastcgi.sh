@@ -132,6 +132,11 @@ gateway_conf "$T/tpl-bad.conf" "template=$T/bad-page.html"
 out=$("$SGW_BIN" -t -c "$T/tpl-bad.conf" 2>&1); rc=$?
 expect_eq "-t: a template without {{action}} fails" "1" "$rc"
 expect_match "-t: ...saying what is missing" '\{\{action\}\}' "$out"
+{ printf '<form action="{{action}}">'; head -c 262144 /dev/zero | tr '\0' x; } >"$T/big-page.html"
+gateway_conf "$T/tpl-big.conf" "template=$T/big-page.html"
+out=$("$SGW_BIN" -t -c "$T/tpl-big.conf" 2>&1); rc=$?
+expect_eq "-t: a template over 256 KiB fails, saying so" \
+	"1 $T/big-page.html: login template larger than 262144 bytes" "$rc $out"
 
 # --- another prefix -------------------------------------------------------------------------
 gateway_conf "$T/sso.conf" prefix=/sso 'RULES=/sso/* anonymous|/app/* authenticated'
