@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "chars.h"
 #include "fileio.h"
 
 #define KIB ((int64_t)1024)
@@ -284,13 +285,6 @@ has_control(const char *s)
 	return 0;
 }
 
-static int
-is_host_char(char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	    (ch >= '0' && ch <= '9') || ch == '.' || ch == '-';
-}
-
 /*
  * A DNS name or a dotted quad: letters, digits, '.', '-', starting with a
  * letter or digit. Something made only of digits and dots must be a valid
@@ -311,22 +305,13 @@ host_problem(const char *s)
 		(s[0] >= '0' && s[0] <= '9')))
 		return "host name must start with a letter or digit";
 	for (size_t i = 0; i < n; i++) {
-		if (!is_host_char(s[i]))
+		if (!sgw_is_host_char(s[i]))
 			return "host name may hold only letters, digits, '.' "
 			       "and '-'";
 	}
 	if (strspn(s, "0123456789.") == n && sgw_ipv4_parse(s, &ip) < 0)
 		return "not a valid IPv4 address";
 	return NULL;
-}
-
-static void
-lower(char *s)
-{
-	for (; *s != '\0'; s++) {
-		if (*s >= 'A' && *s <= 'Z')
-			*s = (char)(*s - 'A' + 'a');
-	}
 }
 
 /* Digits only, into *out; -1 on anything else or overflow. */
@@ -631,8 +616,7 @@ set_token(struct sgw_conf *c, const struct key *k, struct val *in)
 	for (const char *p = in->v; *p != '\0'; p++) {
 		unsigned char ch = (unsigned char)*p;
 
-		if (ch <= ' ' || ch >= 0x7f ||
-		    strchr("()<>@,;:\\\"/[]?={}", ch) != NULL)
+		if (!sgw_is_token_char(ch))
 			return fail(in, "expected a cookie name of letters, "
 					"digits and !#$%%&'*+-.^_`|~, got %s",
 			    in->q);
@@ -656,7 +640,7 @@ set_domain(struct sgw_conf *c, const struct key *k, struct val *in)
 	}
 	if ((dup = strdup(in->v)) == NULL)
 		return fail(in, "out of memory");
-	lower(dup);
+	sgw_ascii_lower_str(dup);
 	free(*sp);
 	*sp = dup;
 	return 0;
@@ -970,7 +954,7 @@ parse_host_item(const struct key *k, struct val *in, char *item, void *slot)
 	if ((*sp = strdup(item)) == NULL)
 		return fail(in, "out of memory");
 	/* Host names compare without regard to case. */
-	lower(*sp);
+	sgw_ascii_lower_str(*sp);
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "chars.h"
 #include "fileio.h"
 
 #define RAND_LEN 32       /* random bytes in a token */
@@ -56,18 +57,6 @@ b64any_digit(unsigned char c)
 	if (c == '/')
 		return 63;
 	return b64url_digit(c);
-}
-
-static int
-hex_digit(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Bytes that n unpadded base64 characters stand for (n % 4 != 1). */
@@ -289,8 +278,8 @@ sgw_token_hash_from_hex(const char *hex, size_t len,
 	if (len != 2 * SGW_HASH_LEN)
 		return -1;
 	for (size_t i = 0; i < SGW_HASH_LEN; i++) {
-		int hi = hex_digit((unsigned char)hex[2 * i]);
-		int lo = hex_digit((unsigned char)hex[2 * i + 1]);
+		int hi = sgw_hex_digit((unsigned char)hex[2 * i]);
+		int lo = sgw_hex_digit((unsigned char)hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;
@@ -368,7 +357,7 @@ key_line(const char *file, unsigned line, const char *s, size_t n,
 	}
 	dst = keys->key[keys->n];
 
-	for (i = 0; i < n && hex_digit((unsigned char)s[i]) >= 0; i++)
+	for (i = 0; i < n && sgw_hex_digit((unsigned char)s[i]) >= 0; i++)
 		;
 	is_hex = i == n;
 	if (is_hex) {
@@ -404,8 +393,9 @@ key_line(const char *file, unsigned line, const char *s, size_t n,
 	}
 	if (is_hex) {
 		for (i = 0; i < dlen; i++)
-			dst[i] = (unsigned char)(hex_digit((unsigned char)s[2 * i])
-			    << 4 | hex_digit((unsigned char)s[2 * i + 1]));
+			dst[i] = (unsigned char)(
+			    sgw_hex_digit((unsigned char)s[2 * i]) << 4 |
+			    sgw_hex_digit((unsigned char)s[2 * i + 1]));
 	} else if (b64_decode(s, n, b64any_digit, dst, SGW_KEY_MAXLEN) !=
 	    (long)dlen) {
 		/* Only non-zero leftover bits get here. */
