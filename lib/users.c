@@ -24,7 +24,6 @@
 #include <openssl/crypto.h>
 
 #include "fileio.h"
-#include "store.h" /* SGW_ROLES_MAXLEN: the roles must fit in a session */
 
 /* A users file is a few hundred kilobytes at most; refusing anything far
  * larger keeps a wrong path (a log, a disk image) from eating memory. */

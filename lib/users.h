@@ -17,6 +17,7 @@
 #include "errs.h"
 
 #define SGW_USER_MAXLEN 256
+#define SGW_ROLES_MAXLEN 1024    /* a user's roles, which a session holds */
 #define SGW_BCRYPT_MIN_COST 10   /* a cheaper bcrypt hash is weak (SPEC 9) */
 #define SGW_BCRYPT_COST 10       /* what sgw_users_hash_password writes */
 #define SGW_PASSWORD_MIN_CHARS 8 /* `sessiongw passwd` refuses fewer */
