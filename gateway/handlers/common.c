@@ -41,7 +41,7 @@ sgw_request_session(struct sgw_ctx *ctx, const struct sgw_request *req,
 		if (conf->bind_client && strcmp(s->client, req->client) != 0) {
 			char u[64], c[64];
 
-			log_warn("session of user=%s used from client=%s, bound to "
+			log_warnx("session of user=%s used from client=%s, bound to "
 			    "another address", sgw_log_safe(s->user, u, sizeof(u)),
 			    sgw_log_safe(req->client, c, sizeof(c)));
 			continue;

@@ -243,7 +243,7 @@ sgw_handle_login(struct sgw_ctx *ctx, struct sgw_request *req,
 		goto done;
 	}
 	if (retry > 0) {
-		log_warn("login locked user=%s client=%s", un, req->client);
+		log_warnx("login locked user=%s client=%s", un, req->client);
 		sgw_metrics_login(SGW_METRICS_LOGIN_LOCKED);
 		refuse(ctx, resp, &cr, 429, "too many failed logins; try again later");
 		sgw_resp_header(resp, "Retry-After", "%lld",
