@@ -685,20 +685,33 @@ equalize(struct sgw_users *u, struct sgw_errs *errs)
 		}
 		which[i] = k;
 	}
-	for (size_t k = 0; k < nset; k++) {
-		const struct sgw_user *r = &u->v[set[k].user];
+	/* with several settings, each is timed twice and the quicker run
+	 * kept: a run that shared its core with another process's burst
+	 * would otherwise make its setting look costlier than it is */
+	for (int pass = 0; pass < (nset > 1 ? 2 : 1); pass++) {
+		for (size_t k = 0; k < nset; k++) {
+			const struct sgw_user *r = &u->v[set[k].user];
+			double t;
+			char *out = timed_crypt(pw, r->hash, &t);
 
-		set[k].out = timed_crypt(pw, r->hash, &set[k].cpu);
-		if (set[k].out == NULL) {
-			/* crypt(3) refused a hash crypt_checksalt took */
-			sgw_errs_add(
-			    errs, "%s:%u: user \"%s\": malformed password hash",
-			    u->file, r->line, r->name);
-			goto done;
+			if (out == NULL) {
+				/* crypt(3) refused a hash crypt_checksalt
+				 * took */
+				sgw_errs_add(errs,
+				             "%s:%u: user \"%s\": malformed "
+				             "password hash",
+				             u->file, r->line, r->name);
+				goto done;
+			}
+			if (pass == 0 || t < set[k].cpu)
+				set[k].cpu = t;
+			free(set[k].out);
+			set[k].out = out;
 		}
+	}
+	for (size_t k = 1; k < nset; k++)
 		if (set[k].cpu > set[max].cpu)
 			max = k;
-	}
 	u->dummy_hash = set[max].out;
 	set[max].out = NULL;
 	if (nset == 1) {

@@ -955,12 +955,13 @@ failed_check_of_a_cheaper_user_costs_what_an_unknown_name_costs(
 	assert_string_equal(crypt_last_setting, u.dummy_hash);
 
 	/* and the time agrees: unpadded, ylva would cost a few percent of
-	 * an unknown name (the bounds are wide, the gap was 30-fold) */
+	 * an unknown name (the bounds are wide for a shared machine; the
+	 * gap was 30-fold) */
 	unknown = verify_cpu(&u, "nobody", "wrong");
 	cheap = verify_cpu(&u, "ylva", "wrong");
 	costly = verify_cpu(&u, "bert", "wrong");
-	if (cheap < 0.6 * unknown || cheap > 1.6 * unknown ||
-	    costly < 0.6 * unknown || costly > 1.6 * unknown)
+	if (cheap < 0.5 * unknown || cheap > 2.0 * unknown ||
+	    costly < 0.5 * unknown || costly > 2.0 * unknown)
 		fail_msg("unknown %.1f ms, cheaper user %.1f ms, costliest "
 		         "user %.1f ms",
 		         unknown * 1e3, cheap * 1e3, costly * 1e3);
