@@ -6,8 +6,8 @@
  * the fuzzer cannot see into. But a parse that succeeds runs crypt(3)
  * once on each setting (scheme and cost) its users have, to time them
  * and make the dummy hash (on a default yescrypt setting when the file
- * defines no user), plus two 5000-round SHA-256 runs when there are
- * several. The cost of a run is written in the hash itself: "$2b$31$"
+ * defines no user); when there are several, twice on each, plus two
+ * 5000-round SHA-256 runs. The cost of a run is written in the hash itself: "$2b$31$"
  * is 2^31 bcrypt rounds, "$6$rounds=999999999$" a billion SHA-512
  * rounds, and yescrypt or scrypt parameters can ask for gigabytes. Such an input would stall
  * the fuzzer (or trip its RSS limit) without saying anything about the
