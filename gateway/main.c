@@ -174,6 +174,12 @@ cmd_passwd(int argc, char **argv)
 		fprintf(stderr, "sessiongw: no password given on standard input\n");
 		goto done;
 	}
+	if (sgw_users_password_chars(pw) < SGW_PASSWORD_MIN_CHARS) {
+		fprintf(stderr, "sessiongw: the password is too short: at least "
+		    "%d characters (UTF-8 characters, not bytes)\n",
+		    SGW_PASSWORD_MIN_CHARS);
+		goto done;
+	}
 	if ((hash = sgw_users_hash_password(pw, bcrypt)) == NULL) {
 		fprintf(stderr, "sessiongw: cannot hash the password\n");
 		goto done;

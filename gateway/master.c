@@ -327,7 +327,7 @@ reap(struct master *m, int stopping)
 			/* A reload stops it on purpose (status 0): start the new
 			 * one at once; a failure waits a little. */
 			if (WIFSIGNALED(status) || WEXITSTATUS(status) != 0) {
-				log_warn("sweeper %d died; restarting it", (int)pid);
+				log_warnx("sweeper %d died; restarting it", (int)pid);
 				m->sweeper_next = sgw_mono_ms() + METRICS_RESTART_MS;
 			}
 			continue;
@@ -337,10 +337,10 @@ reap(struct master *m, int stopping)
 			if (stopping)
 				continue;
 			if (WIFSIGNALED(status))
-				log_warn("metrics server %d killed by signal %d; restarting it",
+				log_warnx("metrics server %d killed by signal %d; restarting it",
 				    (int)pid, WTERMSIG(status));
 			else
-				log_warn("metrics server %d exited with status %d; "
+				log_warnx("metrics server %d exited with status %d; "
 				    "restarting it", (int)pid, WEXITSTATUS(status));
 			m->metrics_next = sgw_mono_ms() + METRICS_RESTART_MS;
 			continue;
@@ -355,10 +355,10 @@ reap(struct master *m, int stopping)
 			sgw_metrics_set_workers(m->nkids);
 			lived = sgw_mono_ms() - c.started;
 			if (WIFSIGNALED(status))
-				log_warn("worker %d killed by signal %d after %lld ms",
+				log_warnx("worker %d killed by signal %d after %lld ms",
 				    (int)pid, WTERMSIG(status), (long long)lived);
 			else if (WEXITSTATUS(status) != 0)
-				log_warn("worker %d exited with status %d", (int)pid,
+				log_warnx("worker %d exited with status %d", (int)pid,
 				    WEXITSTATUS(status));
 			if (stopping || c.gen != m->gen)
 				break;
@@ -373,7 +373,7 @@ reap(struct master *m, int stopping)
 					d *= 2;
 				m->crashes++;
 				m->next_spawn = sgw_mono_ms() + (d < BACKOFF_MAX_MS ? d : BACKOFF_MAX_MS);
-				log_warn("workers are dying quickly; next start in %lld ms",
+				log_warnx("workers are dying quickly; next start in %lld ms",
 				    (long long)(m->next_spawn - sgw_mono_ms()));
 			} else {
 				m->crashes = 0;
@@ -398,12 +398,12 @@ reload(struct master *m)
 		return;
 	}
 	if (strcmp(fresh.conf.listen, m->rt.conf.listen) != 0)
-		log_warn("listen changed to %s: restart to apply it (keeping %s)",
+		log_warnx("listen changed to %s: restart to apply it (keeping %s)",
 		    fresh.conf.listen, m->rt.conf.listen);
 	/* allowed_clients needs nothing: each new worker checks its peers
 	 * against its own configuration. */
 	if (strcmp(fresh.conf.metrics_listen, m->rt.conf.metrics_listen) != 0)
-		log_warn("metrics_listen changes need a restart");
+		log_warnx("metrics_listen changes need a restart");
 	if (sgw_log_open(fresh.conf.log_level, fresh.conf.log_file) == -1)
 		sgw_log_errno(SGW_LOG_ERROR, "cannot open log file %s", fresh.conf.log_file);
 	sgw_runtime_free(&m->rt);
@@ -471,7 +471,7 @@ stop(struct master *m)
 		kill(m->sweeper_pid, SIGTERM);
 	while (m->nkids > 0 || m->metrics_pid > 0 || m->sweeper_pid > 0) {
 		if (sgw_mono_ms() >= deadline) {
-			log_warn("killing %zu workers that did not stop in time", m->nkids);
+			log_warnx("killing %zu workers that did not stop in time", m->nkids);
 			signal_all(m, SIGKILL, 0);
 			if (m->metrics_pid > 0)
 				kill(m->metrics_pid, SIGKILL);
@@ -557,7 +557,7 @@ sgw_master_run(const char *conf_file, struct sgw_runtime *rt, int fd)
 		now = sgw_mono_ms();
 		for (size_t i = 0; i < m.nkids; i++)
 			if (m.kids[i].retire_at != 0 && now >= m.kids[i].retire_at) {
-				log_warn("worker %d of an old generation did not leave; "
+				log_warnx("worker %d of an old generation did not leave; "
 				    "killing it", (int)m.kids[i].pid);
 				kill(m.kids[i].pid, SIGKILL);
 				m.kids[i].retire_at = 0;

@@ -248,7 +248,7 @@ take_connection(int lfd, const struct sgw_conf *conf)
 			/* Once a second at most: anyone can connect. */
 			if (sgw_mono_ms() - last >= 1000) {
 				last = sgw_mono_ms();
-				log_warn("refused a connection from %s: not in allowed_clients",
+				log_warnx("refused a connection from %s: not in allowed_clients",
 				    inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip)));
 			}
 			close(c);

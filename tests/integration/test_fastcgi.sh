@@ -187,6 +187,11 @@ gateway_conf "$T/tpl-bad.conf" "template=$T/bad-page.html"
 out=$("$SGW_BIN" -t -c "$T/tpl-bad.conf" 2>&1); rc=$?
 expect_eq "-t: a template without {{action}} fails" "1" "$rc"
 expect_match "-t: ...saying what is missing" '\{\{action\}\}' "$out"
+{ printf '<form action="{{action}}">'; head -c 262144 /dev/zero | tr '\0' x; } >"$T/big-page.html"
+gateway_conf "$T/tpl-big.conf" "template=$T/big-page.html"
+out=$("$SGW_BIN" -t -c "$T/tpl-big.conf" 2>&1); rc=$?
+expect_eq "-t: a template over 256 KiB fails, saying so" \
+	"1 $T/big-page.html: login template larger than 262144 bytes" "$rc $out"
 
 # --- another prefix -------------------------------------------------------------------------
 gateway_conf "$T/sso.conf" prefix=/sso 'RULES=/sso/* anonymous|/app/* authenticated'
@@ -213,6 +218,14 @@ expect_match "-t names file and line of each problem (workers)" "^$T/bad.conf:$w
 expect_match "-t names file and line of each problem (same_site)" "^$T/bad.conf:$sline: " "$out"
 out2=$("$SGW_BIN" -c "$T/bad.conf" 2>&1); rc=$?
 expect_eq "the server refuses to start on the same problems" "1 $out" "$rc $out2"
+# bcrypt at htpasswd -B's default cost, 5, is weak (SPEC 9).
+cp "$T/sgw.conf" "$T/weak.conf"
+printf '# from htpasswd -B\nold:%s\n' '$2b$05$iGqL7/MX6x6iksOiJ0sH0ub2BMgN4Kq4jZKw8dc1j387mFb48wO3a' >"$T/weak-users"
+sed -i "s|^users_file = .*|users_file = $T/weak-users|" "$T/weak.conf"
+out=$("$SGW_BIN" -t -c "$T/weak.conf" 2>&1); rc=$?
+expect_eq "-t refuses bcrypt cost 5 with its file and line" \
+	"1 $T/weak-users:2: user \"old\": weak password hash: bcrypt cost 5 is below 10; re-hash it with \`htpasswd -B -C 10\` or \`sessiongw passwd -B\`" \
+	"$rc $out"
 out=$("$SGW_BIN" -c "$T/sgw.conf" 2>&1); rc=$?
 expect_eq "a busy port is a clear error" \
 	"1 sessiongw: cannot listen on $A: Address already in use" "$rc $out"
@@ -225,13 +238,28 @@ expect_match "secret: 64 hex digits" '^[0-9a-f]{64}$' "$s1"
 printf '# our users\r\nzed:%s\n\nalice:%s:staff\n' \
 	"$(grep '^alice:' "$T/users" | cut -d: -f2)" "$(grep '^alice:' "$T/users" | cut -d: -f2)" >"$T/users"
 before_other=$(grep -v '^alice:' "$T/users" | md5sum)
-printf 'new-pw\n' | "$SGW_BIN" passwd -c "$T/sgw.conf" --keep-sessions alice 2>/dev/null
+printf 'new-pw-alice\n' | "$SGW_BIN" passwd -c "$T/sgw.conf" --keep-sessions alice 2>/dev/null
 expect_eq "passwd: other lines untouched" "$before_other" "$(grep -v '^alice:' "$T/users" | md5sum)"
 expect_match "passwd: yescrypt by default, roles kept" '^alice:\$y\$[^:]+:staff$' "$(grep '^alice:' "$T/users")"
-out=$(printf '%s' '{"username":"alice","password":"new-pw"}' | "$SGW_FCGI_CLIENT" -i "$A" "${base[@]}" \
+out=$(printf '%s' '{"username":"alice","password":"new-pw-alice"}' | "$SGW_FCGI_CLIENT" -i "$A" "${base[@]}" \
 	REQUEST_METHOD=POST DOCUMENT_URI=/auth/login CONTENT_TYPE=application/json | tr -d '\r')
 expect_match "passwd: the new password works without a restart" '^Status: 200' "$out"
-printf 'x\n' | "$SGW_BIN" passwd -c "$T/sgw.conf" -B carol admin 2>/dev/null
+printf 'x-carol-pw\n' | "$SGW_BIN" passwd -c "$T/sgw.conf" -B carol admin 2>/dev/null
 expect_match "passwd -B: bcrypt, with roles" '^carol:\$2b\$[^:]+:admin$' "$(grep '^carol:' "$T/users")"
+expect_match "passwd -B: bcrypt cost 10 or more" '^carol:\$2b\$(1[0-9]|2[0-9]|3[01])\$' "$(grep '^carol:' "$T/users")"
+
+# passwd counts characters, not bytes: 7 are too few, 8 two-byte ones
+# (16 bytes) are enough.
+before=$(md5sum <"$T/users")
+out=$(printf 'seven-7\n' | "$SGW_BIN" passwd -c "$T/sgw.conf" dave 2>&1); rc=$?
+expect_eq "passwd: 7 characters are refused" "1 sessiongw: the password is too short: at least 8 characters (UTF-8 characters, not bytes)" "$rc $out"
+expect_eq "passwd: a refused password leaves the file alone" "$before" "$(md5sum <"$T/users")"
+out=$(printf '\303\251\303\251\303\251\303\251\303\251\303\251\303\251\n' | "$SGW_BIN" passwd -c "$T/sgw.conf" dave 2>&1); rc=$?
+expect_eq "passwd: 7 two-byte characters (14 bytes) are refused" 1 "$rc"
+printf '\303\251\303\251\303\251\303\251\303\251\303\251\303\251\303\251\n' | "$SGW_BIN" passwd -c "$T/sgw.conf" dave 2>/dev/null; rc=$?
+expect_eq "passwd: 8 two-byte characters are accepted" 0 "$rc"
+out=$(printf '{"username":"dave","password":"\303\251\303\251\303\251\303\251\303\251\303\251\303\251\303\251"}' |
+	"$SGW_FCGI_CLIENT" -i "$A" "${base[@]}" REQUEST_METHOD=POST DOCUMENT_URI=/auth/login CONTENT_TYPE=application/json | tr -d '\r')
+expect_match "passwd: ...and the 8-character password logs in" '^Status: 200' "$out"
 
 finish

@@ -1069,6 +1069,7 @@ login_refuses_bad_bodies(void **state)
 	    {FORM_TYPE, "username=alice", 400},
 	    {FORM_TYPE, "", 400},
 	};
+	char longname[257 + 1], body[512];
 	struct sgw_request q;
 
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
@@ -1078,6 +1079,13 @@ login_refuses_bad_bodies(void **state)
 			fail_msg("case %zu: %d, want %d", i, f->resp.status,
 			    c[i].status);
 	}
+	/* a field over its cap is a bad request too */
+	q = request("POST", "/auth/login");
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	snprintf(body, sizeof(body), "username=%s&password=alice-pw", longname);
+	with_body(&q, FORM_TYPE, body);
+	assert_int_equal(run(f, &q), 400);
 	q = request("POST", "/auth/login");
 	with_body(&q, JSON_TYPE, "{\"username\":\"alice\",\"password\":\"alice-pw\"}");
 	q.body_too_large = 1;
