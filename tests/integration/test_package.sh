@@ -125,6 +125,37 @@ else
 	echo "# systemd-analyze is not installed: unit not verified"
 fi
 
+# The other two web servers accept their snippets (a syntax check: the
+# Apache and lighttpd tests run the gateway behind them for real).
+if command -v lighttpd >/dev/null; then
+	cat >"$T/lighttpd.conf" <<-EOF
+	server.document-root = "$T"
+	server.bind = "127.0.0.1"
+	server.port = $(free_port)
+	server.modules = ( "mod_access" )
+	include "/etc/lighttpd/conf-available/05-sessiongw.conf"
+	EOF
+	out=$(lighttpd -tt -f "$T/lighttpd.conf" 2>&1)
+	expect_eq "lighttpd accepts 05-sessiongw.conf" "0:" "$?:$out"
+	expect_match "... which loads mod_fastcgi" '"mod_fastcgi"' "$(lighttpd -p -f "$T/lighttpd.conf" 2>&1)"
+fi
+if command -v apache2 >/dev/null; then
+	m=/usr/lib/apache2/modules
+	{
+		echo "ServerRoot /etc/apache2"
+		echo "ServerName localhost"
+		echo "PidFile $T/apache.pid"
+		echo "ErrorLog $T/apache-error.log"
+		echo "Listen 127.0.0.1:$(free_port)"
+		for mod in mpm_event authz_core authn_core authz_user authnz_fcgi proxy proxy_fcgi headers; do
+			echo "LoadModule ${mod}_module $m/mod_$mod.so"
+		done
+		echo "Include /etc/apache2/conf-available/sessiongw.conf"
+	} >"$T/apache.conf"
+	out=$(apache2 -t -f "$T/apache.conf" 2>&1)
+	expect_eq "apache2 accepts conf-available/sessiongw.conf" "0:Syntax OK" "$?:$out"
+fi
+
 # Reinstalling (what an upgrade runs) keeps the secret.
 secret_sum=$(md5sum </etc/sessiongw/secret)
 dpkg -i "$deb" >>"$T/dpkg.log" 2>&1
@@ -293,6 +324,8 @@ done
 expect_eq "... the configuration, secret, users and store stay" "" "$left"
 expect_match "... and so do alice and the secret" '^alice:' "$(cat /etc/sessiongw/users 2>/dev/null)"
 expect_eq "... the user stays" 0 "$(getent passwd sessiongw >/dev/null; echo $?)"
+expect_eq "... and the sessions in the store" "$files" \
+	"$(find /var/lib/sessiongw -mindepth 1 2>/dev/null | wc -l)"
 
 rm -rf /run/sessiongw # systemd removes the runtime directory at stop
 dpkg --purge sessiongw >>"$T/dpkg.log" 2>&1
