@@ -301,6 +301,18 @@ sleep 1
 http GET "$base/app/page" -H "Cookie: sgw_session=$token"
 expect_eq "after ExecReload (SIGHUP) the session still passes" 200 "$STATUS"
 
+# The administrator's subcommands, run as root against the service's
+# store, must not take it over (no root-owned files in it afterwards).
+out=$(sessiongw sessions list alice 2>&1)
+expect_eq "sessiongw sessions list (as root) shows alice's session" "0:1" \
+	"$?:$(grep -c . <<<"$out")"
+out=$(sessiongw sessions revoke alice 2>&1)
+expect_eq "sessiongw sessions revoke (as root) ends it" "0:ended 1 session(s) of alice" "$?:$out"
+http GET "$base/app/page" -H "Cookie: sgw_session=$token"
+expect_eq "... and the page is closed to it" 401 "$STATUS"
+others=$(find /var/lib/sessiongw -mindepth 1 \( ! -user sessiongw -o -perm -o=r \) | tr '\n' ' ')
+expect_eq "the store still belongs to the service user" "" "$others"
+
 # Stop as systemd does (KillSignal=SIGTERM): exit 0.
 kill -TERM "$SGW_PID"
 rc=1
