@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_manpages: sessiongw(8) and sessiongw.conf(5) are clean mdoc
 # (mandoc -Tlint), sessiongw.conf(5) documents every key of the
-# configuration table in lib/conf.c under its section with its default, and
+# configuration tables in lib/ under its section with its default, and
 # sessiongw(8) names every option and subcommand of the usage message.
 . "$(dirname "$0")/lib.sh"
 
@@ -20,11 +20,12 @@ done
 [ ! -e "$docs/sessiongw.conf.5.md" ]
 expect_eq "the Markdown reference is gone (one source of truth)" 0 $?
 
-# Rows of the table: { "section", "name", T_TYPE, flags, min, max, "default" | NULL, F(...
-rows=$(sed -nE 's/^[[:space:]]*\{ *"([a-z]+)", *"([a-z_]+)", *T_[A-Z0-9_]+,.*, *("[^"]*"|NULL), *F\(.*/\1 \2 \3/p' \
-	"$SGW_SOURCE_DIR/lib/conf.c")
+# Rows of the key tables (lib/conf.c, and the backends' own sections):
+# { "section", "name", [SGW_]T_TYPE, flags, min, max, "default" | NULL, FIELD(...
+rows=$(sed -nE 's/^[[:space:]]*\{ *"([a-z]+)", *"([a-z_]+)", *[A-Z0-9_]*T_[A-Z0-9_]+,.*, *("[^"]*"|NULL), *[A-Za-z_]+\(.*/\1 \2 \3/p' \
+	"$SGW_SOURCE_DIR"/lib/*.c)
 [ "$(wc -l <<<"$rows")" -ge 40 ]
-expect_eq "lib/conf.c has its key table ($(wc -l <<<"$rows") keys)" 0 $?
+expect_eq "lib/ has its key tables ($(wc -l <<<"$rows") keys)" 0 $?
 
 # item SECTION KEY: the source of that key's entry, \& escapes removed.
 item() {
@@ -52,8 +53,8 @@ while read -r sec key def; do
 		;;
 	esac
 done <<<"$rows"
-expect_eq "sessiongw.conf(5) documents every key of lib/conf.c" "" "$undocumented"
-expect_eq "sessiongw.conf(5) gives each key's default as lib/conf.c does" "" "$wrong_default"
+expect_eq "sessiongw.conf(5) documents every key of the tables in lib/" "" "$undocumented"
+expect_eq "sessiongw.conf(5) gives each key's default as the tables do" "" "$wrong_default"
 
 # The keys of SPEC section 4 that the embedded and PostgreSQL stores bring.
 undocumented=""
