@@ -9,6 +9,7 @@ build=(cmake make gcc pkg-config libfcgi-dev libhiredis-dev libssl-dev
 	libcmocka-dev libcrypt-dev libjansson-dev)
 runtime=(redis-server nginx curl)
 testing=(spawn-fcgi procps apache2 lighttpd clang libclang-rt-14-dev chromium)
+
 # The Debian package (scripts/package.sh, test_package) and the manual
 # pages (test_manpages): debhelper and the package's own build
 # dependencies, lintian, mandoc for -Tlint, systemd for systemd-analyze.
