@@ -187,6 +187,15 @@ as_unit() {
 		${u_groups:+--groups="${u_groups// /,}"} --no-new-privs \
 		--inh-caps=-all --bounding-set=-all -- "$@"
 }
+# The administrator prepares the store as root: its files must go to the
+# configuration's `user`, or the service could not open them.
+out=$(sessiongw store init 2>&1)
+expect_eq "sessiongw store init (as root) prepares the store" 0 $?
+others=$(find /var/lib/sessiongw -mindepth 1 ! -user sessiongw | tr '\n' ' ')
+expect_eq "... whose files belong to sessiongw" "" "$others"
+out=$(sessiongw store init 2>&1)
+expect_match "... and a second run has nothing to do" "^0:.*nothing to do" "$?:$out"
+
 pre=$(unit_key ExecStartPre)
 start=$(unit_key ExecStart)
 expect_eq "ExecStartPre checks the configuration" \
