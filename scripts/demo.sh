@@ -71,7 +71,7 @@ chmod 700 "$state"
 # The store.
 store_keys=()
 case $store in
-lmdb) store_keys=(-e "s|^backend = .*|backend = lmdb|" -e "s|^path = .*|path = $state/lmdb|") ;;
+lmdb) store_keys=(-e "s|^backend = .*|backend = lmdb|" -e "0,/^path = /s|^path = .*|path = $state/lmdb|") ;;
 redis)
 	redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
 		--dir "$d" --logfile "$d/redis.log" --daemonize no &
