@@ -3,7 +3,6 @@
  */
 #include "session.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,13 +33,12 @@ min64(int64_t a, int64_t b)
 static void
 agent_hash(const char *agent, unsigned char out[SGW_AGENT_LEN])
 {
-	unsigned char md[32];
-	unsigned int n = 0;
+	unsigned char md[SGW_HASH_LEN];
 
 	memset(out, 0, SGW_AGENT_LEN);
 	if (agent == NULL || agent[0] == '\0')
 		return;
-	if (EVP_Digest(agent, strlen(agent), md, &n, EVP_sha256(), NULL) == 1)
+	if (sgw_sha256(agent, strlen(agent), md) == 0)
 		memcpy(out, md, SGW_AGENT_LEN);
 }
 

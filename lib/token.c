@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -174,19 +175,75 @@ random_bytes(unsigned char *buf, size_t n)
 	return 0;
 }
 
-/* The first MAC_LEN bytes of HMAC-SHA256(key, rnd) into mac. */
+/*
+ * OpenSSL 3's one-shot calls (HMAC(), EVP_Digest() with EVP_sha256()) look
+ * the algorithm up by name and build a context on every call: an HMAC of
+ * 32 bytes cost about 20,000 instructions, of which its two SHA-256 blocks
+ * are about 4,000. So a process fetches HMAC and SHA-256 once, keeps one
+ * digest context for sgw_sha256, and each set-up key keeps an HMAC context
+ * keyed once, re-initialised (not rebuilt) for every token. Processes are
+ * single-threaded, so one digest context per process is enough.
+ */
+static EVP_MAC *hmac_alg;      /* fetched by sgw_keys_setup */
+static EVP_MD *sha256_alg;     /* fetched at the first digest */
+static EVP_MD_CTX *sha256_ctx; /* reused by every sgw_sha256 */
+
 static int
-token_mac(const unsigned char *key, size_t keylen,
+digest_setup(void)
+{
+	if (sha256_ctx != NULL)
+		return 0;
+	if (sha256_alg == NULL &&
+	    (sha256_alg = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+		return -1;
+	if ((sha256_ctx = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	return 0;
+}
+
+int
+sgw_sha256(const void *data, size_t len, unsigned char out[SGW_HASH_LEN])
+{
+	unsigned int n = 0;
+
+	if (digest_setup() == 0) {
+		if (EVP_DigestInit_ex2(sha256_ctx, sha256_alg, NULL) != 1 ||
+		    EVP_DigestUpdate(sha256_ctx, data, len) != 1 ||
+		    EVP_DigestFinal_ex(sha256_ctx, out, &n) != 1)
+			return -1;
+	} else if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1) {
+		return -1;
+	}
+	return n == SGW_HASH_LEN ? 0 : -1;
+}
+
+/* The first MAC_LEN bytes of HMAC-SHA256(key i, rnd) into mac: through
+ * the key's own context when it is set up, else one-shot. */
+static int
+token_mac(const struct sgw_keys *keys, size_t i,
     const unsigned char rnd[RAND_LEN], unsigned char mac[MAC_LEN])
 {
+	EVP_MAC_CTX *ctx = keys->mac[i];
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
+	size_t outlen = 0;
 	int rc = -1;
 
-	if (keylen < SGW_KEY_MINLEN || keylen > SGW_KEY_MAXLEN)
+	if (keys->len[i] < SGW_KEY_MINLEN || keys->len[i] > SGW_KEY_MAXLEN)
 		goto done;
-	if (HMAC(EVP_sha256(), key, (int)keylen, rnd, RAND_LEN, md, &mdlen) ==
-	    NULL || mdlen < MAC_LEN)
+	if (ctx != NULL) {
+		/* No key: start again with the key the context holds. */
+		if (EVP_MAC_init(ctx, NULL, 0, NULL) != 1 ||
+		    EVP_MAC_update(ctx, rnd, RAND_LEN) != 1 ||
+		    EVP_MAC_final(ctx, md, &outlen, sizeof(md)) != 1)
+			goto done;
+	} else {
+		if (HMAC(EVP_sha256(), keys->key[i], (int)keys->len[i], rnd,
+		    RAND_LEN, md, &mdlen) == NULL)
+			goto done;
+		outlen = mdlen;
+	}
+	if (outlen < MAC_LEN)
 		goto done;
 	memcpy(mac, md, MAC_LEN);
 	rc = 0;
@@ -195,15 +252,39 @@ done:
 	return rc;
 }
 
-static int
-sha256(const void *data, size_t len, unsigned char out[SGW_HASH_LEN])
+int
+sgw_keys_setup(struct sgw_keys *keys)
 {
-	unsigned int n = 0;
+	EVP_MAC_CTX *made[SGW_KEYS_MAX] = {0};
+	char digest[] = "SHA256";
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+		OSSL_PARAM_construct_end(),
+	};
+	size_t i;
 
-	if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1 ||
-	    n != SGW_HASH_LEN)
+	if (keys == NULL || keys->n == 0 || keys->n > SGW_KEYS_MAX)
 		return -1;
+	if (digest_setup() != 0)
+		return -1;
+	if (hmac_alg == NULL && (hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+		return -1;
+	for (i = 0; i < keys->n; i++) {
+		if (keys->len[i] < SGW_KEY_MINLEN || keys->len[i] > SGW_KEY_MAXLEN ||
+		    (made[i] = EVP_MAC_CTX_new(hmac_alg)) == NULL ||
+		    EVP_MAC_init(made[i], keys->key[i], keys->len[i], params) != 1)
+			goto fail;
+	}
+	/* Set up twice: the new contexts replace the old. */
+	for (i = 0; i < SGW_KEYS_MAX; i++) {
+		EVP_MAC_CTX_free(keys->mac[i]);
+		keys->mac[i] = made[i];
+	}
 	return 0;
+fail:
+	for (i = 0; i < SGW_KEYS_MAX; i++)
+		EVP_MAC_CTX_free(made[i]);
+	return -1;
 }
 
 int
@@ -218,12 +299,12 @@ sgw_token_new(const struct sgw_keys *keys, char out[SGW_TOKEN_LEN + 1],
 	if (random_bytes(rnd, sizeof(rnd)) != 0)
 		goto done;
 	/* The first key signs; the others only verify (rotation). */
-	if (token_mac(keys->key[0], keys->len[0], rnd, mac) != 0)
+	if (token_mac(keys, 0, rnd, mac) != 0)
 		goto done;
 	sgw_b64url_encode(rnd, RAND_LEN, out);
 	out[RAND_B64] = '.';
 	sgw_b64url_encode(mac, MAC_LEN, out + RAND_B64 + 1);
-	if (sha256(out, SGW_TOKEN_LEN, hash) != 0)
+	if (sgw_sha256(out, SGW_TOKEN_LEN, hash) != 0)
 		goto done;
 	rc = 0;
 done:
@@ -262,13 +343,13 @@ sgw_token_check(const struct sgw_keys *keys, const char *tok, size_t len,
 	/* Every key is tried, matched or not, so the time taken does not
 	 * tell which key (if any) signed the token. */
 	for (size_t i = 0; i < keys->n; i++) {
-		if (token_mac(keys->key[i], keys->len[i], rnd, want) != 0)
+		if (token_mac(keys, i, rnd, want) != 0)
 			goto done;
 		match |= CRYPTO_memcmp(want, mac, MAC_LEN) == 0;
 	}
 	if (!match)
 		goto done;
-	if (sha256(tok, len, hash) != 0)
+	if (sgw_sha256(tok, len, hash) != 0)
 		goto done;
 	rc = 0;
 done:
@@ -312,7 +393,7 @@ sgw_token_public_id(const unsigned char hash[SGW_HASH_LEN],
 	 * we compute; SHA-256 keeps it from leading back to the hash. */
 	memcpy(buf, label, sizeof(label) - 1);
 	memcpy(buf + sizeof(label) - 1, hash, SGW_HASH_LEN);
-	if (sha256(buf, sizeof(buf), md) != 0) {
+	if (sgw_sha256(buf, sizeof(buf), md) != 0) {
 		/* Cannot happen with the default provider; an id of zeros
 		 * names no session rather than a wrong one. */
 		memset(md, 0, sizeof(md));
@@ -337,8 +418,20 @@ sgw_secret_new(char out[SGW_SECRET_LINE])
 void
 sgw_keys_wipe(struct sgw_keys *keys)
 {
-	if (keys != NULL)
-		OPENSSL_cleanse(keys, sizeof(*keys));
+	if (keys == NULL)
+		return;
+	for (size_t i = 0; i < SGW_KEYS_MAX; i++)
+		EVP_MAC_CTX_free(keys->mac[i]);
+	OPENSSL_cleanse(keys, sizeof(*keys));
+}
+
+/* Loading overwrites: *keys may be uninitialised, so nothing in it is
+ * freed (see token.h). */
+static void
+keys_clear(struct sgw_keys *keys)
+{
+	OPENSSL_cleanse(keys, sizeof(*keys));
+	memset(keys->mac, 0, sizeof(keys->mac));
 }
 
 static int
@@ -431,7 +524,7 @@ sgw_keys_parse(const char *file, const char *text, size_t len,
 
 	if (keys == NULL)
 		return -1;
-	sgw_keys_wipe(keys);
+	keys_clear(keys);
 	if (text == NULL)
 		len = 0;
 	while (pos < len) {
@@ -457,7 +550,7 @@ sgw_keys_parse(const char *file, const char *text, size_t len,
 		bad = 1;
 	}
 	if (bad) {
-		sgw_keys_wipe(keys);
+		keys_clear(keys);
 		return -1;
 	}
 	return 0;
@@ -473,7 +566,7 @@ sgw_keys_load(const char *file, struct sgw_keys *keys, struct sgw_errs *errs)
 
 	if (file == NULL || keys == NULL)
 		return -1;
-	sgw_keys_wipe(keys);
+	keys_clear(keys);
 	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0 || fstat(fd, &st) != 0) {
 		sgw_errs_add(errs, "%s: cannot read: %s", file, strerror(errno));
