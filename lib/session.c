@@ -206,10 +206,15 @@ sgw_session_check(struct sgw_store *st, const struct sgw_session_policy *p,
 		int64_t deadline = min64(now + p->idle_ms, r.expires_ms);
 
 		rc = st->ops->refresh(st, hash, now, deadline, now);
-		if (rc != SGW_STORE_OK)
+		if (rc == SGW_STORE_OK) {
+			r.seen_ms = now;
+			r.deadline_ms = deadline;
+		} else if (rc != SGW_STORE_NOSPACE) {
 			return rc;
-		r.seen_ms = now;
-		r.deadline_ms = deadline;
+		}
+		/* A full store cannot slide the idle expiry, but the session
+		 * read is valid until its old deadline: existing sessions keep
+		 * working while new logins get 503 (SPEC section 7). */
 	}
 	sgw_session_from_record(out, &r, hash, p);
 	snprintf(out->roles, sizeof(out->roles), "%s", u->roles);

@@ -6,9 +6,10 @@
 set -euo pipefail
 
 build=(cmake make gcc pkg-config libfcgi-dev libhiredis-dev libssl-dev
-	libcmocka-dev libcrypt-dev libjansson-dev)
-runtime=(redis-server nginx curl)
-testing=(spawn-fcgi procps apache2 lighttpd clang libclang-rt-14-dev chromium)
+	libcmocka-dev libcrypt-dev libjansson-dev liblmdb-dev libpq-dev)
+runtime=(redis-server postgresql nginx curl)
+testing=(spawn-fcgi procps apache2 lighttpd clang libclang-rt-14-dev chromium
+	lmdb-utils binutils)
 
 case "${1:-test}" in
 build) want=("${build[@]}") ;;
@@ -36,7 +37,7 @@ fi
 echo "setup.sh: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# Packaged services (nginx, redis) must not start on their own here: the
+# Packaged services (nginx, redis, postgresql) must not start on their own here: the
 # tests and the demo run private instances on loopback ports.
 policy=/usr/sbin/policy-rc.d
 if [ ! -e "$policy" ]; then

@@ -386,3 +386,23 @@ fcgi() {
 	FCGI_OUT=$("$SGW_FCGI_CLIENT" "$@" | tr -d '\r')
 	FCGI_STATUS=$(printf '%s\n' "$FCGI_OUT" | sed -n 's/^Status: \([0-9]*\).*/\1/p' | head -n1)
 }
+
+# --- straight to the gateway ----------------------------------------------------
+
+# gw_login USER PASSWORD [REMOTE_ADDR]: a JSON login over FastCGI; sets
+# FCGI_STATUS and TOK (the new session's token, "" on failure).
+gw_login() {
+	FCGI_OUT=$(printf '{"username":"%s","password":"%s"}' "$1" "$2" |
+		"$SGW_FCGI_CLIENT" -i "127.0.0.1:$SGW_PORT" REQUEST_METHOD=POST \
+			DOCUMENT_URI=/auth/login CONTENT_TYPE=application/json HTTP_HOST=gw.test \
+			"REMOTE_ADDR=${3:-127.0.0.1}" | tr -d '\r')
+	FCGI_STATUS=$(printf '%s\n' "$FCGI_OUT" | sed -n 's/^Status: \([0-9]*\).*/\1/p' | head -n1)
+	TOK=$(printf '%s\n' "$FCGI_OUT" | sed -n 's/^Set-Cookie: sgw_session=\([^;]*\);.*/\1/p')
+}
+
+# gw_check TOKEN [PATH]: the authorizer's status for PATH (default /app/x).
+gw_check() {
+	fcgi -r authorizer "127.0.0.1:$SGW_PORT" REQUEST_METHOD=GET "REQUEST_URI=${2:-/app/x}" \
+		REMOTE_ADDR=127.0.0.1 "HTTP_COOKIE=sgw_session=$1"
+	echo "$FCGI_STATUS"
+}
