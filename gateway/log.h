@@ -22,7 +22,10 @@ void sgw_log_errno(enum sgw_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 #define log_error(...) sgw_log(SGW_LOG_ERROR, __VA_ARGS__)
-#define log_warn(...) sgw_log(SGW_LOG_WARN, __VA_ARGS__)
+/* As in OpenBSD's log.c: log_warn is a warning about a failed call, with
+ * ": strerror(errno)" appended; log_warnx is any other warning. */
+#define log_warn(...) sgw_log_errno(SGW_LOG_WARN, __VA_ARGS__)
+#define log_warnx(...) sgw_log(SGW_LOG_WARN, __VA_ARGS__)
 #define log_info(...) sgw_log(SGW_LOG_INFO, __VA_ARGS__)
 #define log_debug(...) sgw_log(SGW_LOG_DEBUG, __VA_ARGS__)
 

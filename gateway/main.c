@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "master.h"
+#include "metrics.h"
 #include "runtime.h"
 #include "session.h"
 #include "store.h"
@@ -171,6 +172,12 @@ cmd_passwd(int argc, char **argv)
 		return 1;
 	if (read_password(pw, sizeof(pw)) == -1) {
 		fprintf(stderr, "sessiongw: no password given on standard input\n");
+		goto done;
+	}
+	if (sgw_users_password_chars(pw) < SGW_PASSWORD_MIN_CHARS) {
+		fprintf(stderr, "sessiongw: the password is too short: at least "
+		    "%d characters (UTF-8 characters, not bytes)\n",
+		    SGW_PASSWORD_MIN_CHARS);
 		goto done;
 	}
 	if ((hash = sgw_users_hash_password(pw, bcrypt)) == NULL) {
@@ -350,11 +357,9 @@ serve(const char *file, int test_only)
 		sgw_runtime_free(&rt);
 		return 1;
 	}
-	/* libfcgi reads its peer filter once, in FCGX_Init. */
-	if (rt.conf.allowed_clients[0] != '\0')
-		setenv("FCGI_WEB_SERVER_ADDRS", rt.conf.allowed_clients, 1);
-	else
-		unsetenv("FCGI_WEB_SERVER_ADDRS");
+	/* No FCGI_WEB_SERVER_ADDRS: libfcgi would read it once, here, and
+	 * never accepts a connection itself anyway. The workers check
+	 * allowed_clients, so that a reload applies it (worker.c). */
 	if (FCGX_Init() != 0) {
 		fprintf(stderr, "sessiongw: cannot initialise libfcgi\n");
 		sgw_runtime_free(&rt);
@@ -369,6 +374,9 @@ main(int argc, char **argv)
 	const char *file = DEFAULT_CONF;
 	int test_only = 0, opt;
 
+	/* Not a subcommand for people: the master starts it (metrics.c). */
+	if (argc > 1 && strcmp(argv[1], SGW_METRICS_SERVER_ARG) == 0)
+		return sgw_metrics_server_main(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "passwd") == 0)
 		return cmd_passwd(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "sessions") == 0)

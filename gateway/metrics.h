@@ -1,8 +1,8 @@
 /*
  * metrics: the counters of SPEC section 8 and the /metrics listener.
  *
- * The counters live in one anonymous shared mapping that the master makes
- * before it forks anything, so every worker of every generation adds to
+ * The counters live in one shared mapping (of a memfd) that the master
+ * makes before it forks anything, so every worker of every generation adds to
  * the same numbers and a reload does not reset them. Each counter is a
  * uint64_t changed with relaxed __atomic operations and no lock, so a
  * worker killed in the middle of a request cannot leave anything held.
@@ -101,5 +101,22 @@ void sgw_metrics_render(const struct sgw_metrics *m, struct sgw_buf *out);
  */
 int sgw_metrics_serve(int fd, const struct sgw_metrics *m,
     const struct sgw_conf *conf);
+
+/* The hidden first argument that makes `sessiongw` the metrics server. */
+#define SGW_METRICS_SERVER_ARG "--metrics-server"
+
+/*
+ * In a child forked by the master: replaces the process with a fresh
+ * `sessiongw --metrics-server` that serves the listening socket fd and the
+ * counters of the last sgw_metrics_new, with conf's user, log settings
+ * and metrics_listen; nothing else of this process's memory goes over.
+ * Returns only when it failed (logged); the caller then exits.
+ */
+void sgw_metrics_exec(int fd, const struct sgw_conf *conf);
+
+/* main() of `sessiongw --metrics-server USER LOGLEVEL LOGFILE LISTEN`,
+ * with the socket on fd 3 and the counters' memfd on fd 4, as
+ * sgw_metrics_exec leaves them. Returns the exit status. */
+int sgw_metrics_server_main(int argc, char **argv);
 
 #endif

@@ -25,6 +25,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "chars.h"
+#include "fileio.h"
+
 #define KIB ((int64_t)1024)
 #define MIB (1024 * KIB)
 #define SEC ((int64_t)1000)
@@ -61,6 +64,7 @@ static const struct sgw_conf_key global_keys[] = {
 	{ "server",  "log_level",           SGW_T_LOGLEVEL,  0,                  0,   0,            "info",                   F(log_level),            0 },
 	{ "server",  "log_file",            SGW_T_STR,       SGW_K_EMPTY,            0,   4095,            "",                       F(log_file),             0 },
 	{ "server",  "max_body",            SGW_T_SIZE,      0,                  1,   16 * MIB,     "16k",                    F(max_body),             0 },
+	{ "server",  "request_timeout",     SGW_T_DURATION,  0,                  1,   DURATION_MAX, "5s",                     F(request_timeout_ms),   0 },
 	{ "server",  "user",                SGW_T_STR,       SGW_K_EMPTY,            0,   32,            "",                       F(user),                 0 },
 	{ "server",  "metrics_listen",      SGW_T_ADDR,      SGW_K_EMPTY | SGW_K_NOUNIX, 0,   0,            "",                       F(metrics_listen),       F(metrics_addr) },
 	{ "store",   "backend",             SGW_T_STR,   0,                  0,   32,           "lmdb",                   F(store_backend),        0 },
@@ -324,13 +328,6 @@ has_control(const char *s)
 	return 0;
 }
 
-static int
-is_host_char(char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	    (ch >= '0' && ch <= '9') || ch == '.' || ch == '-';
-}
-
 /*
  * A DNS name or a dotted quad: letters, digits, '.', '-', starting with a
  * letter or digit. Something made only of digits and dots must be a valid
@@ -351,22 +348,13 @@ host_problem(const char *s)
 		(s[0] >= '0' && s[0] <= '9')))
 		return "host name must start with a letter or digit";
 	for (size_t i = 0; i < n; i++) {
-		if (!is_host_char(s[i]))
+		if (!sgw_is_host_char(s[i]))
 			return "host name may hold only letters, digits, '.' "
 			       "and '-'";
 	}
 	if (strspn(s, "0123456789.") == n && sgw_ipv4_parse(s, &ip) < 0)
 		return "not a valid IPv4 address";
 	return NULL;
-}
-
-static void
-lower(char *s)
-{
-	for (; *s != '\0'; s++) {
-		if (*s >= 'A' && *s <= 'Z')
-			*s = (char)(*s - 'A' + 'a');
-	}
 }
 
 /* Digits only, into *out; -1 on anything else or overflow. */
@@ -671,8 +659,7 @@ set_token(void *c, const struct sgw_conf_key *k, struct val *in)
 	for (const char *p = in->v; *p != '\0'; p++) {
 		unsigned char ch = (unsigned char)*p;
 
-		if (ch <= ' ' || ch >= 0x7f ||
-		    strchr("()<>@,;:\\\"/[]?={}", ch) != NULL)
+		if (!sgw_is_token_char(ch))
 			return fail(in, "expected a cookie name of letters, "
 					"digits and !#$%%&'*+-.^_`|~, got %s",
 			    in->q);
@@ -696,7 +683,7 @@ set_domain(void *c, const struct sgw_conf_key *k, struct val *in)
 	}
 	if ((dup = strdup(in->v)) == NULL)
 		return fail(in, "out of memory");
-	lower(dup);
+	sgw_ascii_lower_str(dup);
 	free(*sp);
 	*sp = dup;
 	return 0;
@@ -1010,7 +997,7 @@ parse_host_item(const struct sgw_conf_key *k, struct val *in, char *item, void *
 	if ((*sp = strdup(item)) == NULL)
 		return fail(in, "out of memory");
 	/* Host names compare without regard to case. */
-	lower(*sp);
+	sgw_ascii_lower_str(*sp);
 	return 0;
 }
 
@@ -1680,7 +1667,8 @@ sgw_conf_parse(const char *file, const char *text, size_t len,
 {
 	struct ctx *x = NULL;
 	char *buf = NULL;
-	size_t pos = 0;
+	const char *l;
+	size_t pos = 0, n;
 	unsigned line = 0;
 
 	memset(conf, 0, sizeof(*conf));
@@ -1704,14 +1692,8 @@ sgw_conf_parse(const char *file, const char *text, size_t len,
 	/* Windows editors start UTF-8 files with a byte order mark. */
 	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
 		pos = 3;
-	while (pos < len) {
-		char *s = buf + pos;
-		char *nl = memchr(s, '\n', len - pos);
-		size_t n = nl != NULL ? (size_t)(nl - s) : len - pos;
-
-		parse_line(x, conf, s, n, ++line);
-		pos += n + 1;
-	}
+	while (sgw_line_next(buf, len, &pos, &l, &n))
+		parse_line(x, conf, buf + (l - buf), n, ++line);
 	finish(x, conf);
 	if ((conf->file = strdup(file)) == NULL)
 		report(x, 0, "out of memory");
@@ -1727,75 +1709,20 @@ fail:
 	return -1;
 }
 
-/* The whole file, up to FILE_MAX bytes, NUL-terminated. Works for pipes
- * (-c /dev/stdin) as well as files. */
-static int
-read_file(const char *file, char **out, size_t *outlen)
-{
-	char *buf = NULL, *grown;
-	size_t len = 0, cap = 0;
-	int fd, saved, rc = -1;
-	ssize_t r;
-
-	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	for (;;) {
-		if (len == cap) {
-			if (cap > FILE_MAX) {
-				errno = EFBIG;
-				goto out;
-			}
-			/* One byte past the limit tells "too large" from
-			 * "exactly FILE_MAX". */
-			cap = cap == 0 ? 8192 : cap * 2;
-			if (cap > FILE_MAX + 1)
-				cap = FILE_MAX + 1;
-			if ((grown = realloc(buf, cap + 1)) == NULL)
-				goto out;
-			buf = grown;
-		}
-		r = read(fd, buf + len, cap - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			goto out;
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	if (len > FILE_MAX) {
-		errno = EFBIG;
-		goto out;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	*outlen = len;
-	buf = NULL;
-	rc = 0;
-out:
-	saved = errno;
-	free(buf);
-	close(fd);
-	errno = saved;
-	return rc;
-}
-
 int
 sgw_conf_load(const char *file, struct sgw_conf *conf, struct sgw_errs *errs)
 {
-	char *text = NULL;
-	size_t len = 0;
+	struct sgw_file f;
 	int rc;
 
 	memset(conf, 0, sizeof(*conf));
-	if (file == NULL)
-		errno = EINVAL;
-	if (file == NULL || read_file(file, &text, &len) < 0) {
-		sgw_errs_add(errs, "%s: cannot read: %s",
-		    file != NULL ? file : "(null)", strerror(errno));
+	/* Not SGW_FILE_REGULAR: -c /dev/stdin (a pipe) is read too. */
+	if (sgw_file_read(file, FILE_MAX, 0, &f) < 0) {
+		sgw_errs_add(errs, "%s: %s", file != NULL ? file : "(null)",
+		    f.errstr);
 		return -1;
 	}
-	rc = sgw_conf_parse(file, text, len, conf, errs);
-	free(text);
+	rc = sgw_conf_parse(file, f.buf, f.len, conf, errs);
+	sgw_file_free(&f);
 	return rc;
 }

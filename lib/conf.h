@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cidr.h"
 #include "errs.h"
 
 /* An address to listen on or connect to: IPv4 host:port or unix:/path. */
@@ -20,12 +21,6 @@ struct sgw_addr {
 	char host[256];   /* numeric IPv4 or a host name (redis only) */
 	int port;         /* 1..65535 */
 	char path[108];   /* unix socket path (sun_path size) */
-};
-
-/* An IPv4 network, both in host byte order. */
-struct sgw_cidr {
-	uint32_t addr; /* already masked */
-	uint32_t mask;
 };
 
 enum sgw_policy {
@@ -124,6 +119,7 @@ struct sgw_conf {
 	enum sgw_log_level log_level;
 	char *log_file;               /* "" = stderr */
 	size_t max_body;
+	int64_t request_timeout_ms;   /* a whole request must arrive within it */
 	char *user;                   /* "" = stay who we are */
 	char *metrics_listen;         /* "" = off */
 	struct sgw_addr metrics_addr; /* parsed when metrics_listen is set */
@@ -201,15 +197,6 @@ int sgw_addr_parse(const char *s, int allow_names, struct sgw_addr *out,
 
 /* Formats an address for messages: "127.0.0.1:9000" or "unix:/path". */
 const char *sgw_addr_str(const struct sgw_addr *a, char *buf, size_t len);
-
-/* "10.0.0.0/8" or "10.1.2.3" (a /32) into *out. Returns 0 or -1. */
-int sgw_cidr_parse(const char *s, struct sgw_cidr *out);
-
-/* "1.2.3.4" into host byte order. Returns 0 or -1 (IPv4 dotted quad only). */
-int sgw_ipv4_parse(const char *s, uint32_t *out);
-
-/* 1 when the IPv4 text address lies in one of the networks, else 0. */
-int sgw_cidr_contains(const struct sgw_cidr *v, size_t n, const char *addr);
 
 /* "500ms", "30s", "15m", "12h", "30d" into milliseconds. -1 when malformed
  * or it overflows. */

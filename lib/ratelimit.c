@@ -124,5 +124,14 @@ sgw_ratelimit_succeeded(struct sgw_store *st, const struct sgw_limits *l,
 	if (a->client[0] == '\0' || a->nclient == 0)
 		return SGW_STORE_OK;
 	key(k, "f:c:", a->client);
-	return st->ops->counter_add(st, k, -1, l->window_ms, now, &v);
+	if ((rc = st->ops->counter_add(st, k, -1, l->window_ms, now, &v)) !=
+	    SGW_STORE_OK)
+		return rc;
+	/* Below 0: the counter went away since this attempt was counted (a
+	 * lockout spent it, or its window ended), so there was nothing left
+	 * to forgive, and a negative count would be credit for an extra
+	 * failure in the next window. */
+	if (v < 0)
+		return st->ops->counter_del(st, k);
+	return SGW_STORE_OK;
 }

@@ -440,7 +440,12 @@ copy_str(char *dst, size_t dstsz, const redisReply *r)
 static int
 bad_reply(struct redis_store *rs, redisReply *r)
 {
-	seterr(rs, "unexpected reply", NULL);
+	/* An error reply (NOAUTH, NOPERM, OOM, WRONGTYPE...) says in the
+	 * server's own words what an operator has to fix. */
+	if (r != NULL && r->type == REDIS_REPLY_ERROR)
+		seterr(rs, "error reply", r->str);
+	else
+		seterr(rs, "unexpected reply", NULL);
 	if (r != NULL)
 		freeReplyObject(r);
 	return SGW_STORE_UNAVAILABLE;
@@ -796,6 +801,9 @@ r_counter_del(struct sgw_store *st, const char *key)
 	key_of(rs, k, "", key);
 	if ((r = command(rs, 2, (const char *[]){"DEL", k}, NULL, 1, &rc)) == NULL)
 		return rc;
+	/* A refused DEL left the counter: a success must not look cleared. */
+	if (r->type != REDIS_REPLY_INTEGER)
+		return bad_reply(rs, r);
 	freeReplyObject(r);
 	return SGW_STORE_OK;
 }

@@ -2,7 +2,7 @@
 # setup.sh: installs the Debian packages sessiongw needs to build, test and
 # run its demo. Does nothing when they are all there already.
 #
-#   scripts/setup.sh [build|test|demo]     (default: test)
+#   scripts/setup.sh [build|test|demo|package]     (default: test)
 set -euo pipefail
 
 build=(cmake make gcc pkg-config libfcgi-dev libhiredis-dev libssl-dev
@@ -11,11 +11,17 @@ runtime=(redis-server postgresql nginx curl)
 testing=(spawn-fcgi procps apache2 lighttpd clang libclang-rt-14-dev chromium
 	lmdb-utils binutils)
 
+# The Debian package (scripts/package.sh, test_package) and the manual
+# pages (test_manpages): debhelper and the package's own build
+# dependencies, lintian, mandoc for -Tlint, systemd for systemd-analyze.
+packaging=(dpkg-dev debhelper fakeroot lintian mandoc systemd liblmdb-dev libpq-dev)
+
 case "${1:-test}" in
 build) want=("${build[@]}") ;;
 demo) want=("${build[@]}" "${runtime[@]}") ;;
-test) want=("${build[@]}" "${runtime[@]}" "${testing[@]}") ;;
-*) echo "usage: $0 [build|test|demo]" >&2; exit 2 ;;
+test) want=("${build[@]}" "${runtime[@]}" "${testing[@]}" "${packaging[@]}") ;;
+package) want=("${build[@]}" "${packaging[@]}") ;;
+*) echo "usage: $0 [build|test|demo|package]" >&2; exit 2 ;;
 esac
 
 missing=()

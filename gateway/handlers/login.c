@@ -158,6 +158,24 @@ succeed(struct sgw_ctx *ctx, struct sgw_request *req, struct sgw_response *resp,
 	    sgw_redirect_choose(conf, cr->return_to, req->host));
 }
 
+/* The answer to a body sgw_credentials_parse refused. */
+static int
+credentials_status(enum sgw_credentials_rc rc)
+{
+	switch (rc) {
+	case SGW_CREDENTIALS_MEDIA_TYPE:
+		return 415;
+	case SGW_CREDENTIALS_INTERNAL:
+		return 500;
+	case SGW_CREDENTIALS_OK:
+	case SGW_CREDENTIALS_MALFORMED:
+	case SGW_CREDENTIALS_MISSING:
+	case SGW_CREDENTIALS_TOO_LARGE:
+		break;
+	}
+	return 400;
+}
+
 void
 sgw_handle_login(struct sgw_ctx *ctx, struct sgw_request *req,
     struct sgw_response *resp)
@@ -178,8 +196,9 @@ sgw_handle_login(struct sgw_ctx *ctx, struct sgw_request *req,
 	}
 	rc = sgw_credentials_parse(req->content_type, req->body, req->body_len, &cr,
 	    &why);
-	if (rc != 0) {
-		sgw_resp_error(resp, rc, why != NULL ? why : "bad request");
+	if (rc != SGW_CREDENTIALS_OK) {
+		sgw_resp_error(resp, credentials_status(rc),
+		    why != NULL ? why : "bad request");
 		return;
 	}
 	sgw_log_safe(cr.username, un, sizeof(un));
@@ -196,7 +215,7 @@ sgw_handle_login(struct sgw_ctx *ctx, struct sgw_request *req,
 		goto done;
 	}
 	if (retry > 0) {
-		log_warn("login locked user=%s client=%s", un, req->client);
+		log_warnx("login locked user=%s client=%s", un, req->client);
 		sgw_metrics_login(SGW_METRICS_LOGIN_LOCKED);
 		refuse(ctx, resp, &cr, 429, "too many failed logins; try again later");
 		sgw_resp_header(resp, "Retry-After", "%lld",

@@ -191,4 +191,53 @@ expect_eq "...and its port is closed" 1 "$(port_busy "$METRICS_PORT" && echo 0 |
 expect_eq "...without complaint (the one restart logged was the SIGKILL above)" 1 \
 	"$(grep -cE 'metrics server [0-9]+ .*restarting it' "$T/sgw.log")"
 
+# --- the metrics server holds no secret ------------------------------------------------------
+# It talks plain HTTP to anyone who can reach metrics_listen, so it must
+# not have the keys, the password hashes or the Redis password in its
+# memory: its whole writable memory is searched for them.
+METRICS_PORT=$(free_port)
+gateway_conf "$T/secrets.conf" workers=1 "metrics_listen=127.0.0.1:$METRICS_PORT" \
+	"password=redis-pw-$RANDOM$RANDOM-do-not-leak"
+add_user carol 'pw-carol-long' staff
+start_gateway "$T/secrets.conf"
+wait_until 10 curl -sf --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" ||
+	fatal "the metrics listener did not answer"
+find_secrets() { # PID: prints each secret found in its memory
+	python3 - "$1" "$(sed -n 's/^password = //p' "$T/secrets.conf")" \
+		"$(grep -v '^#' "$T/secret" | head -n1)" "$T/users" <<-'PY'
+	import sys
+	pid, pw, key, users = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+	needles = {"redis password": pw.encode(), "key": bytes.fromhex(key)}
+	for line in open(users):
+	    f = line.strip().split(":")
+	    if len(f) >= 2 and f[1].startswith("$"):
+	        needles["hash of " + f[0]] = f[1].encode()
+	chunk, over = 8 << 20, 256
+	with open("/proc/%s/maps" % pid) as maps, open("/proc/%s/mem" % pid, "rb", 0) as mem:
+	    for m in maps:
+	        f = m.split()
+	        lo, hi = (int(x, 16) for x in f[0].split("-"))
+	        # Writable memory; not the terabytes a sanitizer reserves.
+	        if "w" not in f[1] or hi - lo > 4 << 30:
+	            continue
+	        for at in range(lo, hi, chunk):
+	            try:
+	                mem.seek(at)
+	                data = mem.read(min(chunk + over, hi - at))
+	            except OSError:
+	                continue
+	            for name, n in needles.items():
+	                if n in data:
+	                    print(name)
+	PY
+}
+w=$(workers)
+expect_match "a worker does hold the secrets (so the search finds them)" 'redis password' \
+	"$(find_secrets "$w" | tr '\n' ' ')"
+expect_match "...its key and hashes too" 'key.*hash of carol|hash of carol.*key' \
+	"$(find_secrets "$w" | sort | tr '\n' ' ')"
+expect_eq "the metrics server holds no key, no hash and no password" "" \
+	"$(find_secrets "$(metrics_server)" | sort -u | tr '\n' ' ')"
+stop_pid "$SGW_PID"
+
 finish

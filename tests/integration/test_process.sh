@@ -6,7 +6,7 @@
 
 start_store
 gateway_conf "$T/sgw.conf" workers=3
-add_user alice 'pw' staff
+add_user alice 'pw-alice' staff
 start_gateway "$T/sgw.conf"
 A="127.0.0.1:$SGW_PORT"
 
@@ -40,7 +40,7 @@ now=$(worker_pids "$SGW_PID" | tr '\n' ' ')
 common=$(comm -12 <(echo "$old" | tr ' ' '\n' | sort) <(echo "$now" | tr ' ' '\n' | sort) | grep -c . || true)
 expect_eq "after SIGHUP every worker is new" 0 "$common"
 expect_eq "after SIGHUP the worker count is kept" 3 "$(count_workers)"
-out=$(printf 'username=alice&password=pw' | "$SGW_FCGI_CLIENT" -i "$A" REQUEST_METHOD=POST \
+out=$(printf 'username=alice&password=pw-alice' | "$SGW_FCGI_CLIENT" -i "$A" REQUEST_METHOD=POST \
 	DOCUMENT_URI=/auth/login REMOTE_ADDR=127.0.0.1 CONTENT_TYPE=application/x-www-form-urlencoded | tr -d '\r')
 expect_match "the new configuration is in force" '^Location: /reloaded/$' "$out"
 

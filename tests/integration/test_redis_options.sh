@@ -21,7 +21,7 @@ health() {
 	echo "$FCGI_STATUS"
 }
 login() {
-	fcgi_out=$(printf '{"username":"alice","password":"pw"}' | "$SGW_FCGI_CLIENT" -i "127.0.0.1:$SGW_PORT" \
+	fcgi_out=$(printf '{"username":"alice","password":"pw-alice"}' | "$SGW_FCGI_CLIENT" -i "127.0.0.1:$SGW_PORT" \
 		REQUEST_METHOD=POST DOCUMENT_URI=/auth/login CONTENT_TYPE=application/json \
 		REMOTE_ADDR=127.0.0.1 | tr -d '\r')
 	printf '%s\n' "$fcgi_out" | sed -n 's/^Status: \([0-9]*\).*/\1/p'
@@ -29,7 +29,7 @@ login() {
 
 # An ACL user limited to its own key prefix, in database 3.
 gateway_conf "$T/sgw.conf" username=sgw password=acl-pw database=3 key_prefix=sgwacl:
-add_user alice pw
+add_user alice pw-alice
 start_gateway "$T/sgw.conf"
 expect_eq "ACL user and password: healthz" 200 "$(health)"
 expect_eq "ACL user and password: login" 200 "$(login)"

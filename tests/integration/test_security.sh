@@ -10,7 +10,7 @@ gateway_conf "$T/sgw.conf" idle_timeout=2s absolute_timeout=4s remember_me_timeo
 	max_failures=3 max_client_failures=5 failure_window=30s lockout=3s max_per_user=3 \
 	trusted_proxies=10.9.0.0/16 redirect_hosts=partner.example
 add_user alice 'pw-alice' staff
-add_user bob 'pw-bob' staff
+add_user bob 'pw-bob-b' staff
 add_user carol 'pw-carol' admin
 start_gateway "$T/sgw.conf"
 A="127.0.0.1:$SGW_PORT"
@@ -76,17 +76,17 @@ expect_match "remember-me: GET /session says so" '"remember_me":true' "$FCGI_OUT
 # Each block from its own address, so only the per-user counter is at work.
 for i in 1 2 3; do login bob wrong 127.0.0.20; done
 expect_eq "3rd failure (max_failures) is still a plain 401" 401 "$FCGI_STATUS"
-login bob pw-bob 127.0.0.21
+login bob pw-bob-b 127.0.0.21
 expect_eq "after max_failures: 429 even with the right password" 429 "$FCGI_STATUS"
 retry=$(printf '%s\n' "$FCGI_OUT" | sed -n 's/^Retry-After: //p')
 expect_match "429 carries Retry-After (1..3 s)" '^[1-3]$' "$retry"
 expect_eq "no cookie while locked out" "" "$TOK"
 sleep 3.2
-login bob pw-bob 127.0.0.22
+login bob pw-bob-b 127.0.0.22
 expect_eq "after lockout: the right password works again" 200 "$FCGI_STATUS"
 login bob wrong 127.0.0.23
 login bob wrong 127.0.0.23
-login bob pw-bob 127.0.0.24
+login bob pw-bob-b 127.0.0.24
 expect_eq "a success cleared the counter: 2 new failures do not lock" 200 "$FCGI_STATUS"
 
 # The counter lives in Redis: a second gateway instance sharing it sees it.
@@ -120,8 +120,8 @@ expect_eq "right-most untrusted entry wins over a spoofed left one" 200 "$FCGI_S
 
 # --- revocation --------------------------------------------------------------------
 sleep 3.2 # let bob's and the address lockouts pass
-login bob pw-bob; b1=$TOK
-login bob pw-bob; b2=$TOK
+login bob pw-bob-b; b1=$TOK
+login bob pw-bob-b; b2=$TOK
 api GET /sessions "$b2"
 expect_eq "GET /sessions: 200" 200 "$FCGI_STATUS"
 expect_eq "GET /sessions lists the user's live sessions" 2 "$(printf '%s' "$FCGI_OUT" | grep -o '"session_id"' | wc -l)"
@@ -138,9 +138,9 @@ expect_eq "...the other one lives" 200 "$(check "$b2")"
 api DELETE /sessions/00000000000000000000000000000000 "$b2"
 expect_eq "DELETE an unknown id: 404" 404 "$FCGI_STATUS"
 
-login bob pw-bob; b3=$TOK
-login bob pw-bob; b4=$TOK
-login bob pw-bob; b5=$TOK
+login bob pw-bob-b; b3=$TOK
+login bob pw-bob-b; b4=$TOK
+login bob pw-bob-b; b5=$TOK
 expect_eq "max_per_user=3: the oldest session is ended" 401 "$(check "$b2")"
 expect_eq "max_per_user=3: the newest three live" "200 200 200" "$(check "$b3") $(check "$b4") $(check "$b5")"
 

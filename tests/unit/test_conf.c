@@ -98,6 +98,7 @@ test_defaults_equal_spec_values(void **state)
 	assert_int_equal(c.log_level, SGW_LOG_INFO);
 	assert_string_equal(c.log_file, "");
 	assert_int_equal(c.max_body, 16 * 1024);
+	assert_int_equal(c.request_timeout_ms, 5000);
 	assert_string_equal(c.user, "");
 	assert_string_equal(c.metrics_listen, "");
 
@@ -187,6 +188,7 @@ static const char spec_sample[] =
     "log_level = info               # error | warn | info | debug\n"
     "log_file =                     # empty = stderr\n"
     "max_body = 16k                 # larger login bodies get 413\n"
+    "request_timeout = 5s           # a whole request must arrive within it\n"
     "user =                         # when started as root: the workers run\n"
     "                               # as this user after the socket is open\n"
     "metrics_listen =               # host:port of a plain-HTTP listener for\n"
@@ -264,9 +266,9 @@ test_spec_sample_parses_to_the_defaults(void **state)
 	assert_string_equal(c.login_url, "/auth/login");
 	assert_int_equal(c.nrules, 3);
 	assert_string_equal(c.rules[0].pattern, "/auth/");
-	assert_int_equal(c.rules[0].line, 62);
+	assert_int_equal(c.rules[0].line, 63);
 	assert_int_equal(c.rules[1].policy, SGW_POLICY_ROLE);
-	assert_int_equal(c.rules[2].line, 64);
+	assert_int_equal(c.rules[2].line, 65);
 	sgw_conf_free(&c);
 }
 
