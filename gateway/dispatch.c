@@ -54,7 +54,7 @@ static void
 not_allowed(struct sgw_response *resp, const char *allow)
 {
 	sgw_resp_error(resp, 405, "method not allowed");
-	sgw_resp_header(resp, "Allow", "%s", allow);
+	sgw_resp_header_str(resp, "Allow", allow);
 }
 
 /* A path segment that names one thing: no further '/'. */
