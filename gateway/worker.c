@@ -689,6 +689,13 @@ sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
 		return 1;
 	sgw_session_policy_from(&ctx.policy, conf);
 	sgw_limits_from(&ctx.limits, conf);
+	/* Once per worker: an HMAC context per key and the SHA-256 that every
+	 * check uses, instead of OpenSSL looking them up again per token.
+	 * This copy of the keys is the worker's own (fork). */
+	if (sgw_keys_setup(&rt->keys) == -1) {
+		log_error("worker: cannot set up the keys' HMAC contexts");
+		goto done;
+	}
 	/* After fork and after dropping privileges: a store belongs to the
 	 * process that opened it, and its files to the workers' user. */
 	if ((ctx.store = sgw_store_open(conf, SGW_STORE_SERVE, &errs)) == NULL) {
