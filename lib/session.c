@@ -3,7 +3,6 @@
  */
 #include "session.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,6 +19,17 @@ sgw_session_policy_from(struct sgw_session_policy *p, const struct sgw_conf *con
 	p->max_per_user = conf->max_per_user;
 	p->bind_client = conf->bind_client;
 	p->bind_agent = conf->bind_user_agent;
+}
+
+/* src into dst of size bytes, cut to fit as snprintf would, without
+ * snprintf's cost on every check. */
+static void
+copy_text(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
 }
 
 static int64_t
@@ -56,8 +66,8 @@ sgw_session_from_record(struct sgw_session *s, const struct sgw_record *r,
     const unsigned char hash[SGW_HASH_LEN], const struct sgw_session_policy *p)
 {
 	memset(s, 0, sizeof(*s));
-	snprintf(s->user, sizeof(s->user), "%s", r->user);
-	snprintf(s->client, sizeof(s->client), "%s", r->client);
+	copy_text(s->user, sizeof(s->user), r->user);
+	copy_text(s->client, sizeof(s->client), r->client);
 	sgw_token_public_id(hash, s->id);
 	s->created_ms = r->created_ms;
 	s->last_seen_ms = r->seen_ms;
@@ -130,8 +140,8 @@ sgw_session_create(struct sgw_store *st, const struct sgw_session_policy *p,
 	memset(&r, 0, sizeof(r));
 	if (strlen(who->user) > SGW_USER_MAXLEN)
 		return sgw_store_fail(st, SGW_STORE_UNAVAILABLE, "user name too long");
-	snprintf(r.user, sizeof(r.user), "%s", who->user);
-	snprintf(r.client, sizeof(r.client), "%s", who->client);
+	copy_text(r.user, sizeof(r.user), who->user);
+	copy_text(r.client, sizeof(r.client), who->client);
 	agent_hash(who->agent, r.agent);
 	r.created_ms = r.seen_ms = now;
 	r.expires_ms = now + life;
@@ -166,7 +176,8 @@ sgw_session_create(struct sgw_store *st, const struct sgw_session_policy *p,
 	if (evicted != NULL)
 		*evicted = ended;
 	sgw_session_from_record(out, &r, hash, p);
-	snprintf(out->roles, sizeof(out->roles), "%s", who->roles != NULL ? who->roles : "");
+	copy_text(out->roles, sizeof(out->roles),
+	    who->roles != NULL ? who->roles : "");
 	return SGW_STORE_OK;
 }
 
@@ -217,7 +228,7 @@ sgw_session_check(struct sgw_store *st, const struct sgw_session_policy *p,
 		 * working while new logins get 503 (SPEC section 7). */
 	}
 	sgw_session_from_record(out, &r, hash, p);
-	snprintf(out->roles, sizeof(out->roles), "%s", u->roles);
+	copy_text(out->roles, sizeof(out->roles), u->roles);
 	return SGW_STORE_OK;
 }
 
