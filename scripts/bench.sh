@@ -374,10 +374,11 @@ if [ "$mode" = callgrind ]; then
 	cg_measure() {
 		local label=$1 i1
 		shift
+		CG_ROW=$((${CG_ROW:-0} + 1))
 		note "callgrind: $label ($CG_N1 and $CG_N2 checks)"
-		cg_run "r1" "$CG_N1" "$@"
+		cg_run "row$CG_ROW-n1" "$CG_N1" "$@"
 		i1=$CG_I
-		cg_run "r2" "$CG_N2" "$@"
+		cg_run "row$CG_ROW-n2" "$CG_N2" "$@"
 		CG_PER=$(((CG_I - i1) / (CG_N2 - CG_N1)))
 		printf '%s\t%s\n' "$label" "$CG_PER" >>"$T/cg/table"
 	}
@@ -408,6 +409,7 @@ if [ "$mode" = callgrind ]; then
 	echo "sessiongw benchmark, callgrind, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "  one worker under valgrind --tool=callgrind; instructions per check = (I($CG_N2) - I($CG_N1)) / $cg_checks"
 	echo "  user space only (valgrind counts no kernel work); valgrind $(valgrind --version | sed 's/valgrind-//')"
+	echo "  profiles: $T/cg/rowN-nK.PID (kept with SGW_KEEP_TMP=1; callgrind_annotate --inclusive=yes FILE)"
 	versions
 	echo
 	awk -F'\t' -v floor="$FLOOR" '
@@ -784,11 +786,11 @@ function ratios(g, n,   i, a, b, c, d, e, f, rr, r5, r9) {
 	for (j = 4; j <= 12; j++) col[k, j] = col[k, j] " " $j
 }
 END {
-	printf "%-14s %-44s %8s%s %7s %7s %6s %7s %6s %6s %5s %5s\n", "", "scenario", "req/s",
+	printf "%-17s %-44s %8s%s %7s %7s %6s %7s %6s %6s %5s %5s\n", "", "scenario", "req/s",
 		(rounds > 1 ? sprintf(" %13s", "req/s range") : ""), "p50 ms", "p99 ms", "nginx", "backend", "store", "wrk", "other", "idle"
 	for (i = 1; i <= nk; i++) {
 		k = order[i]
-		printf "%-14s %-44s %8.0f%s %7.2f %7.2f %6.1f %7s %6s %6.1f %4.0f%% %4.0f%%\n", k, label[k],
+		printf "%-17s %-44s %8.0f%s %7.2f %7.2f %6.1f %7s %6s %6.1f %4.0f%% %4.0f%%\n", k, label[k],
 			med(col[k, 4]), (rounds > 1 ? sprintf(" %13s", sprintf("%.0f-%.0f", lo(col[k, 4]), hi(col[k, 4]))) : ""),
 			med(col[k, 5]), med(col[k, 6]), med(col[k, 7]), fmt1(med(col[k, 8])), fmt1(med(col[k, 9])),
 			med(col[k, 10]), med(col[k, 11]), med(col[k, 12])
@@ -798,16 +800,16 @@ END {
 	print "    interrupts; above a few % the run was disturbed); idle: share unused"
 	if (rounds > 1) print "    figures are medians over " rounds " rounds"
 	print ""
-	printf "%-14s %-44s %-18s %-18s %s\n", "", "against the no-op floor, same socket type", "req/s", "  p50", "  p99"
+	printf "%-17s %-44s %-18s %-18s %s\n", "", "against the no-op floor, same socket type", "req/s", "  p50", "  p99"
 	for (i = 1; i <= nk; i++) {
 		k = order[i]
 		if (floor[k] == "-" || !(floor[k] in label) || k ~ /^sc_/) continue
 		ratios(k, floor[k])
-		printf "%-14s %-44s %-18s %-18s %s\n", k, label[k] " / " floor[k], R[k, "rps"], R[k, "p50"], R[k, "p99"]
+		printf "%-17s %-44s %-18s %-18s %s\n", k, label[k] " / " floor[k], R[k, "rps"], R[k, "p50"], R[k, "p99"]
 	}
 	if ("noop_tcp" in label && "static" in label) {
 		ratios("noop_tcp", "static")
-		printf "%-14s %-44s %-18s %-18s %s\n", "noop_tcp", "no-op auth_request / static file", R["noop_tcp", "rps"],
+		printf "%-17s %-44s %-18s %-18s %s\n", "noop_tcp", "no-op auth_request / static file", R["noop_tcp", "rps"],
 			R["noop_tcp", "p50"], R["noop_tcp", "p99"]
 	}
 	hdr = 0
