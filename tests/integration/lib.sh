@@ -406,3 +406,24 @@ gw_check() {
 		REMOTE_ADDR=127.0.0.1 "HTTP_COOKIE=sgw_session=$1"
 	echo "$FCGI_STATUS"
 }
+
+# store_user_index USER: how many entries the store's index of USER's
+# sessions holds (live or not): a Redis sorted set, rows of the
+# PostgreSQL sessions table, or LMDB "users" duplicates.
+store_user_index() {
+	case $SGW_TEST_STORE in
+	redis)
+		local k
+		k=$(rcli --scan --pattern "$STORE_TAG:u:$1")
+		if [ -z "$k" ]; then echo 0; else rcli zcard "$k"; fi
+		;;
+	postgres) pcli -tAc "select count(*) from ${STORE_TAG}_sessions where user_name = '$1'" ;;
+	lmdb)
+		mdb_dump -p -s users "$T/lmdb" | awk -v u="$1" '
+			/^HEADER=END/ { body = 1; next }
+			/^DATA=END/ { body = 0 }
+			body { if (half) { if (cur == u) n++; half = 0 } else { cur = substr($0, 2); half = 1 } }
+			END { print n + 0 }'
+		;;
+	esac
+}
