@@ -33,32 +33,41 @@ static const char hexdigits[] = "0123456789abcdef";
 static const char b64url_chars[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-static int
-b64url_digit(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
+/* Each base64url character's value plus one, 0 for every other byte:
+ * a table rather than comparisons, for the 65 characters of every check. */
+static const unsigned char b64url_value[256] = {
+	['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6,
+	['G'] = 7, ['H'] = 8, ['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12,
+	['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16, ['Q'] = 17,
+	['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22,
+	['W'] = 23, ['X'] = 24, ['Y'] = 25, ['Z'] = 26, ['a'] = 27,
+	['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32,
+	['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37,
+	['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42,
+	['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47,
+	['v'] = 48, ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52,
+	['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56, ['4'] = 57,
+	['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62,
+	['-'] = 63, ['_'] = 64,
+};
 
-/* Key files may come from `openssl rand -base64`, so both alphabets. */
-static int
-b64any_digit(unsigned char c)
-{
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return b64url_digit(c);
-}
+/* The same for key files, which may come from `openssl rand -base64`:
+ * both alphabets. */
+static const unsigned char b64any_value[256] = {
+	['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6,
+	['G'] = 7, ['H'] = 8, ['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12,
+	['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16, ['Q'] = 17,
+	['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22,
+	['W'] = 23, ['X'] = 24, ['Y'] = 25, ['Z'] = 26, ['a'] = 27,
+	['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32,
+	['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37,
+	['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42,
+	['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47,
+	['v'] = 48, ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52,
+	['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56, ['4'] = 57,
+	['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62,
+	['-'] = 63, ['_'] = 64, ['+'] = 63, ['/'] = 64,
+};
 
 /* Bytes that n unpadded base64 characters stand for (n % 4 != 1). */
 static size_t
@@ -75,7 +84,7 @@ b64_decoded_len(size_t n)
  * token must have exactly one.
  */
 static long
-b64_decode(const char *in, size_t n, int (*digit)(unsigned char),
+b64_decode(const char *in, size_t n, const unsigned char value[256],
     unsigned char *out, size_t outsz)
 {
 	uint32_t acc = 0;
@@ -85,7 +94,7 @@ b64_decode(const char *in, size_t n, int (*digit)(unsigned char),
 	if (n % 4 == 1 || b64_decoded_len(n) > outsz)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		int d = digit((unsigned char)in[i]);
+		int d = (int)value[(unsigned char)in[i]] - 1;
 
 		if (d < 0)
 			return -1;
@@ -319,10 +328,10 @@ sgw_token_check(const struct sgw_keys *keys, const char *tok, size_t len,
 	if (keys == NULL || tok == NULL || hash == NULL ||
 	    len != SGW_TOKEN_LEN || tok[RAND_B64] != '.')
 		return -1;
-	if (b64_decode(tok, RAND_B64, b64url_digit, rnd, sizeof(rnd)) !=
+	if (b64_decode(tok, RAND_B64, b64url_value, rnd, sizeof(rnd)) !=
 	    RAND_LEN)
 		return -1;
-	if (b64_decode(tok + RAND_B64 + 1, MAC_B64, b64url_digit, mac,
+	if (b64_decode(tok + RAND_B64 + 1, MAC_B64, b64url_value, mac,
 	    sizeof(mac)) != MAC_LEN)
 		return -1;
 	if (keys->n == 0 || keys->n > SGW_KEYS_MAX)
@@ -468,7 +477,7 @@ key_line(const char *file, unsigned line, const char *s, size_t n,
 			goto notkey;
 		n -= pad;
 		for (i = 0; i < n; i++)
-			if (b64any_digit((unsigned char)s[i]) < 0)
+			if (b64any_value[(unsigned char)s[i]] == 0)
 				goto notkey;
 		if (n % 4 == 1)
 			goto notkey;
@@ -489,7 +498,7 @@ key_line(const char *file, unsigned line, const char *s, size_t n,
 			dst[i] = (unsigned char)(
 			    sgw_hex_digit((unsigned char)s[2 * i]) << 4 |
 			    sgw_hex_digit((unsigned char)s[2 * i + 1]));
-	} else if (b64_decode(s, n, b64any_digit, dst, SGW_KEY_MAXLEN) !=
+	} else if (b64_decode(s, n, b64any_value, dst, SGW_KEY_MAXLEN) !=
 	    (long)dlen) {
 		/* Only non-zero leftover bits get here. */
 		OPENSSL_cleanse(dst, SGW_KEY_MAXLEN);
