@@ -644,6 +644,7 @@ scenario() {
 	w1=$(reaped_ticks) m1=$(machine_ticks)
 
 	local rps p50 p99 total non2xx sockerr bad
+	BAD_RUNS=${BAD_RUNS:-0}
 	rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
 	p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
 	p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
@@ -654,23 +655,28 @@ scenario() {
 	sockerr=${sockerr:-0}
 	[ -n "$rps" ] && [ -n "$total" ] && [ "$total" -gt 0 ] || die "cannot read wrk's output for $key: $(cat "$out")"
 	if [ "$want" = 2xx ]; then bad=$non2xx; else bad=$((total - non2xx)); fi
-	[ "$bad" -eq 0 ] && [ "$sockerr" -eq 0 ] ||
-		die "$key: $bad unexpected answers and $sockerr socket errors out of $total (see $out)"
+	# A few wrong answers (a store that missed its command_timeout under
+	# the load answers 503, as it must) are reported, not hidden, and fail
+	# the run at its end; the other figures are still printed.
+	if [ "$bad" -ne 0 ] || [ "$sockerr" -ne 0 ]; then
+		note "$key: $bad unexpected answers and $sockerr socket errors out of $total (see $out)"
+		BAD_RUNS=$((BAD_RUNS + 1))
+	fi
 	store_after "$key" "$total"
 	# "other": the machine's CPU time that none of our programs used
 	# (other programs, interrupts); above a few % the run was disturbed.
 	awk -v k="$key" -v l="$label" -v fl="$floor" -v r="$rps" -v a="$p50" -v b="$p99" -v t="$total" \
 		-v n=$((n1 - n0)) -v be=$((b1 - b0)) -v rd=$((r1 - r0)) -v w=$((w1 - w0)) \
-		-v m0="$m0" -v m1="$m1" -v hz="$HZ" -v bk="$backend" -v st="$spids" 'BEGIN {
+		-v bad=$((bad + sockerr)) -v m0="$m0" -v m1="$m1" -v hz="$HZ" -v bk="$backend" -v st="$spids" 'BEGIN {
 		f = 1e6 / hz / t
 		split(m0, x, " "); split(m1, y, " ")
 		tot = y[1] - x[1]; busy = tot - (y[2] - x[2])
 		other = (tot > 0 ? 100 * (busy - n - be - rd - w) / tot : 0)
 		if (other < 0) other = 0
 		idle = (tot > 0 ? 100 * (tot - busy) / tot : 0)
-		printf "%s\t%s\t%s\t%.0f\t%.3f\t%.3f\t%.1f\t%s\t%s\t%.1f\t%.0f\t%.0f\n", k, l, fl, r, a, b,
+		printf "%s\t%s\t%s\t%.0f\t%.3f\t%.3f\t%.1f\t%s\t%s\t%.1f\t%.0f\t%.0f\t%d\n", k, l, fl, r, a, b,
 			n * f, (bk == "" ? "-" : sprintf("%.1f", be * f)), (st ~ /[0-9]/ ? sprintf("%.1f", rd * f) : "-"),
-			w * f, other, idle }' >>"$T/raw"
+			w * f, other, idle, bad }' >>"$T/raw"
 }
 # run BLOCK KEY LABEL FLOOR STORE WANT [WRK ARGS...]: scenario KEY on
 # BLOCK's server block, with the CPU of BLOCK's programs (MASTER_BLOCK,
@@ -784,20 +790,22 @@ function ratios(g, n,   i, a, b, c, d, e, f, rr, r5, r9) {
 	if (!(k in label)) { order[++nk] = k; label[k] = $2; floor[k] = $3 }
 	cnt[k]++
 	for (j = 4; j <= 12; j++) col[k, j] = col[k, j] " " $j
+	wrong[k] += $13
 }
 END {
-	printf "%-17s %-44s %8s%s %7s %7s %6s %7s %6s %6s %5s %5s\n", "", "scenario", "req/s",
-		(rounds > 1 ? sprintf(" %13s", "req/s range") : ""), "p50 ms", "p99 ms", "nginx", "backend", "store", "wrk", "other", "idle"
+	printf "%-17s %-44s %8s%s %7s %7s %6s %7s %6s %6s %5s %5s %6s\n", "", "scenario", "req/s",
+		(rounds > 1 ? sprintf(" %13s", "req/s range") : ""), "p50 ms", "p99 ms", "nginx", "backend", "store", "wrk", "other", "idle", "wrong"
 	for (i = 1; i <= nk; i++) {
 		k = order[i]
-		printf "%-17s %-44s %8.0f%s %7.2f %7.2f %6.1f %7s %6s %6.1f %4.0f%% %4.0f%%\n", k, label[k],
+		printf "%-17s %-44s %8.0f%s %7.2f %7.2f %6.1f %7s %6s %6.1f %4.0f%% %4.0f%% %6d\n", k, label[k],
 			med(col[k, 4]), (rounds > 1 ? sprintf(" %13s", sprintf("%.0f-%.0f", lo(col[k, 4]), hi(col[k, 4]))) : ""),
 			med(col[k, 5]), med(col[k, 6]), med(col[k, 7]), fmt1(med(col[k, 8])), fmt1(med(col[k, 9])),
-			med(col[k, 10]), med(col[k, 11]), med(col[k, 12])
+			med(col[k, 10]), med(col[k, 11]), med(col[k, 12]), wrong[k]
 	}
 	print "    nginx, backend (the FastCGI or node workers), store (redis-server, PostgreSQL backends), wrk:"
 	print "    CPU time per request, µs; other: share of all CPU time used by none of them (other load,"
-	print "    interrupts; above a few % the run was disturbed); idle: share unused"
+	print "    interrupts; above a few % the run was disturbed); idle: share unused;"
+	print "    wrong: answers other than expected and socket errors, over all rounds"
 	if (rounds > 1) print "    figures are medians over " rounds " rounds"
 	print ""
 	printf "%-17s %-44s %-18s %-18s %s\n", "", "against the no-op floor, same socket type", "req/s", "  p50", "  p99"
@@ -844,4 +852,9 @@ echo "worker private memory after the load (Private_Dirty of /proc/PID/smaps_rol
 awk -F'\t' '{ printf "  %-40s %8s kB\n", $1, $2 }' "$T/memory"
 echo
 echo "  error lines: sessiongw logs $gw_errors, nginx error log $ngx_errors"
+if [ "${BAD_RUNS:-0}" -gt 0 ]; then
+	note "$BAD_RUNS scenario run(s) had wrong answers (the wrong column; the logs are kept)"
+	FAILED=1
+	exit 1
+fi
 exit 0
