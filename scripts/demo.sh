@@ -173,7 +173,8 @@ cat <<EOF
     User:      demo      Password: $password
     (or user admin, same password, who may also open /admin/)
 
-  Logs: $d/sessiongw.log
+  Config: $d/sessiongw.conf   (edit, then: kill -HUP \$(pgrep -o -x sessiongw))
+  Logs:   $d/sessiongw.log
   Press Ctrl-C to stop.
 
 EOF

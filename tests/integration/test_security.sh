@@ -185,6 +185,47 @@ expect_eq "bind_client: a spoofed X-Forwarded-For from an untrusted peer does no
 	"$(check "$bt" 192.0.2.11 HTTP_X_FORWARDED_FOR=192.0.2.10)"
 expect_eq "bind_client: through a trusted proxy the forwarded address counts" 200 \
 	"$(check "$bt" 10.9.1.1 HTTP_X_FORWARDED_FOR=192.0.2.10)"
+stop_pid "$SGW_PID"
+
+# --- User-Agent binding (the session hijack of docs/SECURITY.md) ---------------------
+ua=(HTTP_USER_AGENT='Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0')
+gateway_conf "$T/ua.conf" bind_user_agent=on
+start_gateway "$T/ua.conf"
+A="127.0.0.1:$SGW_PORT"
+login alice pw-alice-3 192.0.2.10 false "${ua[@]}"
+ut=$TOK
+expect_eq "bind_user_agent: the browser that logged in passes" 200 "$(check "$ut" 192.0.2.10 "${ua[@]}")"
+expect_eq "bind_user_agent: the cookie copied to another client is refused" 401 \
+	"$(check "$ut" 192.0.2.99 HTTP_USER_AGENT=curl/7.88.1)"
+expect_eq "bind_user_agent: ...and to one that sends no User-Agent" 401 "$(check "$ut" 192.0.2.99)"
+expect_eq "bind_user_agent: the address alone does not matter" 200 "$(check "$ut" 192.0.2.99 "${ua[@]}")"
+stop_pid "$SGW_PID"
+gateway_conf "$T/noua.conf"
+start_gateway "$T/noua.conf"
+A="127.0.0.1:$SGW_PORT"
+expect_eq "binding off: the copied cookie works from anywhere (a hijack)" 200 \
+	"$(check "$ut" 192.0.2.99 HTTP_USER_AGENT=curl/7.88.1)"
+stop_pid "$SGW_PID"
+
+# --- regulation cannot be raced ------------------------------------------------------------
+# 50 wrong logins at once, with workers to race: the attempt is counted
+# before the password is verified, so at most max_failures are verified.
+gateway_conf "$T/race.conf" workers=4 max_failures=5 max_client_failures=1000 \
+	failure_window=1m lockout=1m
+start_gateway "$T/race.conf"
+A="127.0.0.1:$SGW_PORT"
+racers=()
+for i in $(seq 1 50); do
+	printf '{"username":"dave","password":"wrong-password"}' |
+		timeout 30 "$SGW_FCGI_CLIENT" -i "$A" REQUEST_METHOD=POST DOCUMENT_URI=/auth/login \
+			CONTENT_TYPE=application/json HTTP_HOST=gw.test REMOTE_ADDR=192.0.2.77 |
+		tr -d '\r' | sed -n 's/^Status: \([0-9]*\).*/\1/p' >"$T/race.$i" &
+	racers+=($!)
+done
+wait "${racers[@]}"
+expect_eq "50 racing wrong logins: at most max_failures (5) are verified (401)" 5 \
+	"$(cat "$T"/race.* | grep -c '^401$')"
+expect_eq "...every other one is 429" 45 "$(cat "$T"/race.* | grep -c '^429$')"
 A=$A1
 
 # --- cross-site posts -----------------------------------------------------------------
