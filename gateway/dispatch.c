@@ -20,11 +20,17 @@ static int
 endpoint_of(const struct sgw_request *req, char *out, size_t outsz)
 {
 	char raw[SGW_PATH_MAX];
+	size_t len;
 	int n;
 
-	if (req->document_uri != NULL && req->document_uri[0] != '\0')
-		n = snprintf(raw, sizeof(raw), "%s", req->document_uri);
-	else if (req->script_name != NULL && req->script_name[0] != '\0')
+	/* nginx's case, on every check: resolved where it lies. */
+	if (req->document_uri != NULL && req->document_uri[0] != '\0') {
+		if ((len = strnlen(req->document_uri, sizeof(raw))) >= sizeof(raw))
+			return -1;
+		return sgw_path_resolve(req->document_uri, len, out, outsz) < 0 ?
+		    -1 : 0;
+	}
+	if (req->script_name != NULL && req->script_name[0] != '\0')
 		n = snprintf(raw, sizeof(raw), "%s%s", req->script_name,
 		    req->path_info != NULL ? req->path_info : "");
 	else if (req->request_uri != NULL)
@@ -54,7 +60,7 @@ static void
 not_allowed(struct sgw_response *resp, const char *allow)
 {
 	sgw_resp_error(resp, 405, "method not allowed");
-	sgw_resp_header(resp, "Allow", "%s", allow);
+	sgw_resp_header_str(resp, "Allow", allow);
 }
 
 /* A path segment that names one thing: no further '/'. */

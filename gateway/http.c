@@ -5,45 +5,73 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Room for n more bytes and a NUL. 0, or -1 with b->oom set. */
+static int
+buf_reserve(struct sgw_buf *b, size_t n)
+{
+	size_t cap;
+	char *p;
+
+	if (b->oom)
+		return -1;
+	if (b->len + n + 1 <= b->cap)
+		return 0;
+	for (cap = b->cap ? b->cap : 256; cap < b->len + n + 1; cap *= 2)
+		;
+	if ((p = realloc(b->data, cap)) == NULL) {
+		b->oom = 1;
+		return -1;
+	}
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
 void
 sgw_buf_add(struct sgw_buf *b, const void *data, size_t len)
 {
-	if (b->oom)
+	if (buf_reserve(b, len) != 0)
 		return;
-	if (b->len + len + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		char *p;
-
-		while (cap < b->len + len + 1)
-			cap *= 2;
-		if ((p = realloc(b->data, cap)) == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->data = p;
-		b->cap = cap;
-	}
 	memcpy(b->data + b->len, data, len);
 	b->len += len;
 	b->data[b->len] = '\0';
+}
+
+/* Formats straight into the buffer, growing it at most once: no
+ * allocation of its own (a response used to cost two vasprintf per
+ * header). */
+static void
+buf_vaddf(struct sgw_buf *b, const char *fmt, va_list ap)
+{
+	va_list again;
+	size_t room;
+	int n;
+
+	if (buf_reserve(b, 0) != 0)
+		return;
+	room = b->cap - b->len;
+	va_copy(again, ap);
+	n = vsnprintf(b->data + b->len, room, fmt, ap);
+	if (n >= 0 && (size_t)n >= room && buf_reserve(b, (size_t)n) == 0)
+		n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, again);
+	va_end(again);
+	if (n < 0 || b->oom || b->len + (size_t)n >= b->cap) {
+		b->oom = 1;
+		if (b->data != NULL)
+			b->data[b->len] = '\0';
+		return;
+	}
+	b->len += (size_t)n;
 }
 
 void
 sgw_buf_addf(struct sgw_buf *b, const char *fmt, ...)
 {
 	va_list ap;
-	char *s = NULL;
-	int n;
 
 	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
+	buf_vaddf(b, fmt, ap);
 	va_end(ap);
-	if (n < 0) {
-		b->oom = 1;
-		return;
-	}
-	sgw_buf_add(b, s, (size_t)n);
-	free(s);
 }
 
 void
@@ -51,6 +79,81 @@ sgw_buf_free(struct sgw_buf *b)
 {
 	free(b->data);
 	memset(b, 0, sizeof(*b));
+}
+
+/* Where the parameter called name (n bytes) goes, or NULL when no handler
+ * reads it. */
+static const char **
+param_slot(struct sgw_request *q, const char **role, const char *name, size_t n)
+{
+#define IS(s) (n == sizeof(s) - 1 && memcmp(name, s, sizeof(s) - 1) == 0)
+	switch (name[0]) {
+	case 'C':
+		return IS("CONTENT_TYPE") ? &q->content_type : NULL;
+	case 'D':
+		return IS("DOCUMENT_URI") ? &q->document_uri : NULL;
+	case 'F':
+		return IS("FCGI_ROLE") ? role : NULL;
+	case 'H':
+		if (IS("HTTP_COOKIE"))
+			return &q->cookie;
+		if (IS("HTTP_HOST"))
+			return &q->host;
+		if (IS("HTTP_ACCEPT"))
+			return &q->accept;
+		if (IS("HTTP_ORIGIN"))
+			return &q->origin;
+		if (IS("HTTP_USER_AGENT"))
+			return &q->user_agent;
+		if (IS("HTTP_X_ORIGINAL_URI"))
+			return &q->orig_uri;
+		if (IS("HTTP_X_ORIGINAL_METHOD"))
+			return &q->orig_method;
+		if (IS("HTTP_X_FORWARDED_FOR"))
+			return &q->forwarded;
+		return NULL;
+	case 'P':
+		return IS("PATH_INFO") ? &q->path_info : NULL;
+	case 'Q':
+		return IS("QUERY_STRING") ? &q->query : NULL;
+	case 'R':
+		if (IS("REQUEST_URI"))
+			return &q->request_uri;
+		if (IS("REQUEST_METHOD"))
+			return &q->method;
+		if (IS("REMOTE_ADDR"))
+			return &q->remote_addr;
+		return NULL;
+	case 'S':
+		return IS("SCRIPT_NAME") ? &q->script_name : NULL;
+	default:
+		return NULL;
+	}
+#undef IS
+}
+
+void
+sgw_request_from_params(struct sgw_request *q, char *const *envp)
+{
+	const char *role = NULL;
+
+	memset(q, 0, sizeof(*q));
+	for (char *const *e = envp; e != NULL && *e != NULL; e++) {
+		const char *eq = strchr(*e, '=');
+		const char **slot;
+
+		if (eq == NULL || eq == *e)
+			continue;
+		/* The first copy wins, as with FCGX_GetParam: nginx sends a
+		 * parameter set after `include fastcgi_params` twice. */
+		slot = param_slot(q, &role, *e, (size_t)(eq - *e));
+		if (slot != NULL && *slot == NULL)
+			*slot = eq + 1;
+	}
+	q->role = role != NULL && strcmp(role, "AUTHORIZER") == 0 ?
+	    SGW_ROLE_AUTHORIZER : SGW_ROLE_RESPONDER;
+	if (q->method == NULL)
+		q->method = "GET";
 }
 
 void
@@ -68,45 +171,78 @@ sgw_resp_free(struct sgw_response *r)
 	sgw_buf_free(&r->body);
 }
 
+/*
+ * Ends the header line begun at start, whose value begins at value.
+ * Header injection is impossible by construction: a CR, LF or NUL in a
+ * value (which would be our bug) drops the header.
+ */
+static void
+header_end(struct sgw_response *r, size_t start, size_t value)
+{
+	struct sgw_buf *h = &r->headers;
+
+	if (h->oom)
+		return;
+	for (size_t i = value; i < h->len; i++) {
+		if (h->data[i] == '\r' || h->data[i] == '\n' || h->data[i] == '\0') {
+			h->len = start;
+			h->data[start] = '\0';
+			return;
+		}
+	}
+	sgw_buf_add(h, "\r\n", 2);
+}
+
 void
 sgw_resp_header(struct sgw_response *r, const char *name, const char *fmt, ...)
 {
+	size_t start = r->headers.len;
 	va_list ap;
-	char *s = NULL;
-	int n;
 
+	sgw_buf_add(&r->headers, name, strlen(name));
+	sgw_buf_add(&r->headers, ": ", 2);
 	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
+	buf_vaddf(&r->headers, fmt, ap);
 	va_end(ap);
-	if (n < 0) {
-		r->headers.oom = 1;
-		return;
-	}
-	/* Header injection is impossible by construction: a CR or LF in a
-	 * value (which would be our bug) drops the header. */
-	if (strpbrk(s, "\r\n") == NULL)
-		sgw_buf_addf(&r->headers, "%s: %s\r\n", name, s);
-	free(s);
+	header_end(r, start, start + strlen(name) + 2);
+}
+
+void
+sgw_resp_header_str(struct sgw_response *r, const char *name, const char *value)
+{
+	size_t start = r->headers.len, n = strlen(name);
+
+	sgw_buf_add(&r->headers, name, n);
+	sgw_buf_add(&r->headers, ": ", 2);
+	sgw_buf_add(&r->headers, value, strlen(value));
+	header_end(r, start, start + n + 2);
 }
 
 /*
- * Replaces the body. When it cannot be stored, body.oom stays set and the
- * status is 500: worker.c then answers a fresh 500 rather than a status
- * with half a body. Returns 0, or -1 on that failure.
+ * The body is complete: status and Content-Type, or, when it could not be
+ * stored, body.oom stays set and the status is 500 (worker.c then answers
+ * a fresh 500 rather than a status with half a body). 0, or -1.
  */
+static int
+body_done(struct sgw_response *r, int status, const char *type)
+{
+	if (r->body.oom) {
+		r->status = 500;
+		return -1;
+	}
+	r->status = status;
+	sgw_resp_header_str(r, "Content-Type", type);
+	return 0;
+}
+
+/* Replaces the body. 0, or -1 (see body_done). */
 static int
 set_body(struct sgw_response *r, int status, const char *type, const char *data,
     size_t len)
 {
 	sgw_buf_free(&r->body);
 	sgw_buf_add(&r->body, data, len);
-	if (r->body.oom) {
-		r->status = 500;
-		return -1;
-	}
-	r->status = status;
-	sgw_resp_header(r, "Content-Type", "%s", type);
-	return 0;
+	return body_done(r, status, type);
 }
 
 void
@@ -126,10 +262,49 @@ sgw_resp_json(struct sgw_response *r, int status, json_t *obj)
 	json_decref(obj);
 }
 
+/*
+ * {"error": msg} as jansson's compact form writes it, built by hand: every
+ * denied check answers one, and needs no JSON objects for it. msg is
+ * UTF-8 text of ours; quotes, backslashes and control characters are
+ * escaped all the same.
+ */
 void
 sgw_resp_error(struct sgw_response *r, int status, const char *msg)
 {
-	sgw_resp_json(r, status, json_pack("{s:s}", "error", msg));
+	static const char hex[] = "0123456789ABCDEF";
+	struct sgw_buf *b = &r->body;
+	const char *p = msg;
+
+	sgw_buf_free(b);
+	sgw_buf_add(b, "{\"error\":\"", 10);
+	while (*p != '\0') {
+		size_t n = strcspn(p, "\"\\\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a"
+		    "\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a"
+		    "\x1b\x1c\x1d\x1e\x1f");
+		const char *short_esc = "\"\"\\\\\bb\ff\nn\rr\tt";
+		const char *e;
+
+		sgw_buf_add(b, p, n);
+		p += n;
+		if (*p == '\0')
+			break;
+		/* jansson's spelling: the short escapes where JSON has one. */
+		for (e = short_esc; *e != '\0' && *e != *p; e += 2)
+			;
+		if (*e != '\0') {
+			char esc[2] = {'\\', e[1]};
+
+			sgw_buf_add(b, esc, 2);
+		} else {
+			char esc[6] = {'\\', 'u', '0', '0', hex[(unsigned char)*p >> 4],
+			    hex[*p & 15]};
+
+			sgw_buf_add(b, esc, 6);
+		}
+		p++;
+	}
+	sgw_buf_add(b, "\"}\n", 3);
+	body_done(r, status, "application/json");
 }
 
 void
@@ -142,7 +317,7 @@ void
 sgw_resp_redirect(struct sgw_response *r, int status, const char *location)
 {
 	r->status = status;
-	sgw_resp_header(r, "Location", "%s", location);
+	sgw_resp_header_str(r, "Location", location);
 }
 
 const char *

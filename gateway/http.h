@@ -45,6 +45,15 @@ struct sgw_request {
 	char endpoint[512];                 /* the responder path, no query */
 };
 
+/*
+ * Fills q from FastCGI parameters ("NAME=value" strings, NULL-ended, as
+ * libfcgi's envp holds them) in one pass; q's pointers borrow from envp.
+ * Of a parameter sent twice the first copy counts, as FCGX_GetParam
+ * returns it. A missing REQUEST_METHOD is "GET"; FCGI_ROLE AUTHORIZER
+ * makes the authorizer role, anything else the responder.
+ */
+void sgw_request_from_params(struct sgw_request *q, char *const *envp);
+
 /* A growable byte buffer. */
 struct sgw_buf {
 	char *data; /* malloc'd, NUL-terminated when len > 0 */
@@ -67,10 +76,13 @@ struct sgw_response {
 
 void sgw_resp_init(struct sgw_response *r);
 void sgw_resp_free(struct sgw_response *r);
-/* Adds a header line; the value must not contain CR or LF (callers pass
- * values they built or validated). */
+/* Adds a header line, formatted in place; a value holding CR, LF or NUL
+ * (callers pass values they built or validated) drops the header. */
 void sgw_resp_header(struct sgw_response *r, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same for a value used as it is. */
+void sgw_resp_header_str(struct sgw_response *r, const char *name,
+    const char *value);
 /* Sets status and a JSON body (takes the reference of obj). */
 void sgw_resp_json(struct sgw_response *r, int status, json_t *obj);
 /* Sets status and {"error": msg}. */

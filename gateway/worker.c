@@ -521,33 +521,27 @@ read_body(FCGX_Stream *in, char *buf, size_t max, struct sgw_request *req)
 	buf[req->body_len] = '\0';
 }
 
+/* "Status: 200 OK" and its CRLF, without a printf. */
 static void
-build_request(FCGX_Request *r, struct sgw_request *q)
+status_line(FCGX_Stream *out, int status)
 {
-	char **env = r->envp;
-	const char *role = FCGX_GetParam("FCGI_ROLE", env);
+	char line[64] = "Status: ";
+	const char *text;
+	size_t n;
 
-	memset(q, 0, sizeof(*q));
-	q->role = role != NULL && strcmp(role, "AUTHORIZER") == 0 ?
-	    SGW_ROLE_AUTHORIZER : SGW_ROLE_RESPONDER;
-	q->method = FCGX_GetParam("REQUEST_METHOD", env);
-	q->request_uri = FCGX_GetParam("REQUEST_URI", env);
-	q->document_uri = FCGX_GetParam("DOCUMENT_URI", env);
-	q->script_name = FCGX_GetParam("SCRIPT_NAME", env);
-	q->path_info = FCGX_GetParam("PATH_INFO", env);
-	q->query = FCGX_GetParam("QUERY_STRING", env);
-	q->host = FCGX_GetParam("HTTP_HOST", env);
-	q->cookie = FCGX_GetParam("HTTP_COOKIE", env);
-	q->content_type = FCGX_GetParam("CONTENT_TYPE", env);
-	q->accept = FCGX_GetParam("HTTP_ACCEPT", env);
-	q->origin = FCGX_GetParam("HTTP_ORIGIN", env);
-	q->orig_uri = FCGX_GetParam("HTTP_X_ORIGINAL_URI", env);
-	q->orig_method = FCGX_GetParam("HTTP_X_ORIGINAL_METHOD", env);
-	q->remote_addr = FCGX_GetParam("REMOTE_ADDR", env);
-	q->forwarded = FCGX_GetParam("HTTP_X_FORWARDED_FOR", env);
-	q->user_agent = FCGX_GetParam("HTTP_USER_AGENT", env);
-	if (q->method == NULL)
-		q->method = "GET";
+	if (status < 100 || status > 599)
+		status = 500;
+	text = sgw_status_text(status);
+	line[8] = (char)('0' + status / 100);
+	line[9] = (char)('0' + status / 10 % 10);
+	line[10] = (char)('0' + status % 10);
+	line[11] = ' ';
+	n = strlen(text);
+	if (n > sizeof(line) - 14)
+		n = sizeof(line) - 14;
+	memcpy(line + 12, text, n);
+	memcpy(line + 12 + n, "\r\n", 2);
+	FCGX_PutStr(line, (int)(12 + n + 2), out);
 }
 
 /* The authorizer's 200 carries Status and Variable-* only: Apache hands
@@ -564,8 +558,7 @@ write_response(FCGX_Request *r, const struct sgw_request *q,
 		sgw_resp_init(resp);
 		sgw_resp_error(resp, 500, "internal error");
 	}
-	FCGX_FPrintF(out, "Status: %d %s\r\n", resp->status,
-	    sgw_status_text(resp->status));
+	status_line(out, resp->status);
 	if (resp->headers.len > 0)
 		FCGX_PutStr(resp->headers.data, (int)resp->headers.len, out);
 	if (!authz_pass)
@@ -610,7 +603,7 @@ serve(struct sgw_ctx *ctx, FCGX_Request *r, char *bodybuf, int conn)
 	struct sgw_response resp;
 	int64_t started;
 
-	build_request(r, &q);
+	sgw_request_from_params(&q, r->envp);
 	/* An authorizer never reads stdin: lighttpd sends none when the
 	 * original request has a body, and a read would block forever. */
 	if (q.role == SGW_ROLE_RESPONDER && strcmp(q.method, "GET") != 0 &&
@@ -696,6 +689,13 @@ sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
 		return 1;
 	sgw_session_policy_from(&ctx.policy, conf);
 	sgw_limits_from(&ctx.limits, conf);
+	/* Once per worker: an HMAC context per key and the SHA-256 that every
+	 * check uses, instead of OpenSSL looking them up again per token.
+	 * This copy of the keys is the worker's own (fork). */
+	if (sgw_keys_setup(&rt->keys) == -1) {
+		log_error("worker: cannot set up the keys' HMAC contexts");
+		goto done;
+	}
 	/* After fork and after dropping privileges: a store belongs to the
 	 * process that opened it, and its files to the workers' user. */
 	if ((ctx.store = sgw_store_open(conf, SGW_STORE_SERVE, &errs)) == NULL) {

@@ -3,8 +3,6 @@
  */
 #include "session.h"
 
-#include <openssl/evp.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,6 +21,17 @@ sgw_session_policy_from(struct sgw_session_policy *p, const struct sgw_conf *con
 	p->bind_agent = conf->bind_user_agent;
 }
 
+/* src into dst of size bytes, cut to fit as snprintf would, without
+ * snprintf's cost on every check. */
+static void
+copy_text(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static int64_t
 min64(int64_t a, int64_t b)
 {
@@ -34,13 +43,12 @@ min64(int64_t a, int64_t b)
 static void
 agent_hash(const char *agent, unsigned char out[SGW_AGENT_LEN])
 {
-	unsigned char md[32];
-	unsigned int n = 0;
+	unsigned char md[SGW_HASH_LEN];
 
 	memset(out, 0, SGW_AGENT_LEN);
 	if (agent == NULL || agent[0] == '\0')
 		return;
-	if (EVP_Digest(agent, strlen(agent), md, &n, EVP_sha256(), NULL) == 1)
+	if (sgw_sha256(agent, strlen(agent), md) == 0)
 		memcpy(out, md, SGW_AGENT_LEN);
 }
 
@@ -58,8 +66,8 @@ sgw_session_from_record(struct sgw_session *s, const struct sgw_record *r,
     const unsigned char hash[SGW_HASH_LEN], const struct sgw_session_policy *p)
 {
 	memset(s, 0, sizeof(*s));
-	snprintf(s->user, sizeof(s->user), "%s", r->user);
-	snprintf(s->client, sizeof(s->client), "%s", r->client);
+	copy_text(s->user, sizeof(s->user), r->user);
+	copy_text(s->client, sizeof(s->client), r->client);
 	sgw_token_public_id(hash, s->id);
 	s->created_ms = r->created_ms;
 	s->last_seen_ms = r->seen_ms;
@@ -132,8 +140,8 @@ sgw_session_create(struct sgw_store *st, const struct sgw_session_policy *p,
 	memset(&r, 0, sizeof(r));
 	if (strlen(who->user) > SGW_USER_MAXLEN)
 		return sgw_store_fail(st, SGW_STORE_UNAVAILABLE, "user name too long");
-	snprintf(r.user, sizeof(r.user), "%s", who->user);
-	snprintf(r.client, sizeof(r.client), "%s", who->client);
+	copy_text(r.user, sizeof(r.user), who->user);
+	copy_text(r.client, sizeof(r.client), who->client);
 	agent_hash(who->agent, r.agent);
 	r.created_ms = r.seen_ms = now;
 	r.expires_ms = now + life;
@@ -168,7 +176,8 @@ sgw_session_create(struct sgw_store *st, const struct sgw_session_policy *p,
 	if (evicted != NULL)
 		*evicted = ended;
 	sgw_session_from_record(out, &r, hash, p);
-	snprintf(out->roles, sizeof(out->roles), "%s", who->roles != NULL ? who->roles : "");
+	copy_text(out->roles, sizeof(out->roles),
+	    who->roles != NULL ? who->roles : "");
 	return SGW_STORE_OK;
 }
 
@@ -219,7 +228,7 @@ sgw_session_check(struct sgw_store *st, const struct sgw_session_policy *p,
 		 * working while new logins get 503 (SPEC section 7). */
 	}
 	sgw_session_from_record(out, &r, hash, p);
-	snprintf(out->roles, sizeof(out->roles), "%s", u->roles);
+	copy_text(out->roles, sizeof(out->roles), u->roles);
 	return SGW_STORE_OK;
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -32,32 +33,41 @@ static const char hexdigits[] = "0123456789abcdef";
 static const char b64url_chars[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-static int
-b64url_digit(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
+/* Each base64url character's value plus one, 0 for every other byte:
+ * a table rather than comparisons, for the 65 characters of every check. */
+static const unsigned char b64url_value[256] = {
+	['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6,
+	['G'] = 7, ['H'] = 8, ['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12,
+	['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16, ['Q'] = 17,
+	['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22,
+	['W'] = 23, ['X'] = 24, ['Y'] = 25, ['Z'] = 26, ['a'] = 27,
+	['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32,
+	['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37,
+	['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42,
+	['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47,
+	['v'] = 48, ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52,
+	['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56, ['4'] = 57,
+	['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62,
+	['-'] = 63, ['_'] = 64,
+};
 
-/* Key files may come from `openssl rand -base64`, so both alphabets. */
-static int
-b64any_digit(unsigned char c)
-{
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return b64url_digit(c);
-}
+/* The same for key files, which may come from `openssl rand -base64`:
+ * both alphabets. */
+static const unsigned char b64any_value[256] = {
+	['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6,
+	['G'] = 7, ['H'] = 8, ['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12,
+	['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16, ['Q'] = 17,
+	['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22,
+	['W'] = 23, ['X'] = 24, ['Y'] = 25, ['Z'] = 26, ['a'] = 27,
+	['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32,
+	['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37,
+	['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42,
+	['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47,
+	['v'] = 48, ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52,
+	['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56, ['4'] = 57,
+	['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62,
+	['-'] = 63, ['_'] = 64, ['+'] = 63, ['/'] = 64,
+};
 
 /* Bytes that n unpadded base64 characters stand for (n % 4 != 1). */
 static size_t
@@ -74,7 +84,7 @@ b64_decoded_len(size_t n)
  * token must have exactly one.
  */
 static long
-b64_decode(const char *in, size_t n, int (*digit)(unsigned char),
+b64_decode(const char *in, size_t n, const unsigned char value[256],
     unsigned char *out, size_t outsz)
 {
 	uint32_t acc = 0;
@@ -84,7 +94,7 @@ b64_decode(const char *in, size_t n, int (*digit)(unsigned char),
 	if (n % 4 == 1 || b64_decoded_len(n) > outsz)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		int d = digit((unsigned char)in[i]);
+		int d = (int)value[(unsigned char)in[i]] - 1;
 
 		if (d < 0)
 			return -1;
@@ -162,19 +172,75 @@ random_bytes(unsigned char *buf, size_t n)
 	return 0;
 }
 
-/* The first MAC_LEN bytes of HMAC-SHA256(key, rnd) into mac. */
+/*
+ * OpenSSL 3's one-shot calls (HMAC(), EVP_Digest() with EVP_sha256()) look
+ * the algorithm up by name and build a context on every call: an HMAC of
+ * 32 bytes cost about 20,000 instructions, of which its two SHA-256 blocks
+ * are about 4,000. So a process fetches HMAC and SHA-256 once, keeps one
+ * digest context for sgw_sha256, and each set-up key keeps an HMAC context
+ * keyed once, re-initialised (not rebuilt) for every token. Processes are
+ * single-threaded, so one digest context per process is enough.
+ */
+static EVP_MAC *hmac_alg;      /* fetched by sgw_keys_setup */
+static EVP_MD *sha256_alg;     /* fetched at the first digest */
+static EVP_MD_CTX *sha256_ctx; /* reused by every sgw_sha256 */
+
 static int
-token_mac(const unsigned char *key, size_t keylen,
+digest_setup(void)
+{
+	if (sha256_ctx != NULL)
+		return 0;
+	if (sha256_alg == NULL &&
+	    (sha256_alg = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+		return -1;
+	if ((sha256_ctx = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	return 0;
+}
+
+int
+sgw_sha256(const void *data, size_t len, unsigned char out[SGW_HASH_LEN])
+{
+	unsigned int n = 0;
+
+	if (digest_setup() == 0) {
+		if (EVP_DigestInit_ex2(sha256_ctx, sha256_alg, NULL) != 1 ||
+		    EVP_DigestUpdate(sha256_ctx, data, len) != 1 ||
+		    EVP_DigestFinal_ex(sha256_ctx, out, &n) != 1)
+			return -1;
+	} else if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1) {
+		return -1;
+	}
+	return n == SGW_HASH_LEN ? 0 : -1;
+}
+
+/* The first MAC_LEN bytes of HMAC-SHA256(key i, rnd) into mac: through
+ * the key's own context when it is set up, else one-shot. */
+static int
+token_mac(const struct sgw_keys *keys, size_t i,
     const unsigned char rnd[RAND_LEN], unsigned char mac[MAC_LEN])
 {
+	EVP_MAC_CTX *ctx = keys->mac[i];
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
+	size_t outlen = 0;
 	int rc = -1;
 
-	if (keylen < SGW_KEY_MINLEN || keylen > SGW_KEY_MAXLEN)
+	if (keys->len[i] < SGW_KEY_MINLEN || keys->len[i] > SGW_KEY_MAXLEN)
 		goto done;
-	if (HMAC(EVP_sha256(), key, (int)keylen, rnd, RAND_LEN, md, &mdlen) ==
-	    NULL || mdlen < MAC_LEN)
+	if (ctx != NULL) {
+		/* No key: start again with the key the context holds. */
+		if (EVP_MAC_init(ctx, NULL, 0, NULL) != 1 ||
+		    EVP_MAC_update(ctx, rnd, RAND_LEN) != 1 ||
+		    EVP_MAC_final(ctx, md, &outlen, sizeof(md)) != 1)
+			goto done;
+	} else {
+		if (HMAC(EVP_sha256(), keys->key[i], (int)keys->len[i], rnd,
+		    RAND_LEN, md, &mdlen) == NULL)
+			goto done;
+		outlen = mdlen;
+	}
+	if (outlen < MAC_LEN)
 		goto done;
 	memcpy(mac, md, MAC_LEN);
 	rc = 0;
@@ -183,15 +249,39 @@ done:
 	return rc;
 }
 
-static int
-sha256(const void *data, size_t len, unsigned char out[SGW_HASH_LEN])
+int
+sgw_keys_setup(struct sgw_keys *keys)
 {
-	unsigned int n = 0;
+	EVP_MAC_CTX *made[SGW_KEYS_MAX] = {0};
+	char digest[] = "SHA256";
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+		OSSL_PARAM_construct_end(),
+	};
+	size_t i;
 
-	if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1 ||
-	    n != SGW_HASH_LEN)
+	if (keys == NULL || keys->n == 0 || keys->n > SGW_KEYS_MAX)
 		return -1;
+	if (digest_setup() != 0)
+		return -1;
+	if (hmac_alg == NULL && (hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+		return -1;
+	for (i = 0; i < keys->n; i++) {
+		if (keys->len[i] < SGW_KEY_MINLEN || keys->len[i] > SGW_KEY_MAXLEN ||
+		    (made[i] = EVP_MAC_CTX_new(hmac_alg)) == NULL ||
+		    EVP_MAC_init(made[i], keys->key[i], keys->len[i], params) != 1)
+			goto fail;
+	}
+	/* Set up twice: the new contexts replace the old. */
+	for (i = 0; i < SGW_KEYS_MAX; i++) {
+		EVP_MAC_CTX_free(keys->mac[i]);
+		keys->mac[i] = made[i];
+	}
 	return 0;
+fail:
+	for (i = 0; i < SGW_KEYS_MAX; i++)
+		EVP_MAC_CTX_free(made[i]);
+	return -1;
 }
 
 int
@@ -206,12 +296,12 @@ sgw_token_new(const struct sgw_keys *keys, char out[SGW_TOKEN_LEN + 1],
 	if (random_bytes(rnd, sizeof(rnd)) != 0)
 		goto done;
 	/* The first key signs; the others only verify (rotation). */
-	if (token_mac(keys->key[0], keys->len[0], rnd, mac) != 0)
+	if (token_mac(keys, 0, rnd, mac) != 0)
 		goto done;
 	sgw_b64url_encode(rnd, RAND_LEN, out);
 	out[RAND_B64] = '.';
 	sgw_b64url_encode(mac, MAC_LEN, out + RAND_B64 + 1);
-	if (sha256(out, SGW_TOKEN_LEN, hash) != 0)
+	if (sgw_sha256(out, SGW_TOKEN_LEN, hash) != 0)
 		goto done;
 	rc = 0;
 done:
@@ -238,10 +328,10 @@ sgw_token_check(const struct sgw_keys *keys, const char *tok, size_t len,
 	if (keys == NULL || tok == NULL || hash == NULL ||
 	    len != SGW_TOKEN_LEN || tok[RAND_B64] != '.')
 		return -1;
-	if (b64_decode(tok, RAND_B64, b64url_digit, rnd, sizeof(rnd)) !=
+	if (b64_decode(tok, RAND_B64, b64url_value, rnd, sizeof(rnd)) !=
 	    RAND_LEN)
 		return -1;
-	if (b64_decode(tok + RAND_B64 + 1, MAC_B64, b64url_digit, mac,
+	if (b64_decode(tok + RAND_B64 + 1, MAC_B64, b64url_value, mac,
 	    sizeof(mac)) != MAC_LEN)
 		return -1;
 	if (keys->n == 0 || keys->n > SGW_KEYS_MAX)
@@ -250,13 +340,13 @@ sgw_token_check(const struct sgw_keys *keys, const char *tok, size_t len,
 	/* Every key is tried, matched or not, so the time taken does not
 	 * tell which key (if any) signed the token. */
 	for (size_t i = 0; i < keys->n; i++) {
-		if (token_mac(keys->key[i], keys->len[i], rnd, want) != 0)
+		if (token_mac(keys, i, rnd, want) != 0)
 			goto done;
 		match |= CRYPTO_memcmp(want, mac, MAC_LEN) == 0;
 	}
 	if (!match)
 		goto done;
-	if (sha256(tok, len, hash) != 0)
+	if (sgw_sha256(tok, len, hash) != 0)
 		goto done;
 	rc = 0;
 done:
@@ -300,7 +390,7 @@ sgw_token_public_id(const unsigned char hash[SGW_HASH_LEN],
 	 * we compute; SHA-256 keeps it from leading back to the hash. */
 	memcpy(buf, label, sizeof(label) - 1);
 	memcpy(buf + sizeof(label) - 1, hash, SGW_HASH_LEN);
-	if (sha256(buf, sizeof(buf), md) != 0) {
+	if (sgw_sha256(buf, sizeof(buf), md) != 0) {
 		/* Cannot happen with the default provider; an id of zeros
 		 * names no session rather than a wrong one. */
 		memset(md, 0, sizeof(md));
@@ -325,8 +415,20 @@ sgw_secret_new(char out[SGW_SECRET_LINE])
 void
 sgw_keys_wipe(struct sgw_keys *keys)
 {
-	if (keys != NULL)
-		OPENSSL_cleanse(keys, sizeof(*keys));
+	if (keys == NULL)
+		return;
+	for (size_t i = 0; i < SGW_KEYS_MAX; i++)
+		EVP_MAC_CTX_free(keys->mac[i]);
+	OPENSSL_cleanse(keys, sizeof(*keys));
+}
+
+/* Loading overwrites: *keys may be uninitialised, so nothing in it is
+ * freed (see token.h). */
+static void
+keys_clear(struct sgw_keys *keys)
+{
+	OPENSSL_cleanse(keys, sizeof(*keys));
+	memset(keys->mac, 0, sizeof(keys->mac));
 }
 
 static int
@@ -375,7 +477,7 @@ key_line(const char *file, unsigned line, const char *s, size_t n,
 			goto notkey;
 		n -= pad;
 		for (i = 0; i < n; i++)
-			if (b64any_digit((unsigned char)s[i]) < 0)
+			if (b64any_value[(unsigned char)s[i]] == 0)
 				goto notkey;
 		if (n % 4 == 1)
 			goto notkey;
@@ -396,7 +498,7 @@ key_line(const char *file, unsigned line, const char *s, size_t n,
 			dst[i] = (unsigned char)(
 			    sgw_hex_digit((unsigned char)s[2 * i]) << 4 |
 			    sgw_hex_digit((unsigned char)s[2 * i + 1]));
-	} else if (b64_decode(s, n, b64any_digit, dst, SGW_KEY_MAXLEN) !=
+	} else if (b64_decode(s, n, b64any_value, dst, SGW_KEY_MAXLEN) !=
 	    (long)dlen) {
 		/* Only non-zero leftover bits get here. */
 		OPENSSL_cleanse(dst, SGW_KEY_MAXLEN);
@@ -421,7 +523,7 @@ sgw_keys_parse(const char *file, const char *text, size_t len,
 
 	if (keys == NULL)
 		return -1;
-	sgw_keys_wipe(keys);
+	keys_clear(keys);
 	while (sgw_line_next(text, len, &pos, &s, &n)) {
 		line++;
 		while (n > 0 && is_blank(*s)) {
@@ -440,7 +542,7 @@ sgw_keys_parse(const char *file, const char *text, size_t len,
 		bad = 1;
 	}
 	if (bad) {
-		sgw_keys_wipe(keys);
+		keys_clear(keys);
 		return -1;
 	}
 	return 0;
@@ -454,7 +556,7 @@ sgw_keys_load(const char *file, struct sgw_keys *keys, struct sgw_errs *errs)
 
 	if (file == NULL || keys == NULL)
 		return -1;
-	sgw_keys_wipe(keys);
+	keys_clear(keys);
 	/* Whoever can read the keys can forge every session: SGW_FILE_SECRET
 	 * refuses a file others may access, and leaves no copy behind. */
 	if (sgw_file_read(file, KEYS_FILE_MAX, SGW_FILE_SECRET, &f) < 0) {

@@ -16,6 +16,8 @@
 
 #include <stddef.h>
 
+#include <openssl/types.h>
+
 #include "errs.h"
 
 #define SGW_KEYS_MAX 16
@@ -30,17 +32,34 @@
 struct sgw_keys {
 	unsigned char key[SGW_KEYS_MAX][SGW_KEY_MAXLEN];
 	size_t len[SGW_KEYS_MAX];
-	size_t n; /* >= 1 after a successful load */
+	size_t n;                       /* >= 1 after a successful load */
+	EVP_MAC_CTX *mac[SGW_KEYS_MAX]; /* HMAC-SHA256 keyed with key[i],
+	                                 * made by sgw_keys_setup; NULL
+	                                 * before it */
 };
 
 /* Reads the secret file: one key a line, 64+ hex digits or base64 (either
  * alphabet, padding optional) decoding to 32..128 bytes; '#' comments and
  * blank lines skipped. Returns 0, or -1 with "FILE:LINE: message" in errs.
- * A file with no key is an error. */
+ * A file with no key is an error. *keys need not be initialised: it is
+ * overwritten whole, so a set-up one must be wiped before it is loaded
+ * again (its contexts would leak). */
 int sgw_keys_load(const char *file, struct sgw_keys *keys, struct sgw_errs *errs);
 int sgw_keys_parse(const char *file, const char *text, size_t len,
     struct sgw_keys *keys, struct sgw_errs *errs);
-/* Overwrites the key material. */
+
+/*
+ * Makes the keys fast to use: one HMAC context per key, keyed once, and
+ * this process's SHA-256 (sgw_sha256) fetched once. A process that
+ * checks tokens for a living (a worker) calls it once, after fork; the
+ * token functions give the same answers without it, only slower
+ * (OpenSSL 3 looks the algorithms up again on every one-shot call).
+ * Returns 0, or -1 when OpenSSL cannot make a context (then keys is as
+ * it was). The contexts belong to keys: never copy a set-up struct.
+ */
+int sgw_keys_setup(struct sgw_keys *keys);
+/* Frees what sgw_keys_setup made and overwrites the key material;
+ * accepts NULL and a struct that was never set up. */
 void sgw_keys_wipe(struct sgw_keys *keys);
 
 /* A new token (NUL-terminated, SGW_TOKEN_LEN chars) and its hash.
@@ -66,6 +85,11 @@ int sgw_token_hash_from_hex(const char *hex, size_t len,
 /* The public session id derived from the hash: 32 hex digits. */
 void sgw_token_public_id(const unsigned char hash[SGW_HASH_LEN],
     char out[SGW_PUBLIC_ID_HEX]);
+
+/* SHA-256 of len bytes, through one digest context the process keeps
+ * (not for use from more than one thread). 0, or -1 when OpenSSL
+ * fails. */
+int sgw_sha256(const void *data, size_t len, unsigned char out[SGW_HASH_LEN]);
 
 /* A new random key line for the secret file (64 hex digits). 0 or -1. */
 int sgw_secret_new(char out[SGW_SECRET_LINE]);

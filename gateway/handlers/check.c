@@ -28,14 +28,14 @@ pass(struct sgw_response *resp, const struct sgw_session *s, int authorizer)
 	if (s == NULL)
 		return;
 	if (authorizer) {
-		sgw_resp_header(resp, "Variable-REMOTE_USER", "%s", s->user);
-		sgw_resp_header(resp, "Variable-SGW_USER", "%s", s->user);
-		sgw_resp_header(resp, "Variable-SGW_ROLES", "%s", s->roles);
-		sgw_resp_header(resp, "Variable-SGW_SESSION_ID", "%s", s->id);
+		sgw_resp_header_str(resp, "Variable-REMOTE_USER", s->user);
+		sgw_resp_header_str(resp, "Variable-SGW_USER", s->user);
+		sgw_resp_header_str(resp, "Variable-SGW_ROLES", s->roles);
+		sgw_resp_header_str(resp, "Variable-SGW_SESSION_ID", s->id);
 	} else {
-		sgw_resp_header(resp, "X-Auth-User", "%s", s->user);
-		sgw_resp_header(resp, "X-Auth-Roles", "%s", s->roles);
-		sgw_resp_header(resp, "X-Auth-Session-Id", "%s", s->id);
+		sgw_resp_header_str(resp, "X-Auth-User", s->user);
+		sgw_resp_header_str(resp, "X-Auth-Roles", s->roles);
+		sgw_resp_header_str(resp, "X-Auth-Session-Id", s->id);
 	}
 }
 
@@ -54,7 +54,7 @@ unauthenticated(struct sgw_ctx *ctx, struct sgw_request *req,
 	    asprintf(&loc, "%s%creturn_to=%s", login,
 	        strchr(login, '?') != NULL ? '&' : '?', enc) >= 0) {
 		sgw_resp_redirect(resp, 302, loc);
-		sgw_resp_header(resp, "Content-Type", "text/plain");
+		sgw_resp_header_str(resp, "Content-Type", "text/plain");
 	} else {
 		loc = NULL;
 		sgw_resp_unauthenticated(resp);

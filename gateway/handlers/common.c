@@ -135,7 +135,7 @@ void
 sgw_resp_unauthenticated(struct sgw_response *resp)
 {
 	sgw_resp_error(resp, 401, "not logged in");
-	sgw_resp_header(resp, "WWW-Authenticate", "Cookie realm=\"sessiongw\"");
+	sgw_resp_header_str(resp, "WWW-Authenticate", "Cookie realm=\"sessiongw\"");
 }
 
 void
@@ -144,7 +144,7 @@ sgw_resp_unavailable(struct sgw_ctx *ctx, struct sgw_response *resp)
 	log_error("%s", ctx->store->errstr);
 	sgw_metrics_store_error();
 	sgw_resp_error(resp, 503, "session store unavailable");
-	sgw_resp_header(resp, "Retry-After", "1");
+	sgw_resp_header_str(resp, "Retry-After", "1");
 }
 
 void
@@ -158,7 +158,7 @@ sgw_resp_cookie(struct sgw_ctx *ctx, struct sgw_response *resp,
 		resp->headers.oom = 1; /* cannot happen with a valid config */
 		return;
 	}
-	sgw_resp_header(resp, "Set-Cookie", "%s", c);
+	sgw_resp_header_str(resp, "Set-Cookie", c);
 }
 
 /* Host without its port: "example.com:8080" -> "example.com". */

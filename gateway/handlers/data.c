@@ -54,10 +54,10 @@ sgw_handle_data(struct sgw_ctx *ctx, struct sgw_request *req,
 		if (val != NULL) {
 			resp->status = 200;
 			sgw_buf_add(&resp->body, val, len);
-			sgw_resp_header(resp, "Content-Type", "application/octet-stream");
+			sgw_resp_header_str(resp, "Content-Type", "application/octet-stream");
 			/* The application's bytes: never sniffed into HTML
 			 * that would run on the gateway's origin. */
-			sgw_resp_header(resp, "X-Content-Type-Options", "nosniff");
+			sgw_resp_header_str(resp, "X-Content-Type-Options", "nosniff");
 		} else {
 			resp->status = 204;
 		}

@@ -19,5 +19,5 @@ sgw_handle_health(struct sgw_ctx *ctx, struct sgw_request *req,
 		resp->status = 200;
 		sgw_buf_add(&resp->body, "ok\n", 3);
 	}
-	sgw_resp_header(resp, "Content-Type", "text/plain");
+	sgw_resp_header_str(resp, "Content-Type", "text/plain");
 }

@@ -65,7 +65,7 @@ render_page(struct sgw_ctx *ctx, struct sgw_response *resp, int status,
 		sgw_resp_html(resp, status, out.data != NULL ? out.data : "", out.len);
 	/* The page may show an error about this very attempt: keep it out of
 	 * frames (clickjacking) and caches. */
-	sgw_resp_header(resp, "X-Frame-Options", "DENY");
+	sgw_resp_header_str(resp, "X-Frame-Options", "DENY");
 	sgw_resp_header(resp, "Content-Security-Policy",
 	    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
 	    "frame-ancestors 'none'");

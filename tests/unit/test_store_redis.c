@@ -980,6 +980,58 @@ every_operation_survives_script_flush(void **state)
 	assert_int_equal(o->ping(f->st), SGW_STORE_OK);
 }
 
+/* The check's HMGET is written by hand (store_redis.c): it must name the
+ * key put wrote, for key lengths of two and three digits and the longest
+ * prefix a configuration accepts. */
+static void
+hand_written_hmget_reads_every_prefix(void **state)
+{
+	struct fx *f = *state;
+	char prefixes[3][160];
+
+	snprintf(prefixes[0], sizeof(prefixes[0]), "%sa:", f->prefix);
+	snprintf(prefixes[1], sizeof(prefixes[1]), "%s%s", f->prefix,
+	    "thirty-four-bytes-of-prefix-here:");
+	snprintf(prefixes[2], sizeof(prefixes[2]), "%s", f->prefix);
+	memset(prefixes[2] + strlen(f->prefix), 'p', 128 - strlen(f->prefix));
+	prefixes[2][128] = '\0';
+	for (size_t i = 0; i < 3; i++) {
+		struct sgw_conf c;
+		struct sgw_store *st;
+		struct sgw_record r = rec_now("henry", 60000, 120000), back;
+		unsigned char h[SGW_HASH_LEN], other[SGW_HASH_LEN];
+		char why[512], hex[SGW_HASH_HEX];
+		redisReply *u;
+
+		memset(&c, 0, sizeof(c));
+		st = store_for(&c, g.srv.port, prefixes[i], NULL, why, sizeof(why));
+		assert_non_null(st);
+		new_hash(h, NULL);
+		new_hash(other, NULL);
+		r.remember_me = 1;
+		snprintf(r.client, sizeof(r.client), "192.0.2.%zu", i);
+		assert_int_equal(st->ops->put(st, h, &r, sgw_now_ms()), SGW_STORE_OK);
+		assert_int_equal(st->ops->get(st, h, &back), SGW_STORE_OK);
+		assert_string_equal(back.user, "henry");
+		assert_string_equal(back.client, r.client);
+		assert_memory_equal(back.agent, r.agent, SGW_AGENT_LEN);
+		assert_int_equal(back.created_ms, r.created_ms);
+		assert_int_equal(back.seen_ms, r.seen_ms);
+		assert_int_equal(back.expires_ms, r.expires_ms);
+		assert_int_equal(back.deadline_ms, r.deadline_ms);
+		assert_int_equal(back.remember_me, 1);
+		assert_int_equal(st->ops->get(st, other, &back), SGW_STORE_NOTFOUND);
+		/* The key is the documented one. */
+		sgw_token_hash_hex(h, hex);
+		u = raw(f, "HGET %ss:%s u", prefixes[i], hex);
+		assert_int_equal(u->type, REDIS_REPLY_STRING);
+		assert_string_equal(u->str, "henry");
+		freeReplyObject(u);
+		sgw_store_close(st);
+		sgw_conf_free(&c);
+	}
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
 int
@@ -987,6 +1039,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    T(redis_holds_hash_not_token),
+	    T(hand_written_hmget_reads_every_prefix),
 	    T(a_sessions_lifetime_is_its_ttl),
 	    T(absolute_end_is_never_extended),
 	    T(check_within_a_tenth_does_not_rewrite),

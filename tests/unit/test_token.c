@@ -13,6 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "token.h"
 
 /* Documented construction, computed independently with Python:
@@ -513,6 +516,172 @@ hash_from_hex_round_trips_and_refuses_the_rest(void **state)
 	assert_int_equal(sgw_token_hash_from_hex(hex, 64, back), -1);
 }
 
+/*
+ * What the set-up path (sgw_keys_setup) must agree with: OpenSSL's
+ * one-shot calls, made here rather than through token.c. A token is made
+ * by hand from its random part and key (the construction of token.h).
+ */
+static void
+ref_token(const unsigned char *key, size_t keylen, const unsigned char rnd[32],
+    char tok[SGW_TOKEN_LEN + 1])
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	assert_non_null(HMAC(EVP_sha256(), key, (int)keylen, rnd, 32, mac, &n));
+	assert_int_equal(n, 32);
+	assert_int_equal(sgw_b64url_encode(rnd, 32, tok), 43);
+	tok[43] = '.';
+	assert_int_equal(sgw_b64url_encode(mac, 16, tok + 44), 22);
+}
+
+static void
+ref_sha256(const void *data, size_t len, unsigned char out[32])
+{
+	unsigned int n = 0;
+
+	assert_int_equal(EVP_Digest(data, len, out, &n, EVP_sha256(), NULL), 1);
+	assert_int_equal(n, 32);
+}
+
+static void
+ref_public_id(const unsigned char hash[32], char out[SGW_PUBLIC_ID_HEX])
+{
+	unsigned char buf[6 + 32], md[32];
+
+	memcpy(buf, "sgw-id", 6);
+	memcpy(buf + 6, hash, 32);
+	ref_sha256(buf, sizeof(buf), md);
+	for (size_t i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Four keys of different lengths, the first from base. */
+static void
+keys_four(struct sgw_keys *k, unsigned char base)
+{
+	static const size_t lens[] = {32, 47, 64, 128};
+
+	memset(k, 0, sizeof(*k));
+	for (size_t i = 0; i < 4; i++) {
+		for (size_t j = 0; j < lens[i]; j++)
+			k->key[i][j] = (unsigned char)(base + 31 * i + j * 7);
+		k->len[i] = lens[i];
+	}
+	k->n = 4;
+}
+
+static void
+setup_path_gives_the_one_shot_macs_hashes_and_ids(void **state)
+{
+	struct sgw_keys fast, slow;
+	unsigned char rnd[32], h[SGW_HASH_LEN], want[SGW_HASH_LEN];
+	char tok[SGW_TOKEN_LEN + 1], id[SGW_PUBLIC_ID_HEX], want_id[SGW_PUBLIC_ID_HEX];
+
+	(void)state;
+	keys_four(&fast, 9);
+	keys_four(&slow, 9);
+	assert_int_equal(sgw_keys_setup(&fast), 0);
+	for (size_t i = 0; i < fast.n; i++)
+		assert_non_null(fast.mac[i]);
+	/* Hundreds of uses of the same contexts, every key in turn: a
+	 * context re-initialised for each token must not carry anything
+	 * from the one before. */
+	for (size_t round = 0; round < 400; round++) {
+		size_t key = round % fast.n;
+
+		for (size_t j = 0; j < sizeof(rnd); j++)
+			rnd[j] = (unsigned char)(round * 13 + j * 101);
+		ref_token(fast.key[key], fast.len[key], rnd, tok);
+		ref_sha256(tok, SGW_TOKEN_LEN, want);
+		assert_int_equal(sgw_token_check(&fast, tok, SGW_TOKEN_LEN, h), 0);
+		assert_memory_equal(h, want, SGW_HASH_LEN);
+		assert_int_equal(sgw_token_check(&slow, tok, SGW_TOKEN_LEN, h), 0);
+		assert_memory_equal(h, want, SGW_HASH_LEN);
+		sgw_token_public_id(h, id);
+		ref_public_id(want, want_id);
+		assert_string_equal(id, want_id);
+		/* The same random part under a key not in the set. */
+		rnd[0] ^= 1;
+		ref_token((const unsigned char *)"another key of thirty-two bytes!",
+		    32, rnd, tok);
+		assert_int_equal(sgw_token_check(&fast, tok, SGW_TOKEN_LEN, h), -1);
+	}
+	/* A token the set-up keys make is the one-shot construction. */
+	for (size_t round = 0; round < 50; round++) {
+		char again[SGW_TOKEN_LEN + 1];
+		unsigned char made[SGW_HASH_LEN];
+		unsigned char buf[48];
+		int n;
+		char b64[45];
+
+		assert_int_equal(sgw_token_new(&fast, tok, made), 0);
+		/* Its random part back, through OpenSSL's own base64. */
+		for (size_t j = 0; j < 43; j++)
+			b64[j] = tok[j] == '-' ? '+' : tok[j] == '_' ? '/' : tok[j];
+		b64[43] = '=';
+		b64[44] = '\0';
+		n = EVP_DecodeBlock(buf, (const unsigned char *)b64, 44);
+		assert_int_equal(n, 33);
+		ref_token(fast.key[0], fast.len[0], buf, again);
+		assert_string_equal(tok, again);
+		ref_sha256(tok, SGW_TOKEN_LEN, want);
+		assert_memory_equal(made, want, SGW_HASH_LEN);
+	}
+	/* Set up again: the new contexts replace the old ones. */
+	assert_int_equal(sgw_keys_setup(&fast), 0);
+	assert_int_equal(sgw_token_check(&fast, kat_token, SGW_TOKEN_LEN, h), -1);
+	sgw_keys_wipe(&fast);
+	for (size_t i = 0; i < SGW_KEYS_MAX; i++)
+		assert_null(fast.mac[i]);
+	sgw_keys_wipe(&slow);
+}
+
+static void
+setup_keeps_the_known_answer_and_refuses_no_keys(void **state)
+{
+	struct sgw_keys k;
+	unsigned char h[SGW_HASH_LEN];
+	char hex[SGW_HASH_HEX], id[SGW_PUBLIC_ID_HEX];
+
+	(void)state;
+	memset(&k, 0, sizeof(k));
+	assert_int_equal(sgw_keys_setup(&k), -1);
+	keys_one(&k, 0);
+	assert_int_equal(sgw_keys_setup(&k), 0);
+	assert_int_equal(sgw_token_check(&k, kat_token, SGW_TOKEN_LEN, h), 0);
+	sgw_token_hash_hex(h, hex);
+	assert_string_equal(hex, kat_hash_hex);
+	sgw_token_public_id(h, id);
+	assert_string_equal(id, kat_public_id);
+	sgw_keys_wipe(&k);
+}
+
+static void
+sha256_with_a_reused_context_is_sha256(void **state)
+{
+	unsigned char data[300], got[SGW_HASH_LEN], want[SGW_HASH_LEN];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (unsigned char)(i * 7 + 3);
+	/* Every length across several blocks, one after the other. */
+	for (size_t len = 0; len <= sizeof(data); len++) {
+		assert_int_equal(sgw_sha256(data, len, got), 0);
+		ref_sha256(data, len, want);
+		assert_memory_equal(got, want, SGW_HASH_LEN);
+	}
+	/* FIPS 180-2, "abc". */
+	assert_int_equal(sgw_sha256("abc", 3, got), 0);
+	{
+		char hex[SGW_HASH_HEX];
+
+		sgw_token_hash_hex(got, hex);
+		assert_string_equal(hex,
+		    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	}
+}
+
 int
 main(void)
 {
@@ -539,6 +708,9 @@ main(void)
 		cmocka_unit_test(keys_load_private_file),
 		cmocka_unit_test(keys_load_refuses_world_readable_file),
 		cmocka_unit_test(keys_load_missing_file_says_why),
+		cmocka_unit_test(setup_path_gives_the_one_shot_macs_hashes_and_ids),
+		cmocka_unit_test(setup_keeps_the_known_answer_and_refuses_no_keys),
+		cmocka_unit_test(sha256_with_a_reused_context_is_sha256),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
