@@ -29,8 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store.h" /* before conf.h, which uses struct sgw_conf early */
 #include "conf.h"
+#include "store.h"
 #include "store_lmdb.h"
 
 #define MIB ((size_t)1 << 20)
@@ -1353,6 +1353,72 @@ a_foreign_store_is_refused(void **state)
 	assert_non_null(strstr(err, "store format 99"));
 }
 
+/* ---- through the configuration ---- */
+
+static void
+the_lmdb_section_reaches_open_through_the_configuration(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_conf conf;
+	struct sgw_errs errs = {0};
+	const struct sgw_lmdb_conf *o;
+	struct sgw_store *st;
+	char text[512], want[512];
+
+	snprintf(text, sizeof(text),
+	    "[store]\nbackend = lmdb\n"
+	    "[lmdb]\npath = %s\nmap_size = 2m\nsync = on\n",
+	    f->dir);
+	assert_int_equal(
+	    sgw_conf_parse("x.conf", text, strlen(text), &conf, &errs), 0);
+	assert_non_null(o = sgw_conf_backend(&conf, "lmdb"));
+	assert_string_equal(o->path, f->dir);
+	assert_int_equal(o->map_size, 2 * MIB);
+	assert_int_equal(o->sync, 1);
+	sgw_store_close(f->st); /* one environment per process */
+	f->st = NULL;
+	assert_non_null(st = sgw_store_open(&conf, SGW_STORE_SERVE, &errs));
+	assert_string_equal(st->backend, "lmdb");
+	assert_int_equal(stat_of(st).map_size, 2 * MIB);
+	put_session(st, 1, "alice", NOW, NOW + 1000);
+	sgw_store_close(st);
+	sgw_conf_free(&conf);
+
+	/* What -t prints comes through sgw_store_open, prefixed once. */
+	snprintf(text, sizeof(text), "[lmdb]\npath = %s/none\n", f->dir);
+	assert_int_equal(
+	    sgw_conf_parse("x.conf", text, strlen(text), &conf, &errs), 0);
+	assert_null(sgw_store_open(&conf, SGW_STORE_CHECK, &errs));
+	assert_int_equal(errs.n, 1);
+	snprintf(want, sizeof(want),
+	    "store lmdb: cannot open %s/none: No such file or directory "
+	    "(sessiongw store init makes it)",
+	    f->dir);
+	assert_string_equal(errs.msg[0], want);
+	sgw_errs_clear(&errs);
+	sgw_conf_free(&conf);
+
+	/* The defaults, and the range of map_size. */
+	assert_int_equal(sgw_conf_parse("x.conf", "", 0, &conf, &errs), 0);
+	o = sgw_conf_backend(&conf, "lmdb");
+	assert_string_equal(o->path, "/var/lib/sessiongw");
+	assert_int_equal(o->map_size, 256 * MIB);
+	assert_int_equal(o->sync, 0);
+	sgw_conf_free(&conf);
+	snprintf(text, sizeof(text), "[lmdb]\nmap_size = 512k\n");
+	assert_int_equal(
+	    sgw_conf_parse("x.conf", text, strlen(text), &conf, &errs), -1);
+	assert_true(errs.n >= 1);
+	assert_non_null(strstr(errs.msg[0], "x.conf:2:"));
+	sgw_errs_clear(&errs);
+	snprintf(text, sizeof(text), "[lmdb]\npath = relative/dir\n");
+	assert_int_equal(
+	    sgw_conf_parse("x.conf", text, strlen(text), &conf, &errs), -1);
+	assert_true(errs.n >= 1);
+	assert_non_null(strstr(errs.msg[0], "absolute"));
+	sgw_errs_clear(&errs);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int
@@ -1385,6 +1451,7 @@ main(void)
 	    T(init_makes_the_store_once_and_says_so),
 	    T(init_as_root_gives_the_store_to_the_workers_user),
 	    T(a_foreign_store_is_refused),
+	    T(the_lmdb_section_reaches_open_through_the_configuration),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
