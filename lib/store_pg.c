@@ -532,7 +532,8 @@ drop(struct pg_store *ps)
 }
 
 /*
- * What a failed result means. Connection-level errors (class 08, the
+ * What a failed result means (timeout_ms: the statement_timeout it ran
+ * under). Connection-level errors (class 08, the
  * server shutting down, or a result libpq made up because the socket
  * closed) are BROKEN; a statement the server cancelled is a TIMEOUT; a
  * full disk is NOSPACE; the rest are UNAVAILABLE. A statement name the
@@ -541,7 +542,7 @@ drop(struct pg_store *ps)
  * the tables again.
  */
 static int
-result_rc(struct pg_store *ps, const PGresult *r)
+result_rc(struct pg_store *ps, const PGresult *r, int64_t timeout_ms)
 {
 	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 	const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
@@ -556,9 +557,8 @@ result_rc(struct pg_store *ps, const PGresult *r)
 		return BROKEN;
 	}
 	if (strcmp(state, "57014") == 0 || strcmp(state, "55P03") == 0)
-		return fail(ps, SGW_STORE_TIMEOUT,
-		    "statement cancelled after command_timeout (%lld ms): %s",
-		    (long long)ps->command_ms, msg != NULL ? msg : state);
+		return fail(ps, SGW_STORE_TIMEOUT, "statement cancelled after "
+		    "%lld ms: %s", (long long)timeout_ms, msg != NULL ? msg : state);
 	if (strcmp(state, "53100") == 0)
 		return fail(ps, SGW_STORE_NOSPACE, "%s", msg != NULL ? msg : state);
 	if (strcmp(state, "26000") == 0 || strcmp(state, "42P01") == 0)
@@ -673,14 +673,12 @@ exchange(struct pg_store *ps, struct call *calls, int n, PGresult **res,
 		rc = broken(ps);
 		goto fail;
 	}
-	for (int i = 0; i <= n; i++) {
-		PGresult **out = i < n ? &res[i] : &sync;
-
-		if (i == n && n == 1)
-			break;
-		if ((rc = collect(ps, deadline, out)) == SGW_STORE_TIMEOUT) {
-			rc = fail(ps, rc, "no answer within command_timeout "
-			    "(%lld ms)", (long long)timeout_ms);
+	/* n results, then a pipeline's sync. */
+	for (int i = 0; i < n + (n > 1); i++) {
+		if ((rc = collect(ps, deadline, i < n ? &res[i] : &sync)) ==
+		    SGW_STORE_TIMEOUT) {
+			rc = fail(ps, rc, "no answer within %lld ms",
+			    (long long)timeout_ms);
 			goto fail;
 		}
 		if (rc != SGW_STORE_OK) {
@@ -689,6 +687,7 @@ exchange(struct pg_store *ps, struct call *calls, int n, PGresult **res,
 		}
 	}
 	PQclear(sync);
+	sync = NULL;
 	if (n > 1 && !PQexitPipelineMode(ps->conn)) {
 		rc = broken(ps);
 		goto fail;
@@ -703,13 +702,14 @@ exchange(struct pg_store *ps, struct call *calls, int n, PGresult **res,
 		if (res[i] == NULL)
 			rc = broken(ps);
 		else
-			rc = result_rc(ps, res[i]);
+			rc = result_rc(ps, res[i], timeout_ms);
 		if (rc == BROKEN)
 			drop(ps);
 		return rc;
 	}
 	return SGW_STORE_OK;
 fail:
+	PQclear(sync);
 	drop(ps);
 	return rc;
 }
@@ -813,8 +813,10 @@ fail:
 	return SGW_STORE_UNAVAILABLE;
 }
 
-/* The status of the schema, set-up's own result codes. */
-#define SCHEMA_BAD (-200) /* errstr says why; opening must fail */
+/* Set-up's own result: the database answers, but this gateway cannot use
+ * it as it is (an unknown schema version, missing tables, a wrong shape,
+ * no right to create tables). errstr says why; opening fails on it. */
+#define SCHEMA_BAD (-200)
 
 /* Which of our tables exist: have[] gets 0/1 each. */
 static int
@@ -965,6 +967,14 @@ create_missing(struct pg_store *ps)
 		    ps->prefix, ps->prefix, ps->prefix, ps->prefix, SCHEMA_VERSION);
 	return SGW_STORE_OK;
 fail:
+	if (rc == SGW_STORE_UNAVAILABLE) {
+		char why[sizeof(ps->base.errstr)];
+
+		snprintf(why, sizeof(why), "%s", ps->base.errstr + 10);
+		fail(ps, rc, "cannot create the tables: %s (create_tables = on "
+		    "needs the right to; or run `sessiongw store init` as the "
+		    "owner)", why);
+	}
 	/* The connection is in an aborted or open transaction: a new one
 	 * is simpler than a ROLLBACK that may fail too. */
 	drop(ps);
@@ -1083,9 +1093,17 @@ ensure(struct pg_store *ps)
 	if (rc == SGW_STORE_OK && ps->conn != NULL && !ps->pending)
 		rc = prepare_all(ps);
 	if (rc == SGW_STORE_OK && ps->conn == NULL)
-		rc = fail(ps, SGW_STORE_UNAVAILABLE, "connection lost during set-up");
+		rc = fail(ps, BROKEN, "connection lost during set-up");
 	if (rc != SGW_STORE_OK)
 		drop(ps);
+	/*
+	 * Connected, then an SQL error rather than a lost connection or a
+	 * timeout (those are BROKEN and TIMEOUT): the server said no, as in
+	 * "permission denied for schema public" while creating the tables.
+	 * Waiting will not help, so opening fails on it.
+	 */
+	if (rc == SGW_STORE_UNAVAILABLE)
+		rc = SCHEMA_BAD;
 	return rc == BROKEN ? SGW_STORE_UNAVAILABLE : rc;
 }
 
@@ -1356,6 +1374,8 @@ pg_data_put(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 	PGresult *r[2];
 	int rc;
 
+	if (len > INT32_MAX) /* libpq lengths are ints */
+		return fail(ps, SGW_STORE_UNAVAILABLE, "value too long");
 	arg_bytes(&c[0], hash, SGW_HASH_LEN);
 	arg_bytes(&c[1], hash, SGW_HASH_LEN);
 	arg_text(&c[1], key);

@@ -946,6 +946,25 @@ init_creates_once_and_then_has_nothing_to_do(void **state)
 	st->ops->close(st);
 }
 
+static void
+no_right_to_create_tables_fails_the_open(void **state)
+{
+	struct fx *f = need_pg(state);
+	char err[512] = "";
+	struct sgw_store *st;
+
+	/* PostgreSQL 15 lets only the database owner create in public. */
+	q(f, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE "
+	    "rolname = 'weak') THEN CREATE ROLE weak LOGIN; END IF; END $$");
+	snprintf(f->prefix, sizeof(f->prefix), "weak%u_", ++g.next_prefix);
+	snprintf(f->conninfo, sizeof(f->conninfo),
+	    "host=127.0.0.1 port=%d user=weak dbname=sessiongw", g.port);
+	st = open_store(f, SGW_STORE_SERVE, err, sizeof(err));
+	assert_null(st);
+	print_message("no CREATE: %s\n", err);
+	assert_non_null(strstr(err, "permission denied"));
+}
+
 /* ---- failures ---- */
 
 static void
@@ -1161,6 +1180,7 @@ main(void)
 	    T(create_tables_off_needs_the_tables),
 	    T(check_mode_creates_nothing_and_finds_wrong_shapes),
 	    T(init_creates_once_and_then_has_nothing_to_do),
+	    T(no_right_to_create_tables_fails_the_open),
 	    T(unreachable_server_is_an_error_never_ok),
 	    T(restarted_server_is_found_again),
 	    T(statement_timeout_is_timeout),
