@@ -102,8 +102,8 @@ prefix_ok(const char *p)
 	if (!((p[0] >= 'a' && p[0] <= 'z') || p[0] == '_'))
 		return 0;
 	for (size_t i = 1; i < n; i++) {
-		if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9') ||
-		        p[i] == '_'))
+		if (!((p[i] >= 'a' && p[i] <= 'z') ||
+		        (p[i] >= '0' && p[i] <= '9') || p[i] == '_'))
 			return 0;
 	}
 	return 1;
@@ -117,15 +117,18 @@ pg_validate(const void *opts, char *why, size_t whylen)
 	char *perr = NULL;
 
 	if (!prefix_ok(pc->table_prefix)) {
-		snprintf(why, whylen, "table_prefix must match [a-z_][a-z0-9_]* "
-		    "and be at most %d bytes", SGW_PG_PREFIX_MAXLEN);
+		snprintf(why, whylen,
+		    "table_prefix must match [a-z_][a-z0-9_]* "
+		    "and be at most %d bytes",
+		    SGW_PG_PREFIX_MAXLEN);
 		return -1;
 	}
 	/* libpq's own message may quote a piece of the string, and the
 	 * string may hold a password: say only that it is wrong. */
 	if ((o = PQconninfoParse(pc->conninfo, &perr)) == NULL) {
 		PQfreemem(perr);
-		snprintf(why, whylen, "conninfo is not a libpq connection string "
+		snprintf(why, whylen,
+		    "conninfo is not a libpq connection string "
 		    "or URI (not repeated here: it may hold a password)");
 		return -1;
 	}
@@ -174,6 +177,7 @@ enum stmt {
  * again when the connection broke under it (SQL that gives the same
  * outcome twice).
  */
+/* clang-format off */
 static const struct {
 	const char *name;
 	const char *sql;
@@ -288,15 +292,17 @@ static const struct {
 	    "SELECT set_config('statement_timeout', $1, true)",
 	    1, {OID_TEXT}, 1},
 };
+/* clang-format on */
 
 /* ---- the schema ---- */
 
 enum { T_SESSIONS, T_DATA, T_COUNTERS, T_SCHEMA, NTABLES };
 
-static const char *const table_names[NTABLES] = {"sessions", "data",
-    "counters", "schema"};
+static const char *const table_names[NTABLES] = {
+    "sessions", "data", "counters", "schema"};
 
 /* What each table is made of, '@' standing for the prefix. */
+/* clang-format off */
 static const char *const table_ddl[NTABLES] = {
 	[T_SESSIONS] = "CREATE TABLE IF NOT EXISTS @sessions ("
 	    "hash bytea PRIMARY KEY, user_name text NOT NULL, "
@@ -321,6 +327,7 @@ static const char *const table_ddl[NTABLES] = {
 	    "version integer NOT NULL); "
 	    "INSERT INTO @schema (version) VALUES (1) ON CONFLICT DO NOTHING",
 };
+/* clang-format on */
 
 /* The columns the statements rely on, for `sessiongw -t`'s messages
  * (preparing the statements then checks the rest: keys, constraints). */
@@ -329,48 +336,48 @@ static const struct {
 	const char *name;
 	const char *type; /* as format_type() spells it */
 } columns[] = {
-	{T_SESSIONS, "hash", "bytea"},
-	{T_SESSIONS, "user_name", "text"},
-	{T_SESSIONS, "client", "text"},
-	{T_SESSIONS, "agent", "bytea"},
-	{T_SESSIONS, "created_ms", "bigint"},
-	{T_SESSIONS, "seen_ms", "bigint"},
-	{T_SESSIONS, "expires_ms", "bigint"},
-	{T_SESSIONS, "deadline_ms", "bigint"},
-	{T_SESSIONS, "remember_me", "boolean"},
-	{T_DATA, "hash", "bytea"},
-	{T_DATA, "key", "text"},
-	{T_DATA, "value", "bytea"},
-	{T_COUNTERS, "key", "text"},
-	{T_COUNTERS, "value", "bigint"},
-	{T_COUNTERS, "expires_ms", "bigint"},
-	{T_SCHEMA, "version", "integer"},
+    {T_SESSIONS, "hash", "bytea"},
+    {T_SESSIONS, "user_name", "text"},
+    {T_SESSIONS, "client", "text"},
+    {T_SESSIONS, "agent", "bytea"},
+    {T_SESSIONS, "created_ms", "bigint"},
+    {T_SESSIONS, "seen_ms", "bigint"},
+    {T_SESSIONS, "expires_ms", "bigint"},
+    {T_SESSIONS, "deadline_ms", "bigint"},
+    {T_SESSIONS, "remember_me", "boolean"},
+    {T_DATA, "hash", "bytea"},
+    {T_DATA, "key", "text"},
+    {T_DATA, "value", "bytea"},
+    {T_COUNTERS, "key", "text"},
+    {T_COUNTERS, "value", "bigint"},
+    {T_COUNTERS, "expires_ms", "bigint"},
+    {T_SCHEMA, "version", "integer"},
 };
 
 /* ---- the store ---- */
 
 struct pg_store {
 	struct sgw_store base;
-	char *conninfo;     /* our own copy: reconnecting needs it after the
-	                     * configuration's copy has been wiped */
+	char *conninfo; /* our own copy: reconnecting needs it after the
+	                 * configuration's copy has been wiped */
 	char prefix[SGW_PG_PREFIX_MAXLEN + 1];
-	int create;         /* create missing tables when connecting */
-	int check_only;     /* SGW_STORE_CHECK: create nothing */
+	int create;     /* create missing tables when connecting */
+	int check_only; /* SGW_STORE_CHECK: create nothing */
 	int64_t connect_ms;
 	int64_t command_ms;
-	PGconn *conn;       /* NULL until first use, or after an error */
-	char *sql[NSTMT];   /* stmts[].sql with the prefix filled in */
-	char report[512];   /* what the last schema set-up did (init) */
-	int pending;        /* CHECK found tables to create: nothing prepared */
+	PGconn *conn;     /* NULL until first use, or after an error */
+	char *sql[NSTMT]; /* stmts[].sql with the prefix filled in */
+	char report[512]; /* what the last schema set-up did (init) */
+	int pending;      /* CHECK found tables to create: nothing prepared */
 };
 
 /* One statement to send: a prepared one (sql NULL) or literal SQL. */
 struct call {
 	enum stmt s;
-	const char *sql;       /* literal SQL, parameters typed by the server */
-	int simple;            /* sql is several statements: the simple
-	                        * protocol, no parameters, text results */
-	int n;                 /* parameters */
+	const char *sql; /* literal SQL, parameters typed by the server */
+	int simple;      /* sql is several statements: the simple
+	                  * protocol, no parameters, text results */
+	int n;           /* parameters */
 	const char *val[MAXP];
 	int len[MAXP];
 	int fmt[MAXP];
@@ -492,8 +499,7 @@ expand(const char *prefix, const char *tmpl, char *sql, size_t sz)
 	return 0;
 }
 
-static int
-fail(struct pg_store *ps, int rc, const char *fmt, ...)
+static int fail(struct pg_store *ps, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* errstr = "postgres: " + the message; rc is returned. */
@@ -552,15 +558,18 @@ result_rc(struct pg_store *ps, const PGresult *r, int64_t timeout_ms)
 	    strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
 	    strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0) {
 		fail(ps, BROKEN, "connection lost: %s",
-		    first_line(msg != NULL ? msg : PQerrorMessage(ps->conn), line,
-		        sizeof(line)));
+		    first_line(msg != NULL ? msg : PQerrorMessage(ps->conn),
+		        line, sizeof(line)));
 		return BROKEN;
 	}
 	if (strcmp(state, "57014") == 0 || strcmp(state, "55P03") == 0)
-		return fail(ps, SGW_STORE_TIMEOUT, "statement cancelled after "
-		    "%lld ms: %s", (long long)timeout_ms, msg != NULL ? msg : state);
+		return fail(ps, SGW_STORE_TIMEOUT,
+		    "statement cancelled after "
+		    "%lld ms: %s",
+		    (long long)timeout_ms, msg != NULL ? msg : state);
 	if (strcmp(state, "53100") == 0)
-		return fail(ps, SGW_STORE_NOSPACE, "%s", msg != NULL ? msg : state);
+		return fail(
+		    ps, SGW_STORE_NOSPACE, "%s", msg != NULL ? msg : state);
 	if (strcmp(state, "26000") == 0 || strcmp(state, "42P01") == 0)
 		drop(ps);
 	return fail(ps, SGW_STORE_UNAVAILABLE, "%s (SQLSTATE %s)",
@@ -573,7 +582,8 @@ static int
 wait_ready(struct pg_store *ps, int64_t deadline)
 {
 	while (PQisBusy(ps->conn)) {
-		struct pollfd pfd = {.fd = PQsocket(ps->conn), .events = POLLIN};
+		struct pollfd pfd = {
+		    .fd = PQsocket(ps->conn), .events = POLLIN};
 		int64_t left = deadline - mono_ms();
 		int n;
 
@@ -605,7 +615,8 @@ collect(struct pg_store *ps, int64_t deadline, PGresult **out)
 			return rc;
 		if ((r = PQgetResult(ps->conn)) == NULL)
 			return SGW_STORE_OK;
-		if (*out != NULL && (PQresultStatus(*out) == PGRES_FATAL_ERROR ||
+		if (*out != NULL &&
+		    (PQresultStatus(*out) == PGRES_FATAL_ERROR ||
 		        PQresultStatus(*out) == PGRES_PIPELINE_ABORTED)) {
 			PQclear(r);
 			continue;
@@ -623,10 +634,10 @@ send_one(struct pg_store *ps, const struct call *c)
 	if (c->simple)
 		return PQsendQuery(ps->conn, c->sql);
 	if (c->sql != NULL)
-		return PQsendQueryParams(ps->conn, c->sql, c->n, NULL, c->val,
-		    c->len, c->fmt, 1);
-	return PQsendQueryPrepared(ps->conn, stmts[c->s].name, c->n, c->val,
-	    c->len, c->fmt, 1);
+		return PQsendQueryParams(
+		    ps->conn, c->sql, c->n, NULL, c->val, c->len, c->fmt, 1);
+	return PQsendQueryPrepared(
+	    ps->conn, stmts[c->s].name, c->n, c->val, c->len, c->fmt, 1);
 }
 
 /* The connection failed under us: errstr says how. */
@@ -693,8 +704,8 @@ exchange(struct pg_store *ps, struct call *calls, int n, PGresult **res,
 		goto fail;
 	}
 	for (int i = 0; i < n; i++) {
-		ExecStatusType st = res[i] != NULL ? PQresultStatus(res[i]) :
-		                                     PGRES_FATAL_ERROR;
+		ExecStatusType st =
+		    res[i] != NULL ? PQresultStatus(res[i]) : PGRES_FATAL_ERROR;
 
 		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK ||
 		    st == PGRES_PIPELINE_ABORTED)
@@ -787,9 +798,11 @@ dial(struct pg_store *ps)
 		struct pollfd pfd = {.fd = PQsocket(ps->conn)};
 		int64_t left = deadline - mono_ms();
 
-		if (st == PGRES_POLLING_FAILED || PQstatus(ps->conn) == CONNECTION_BAD) {
+		if (st == PGRES_POLLING_FAILED ||
+		    PQstatus(ps->conn) == CONNECTION_BAD) {
 			fail(ps, SGW_STORE_UNAVAILABLE, "cannot connect: %s",
-			    first_line(PQerrorMessage(ps->conn), line, sizeof(line)));
+			    first_line(
+			        PQerrorMessage(ps->conn), line, sizeof(line)));
 			goto fail;
 		}
 		if (left <= 0) {
@@ -800,7 +813,8 @@ dial(struct pg_store *ps)
 		}
 		pfd.events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT;
 		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR) {
-			fail(ps, SGW_STORE_UNAVAILABLE, "poll: %s", strerror(errno));
+			fail(ps, SGW_STORE_UNAVAILABLE, "poll: %s",
+			    strerror(errno));
 			goto fail;
 		}
 		st = PQconnectPoll(ps->conn);
@@ -837,7 +851,8 @@ tables_present(struct pg_store *ps, int have[NTABLES])
 		return rc;
 	if (PQntuples(r) != 1 || PQnfields(r) != NTABLES) {
 		PQclear(r);
-		return fail(ps, SGW_STORE_UNAVAILABLE, "unexpected catalog answer");
+		return fail(
+		    ps, SGW_STORE_UNAVAILABLE, "unexpected catalog answer");
 	}
 	for (int i = 0; i < NTABLES; i++)
 		have[i] = col_bool(r, 0, i);
@@ -853,14 +868,18 @@ check_version(struct pg_store *ps)
 	PGresult *r = NULL;
 	int rc;
 
-	snprintf(sql, sizeof(sql), "SELECT version::bigint FROM %sschema", ps->prefix);
+	snprintf(sql, sizeof(sql), "SELECT version::bigint FROM %sschema",
+	    ps->prefix);
 	if ((rc = setup_exec(ps, sql, ps->connect_ms, &r, 0)) != SGW_STORE_OK)
 		return rc;
 	if (PQntuples(r) != 1) {
-		rc = fail(ps, SCHEMA_BAD, "%sschema holds %d rows, not one "
-		    "version; refusing to start", ps->prefix, PQntuples(r));
+		rc = fail(ps, SCHEMA_BAD,
+		    "%sschema holds %d rows, not one "
+		    "version; refusing to start",
+		    ps->prefix, PQntuples(r));
 	} else if (col_i64(r, 0, 0) != SCHEMA_VERSION) {
-		rc = fail(ps, SCHEMA_BAD, "schema version %lld in %sschema is not "
+		rc = fail(ps, SCHEMA_BAD,
+		    "schema version %lld in %sschema is not "
 		    "one this sessiongw knows (%d); refusing to start",
 		    (long long)col_i64(r, 0, 0), ps->prefix, SCHEMA_VERSION);
 	}
@@ -901,13 +920,13 @@ check_columns(struct pg_store *ps, const int have[NTABLES])
 				type = PQgetvalue(r, i, 2);
 		}
 		if (type == NULL) {
-			rc = fail(ps, SCHEMA_BAD, "table %s has no column %s", tn,
-			    columns[k].name);
+			rc = fail(ps, SCHEMA_BAD, "table %s has no column %s",
+			    tn, columns[k].name);
 			break;
 		}
 		if (strcmp(type, columns[k].type) != 0) {
-			rc = fail(ps, SCHEMA_BAD, "column %s.%s is %s, not %s", tn,
-			    columns[k].name, type, columns[k].type);
+			rc = fail(ps, SCHEMA_BAD, "column %s.%s is %s, not %s",
+			    tn, columns[k].name, type, columns[k].type);
 			break;
 		}
 	}
@@ -938,7 +957,8 @@ create_missing(struct pg_store *ps)
 	rc = setup_exec(ps, "SELECT pg_advisory_xact_lock(hashtext($1))",
 	    ps->connect_ms, &r, 1, lock);
 	PQclear(r);
-	if (rc != SGW_STORE_OK || (rc = tables_present(ps, have)) != SGW_STORE_OK)
+	if (rc != SGW_STORE_OK ||
+	    (rc = tables_present(ps, have)) != SGW_STORE_OK)
 		goto fail;
 	if (have[T_SCHEMA] && (rc = check_version(ps)) != SGW_STORE_OK)
 		goto fail;
@@ -946,7 +966,8 @@ create_missing(struct pg_store *ps)
 		if (have[i])
 			continue;
 		if (expand(ps->prefix, table_ddl[i], sql, sizeof(sql)) == -1) {
-			rc = fail(ps, SGW_STORE_UNAVAILABLE, "statement too long");
+			rc = fail(
+			    ps, SGW_STORE_UNAVAILABLE, "statement too long");
 			goto fail;
 		}
 		if ((rc = setup_simple(ps, sql)) != SGW_STORE_OK)
@@ -962,18 +983,23 @@ create_missing(struct pg_store *ps)
 	if (made)
 		snprintf(p, left, " (version %d)", SCHEMA_VERSION);
 	else /* another process made them while we waited for the lock */
-		snprintf(ps->report, sizeof(ps->report), "nothing to do: tables "
-		    "%ssessions, %sdata, %scounters and %sschema exist (version %d)",
-		    ps->prefix, ps->prefix, ps->prefix, ps->prefix, SCHEMA_VERSION);
+		snprintf(ps->report, sizeof(ps->report),
+		    "nothing to do: tables "
+		    "%ssessions, %sdata, %scounters and %sschema exist "
+		    "(version %d)",
+		    ps->prefix, ps->prefix, ps->prefix, ps->prefix,
+		    SCHEMA_VERSION);
 	return SGW_STORE_OK;
 fail:
 	if (rc == SGW_STORE_UNAVAILABLE) {
 		char why[sizeof(ps->base.errstr)];
 
 		snprintf(why, sizeof(why), "%s", ps->base.errstr + 10);
-		fail(ps, rc, "cannot create the tables: %s (create_tables = on "
+		fail(ps, rc,
+		    "cannot create the tables: %s (create_tables = on "
 		    "needs the right to; or run `sessiongw store init` as the "
-		    "owner)", why);
+		    "owner)",
+		    why);
 	}
 	/* The connection is in an aborted or open transaction: a new one
 	 * is simpler than a ROLLBACK that may fail too. */
@@ -1000,12 +1026,15 @@ setup_schema(struct pg_store *ps)
 	for (int i = 0; i < NTABLES; i++) {
 		if (have[i])
 			continue;
-		snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing),
-		    "%s%s%s", n++ ? ", " : "", ps->prefix, table_names[i]);
+		snprintf(missing + strlen(missing),
+		    sizeof(missing) - strlen(missing), "%s%s%s",
+		    n++ ? ", " : "", ps->prefix, table_names[i]);
 	}
 	if (n > 0 && !ps->create)
-		return fail(ps, SCHEMA_BAD, "missing table%s %s (create_tables "
-		    "is off: run `sessiongw store init`)", n > 1 ? "s" : "", missing);
+		return fail(ps, SCHEMA_BAD,
+		    "missing table%s %s (create_tables "
+		    "is off: run `sessiongw store init`)",
+		    n > 1 ? "s" : "", missing);
 	if (n > 0 && ps->check_only) {
 		ps->pending = 1;
 		if (have[T_SCHEMA] && (rc = check_version(ps)) != SGW_STORE_OK)
@@ -1020,9 +1049,12 @@ setup_schema(struct pg_store *ps)
 	} else {
 		if ((rc = check_version(ps)) != SGW_STORE_OK)
 			return rc;
-		snprintf(ps->report, sizeof(ps->report), "nothing to do: tables "
-		    "%ssessions, %sdata, %scounters and %sschema exist (version %d)",
-		    ps->prefix, ps->prefix, ps->prefix, ps->prefix, SCHEMA_VERSION);
+		snprintf(ps->report, sizeof(ps->report),
+		    "nothing to do: tables "
+		    "%ssessions, %sdata, %scounters and %sschema exist "
+		    "(version %d)",
+		    ps->prefix, ps->prefix, ps->prefix, ps->prefix,
+		    SCHEMA_VERSION);
 	}
 	return check_columns(ps, have);
 }
@@ -1053,11 +1085,13 @@ prepare_all(struct pg_store *ps)
 			    "no answer while preparing statements");
 		if (rc == SGW_STORE_OK && r != NULL &&
 		    PQresultStatus(r) == PGRES_FATAL_ERROR) {
-			const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+			const char *m =
+			    PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 
 			/* The statements are part of the tables' shape. */
-			rc = fail(ps, SCHEMA_BAD, "preparing %s: %s", i < NSTMT ?
-			    stmts[i].name : "statements", m != NULL ? m : "failed");
+			rc = fail(ps, SCHEMA_BAD, "preparing %s: %s",
+			    i < NSTMT ? stmts[i].name : "statements",
+			    m != NULL ? m : "failed");
 		}
 		PQclear(r);
 		r = NULL;
@@ -1192,7 +1226,8 @@ read_record(const PGresult *r, int row, int first, struct sgw_record *rec)
 {
 	memset(rec, 0, sizeof(*rec));
 	if (col_copy(r, row, first, rec->user, sizeof(rec->user), 1) == -1 ||
-	    col_copy(r, row, first + 1, rec->client, sizeof(rec->client), 1) == -1 ||
+	    col_copy(r, row, first + 1, rec->client, sizeof(rec->client), 1) ==
+	        -1 ||
 	    PQgetlength(r, row, first + 2) != SGW_AGENT_LEN)
 		return -1;
 	memcpy(rec->agent, PQgetvalue(r, row, first + 2), SGW_AGENT_LEN);
@@ -1244,7 +1279,8 @@ pg_get(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 		rc = SGW_STORE_NOTFOUND;
 	else if ((rc = one_row(ps, r, 8)) == SGW_STORE_OK &&
 	    read_record(r, 0, 0, out) == -1)
-		rc = fail(ps, SGW_STORE_UNAVAILABLE, "a session row does not fit");
+		rc = fail(
+		    ps, SGW_STORE_UNAVAILABLE, "a session row does not fit");
 done:
 	PQclear(r);
 	return rc;
@@ -1258,8 +1294,8 @@ affected(struct pg_store *ps, struct call *c)
 	int rc;
 
 	if ((rc = run(ps, c, 1, &r)) == SGW_STORE_OK)
-		rc = strcmp(PQcmdTuples(r), "0") == 0 ? SGW_STORE_NOTFOUND :
-		                                       SGW_STORE_OK;
+		rc = strcmp(PQcmdTuples(r), "0") == 0 ? SGW_STORE_NOTFOUND
+		                                      : SGW_STORE_OK;
 	PQclear(r);
 	return rc;
 }
@@ -1287,8 +1323,8 @@ pg_del(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN])
 }
 
 static int
-pg_user_sessions(struct sgw_store *st, const char *user,
-    struct sgw_stored **out, size_t *n)
+pg_user_sessions(
+    struct sgw_store *st, const char *user, struct sgw_stored **out, size_t *n)
 {
 	struct pg_store *ps = (struct pg_store *)st;
 	struct call c = prepared(S_USER);
@@ -1313,7 +1349,8 @@ pg_user_sessions(struct sgw_store *st, const char *user,
 	for (int i = 0; i < rows; i++) {
 		if (PQgetlength(r, i, 0) != SGW_HASH_LEN ||
 		    read_record(r, i, 1, &v[i].rec) == -1) {
-			rc = fail(ps, SGW_STORE_UNAVAILABLE, "a session row does not fit");
+			rc = fail(ps, SGW_STORE_UNAVAILABLE,
+			    "a session row does not fit");
 			free(v);
 			goto done;
 		}
@@ -1405,8 +1442,9 @@ pg_data_del(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 	arg_text(&c, key);
 	if ((rc = run(ps, &c, 1, &r)) == SGW_STORE_OK &&
 	    (rc = one_row(ps, r, 2)) == SGW_STORE_OK)
-		rc = col_i64(r, 0, 0) == 0 || col_i64(r, 0, 1) == 0 ?
-		    SGW_STORE_NOTFOUND : SGW_STORE_OK;
+		rc = col_i64(r, 0, 0) == 0 || col_i64(r, 0, 1) == 0
+		    ? SGW_STORE_NOTFOUND
+		    : SGW_STORE_OK;
 	PQclear(r);
 	return rc;
 }
@@ -1568,22 +1606,22 @@ pg_close(struct sgw_store *st)
 }
 
 static const struct sgw_store_ops pg_ops = {
-	.put = pg_put,
-	.get = pg_get,
-	.refresh = pg_refresh,
-	.del = pg_del,
-	.user_sessions = pg_user_sessions,
-	.data_get = pg_data_get,
-	.data_put = pg_data_put,
-	.data_del = pg_data_del,
-	.counter_add = pg_counter_add,
-	.counter_get = pg_counter_get,
-	.counter_set = pg_counter_set,
-	.counter_del = pg_counter_del,
-	.ping = pg_ping,
-	.active = pg_active,
-	.sweep = pg_sweep,
-	.close = pg_close,
+    .put = pg_put,
+    .get = pg_get,
+    .refresh = pg_refresh,
+    .del = pg_del,
+    .user_sessions = pg_user_sessions,
+    .data_get = pg_data_get,
+    .data_put = pg_data_put,
+    .data_del = pg_data_del,
+    .counter_add = pg_counter_add,
+    .counter_get = pg_counter_get,
+    .counter_set = pg_counter_set,
+    .counter_del = pg_counter_del,
+    .ping = pg_ping,
+    .active = pg_active,
+    .sweep = pg_sweep,
+    .close = pg_close,
 };
 
 /* A store with its statements made, not yet connected. */
@@ -1683,12 +1721,12 @@ pg_init(const struct sgw_conf *conf, const void *opts, char *report,
 }
 
 const struct sgw_store_backend sgw_store_postgres = {
-	.name = "postgres",
-	.keys = pg_keys,
-	.nkeys = sizeof(pg_keys) / sizeof(pg_keys[0]),
-	.conf_size = sizeof(struct sgw_postgres_conf),
-	.validate = pg_validate,
-	.open = pg_open,
-	.init = pg_init,
-	.wipe = pg_wipe,
+    .name = "postgres",
+    .keys = pg_keys,
+    .nkeys = sizeof(pg_keys) / sizeof(pg_keys[0]),
+    .conf_size = sizeof(struct sgw_postgres_conf),
+    .validate = pg_validate,
+    .open = pg_open,
+    .init = pg_init,
+    .wipe = pg_wipe,
 };
