@@ -23,11 +23,12 @@
  * operator's `SELECT user FROM sgw_sessions` would quietly answer
  * current_user.
  *
- * One connection per process, made on first use after fork (sgw_store_open
- * runs in each worker). Connecting has its own deadline (connect_timeout,
- * kept by polling PQconnectPoll: libpq's connect_timeout keyword counts
- * whole seconds and is ignored by the non-blocking API), then sets
- * statement_timeout = command_timeout for the session, checks (or
+ * One connection per process, made when the store is opened (each worker
+ * opens its own, after fork) or, when the server cannot be reached then,
+ * by the first call that finds it again. Connecting has its own deadline
+ * (connect_timeout, kept by polling PQconnectPoll: libpq's connect_timeout
+ * keyword counts whole seconds and the non-blocking API ignores it), then
+ * sets statement_timeout = command_timeout for the session, checks (or
  * creates) the tables and prepares every statement in one pipeline.
  * statement_timeout cancels a statement the server is slow to finish
  * (waiting on a lock, say); a server that does not answer at all (a
@@ -36,11 +37,11 @@
  * dropped, since it is left mid-query. A broken connection is dropped
  * too and the next call connects again: a fresh PQconnectStartParams
  * rather than PQreset, because PQreset blocks with libpq's own idea of the
- * timeout. Statements that are safe to repeat (reads, refresh,
- * counter_set, counter_del, ping) are retried once on a new connection
- * when the old one turns out to be broken, so the first check after a
- * server restart does not fail; counter_add, put, del and the sweep never
- * are: a lost answer does not say whether they ran.
+ * timeout. Statements that are safe to repeat (the reads, refresh,
+ * data_put, counter_set, counter_del, ping) are retried once on a new
+ * connection when the old one turns out to be broken, so the first check
+ * after a server restart does not fail; put, del, data_del, counter_add
+ * and the sweep never are: a lost answer does not say whether they ran.
  *
  * Every value travels in binary (bytea and int8 as bytes), so nothing is
  * quoted or escaped by hand. Table names are the only text put into SQL,
