@@ -355,6 +355,18 @@ static const struct {
     {T_SCHEMA, "version", "integer"},
 };
 
+/* The unique keys ON CONFLICT and the lookups rely on (preparing does not
+ * check them: the planner looks for them at the first execution). */
+static const struct {
+	int table;
+	const char *cols; /* comma-separated, in index order */
+} keys[] = {
+    {T_SESSIONS, "hash"},
+    {T_DATA, "hash,key"},
+    {T_COUNTERS, "key"},
+    {T_SCHEMA, "one"},
+};
+
 /* ---- the store ---- */
 
 struct pg_store {
@@ -935,6 +947,81 @@ check_columns(struct pg_store *ps, const int have[NTABLES])
 	return rc;
 }
 
+/* The unique keys, and data's foreign key that ends data with its
+ * session (in the tables that are there). */
+static int
+check_keys(struct pg_store *ps, const int have[NTABLES])
+{
+	char names[NTABLES][SGW_PG_PREFIX_MAXLEN + 16];
+	PGresult *r = NULL;
+	int rc;
+
+	for (int i = 0; i < NTABLES; i++)
+		snprintf(names[i], sizeof(names[i]), "%s%s", ps->prefix,
+		    table_names[i]);
+	rc = setup_exec(ps,
+	    "SELECT c.relname::text, "
+	    "string_agg(a.attname::text, ',' ORDER BY k.n) "
+	    "FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
+	    "CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY "
+	    "AS k(attnum, n) "
+	    "JOIN pg_attribute a ON a.attrelid = i.indrelid "
+	    "AND a.attnum = k.attnum "
+	    "WHERE i.indisunique AND i.indpred IS NULL AND i.indrelid IN "
+	    "(to_regclass($1), to_regclass($2), to_regclass($3), "
+	    "to_regclass($4)) "
+	    "GROUP BY c.relname, i.indexrelid "
+	    "UNION ALL "
+	    "SELECT 'cascade', count(*)::text FROM pg_constraint "
+	    "WHERE contype = 'f' AND confdeltype = 'c' "
+	    "AND conrelid = to_regclass($2) AND confrelid = to_regclass($1)",
+	    ps->connect_ms, &r, 4, names[0], names[1], names[2], names[3]);
+	if (rc != SGW_STORE_OK)
+		return rc;
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		const char *tn = names[keys[k].table];
+		int found = 0;
+
+		if (!have[keys[k].table])
+			continue;
+		for (int i = 0; i < PQntuples(r) && !found; i++)
+			found = strcmp(PQgetvalue(r, i, 0), tn) == 0 &&
+			    strcmp(PQgetvalue(r, i, 1), keys[k].cols) == 0;
+		if (!found) {
+			rc = fail(ps, SCHEMA_BAD,
+			    "table %s has no unique key on "
+			    "(%s)",
+			    tn, keys[k].cols);
+			goto done;
+		}
+	}
+	if (have[T_SESSIONS] && have[T_DATA]) {
+		const char *n = "0";
+
+		for (int i = 0; i < PQntuples(r); i++) {
+			if (strcmp(PQgetvalue(r, i, 0), "cascade") == 0)
+				n = PQgetvalue(r, i, 1);
+		}
+		if (strcmp(n, "0") == 0)
+			rc = fail(ps, SCHEMA_BAD,
+			    "table %s has no foreign key to "
+			    "%s ON DELETE CASCADE",
+			    names[T_DATA], names[T_SESSIONS]);
+	}
+done:
+	PQclear(r);
+	return rc;
+}
+
+/* The shape of what is there: columns, then keys. */
+static int
+check_shape(struct pg_store *ps, const int have[NTABLES])
+{
+	int rc = check_columns(ps, have);
+
+	return rc != SGW_STORE_OK ? rc : check_keys(ps, have);
+}
+
 /*
  * Creates what is missing, in one transaction under an advisory lock
  * keyed by the prefix: workers starting together wait for each other
@@ -1040,7 +1127,7 @@ setup_schema(struct pg_store *ps)
 		ps->pending = 1;
 		if (have[T_SCHEMA] && (rc = check_version(ps)) != SGW_STORE_OK)
 			return rc;
-		return check_columns(ps, have);
+		return check_shape(ps, have);
 	}
 	if (n > 0) {
 		if ((rc = create_missing(ps)) != SGW_STORE_OK)
@@ -1057,7 +1144,7 @@ setup_schema(struct pg_store *ps)
 		    ps->prefix, ps->prefix, ps->prefix, ps->prefix,
 		    SCHEMA_VERSION);
 	}
-	return check_columns(ps, have);
+	return check_shape(ps, have);
 }
 
 /* Prepares every statement in one pipeline. A statement the tables

@@ -984,6 +984,30 @@ check_mode_creates_nothing_and_finds_wrong_shapes(void **state)
 	st = open_store(f, SGW_STORE_SERVE, err, sizeof(err));
 	assert_null(st);
 	assert_non_null(strstr(err, "counters.value is text, not bigint"));
+	/* The right columns without the key the statements need: preparing
+	 * them says so. */
+	q(f, "DROP TABLE %scounters", f->prefix);
+	q(f,
+	    "CREATE TABLE %scounters (key text NOT NULL, value bigint, "
+	    "expires_ms bigint)",
+	    f->prefix);
+	st = open_store(f, SGW_STORE_SERVE, err, sizeof(err));
+	assert_null(st);
+	print_message("no key: %s\n", err);
+	assert_non_null(strstr(err, "counters has no unique key on (key)"));
+	/* Data that would outlive its session. */
+	q(f, "DROP TABLE %scounters", f->prefix);
+	q(f, "DROP TABLE %sdata", f->prefix);
+	q(f,
+	    "CREATE TABLE %sdata (hash bytea, key text, value bytea, "
+	    "PRIMARY KEY (hash, key))",
+	    f->prefix);
+	st = open_store(f, SGW_STORE_SERVE, err, sizeof(err));
+	assert_null(st);
+	print_message("no cascade: %s\n", err);
+	assert_non_null(strstr(err, "data has no foreign key to "));
+	assert_string_equal(
+	    q(f, "SELECT count(*) FROM %sschema", f->prefix), "1");
 }
 
 static void
