@@ -162,7 +162,6 @@ enum stmt {
 	S_CGET,
 	S_CSET,
 	S_CDEL,
-	S_PING,
 	S_ACTIVE,
 	S_SWEEP,
 	S_SLOW,
@@ -256,7 +255,6 @@ static const struct {
 	    3, {OID_TEXT, OID_INT8, OID_INT8}, 1},
 	[S_CDEL] = {"sgw_counter_del", "DELETE FROM @counters WHERE key = $1",
 	    1, {OID_TEXT}, 1},
-	[S_PING] = {"sgw_ping", "SELECT 1", 0, {0}, 1},
 	[S_ACTIVE] = {"sgw_active",
 	    "SELECT count(*) FROM @sessions WHERE deadline_ms > $1",
 	    1, {OID_INT8}, 1},
@@ -390,6 +388,7 @@ struct call {
 	const char *sql; /* literal SQL, parameters typed by the server */
 	int simple;      /* sql is several statements: the simple
 	                  * protocol, no parameters, text results */
+	int retry;       /* safe to send again on a new connection */
 	int n;           /* parameters */
 	const char *val[MAXP];
 	int len[MAXP];
@@ -676,7 +675,9 @@ static int
 exchange(struct pg_store *ps, struct call *calls, int n, PGresult **res,
     int64_t timeout_ms)
 {
-	int64_t margin = timeout_ms / 2 > 100 ? timeout_ms / 2 : 100;
+	/* Generous: on a loaded host the server's own cancel can take a
+	 * while to arrive, and it leaves the connection usable. */
+	int64_t margin = timeout_ms > 250 ? timeout_ms : 250;
 	int64_t deadline = mono_ms() + n * timeout_ms + margin;
 	PGresult *sync = NULL;
 	int rc = SGW_STORE_OK;
@@ -702,7 +703,7 @@ exchange(struct pg_store *ps, struct call *calls, int n, PGresult **res,
 		if ((rc = collect(ps, deadline, i < n ? &res[i] : &sync)) ==
 		    SGW_STORE_TIMEOUT) {
 			rc = fail(ps, rc, "no answer within %lld ms",
-			    (long long)timeout_ms);
+			    (long long)(n * timeout_ms + margin));
 			goto fail;
 		}
 		if (rc != SGW_STORE_OK) {
@@ -1233,7 +1234,7 @@ static int
 retryable(const struct call *calls, int n)
 {
 	for (int i = 0; i < n; i++) {
-		if (calls[i].sql != NULL || !stmts[calls[i].s].retry)
+		if (!calls[i].retry)
 			return 0;
 	}
 	return 1;
@@ -1274,7 +1275,7 @@ run(struct pg_store *ps, struct call *calls, int n, PGresult **res)
 static struct call
 prepared(enum stmt s)
 {
-	struct call c = {.s = s};
+	struct call c = {.s = s, .retry = stmts[s].retry};
 
 	return c;
 }
@@ -1618,11 +1619,14 @@ pg_counter_del(struct sgw_store *st, const char *key)
 	return rc == SGW_STORE_NOTFOUND ? SGW_STORE_OK : rc;
 }
 
+/* Literal SQL, not the prepared sgw_ping: it answers even on a -t
+ * connection that prepared nothing because the tables are still to be
+ * made. Still one round trip. */
 static int
 pg_ping(struct sgw_store *st)
 {
 	struct pg_store *ps = (struct pg_store *)st;
-	struct call c = prepared(S_PING);
+	struct call c = {.sql = "SELECT 1", .retry = 1};
 	PGresult *r;
 	int rc;
 
@@ -1764,8 +1768,9 @@ copy_err(const struct pg_store *ps, char *err, size_t errlen)
  * gateway must not start on it. A server that cannot be reached does not:
  * the worker starts, answers 503 and connects (and creates or checks the
  * tables) once the server is back, as it would after a restart.
- * CHECK: the same without creating anything, and an unreachable server
- * is an error too.
+ * CHECK: the same without creating anything; sgw_store_check's ping then
+ * says whether the server answers (so -t reports it, and a starting
+ * gateway says so and serves 503 until it does).
  */
 static struct sgw_store *
 pg_open(const struct sgw_conf *conf, const void *opts, enum sgw_store_mode mode,
@@ -1779,7 +1784,7 @@ pg_open(const struct sgw_conf *conf, const void *opts, enum sgw_store_mode mode,
 		return NULL;
 	ps->check_only = mode == SGW_STORE_CHECK;
 	rc = ensure(ps);
-	if (rc == SCHEMA_BAD || (rc != SGW_STORE_OK && ps->check_only)) {
+	if (rc == SCHEMA_BAD) {
 		copy_err(ps, err, errlen);
 		pg_close(&ps->base);
 		return NULL;
