@@ -8,9 +8,14 @@
 #include "clientaddr.h"
 #include "handlers.h"
 
-/* The responder's own path: DOCUMENT_URI (nginx, lighttpd), else
+/*
+ * The responder's own path: DOCUMENT_URI (nginx, lighttpd), else
  * SCRIPT_NAME + PATH_INFO (Apache mod_proxy_fcgi), else REQUEST_URI
- * without its query. Decoded and normalised like any rule path. */
+ * without its query. The web server has decoded the first two already,
+ * so they are only normalised: decoding them again would make the public
+ * "/auth/chec%256b" (nginx's $uri "/auth/chec%6b") the internal /check.
+ * REQUEST_URI is raw and is decoded once, like any rule path.
+ */
 static int
 endpoint_of(const struct sgw_request *req, char *out, size_t outsz)
 {
@@ -23,12 +28,13 @@ endpoint_of(const struct sgw_request *req, char *out, size_t outsz)
 		n = snprintf(raw, sizeof(raw), "%s%s", req->script_name,
 		    req->path_info != NULL ? req->path_info : "");
 	else if (req->request_uri != NULL)
-		n = snprintf(raw, sizeof(raw), "%s", req->request_uri);
+		return sgw_path_normalise(req->request_uri,
+		           strlen(req->request_uri), out, outsz) < 0 ? -1 : 0;
 	else
 		return -1;
 	if (n < 0 || (size_t)n >= sizeof(raw))
 		return -1;
-	return sgw_path_normalise(raw, (size_t)n, out, outsz) < 0 ? -1 : 0;
+	return sgw_path_resolve(raw, (size_t)n, out, outsz) < 0 ? -1 : 0;
 }
 
 static int

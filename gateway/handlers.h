@@ -6,6 +6,8 @@
 
 #include "conf.h"
 #include "http.h"
+#include "ratelimit.h"
+#include "session.h"
 #include "store.h"
 #include "token.h"
 #include "users.h"
@@ -16,6 +18,10 @@ struct sgw_ctx {
 	const struct sgw_keys *keys;
 	struct sgw_users *users;  /* re-read when the file changes */
 	struct sgw_store *store;
+	struct sgw_session_policy policy; /* from conf */
+	struct sgw_limits limits;         /* from conf */
+	int64_t users_checked_ms;         /* when the users file was last
+	                                   * looked at (monotonic) */
 	const char *login_page;   /* the login page template */
 };
 
@@ -40,11 +46,11 @@ void sgw_handle_data(struct sgw_ctx *, struct sgw_request *, struct sgw_response
 void sgw_handle_health(struct sgw_ctx *, struct sgw_request *, struct sgw_response *);
 
 /*
- * The request's session: tries each value of the session cookie whose MAC
- * verifies (a forged one costs no Redis command), reads and touches it.
- * With bind_client on, a session used from another address counts as
- * none. Returns 1 with *s and hash filled, 0 when there is none, -1 when
- * the store failed (answer 503).
+ * The request's session: the first value of the session cookie whose MAC
+ * verifies (a forged one costs no store access) is looked up, and only
+ * that one, however many the header holds (SPEC section 7: one lookup per
+ * request). Returns 1 with *s and hash filled, 0 when there is none, -1
+ * when the store failed (answer 503).
  */
 int sgw_request_session(struct sgw_ctx *ctx, const struct sgw_request *req,
     struct sgw_session *s, unsigned char hash[SGW_HASH_LEN]);
@@ -59,6 +65,17 @@ int sgw_require_session(struct sgw_ctx *ctx, const struct sgw_request *req,
  * Origin names another site (sgw_cross_site), else returns 0. */
 int sgw_refuse_cross_site(const struct sgw_ctx *ctx, const struct sgw_request *req,
     struct sgw_response *resp);
+
+/* Ends every session whose token (with a valid MAC) came with the
+ * request; *ended gets how many were live. -1 when the store failed. */
+int sgw_end_presented_sessions(struct sgw_ctx *ctx, const struct sgw_request *req,
+    size_t *ended);
+
+/* Re-reads the users file when it changed; a broken new file is logged
+ * and the old users kept. A login looks at the file every time (a new
+ * password works at once); a check at most once a second. */
+enum { SGW_USERS_NOW, SGW_USERS_THROTTLED };
+void sgw_users_refresh(struct sgw_ctx *ctx, int now_or_throttled);
 
 /* 401 with WWW-Authenticate and a JSON body. */
 void sgw_resp_unauthenticated(struct sgw_response *resp);

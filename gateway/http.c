@@ -89,14 +89,24 @@ sgw_resp_header(struct sgw_response *r, const char *name, const char *fmt, ...)
 	free(s);
 }
 
-static void
+/*
+ * Replaces the body. When it cannot be stored, body.oom stays set and the
+ * status is 500: worker.c then answers a fresh 500 rather than a status
+ * with half a body. Returns 0, or -1 on that failure.
+ */
+static int
 set_body(struct sgw_response *r, int status, const char *type, const char *data,
     size_t len)
 {
-	r->status = status;
 	sgw_buf_free(&r->body);
 	sgw_buf_add(&r->body, data, len);
+	if (r->body.oom) {
+		r->status = 500;
+		return -1;
+	}
+	r->status = status;
 	sgw_resp_header(r, "Content-Type", "%s", type);
+	return 0;
 }
 
 void
@@ -107,10 +117,10 @@ sgw_resp_json(struct sgw_response *r, int status, json_t *obj)
 	if (s == NULL) {
 		r->status = 500;
 		r->body.oom = 1;
-	} else {
-		set_body(r, status, "application/json", s, strlen(s));
-		r->body.data[r->body.len] = '\0';
+	} else if (set_body(r, status, "application/json", s, strlen(s)) == 0) {
 		sgw_buf_add(&r->body, "\n", 1);
+		if (r->body.oom)
+			r->status = 500;
 	}
 	free(s);
 	json_decref(obj);

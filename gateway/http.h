@@ -35,6 +35,7 @@ struct sgw_request {
 	const char *orig_method;  /* HTTP_X_ORIGINAL_METHOD */
 	const char *remote_addr;  /* REMOTE_ADDR */
 	const char *forwarded;    /* HTTP_X_FORWARDED_FOR */
+	const char *user_agent;   /* HTTP_USER_AGENT */
 	const char *body;         /* the body read so far (responder only) */
 	size_t body_len;
 	int body_too_large;       /* more than max_body bytes arrived */

@@ -11,8 +11,10 @@
 
 #include "log.h"
 #include "master.h"
+#include "metrics.h"
 #include "runtime.h"
-#include "store_redis.h"
+#include "session.h"
+#include "store.h"
 #include "timefmt.h"
 
 #define DEFAULT_CONF "/etc/sessiongw/sessiongw.conf"
@@ -25,6 +27,7 @@ usage(void)
 	    "       sessiongw passwd [-c FILE] [-B] [--keep-sessions] USER [ROLE...]\n"
 	    "       sessiongw sessions list [-c FILE] USER\n"
 	    "       sessiongw sessions revoke [-c FILE] USER [ID]\n"
+	    "       sessiongw store init [-c FILE]\n"
 	    "       sessiongw secret\n");
 	exit(2);
 }
@@ -99,19 +102,33 @@ cmd_secret(void)
 	return 0;
 }
 
+/* The configured store, for a subcommand; NULL after saying why. */
+static struct sgw_store *
+open_store(const struct sgw_conf *conf)
+{
+	struct sgw_errs errs = {0};
+	struct sgw_store *st = sgw_store_open(conf, SGW_STORE_SERVE, &errs);
+
+	if (st == NULL)
+		print_errs(&errs);
+	return st;
+}
+
 static int
 end_sessions(const struct sgw_conf *conf, const char *user, const char *id,
     size_t *n)
 {
-	struct sgw_store *st = sgw_store_redis_new(conf);
+	struct sgw_session_policy p;
+	struct sgw_store *st;
 	int rc;
 
-	if (st == NULL)
-		return SGW_STORE_ERROR;
-	rc = st->ops->destroy_user(st, user, id, n);
-	if (rc == SGW_STORE_ERROR)
+	if ((st = open_store(conf)) == NULL)
+		return SGW_STORE_UNAVAILABLE;
+	sgw_session_policy_from(&p, conf);
+	rc = sgw_session_end_user(st, &p, user, id, sgw_now_ms(), n);
+	if (SGW_STORE_FAILED(rc))
 		fprintf(stderr, "sessiongw: %s\n", st->errstr);
-	st->ops->free(st);
+	sgw_store_close(st);
 	return rc;
 }
 
@@ -157,6 +174,12 @@ cmd_passwd(int argc, char **argv)
 		fprintf(stderr, "sessiongw: no password given on standard input\n");
 		goto done;
 	}
+	if (sgw_users_password_chars(pw) < SGW_PASSWORD_MIN_CHARS) {
+		fprintf(stderr, "sessiongw: the password is too short: at least "
+		    "%d characters (UTF-8 characters, not bytes)\n",
+		    SGW_PASSWORD_MIN_CHARS);
+		goto done;
+	}
 	if ((hash = sgw_users_hash_password(pw, bcrypt)) == NULL) {
 		fprintf(stderr, "sessiongw: cannot hash the password\n");
 		goto done;
@@ -171,7 +194,7 @@ cmd_passwd(int argc, char **argv)
 	rc = 0;
 	/* A new password must not leave a stolen session alive. */
 	if (replaced && !keep) {
-		if (end_sessions(&conf, user, NULL, &n) == SGW_STORE_ERROR) {
+		if (SGW_STORE_FAILED(end_sessions(&conf, user, NULL, &n))) {
 			fprintf(stderr, "sessiongw: password changed, but the user's "
 			    "sessions could not be ended; run `sessiongw sessions "
 			    "revoke %s` when Redis is back\n", user);
@@ -196,6 +219,7 @@ cmd_sessions(int argc, char **argv)
 	const char *file = DEFAULT_CONF, *verb, *user, *id = NULL;
 	struct sgw_conf conf;
 	struct sgw_store *st;
+	struct sgw_session_policy policy;
 	struct sgw_session *v = NULL;
 	size_t n = 0;
 	int i, rc;
@@ -227,11 +251,12 @@ cmd_sessions(int argc, char **argv)
 		sgw_conf_free(&conf);
 		return rc == SGW_STORE_OK ? 0 : 1;
 	}
-	if ((st = sgw_store_redis_new(&conf)) == NULL) {
+	if ((st = open_store(&conf)) == NULL) {
 		sgw_conf_free(&conf);
 		return 1;
 	}
-	rc = st->ops->list(st, user, &v, &n);
+	sgw_session_policy_from(&policy, &conf);
+	rc = sgw_session_list(st, &policy, user, sgw_now_ms(), &v, NULL, &n);
 	if (rc != SGW_STORE_OK) {
 		fprintf(stderr, "sessiongw: %s\n", st->errstr);
 	} else {
@@ -245,9 +270,57 @@ cmd_sessions(int argc, char **argv)
 		}
 	}
 	free(v);
-	st->ops->free(st);
+	sgw_store_close(st);
 	sgw_conf_free(&conf);
 	return rc == SGW_STORE_OK ? 0 : 1;
+}
+
+/* sessiongw store init [-c FILE]: prepares the configured store. */
+static int
+cmd_store(int argc, char **argv)
+{
+	const char *file = DEFAULT_CONF;
+	const struct sgw_store_backend *b;
+	struct sgw_conf conf;
+	char report[512] = "", err[512] = "";
+	int i, rc;
+
+	if (argc < 2 || strcmp(argv[1], "init") != 0)
+		usage();
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+			file = argv[++i];
+		else
+			usage();
+	}
+	if (load_conf(file, &conf) == -1)
+		return 1;
+	b = sgw_store_backend_find(conf.store_backend);
+	rc = b->init(&conf, sgw_conf_backend(&conf, b->name), report,
+	    sizeof(report), err, sizeof(err));
+	if (rc == 0)
+		printf("sessiongw: store %s: %s\n", b->name, report);
+	else
+		fprintf(stderr, "sessiongw: store %s: %s\n", b->name, err);
+	sgw_conf_free(&conf);
+	return rc == 0 ? 0 : 1;
+}
+
+/* The store as -t and start-up check it. -t fails on any problem; the
+ * server refuses to start only on one that will not go away by itself
+ * (sgw_store_check), and otherwise says so and serves 503 until the
+ * store answers. */
+static int
+check_store(const struct sgw_conf *conf, int test_only)
+{
+	struct sgw_errs errs = {0};
+	int rc = sgw_store_check(conf, &errs);
+
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s: %s%s\n", conf->file, errs.msg[i],
+		    rc == 1 && !test_only ? " (starting anyway: 503 until it answers)" : "");
+	sgw_errs_clear(&errs);
+	return rc == -1 || (rc == 1 && test_only) ? -1 : 0;
 }
 
 static int
@@ -260,6 +333,10 @@ serve(const char *file, int test_only)
 
 	if (sgw_runtime_load(file, &rt, &errs) == -1) {
 		print_errs(&errs);
+		return 1;
+	}
+	if (check_store(&rt.conf, test_only) == -1) {
+		sgw_runtime_free(&rt);
 		return 1;
 	}
 	if (test_only) {
@@ -280,11 +357,9 @@ serve(const char *file, int test_only)
 		sgw_runtime_free(&rt);
 		return 1;
 	}
-	/* libfcgi reads its peer filter once, in FCGX_Init. */
-	if (rt.conf.allowed_clients[0] != '\0')
-		setenv("FCGI_WEB_SERVER_ADDRS", rt.conf.allowed_clients, 1);
-	else
-		unsetenv("FCGI_WEB_SERVER_ADDRS");
+	/* No FCGI_WEB_SERVER_ADDRS: libfcgi would read it once, here, and
+	 * never accepts a connection itself anyway. The workers check
+	 * allowed_clients, so that a reload applies it (worker.c). */
 	if (FCGX_Init() != 0) {
 		fprintf(stderr, "sessiongw: cannot initialise libfcgi\n");
 		sgw_runtime_free(&rt);
@@ -299,10 +374,15 @@ main(int argc, char **argv)
 	const char *file = DEFAULT_CONF;
 	int test_only = 0, opt;
 
+	/* Not a subcommand for people: the master starts it (metrics.c). */
+	if (argc > 1 && strcmp(argv[1], SGW_METRICS_SERVER_ARG) == 0)
+		return sgw_metrics_server_main(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "passwd") == 0)
 		return cmd_passwd(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "sessions") == 0)
 		return cmd_sessions(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "store") == 0)
+		return cmd_store(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "secret") == 0)
 		return argc == 2 ? cmd_secret() : (usage(), 2);
 	while ((opt = getopt(argc, argv, "c:tvh")) != -1) {

@@ -6,6 +6,8 @@
  * handlers only set flags and every decision happens in the loop.
  */
 #include "master.h"
+#include "store.h"
+#include "sweeper.h"
 
 #include <errno.h>
 #include <fcgiapp.h>
@@ -30,7 +32,7 @@
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
-#define CRASH_WINDOW_MS 5000 /* dying sooner than this after start is a crash */
+#define CRASH_WINDOW_MS 5000 /* a worker not ready after this no longer blocks starts */
 #define STOP_GRACE_MS 30000  /* then stragglers are killed */
 #define RETIRE_GRACE_MS 10000
 #define METRICS_RESTART_MS 1000 /* a dead metrics server waits this long */
@@ -41,6 +43,7 @@ struct child {
 	unsigned gen;
 	int64_t started;  /* monotonic ms */
 	int64_t retire_at; /* 0, or when a retiring worker is killed */
+	int ready;         /* it reported it is serving (ready pipe) */
 };
 
 static volatile sig_atomic_t got_term, got_hup, got_usr1, got_chld;
@@ -130,14 +133,49 @@ struct master {
 	unsigned gen;
 	struct child *kids;
 	size_t nkids, cap;
-	int crashes;          /* quick deaths in a row */
+	int crashes;          /* workers in a row that died before ready */
 	int64_t next_spawn;   /* monotonic ms: back-off */
+	int ready_rd, ready_wr; /* the ready pipe: workers write their pid */
 	sigset_t waitmask;    /* the mask while waiting (signals open) */
 	struct sgw_metrics *metrics; /* shared with every child */
 	int metrics_fd;       /* the metrics listener, or -1 when off */
 	pid_t metrics_pid;    /* the metrics server, or 0 */
 	int64_t metrics_next; /* monotonic ms: its restart back-off */
+	pid_t sweeper_pid;    /* the sweeper, or 0 */
+	int64_t sweeper_next; /* monotonic ms: when it may be (re)started */
+	struct sgw_sweeper_pipes pipes; /* metrics server <-> sweeper */
 };
+
+/* A sweeper runs when the store has no TTLs of its own, or when the
+ * metrics server needs someone to count sessions for it. */
+static int
+wants_sweeper(const struct master *m)
+{
+	const struct sgw_store_backend *b =
+	    sgw_store_backend_find(m->rt.conf.store_backend);
+
+	return b != NULL && (!b->expires_by_itself || m->metrics_fd != -1);
+}
+
+static void
+spawn_sweeper(struct master *m)
+{
+	pid_t pid = fork();
+
+	if (pid == -1) {
+		sgw_log_errno(SGW_LOG_ERROR, "fork");
+		m->sweeper_next = sgw_mono_ms() + METRICS_RESTART_MS;
+		return;
+	}
+	if (pid == 0) {
+		free(m->kids);
+		close(m->fd);
+		if (m->metrics_fd != -1)
+			close(m->metrics_fd);
+		_exit(sgw_sweeper_run(&m->rt.conf, m->pipes.ask[0], m->pipes.done[1]));
+	}
+	m->sweeper_pid = pid;
+}
 
 /* The metrics listener is opened like the main one, so it fails with the
  * same clear message. */
@@ -163,9 +201,23 @@ spawn_metrics(struct master *m)
 	}
 	if (pid == 0) {
 		free(m->kids);
-		/* It answers HTTP only; the FastCGI socket is not its own. */
-		close(m->fd);
-		_exit(sgw_metrics_serve(m->metrics_fd, m->metrics, &m->rt.conf));
+		/* It answers HTTP only; the FastCGI socket is not its own (in
+		 * spawned mode it is fd 0, which an exec would pass on). */
+		if (m->fd == 0) {
+			int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+			if (null == -1 || dup2(null, 0) == -1)
+				close(0);
+		} else {
+			close(m->fd);
+		}
+		close(m->ready_rd);
+		close(m->ready_wr);
+		/* It must hold no secret: the exec leaves all of this memory
+		 * behind; the wipe covers the moments before it. */
+		sgw_runtime_wipe_secrets(&m->rt);
+		sgw_metrics_exec(m->metrics_fd, &m->rt.conf);
+		_exit(1);
 	}
 	m->metrics_pid = pid;
 }
@@ -193,9 +245,10 @@ spawn(struct master *m)
 		free(m->kids);
 		if (m->metrics_fd != -1)
 			close(m->metrics_fd);
-		_exit(sgw_worker_run(m->fd, &m->rt, m->gen));
+		close(m->ready_rd);
+		_exit(sgw_worker_run(m->fd, m->ready_wr, &m->rt, m->gen));
 	}
-	m->kids[m->nkids++] = (struct child){pid, m->gen, sgw_mono_ms(), 0};
+	m->kids[m->nkids++] = (struct child){pid, m->gen, sgw_mono_ms(), 0, 0};
 	sgw_metrics_set_workers(m->nkids);
 	return 0;
 }
@@ -210,6 +263,18 @@ current_workers(const struct master *m)
 	return n;
 }
 
+/* A current worker that has not reported ready yet (and is young enough
+ * that it still may). */
+static int
+starting(const struct master *m, int64_t now)
+{
+	for (size_t i = 0; i < m->nkids; i++)
+		if (m->kids[i].gen == m->gen && !m->kids[i].ready &&
+		    now - m->kids[i].started < CRASH_WINDOW_MS)
+			return 1;
+	return 0;
+}
+
 static void
 signal_all(struct master *m, int sig, int old_only)
 {
@@ -218,8 +283,36 @@ signal_all(struct master *m, int sig, int old_only)
 			kill(m->kids[i].pid, sig);
 }
 
-/* Collects dead children; a current worker that died soon after its
- * start counts towards the crash back-off. */
+/* Marks the workers that reported they are serving. Read before reap(),
+ * so that a worker that was ready and then died counts as ready. */
+static void
+read_ready(struct master *m)
+{
+	pid_t pids[64];
+	ssize_t n;
+
+	while ((n = read(m->ready_rd, pids, sizeof(pids))) > 0) {
+		for (size_t k = 0; k < (size_t)n / sizeof(pids[0]); k++) {
+			for (size_t i = 0; i < m->nkids; i++) {
+				if (m->kids[i].pid != pids[k])
+					continue;
+				m->kids[i].ready = 1;
+				/* The configuration can start a worker: whatever
+				 * made the earlier ones die is over. */
+				if (m->kids[i].gen == m->gen)
+					m->crashes = 0;
+			}
+		}
+	}
+}
+
+/*
+ * Collects dead children. A current worker that died before it was ready
+ * (a crash loop at start-up: bad user, no memory), or that exited with a
+ * failure soon after its start, counts towards the crash back-off. One
+ * that was serving and was killed (the OOM killer, an operator, a request
+ * that crashed it) is not a crash: it is replaced at once.
+ */
 static void
 reap(struct master *m, int stopping)
 {
@@ -227,15 +320,27 @@ reap(struct master *m, int stopping)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == m->sweeper_pid) {
+			m->sweeper_pid = 0;
+			if (stopping)
+				continue;
+			/* A reload stops it on purpose (status 0): start the new
+			 * one at once; a failure waits a little. */
+			if (WIFSIGNALED(status) || WEXITSTATUS(status) != 0) {
+				log_warnx("sweeper %d died; restarting it", (int)pid);
+				m->sweeper_next = sgw_mono_ms() + METRICS_RESTART_MS;
+			}
+			continue;
+		}
 		if (pid == m->metrics_pid) {
 			m->metrics_pid = 0;
 			if (stopping)
 				continue;
 			if (WIFSIGNALED(status))
-				log_warn("metrics server %d killed by signal %d; restarting it",
+				log_warnx("metrics server %d killed by signal %d; restarting it",
 				    (int)pid, WTERMSIG(status));
 			else
-				log_warn("metrics server %d exited with status %d; "
+				log_warnx("metrics server %d exited with status %d; "
 				    "restarting it", (int)pid, WEXITSTATUS(status));
 			m->metrics_next = sgw_mono_ms() + METRICS_RESTART_MS;
 			continue;
@@ -250,25 +355,25 @@ reap(struct master *m, int stopping)
 			sgw_metrics_set_workers(m->nkids);
 			lived = sgw_mono_ms() - c.started;
 			if (WIFSIGNALED(status))
-				log_warn("worker %d killed by signal %d after %lld ms",
+				log_warnx("worker %d killed by signal %d after %lld ms",
 				    (int)pid, WTERMSIG(status), (long long)lived);
 			else if (WEXITSTATUS(status) != 0)
-				log_warn("worker %d exited with status %d", (int)pid,
+				log_warnx("worker %d exited with status %d", (int)pid,
 				    WEXITSTATUS(status));
 			if (stopping || c.gen != m->gen)
 				break;
 			/* The main loop starts its replacement (perhaps after
 			 * the back-off); counted here, once per death. */
 			sgw_metrics_worker_restart();
-			if ((WIFSIGNALED(status) || WEXITSTATUS(status) != 0) &&
-			    lived < CRASH_WINDOW_MS) {
+			if (!c.ready || (WIFEXITED(status) && WEXITSTATUS(status) != 0 &&
+			    lived < CRASH_WINDOW_MS)) {
 				int64_t d = BACKOFF_MIN_MS;
 
 				for (int k = 1; k < m->crashes && d < BACKOFF_MAX_MS; k++)
 					d *= 2;
 				m->crashes++;
 				m->next_spawn = sgw_mono_ms() + (d < BACKOFF_MAX_MS ? d : BACKOFF_MAX_MS);
-				log_warn("workers are dying quickly; next start in %lld ms",
+				log_warnx("workers are dying quickly; next start in %lld ms",
 				    (long long)(m->next_spawn - sgw_mono_ms()));
 			} else {
 				m->crashes = 0;
@@ -293,12 +398,12 @@ reload(struct master *m)
 		return;
 	}
 	if (strcmp(fresh.conf.listen, m->rt.conf.listen) != 0)
-		log_warn("listen changed to %s: restart to apply it (keeping %s)",
+		log_warnx("listen changed to %s: restart to apply it (keeping %s)",
 		    fresh.conf.listen, m->rt.conf.listen);
-	if (strcmp(fresh.conf.allowed_clients, m->rt.conf.allowed_clients) != 0)
-		log_warn("allowed_clients changes need a restart");
+	/* allowed_clients needs nothing: each new worker checks its peers
+	 * against its own configuration. */
 	if (strcmp(fresh.conf.metrics_listen, m->rt.conf.metrics_listen) != 0)
-		log_warn("metrics_listen changes need a restart");
+		log_warnx("metrics_listen changes need a restart");
 	if (sgw_log_open(fresh.conf.log_level, fresh.conf.log_file) == -1)
 		sgw_log_errno(SGW_LOG_ERROR, "cannot open log file %s", fresh.conf.log_file);
 	sgw_runtime_free(&m->rt);
@@ -309,10 +414,15 @@ reload(struct master *m)
 	for (size_t i = 0; i < m->nkids; i++)
 		m->kids[i].retire_at = sgw_mono_ms() + RETIRE_GRACE_MS;
 	/* New workers first, so no request waits; then the old ones finish
-	 * what they are doing and leave. */
+	 * what they are doing and leave (SIGUSR2: without serving the queue,
+	 * which the new workers take, under the new configuration). */
 	while (current_workers(m) < (size_t)m->rt.conf.workers && spawn(m) == 0)
 		;
-	signal_all(m, SIGTERM, 1);
+	signal_all(m, SIGUSR2, 1);
+	/* The sweeper follows the new configuration too (its store, its
+	 * cleanup_interval): the main loop starts the next one. */
+	if (m->sweeper_pid > 0)
+		kill(m->sweeper_pid, SIGTERM);
 	log_info("configuration reloaded (generation %u)", m->gen);
 }
 
@@ -338,12 +448,14 @@ install_signals(sigset_t *waitmask)
 		sigdelset(waitmask, sigs[i]);
 }
 
+/* Waits for a signal, a worker's ready report or ms. */
 static void
 wait_ms(struct master *m, int64_t ms)
 {
 	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
+	struct pollfd p = {.fd = m->ready_rd, .events = POLLIN};
 
-	ppoll(NULL, 0, &ts, &m->waitmask);
+	ppoll(&p, 1, &ts, &m->waitmask);
 }
 
 static int
@@ -355,15 +467,20 @@ stop(struct master *m)
 	signal_all(m, SIGTERM, 0);
 	if (m->metrics_pid > 0)
 		kill(m->metrics_pid, SIGTERM);
-	while (m->nkids > 0 || m->metrics_pid > 0) {
+	if (m->sweeper_pid > 0)
+		kill(m->sweeper_pid, SIGTERM);
+	while (m->nkids > 0 || m->metrics_pid > 0 || m->sweeper_pid > 0) {
 		if (sgw_mono_ms() >= deadline) {
-			log_warn("killing %zu workers that did not stop in time", m->nkids);
+			log_warnx("killing %zu workers that did not stop in time", m->nkids);
 			signal_all(m, SIGKILL, 0);
 			if (m->metrics_pid > 0)
 				kill(m->metrics_pid, SIGKILL);
+			if (m->sweeper_pid > 0)
+				kill(m->sweeper_pid, SIGKILL);
 			deadline = sgw_mono_ms() + 1000 * 3600;
 		}
 		wait_ms(m, 200);
+		read_ready(m);
 		reap(m, 1);
 	}
 	log_info("stopped");
@@ -374,12 +491,25 @@ int
 sgw_master_run(const char *conf_file, struct sgw_runtime *rt, int fd)
 {
 	struct master m = {.conf_file = conf_file, .fd = fd, .gen = 1,
-	    .metrics_fd = -1};
+	    .metrics_fd = -1, .ready_rd = -1, .ready_wr = -1,
+	    .pipes = {{-1, -1}, {-1, -1}}};
 	char err[512];
-	int rc;
+	int rc, fl, p[2];
 
 	m.rt = *rt;
 	memset(rt, 0, sizeof(*rt));
+	/* Workers poll the socket and accept only what is there: a worker
+	 * that lost the race gets EAGAIN instead of sleeping in accept(), and
+	 * a stopping one can serve the queue and stop when it is empty. */
+	if ((fl = fcntl(fd, F_GETFL)) == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
+	    pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1) {
+		fprintf(stderr, "sessiongw: cannot set up the listening socket: %s\n",
+		    strerror(errno));
+		rc = 1;
+		goto done;
+	}
+	m.ready_rd = p[0];
+	m.ready_wr = p[1];
 	/* Before the first fork: every worker of every generation, and the
 	 * metrics server, must see the same counters. */
 	if ((m.metrics = sgw_metrics_new()) == NULL) {
@@ -395,6 +525,13 @@ sgw_master_run(const char *conf_file, struct sgw_runtime *rt, int fd)
 		rc = 1;
 		goto done;
 	}
+	sgw_metrics_set_backend(m.metrics, m.rt.conf.store_backend);
+	if (sgw_sweeper_pipes_open(&m.pipes) == -1) {
+		fprintf(stderr, "sessiongw: cannot make pipes: %s\n", strerror(errno));
+		rc = 1;
+		goto done;
+	}
+	sgw_metrics_set_scrape_pipe(m.pipes.ask[1], m.pipes.done[0]);
 	install_signals(&m.waitmask);
 	log_info("sessiongw %s: master started, %d workers", SGW_VERSION,
 	    m.rt.conf.workers);
@@ -415,27 +552,29 @@ sgw_master_run(const char *conf_file, struct sgw_runtime *rt, int fd)
 			reload(&m);
 		}
 		got_chld = 0;
+		read_ready(&m);
 		reap(&m, 0);
 		now = sgw_mono_ms();
 		for (size_t i = 0; i < m.nkids; i++)
 			if (m.kids[i].retire_at != 0 && now >= m.kids[i].retire_at) {
-				log_warn("worker %d of an old generation did not leave; "
+				log_warnx("worker %d of an old generation did not leave; "
 				    "killing it", (int)m.kids[i].pid);
 				kill(m.kids[i].pid, SIGKILL);
 				m.kids[i].retire_at = 0;
 			}
+		/* Every empty slot is filled in one pass. After crashes,
+		 * once the back-off is over, one worker at a time, until one
+		 * reports ready (read_ready resets the count). */
 		while (current_workers(&m) < (size_t)m.rt.conf.workers) {
-			if (now < m.next_spawn) {
+			if (m.crashes > 0 && now < m.next_spawn) {
 				wait = m.next_spawn - now;
 				break;
 			}
-			if (spawn(&m) == -1) {
-				m.next_spawn = now + BACKOFF_MAX_MS;
+			if (m.crashes > 0 && starting(&m, now))
 				break;
-			}
-			if (m.crashes > 0) {
-				/* After a crash start one at a time. */
-				m.next_spawn = now + BACKOFF_MIN_MS;
+			if (spawn(&m) == -1) {
+				m.crashes++;
+				m.next_spawn = now + BACKOFF_MAX_MS;
 				break;
 			}
 		}
@@ -445,12 +584,22 @@ sgw_master_run(const char *conf_file, struct sgw_runtime *rt, int fd)
 			else if (m.metrics_next - now < wait)
 				wait = m.metrics_next - now;
 		}
+		if (wants_sweeper(&m) && m.sweeper_pid == 0) {
+			if (now >= m.sweeper_next)
+				spawn_sweeper(&m);
+			else if (m.sweeper_next - now < wait)
+				wait = m.sweeper_next - now;
+		}
 		if (!got_term && !got_hup && !got_chld && !got_usr1)
 			wait_ms(&m, wait);
 	}
 done:
 	if (m.metrics_fd != -1)
 		close(m.metrics_fd);
+	if (m.ready_rd != -1) {
+		close(m.ready_rd);
+		close(m.ready_wr);
+	}
 	sgw_metrics_attach(NULL);
 	sgw_metrics_free(m.metrics);
 	free(m.kids);

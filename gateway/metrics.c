@@ -3,10 +3,13 @@
  * listener (SPEC section 8).
  */
 #include "metrics.h"
+#include "sweeper.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -24,6 +27,9 @@
 
 /* Indexes of requests[]: the labels dispatch.c puts in resp->endpoint;
  * "other" also takes anything not listed. */
+/* The metrics server's ends of the pipes to the sweeper; -1: none. */
+static int scrape_ask = -1, scrape_done = -1;
+
 static const char *const endpoints[SGW_METRICS_ENDPOINTS] = {
 	"login", "logout", "logout-all", "session", "sessions", "data",
 	"check", "healthz", "authorizer", "unknown", "other",
@@ -57,23 +63,56 @@ static const char *const bucket_le[SGW_METRICS_BUCKETS] = {
 	"0.25", "0.5", "1", "2.5", "+Inf",
 };
 
+/* Where the metrics server, a program of its own after exec, finds its
+ * listening socket and the counters. */
+#define CHILD_LISTEN_FD 3
+#define CHILD_COUNTERS_FD 4
+#define CHILD_ASK_FD 5  /* the scrape pipes to the sweeper (sweeper.h) */
+#define CHILD_DONE_FD 6
+
 static struct sgw_metrics *counters;
+static struct sgw_metrics *made;  /* the last mapping sgw_metrics_new made */
+static int made_fd = -1;          /* ...and its memfd */
 
 struct sgw_metrics *
 sgw_metrics_new(void)
 {
-	void *p = mmap(NULL, sizeof(struct sgw_metrics), PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	/* A memfd, not an anonymous mapping: forked children share it all
+	 * the same, and the metrics server, which is exec'd, maps it again
+	 * from the fd. It starts zeroed. */
+	int fd = memfd_create("sgw-metrics", MFD_CLOEXEC);
+	void *p = MAP_FAILED;
 
-	/* Anonymous mappings start zeroed. */
-	return p == MAP_FAILED ? NULL : p;
+	if (fd == -1)
+		return NULL;
+	if (ftruncate(fd, sizeof(struct sgw_metrics)) == 0)
+		p = mmap(NULL, sizeof(struct sgw_metrics), PROT_READ | PROT_WRITE,
+		    MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return NULL;
+	}
+	if (made_fd != -1)
+		close(made_fd);
+	made = p;
+	made_fd = fd;
+	return p;
 }
 
 void
 sgw_metrics_free(struct sgw_metrics *m)
 {
-	if (m != NULL)
-		munmap(m, sizeof(*m));
+	if (m == NULL)
+		return;
+	if (m == made) {
+		close(made_fd);
+		made = NULL;
+		made_fd = -1;
+	}
+	munmap(m, sizeof(*m));
 }
 
 void
@@ -149,10 +188,46 @@ sgw_metrics_session_created(void)
 }
 
 void
-sgw_metrics_redis_error(void)
+sgw_metrics_store_error(void)
 {
 	if (counters != NULL)
-		add(&counters->redis_errors, 1);
+		add(&counters->store_errors, 1);
+}
+
+void
+sgw_metrics_sessions_expired(uint64_t n)
+{
+	if (counters != NULL)
+		add(&counters->sessions_expired, n);
+}
+
+void
+sgw_metrics_set_active(uint64_t n)
+{
+	if (counters != NULL)
+		__atomic_store_n(&counters->sessions_active, n, __ATOMIC_RELAXED);
+}
+
+void
+sgw_metrics_cleanup_ran(int64_t unix_ms)
+{
+	if (counters != NULL)
+		__atomic_store_n(&counters->cleanup_last_run_ms, (uint64_t)unix_ms,
+		    __ATOMIC_RELAXED);
+}
+
+void
+sgw_metrics_set_scrape_pipe(int ask_fd, int done_fd)
+{
+	scrape_ask = ask_fd;
+	scrape_done = done_fd;
+}
+
+void
+sgw_metrics_set_backend(struct sgw_metrics *m, const char *name)
+{
+	if (m != NULL)
+		snprintf(m->backend, sizeof(m->backend), "%s", name);
 }
 
 void
@@ -205,10 +280,29 @@ sgw_metrics_render(const struct sgw_metrics *m, struct sgw_buf *out)
 	family(out, "sgw_sessions_created_total", "counter", "Sessions created.");
 	sgw_buf_addf(out, "sgw_sessions_created_total %llu\n",
 	    (unsigned long long)get(&m->sessions_created));
-	family(out, "sgw_redis_errors_total", "counter",
+	family(out, "sgw_sessions_active", "gauge",
+	    "Live sessions in this gateway's store, as last read from it.");
+	sgw_buf_addf(out, "sgw_sessions_active %llu\n",
+	    (unsigned long long)get(&m->sessions_active));
+	family(out, "sgw_sessions_expired_total", "counter",
+	    "Sessions that ended by a timeout (found expired or swept).");
+	sgw_buf_addf(out, "sgw_sessions_expired_total %llu\n",
+	    (unsigned long long)get(&m->sessions_expired));
+	family(out, "sgw_store_errors_total", "counter",
 	    "Session store failures answered with 503, and failed health pings.");
-	sgw_buf_addf(out, "sgw_redis_errors_total %llu\n",
-	    (unsigned long long)get(&m->redis_errors));
+	sgw_buf_addf(out, "sgw_store_errors_total{backend=\"%s\"} %llu\n",
+	    m->backend[0] != '\0' ? m->backend : "none",
+	    (unsigned long long)get(&m->store_errors));
+	if (strcmp(m->backend, "redis") != 0) {
+		uint64_t t = get(&m->cleanup_last_run_ms);
+
+		/* Redis expires by itself and has no sweep to report. */
+		family(out, "sgw_store_cleanup_last_run_timestamp_seconds", "gauge",
+		    "When the sweeper last removed expired sessions (0: not yet).");
+		sgw_buf_addf(out,
+		    "sgw_store_cleanup_last_run_timestamp_seconds %llu.%03llu\n",
+		    (unsigned long long)(t / 1000), (unsigned long long)(t % 1000));
+	}
 	family(out, "sgw_worker_restarts_total", "counter",
 	    "Workers replaced after they died or were recycled.");
 	sgw_buf_addf(out, "sgw_worker_restarts_total %llu\n",
@@ -371,6 +465,10 @@ serve_one(int c, const struct sgw_metrics *m)
 	{
 		struct sgw_buf body = {0};
 
+		/* sgw_sessions_active is read from the store now, by the
+		 * sweeper, which holds the store's credentials; this process
+		 * does not. Without an answer in time, the last count stands. */
+		(void)sgw_sweeper_ask(scrape_ask, scrape_done, 1000);
 		sgw_metrics_render(m, &body);
 		if (body.oom)
 			answer(c, 500, "Internal Server Error", text, "out of memory\n", 14,
@@ -380,6 +478,74 @@ serve_one(int c, const struct sgw_metrics *m)
 			    body.data, body.len, deadline);
 		sgw_buf_free(&body);
 	}
+}
+
+/*
+ * The metrics server talks plain HTTP to whoever reaches metrics_listen,
+ * so it must hold no secret. A forked copy of the master would hold the
+ * keys, the password hashes and the backend passwords, and the freed
+ * buffers they were read from (users.c and conf.c free those unwiped):
+ * it runs as a new program instead, which has nothing of the master's
+ * memory. Only its socket, the counters and the few settings it uses go
+ * over.
+ */
+void
+sgw_metrics_exec(int fd, const struct sgw_conf *conf)
+{
+	char level[16];
+	char *argv[] = {"sessiongw", SGW_METRICS_SERVER_ARG, conf->user, level,
+	    conf->log_file, conf->metrics_listen, NULL};
+	int lfd, cfd, afd, dfd;
+
+	snprintf(level, sizeof(level), "%d", (int)conf->log_level);
+	/* Each first above the target numbers, so that no dup2 can
+	 * overwrite another's source; dup2 clears close-on-exec. */
+	if ((lfd = fcntl(fd, F_DUPFD_CLOEXEC, 10)) == -1 ||
+	    (cfd = fcntl(made_fd, F_DUPFD_CLOEXEC, 10)) == -1 ||
+	    (afd = fcntl(scrape_ask, F_DUPFD_CLOEXEC, 10)) == -1 ||
+	    (dfd = fcntl(scrape_done, F_DUPFD_CLOEXEC, 10)) == -1 ||
+	    dup2(lfd, CHILD_LISTEN_FD) == -1 || dup2(cfd, CHILD_COUNTERS_FD) == -1 ||
+	    dup2(afd, CHILD_ASK_FD) == -1 || dup2(dfd, CHILD_DONE_FD) == -1) {
+		sgw_log_errno(SGW_LOG_ERROR, "metrics server: cannot pass its sockets");
+		return;
+	}
+	execv("/proc/self/exe", argv);
+	sgw_log_errno(SGW_LOG_ERROR, "metrics server: cannot run /proc/self/exe");
+}
+
+int
+sgw_metrics_server_main(int argc, char **argv)
+{
+	struct sgw_conf conf;
+	const struct sgw_metrics *m;
+	char *end;
+	long level;
+
+	if (argc != 6 || strcmp(argv[1], SGW_METRICS_SERVER_ARG) != 0)
+		return 2;
+	level = strtol(argv[3], &end, 10);
+	if (*end != '\0' || level < SGW_LOG_ERROR || level > SGW_LOG_DEBUG)
+		return 2;
+	memset(&conf, 0, sizeof(conf));
+	conf.user = argv[2];
+	conf.log_level = (enum sgw_log_level)level;
+	conf.log_file = argv[4];
+	conf.metrics_listen = argv[5];
+	if (sgw_log_open(conf.log_level, conf.log_file) == -1)
+		fprintf(stderr, "sessiongw: metrics server: cannot open log file %s: %s\n",
+		    conf.log_file, strerror(errno));
+	/* Read-only: the server only renders the counters. */
+	m = mmap(NULL, sizeof(*m), PROT_READ, MAP_SHARED, CHILD_COUNTERS_FD, 0);
+	close(CHILD_COUNTERS_FD);
+	if (m == MAP_FAILED) {
+		sgw_log_errno(SGW_LOG_ERROR, "metrics server: cannot map the counters");
+		return 1;
+	}
+	fcntl(CHILD_LISTEN_FD, F_SETFD, FD_CLOEXEC);
+	fcntl(CHILD_ASK_FD, F_SETFD, FD_CLOEXEC);
+	fcntl(CHILD_DONE_FD, F_SETFD, FD_CLOEXEC);
+	sgw_metrics_set_scrape_pipe(CHILD_ASK_FD, CHILD_DONE_FD);
+	return sgw_metrics_serve(CHILD_LISTEN_FD, m, &conf);
 }
 
 int

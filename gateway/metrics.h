@@ -1,8 +1,8 @@
 /*
  * metrics: the counters of SPEC section 8 and the /metrics listener.
  *
- * The counters live in one anonymous shared mapping that the master makes
- * before it forks anything, so every worker of every generation adds to
+ * The counters live in one shared mapping (of a memfd) that the master
+ * makes before it forks anything, so every worker of every generation adds to
  * the same numbers and a reload does not reset them. Each counter is a
  * uint64_t changed with relaxed __atomic operations and no lock, so a
  * worker killed in the middle of a request cannot leave anything held.
@@ -44,7 +44,12 @@ struct sgw_metrics {
 	uint64_t authz[SGW_METRICS_AUTHZ_N];
 	uint64_t logins[SGW_METRICS_LOGIN_N];
 	uint64_t sessions_created;
-	uint64_t redis_errors;
+	uint64_t store_errors;
+	uint64_t sessions_expired;
+	uint64_t sessions_active;               /* gauge; the sweeper sets it */
+	uint64_t cleanup_last_run_ms;           /* gauge; Unix ms, 0 = never */
+	char backend[16];                       /* the store's name, set once
+	                                         * before any fork */
 	uint64_t worker_restarts;
 	uint64_t workers;                       /* gauge; the master sets it */
 	uint64_t duration[SGW_METRICS_BUCKETS]; /* per bucket, not cumulative */
@@ -70,7 +75,16 @@ void sgw_metrics_request(const char *endpoint, int status, int64_t ns);
 void sgw_metrics_authz(enum sgw_metrics_authz result);
 void sgw_metrics_login(enum sgw_metrics_login result);
 void sgw_metrics_session_created(void);
-void sgw_metrics_redis_error(void);
+void sgw_metrics_store_error(void);
+void sgw_metrics_sessions_expired(uint64_t n);
+void sgw_metrics_set_active(uint64_t n);
+void sgw_metrics_cleanup_ran(int64_t unix_ms);
+/* The metrics server's ends of the pipes to the sweeper (sweeper.h), set
+ * before it is forked; it asks for a fresh sgw_sessions_active on every
+ * scrape. */
+void sgw_metrics_set_scrape_pipe(int ask_fd, int done_fd);
+/* Names the store backend in sgw_store_errors_total{backend}. */
+void sgw_metrics_set_backend(struct sgw_metrics *m, const char *name);
 void sgw_metrics_worker_restart(void);
 void sgw_metrics_set_workers(size_t n);
 
@@ -87,5 +101,22 @@ void sgw_metrics_render(const struct sgw_metrics *m, struct sgw_buf *out);
  */
 int sgw_metrics_serve(int fd, const struct sgw_metrics *m,
     const struct sgw_conf *conf);
+
+/* The hidden first argument that makes `sessiongw` the metrics server. */
+#define SGW_METRICS_SERVER_ARG "--metrics-server"
+
+/*
+ * In a child forked by the master: replaces the process with a fresh
+ * `sessiongw --metrics-server` that serves the listening socket fd and the
+ * counters of the last sgw_metrics_new, with conf's user, log settings
+ * and metrics_listen; nothing else of this process's memory goes over.
+ * Returns only when it failed (logged); the caller then exits.
+ */
+void sgw_metrics_exec(int fd, const struct sgw_conf *conf);
+
+/* main() of `sessiongw --metrics-server USER LOGLEVEL LOGFILE LISTEN`,
+ * with the socket on fd 3 and the counters' memfd on fd 4, as
+ * sgw_metrics_exec leaves them. Returns the exit status. */
+int sgw_metrics_server_main(int argc, char **argv);
 
 #endif

@@ -1,57 +1,42 @@
 #include "runtime.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#include "fileio.h"
 
 static char *
 read_template(const char *file, struct sgw_errs *errs)
 {
-	/* A regular file only: conf.c already refused anything else, and
-	 * O_NONBLOCK keeps a FIFO swapped in since from blocking the master. */
-	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
-	char *buf = NULL;
-	size_t n;
+	struct sgw_file f;
 
-	if (f == NULL && fd >= 0)
-		close(fd);
-	if (f == NULL) {
-		sgw_errs_add(errs, "%s: cannot read login template: %s", file,
-		    strerror(errno));
+	/* A regular file only: conf.c already refused anything else, and
+	 * sgw_file_read keeps a FIFO swapped in since from blocking the
+	 * master. */
+	if (sgw_file_read(file, SGW_TEMPLATE_MAX, SGW_FILE_REGULAR, &f) < 0) {
+		if (f.err == SGW_FILE_TOO_LARGE)
+			sgw_errs_add(errs, "%s: login template larger than %d "
+			    "bytes", file, SGW_TEMPLATE_MAX);
+		else if (f.err == SGW_FILE_NOT_REGULAR)
+			sgw_errs_add(errs, "%s: login template is not a regular "
+			    "file", file);
+		else
+			sgw_errs_add(errs, "%s: cannot read login template: %s",
+			    file, strerror(f.err_no));
 		return NULL;
 	}
-	if ((buf = malloc(SGW_TEMPLATE_MAX + 1)) == NULL)
-		goto fail;
-	n = fread(buf, 1, SGW_TEMPLATE_MAX + 1, f);
-	if (ferror(f)) {
-		sgw_errs_add(errs, "%s: cannot read login template: %s", file,
-		    strerror(errno));
-		goto fail;
-	}
-	if (n > SGW_TEMPLATE_MAX) {
-		sgw_errs_add(errs, "%s: login template larger than %d bytes", file,
-		    SGW_TEMPLATE_MAX);
-		goto fail;
-	}
-	if (memchr(buf, '\0', n) != NULL) {
+	if (memchr(f.buf, '\0', f.len) != NULL) {
 		sgw_errs_add(errs, "%s: login template contains a NUL byte", file);
 		goto fail;
 	}
-	buf[n] = '\0';
-	if (strstr(buf, "{{action}}") == NULL) {
+	if (strstr(f.buf, "{{action}}") == NULL) {
 		sgw_errs_add(errs, "%s: login template has no {{action}} placeholder "
 		    "for the form's action", file);
 		goto fail;
 	}
-	fclose(f);
-	return buf;
+	return f.buf;
 fail:
-	free(buf);
-	fclose(f);
+	sgw_file_free(&f);
 	return NULL;
 }
 
@@ -88,4 +73,21 @@ sgw_runtime_free(struct sgw_runtime *rt)
 	sgw_users_free(&rt->users);
 	free(rt->login_page);
 	memset(rt, 0, sizeof(*rt));
+}
+
+void
+sgw_runtime_wipe_secrets(struct sgw_runtime *rt)
+{
+	sgw_keys_wipe(&rt->keys);
+	/* sgw_users_free frees the hashes without overwriting them, and
+	 * freed memory keeps its bytes. */
+	for (size_t i = 0; i < rt->users.n; i++)
+		if (rt->users.v[i].hash != NULL)
+			explicit_bzero(rt->users.v[i].hash, strlen(rt->users.v[i].hash));
+	if (rt->users.dummy_hash != NULL)
+		explicit_bzero(rt->users.dummy_hash, strlen(rt->users.dummy_hash));
+	sgw_users_free(&rt->users);
+	/* Every key its table marks SGW_K_SECRET, of every backend: a
+	 * backend that adds a secret key marks it and is covered here. */
+	sgw_conf_wipe_secrets(&rt->conf);
 }

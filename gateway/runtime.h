@@ -24,6 +24,11 @@ struct sgw_runtime {
 int sgw_runtime_load(const char *file, struct sgw_runtime *rt, struct sgw_errs *errs);
 /* Frees and wipes; accepts a zeroed struct. */
 void sgw_runtime_free(struct sgw_runtime *rt);
+/* For a process that must hold no secret (the metrics server): wipes the
+ * keys, frees the users (their password hashes) and overwrites every
+ * secret string of the configuration with NULs, keeping the rest of the
+ * configuration usable. sgw_runtime_free still frees *rt afterwards. */
+void sgw_runtime_wipe_secrets(struct sgw_runtime *rt);
 
 /* The built-in login page template (see handlers/login.c for its
  * placeholders). */

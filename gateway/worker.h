@@ -6,11 +6,16 @@
 
 #include "runtime.h"
 
-/* Serves FastCGI requests on the listening socket fd until SIGTERM or
- * max_requests. Installs the worker's signal handlers, drops privileges
- * (`user`), connects to Redis lazily. Returns the exit status: 0 after a
- * requested stop or a recycle, 1 on a failure. */
-int sgw_worker_run(int fd, struct sgw_runtime *rt, unsigned generation);
+/* Serves FastCGI requests on the listening socket fd (non-blocking: the
+ * master sets O_NONBLOCK) until max_requests, SIGTERM or SIGINT (then it
+ * first serves the connections already queued) or SIGUSR2 (a reload
+ * retires it: it leaves the queue to the new workers). Installs the
+ * worker's signal handlers, drops privileges (`user`), connects to Redis
+ * lazily, then writes its pid to ready_fd (unless -1) and closes it.
+ * Returns the exit status: 0 after a requested stop or a recycle, 1 on a
+ * failure. */
+int sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
+    unsigned generation);
 
 /* Started as root with `user` set: becomes that user (groups, gid, uid)
  * and makes sure root cannot be regained. `who` names the process in log

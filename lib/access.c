@@ -4,10 +4,15 @@
  * The path a rule sees must be the path the application will serve, or a
  * rule can be walked around ("/app/../admin/", "//admin", "/%61dmin").
  * So the URI is decoded once and normalised the way a server resolves it,
- * and anything that a server might read differently from us (a decoded
- * NUL, a control byte, a backslash that some servers treat as '/', ".."
- * above the root) is refused rather than guessed at: a refused path is
- * denied by the caller.
+ * and anything that a server might read differently from us is refused
+ * rather than guessed at (SPEC section 4): a NUL or control byte, a
+ * backslash that some servers treat as '/', a ';' (servlet containers
+ * strip ";params" from a segment before resolving "..", so
+ * "/app/..;/admin/" is /admin/ to them), an encoded '%' (decoded once
+ * more behind us it is another path), ill-formed UTF-8 (overlong forms
+ * such as %c0%af for '/', surrogates, which lenient decoders map to
+ * something else), ".." above the root. A refused path is denied by the
+ * caller.
  */
 #include "access.h"
 
@@ -16,11 +21,58 @@
 #include <stddef.h>
 #include <string.h>
 
-/* Bytes that never belong in a path, raw or decoded. */
+/* Bytes that never belong in a path, raw or decoded. A raw '%' always
+ * starts an escape, so a '%' in a decoded path came from "%25". */
 static int
 forbidden_byte(unsigned char c)
 {
-	return c < 0x20 || c == 0x7f || c == '\\';
+	return c < 0x20 || c == 0x7f || c == '\\' || c == ';' || c == '%';
+}
+
+/*
+ * Whether p[0..n) is well-formed UTF-8 (RFC 3629, Unicode table 3-7): no
+ * overlong form, no surrogate (U+D800..U+DFFF), nothing above U+10FFFF,
+ * no stray or missing continuation byte. The second byte's range is what
+ * rules out the overlong forms and surrogates.
+ */
+static int
+utf8_valid(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = p[i], lo = 0x80, hi = 0xbf;
+		size_t len;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			len = 2;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			len = 3;
+			if (c == 0xe0)
+				lo = 0xa0;
+			else if (c == 0xed)
+				hi = 0x9f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			len = 4;
+			if (c == 0xf0)
+				lo = 0x90;
+			else if (c == 0xf4)
+				hi = 0x8f;
+		} else {
+			return 0;
+		}
+		if (n - i < len || p[i + 1] < lo || p[i + 1] > hi)
+			return 0;
+		for (size_t k = 2; k < len; k++)
+			if (p[i + k] < 0x80 || p[i + k] > 0xbf)
+				return 0;
+		i += len;
+	}
+	return 1;
 }
 
 /*
@@ -84,6 +136,10 @@ resolve(char *out, size_t n, size_t outsz)
 	struct normout o = {out, outsz, 1, 1};
 	unsigned dots = 0; /* dots held back at the start of a segment */
 
+	/* A multi-byte sequence holds no byte below 0x80, so it never
+	 * straddles a '/' or a dot: checking it whole first is the same. */
+	if (!utf8_valid((const unsigned char *)out, n))
+		return -1;
 	for (size_t i = 1; i < n; i++) {
 		unsigned char c = (unsigned char)out[i];
 
@@ -138,6 +194,24 @@ sgw_path_normalise(const char *uri, size_t len, char *out, size_t outsz)
 	n = sgw_pct_decode(uri, end, out, 0);
 	if (n >= 0)
 		n = resolve(out, (size_t)n, outsz);
+	if (n < 0)
+		out[0] = '\0';
+	return n;
+}
+
+long
+sgw_path_resolve(const char *path, size_t len, char *out, size_t outsz)
+{
+	long n;
+
+	if (path == NULL || out == NULL || outsz == 0)
+		return -1;
+	out[0] = '\0';
+	if (len == 0 || path[0] != '/' || len >= outsz)
+		return -1;
+	memcpy(out, path, len);
+	out[len] = '\0';
+	n = resolve(out, len, outsz);
 	if (n < 0)
 		out[0] = '\0';
 	return n;

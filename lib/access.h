@@ -16,9 +16,21 @@
  * repeated '/', resolves "." and ".." segments, keeps a trailing '/'.
  * Returns the length written to out (NUL-terminated), or -1 when the URI
  * cannot be normalised: empty, not starting with '/', a bad escape, a NUL
- * or control byte, a backslash, ".." above the root, or longer than outsz.
+ * or control byte, a backslash, a ';', an encoded '%' ("%25"), ill-formed
+ * UTF-8 (overlong forms and surrogates included), raw or decoded, ".."
+ * above the root, or longer than outsz. On -1, out is "".
  */
 long sgw_path_normalise(const char *uri, size_t len, char *out, size_t outsz);
+
+/*
+ * The same for a path the web server has already decoded (DOCUMENT_URI,
+ * SCRIPT_NAME, PATH_INFO): no percent-decoding and no query to drop, so
+ * '?' and '#' are bytes of the path, and a '%' (which the client sent as
+ * "%25") is refused like every other byte sgw_path_normalise refuses.
+ * Decoding such a path again would turn "/auth/chec%6b" into /auth/check.
+ * Returns the length written to out, or -1 (out is then "").
+ */
+long sgw_path_resolve(const char *path, size_t len, char *out, size_t outsz);
 
 /*
  * The first rule matching a normalised path, or NULL (deny). A pattern

@@ -1,5 +1,5 @@
 /*
- * cidr: IPv4 text addresses and networks (declared in conf.h).
+ * cidr: IPv4 text addresses and networks.
  *
  * These parse what trusted_proxies, allowed_clients and X-Forwarded-For
  * hold, so they decide whose word about a client address is believed.
@@ -9,14 +9,11 @@
  * refusing leading zeros every accepted address has exactly one spelling,
  * so text comparisons (bind_client, logs) agree with numeric ones.
  */
-#include "conf.h"
+#include "cidr.h"
 
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-
-/* "255.255.255.255" plus the NUL. */
-#define IPV4_TEXT_MAX 16
 
 /*
  * Reads a decimal number of 1..maxdigits digits from s[*pos] without a
@@ -74,7 +71,7 @@ sgw_ipv4_parse(const char *s, uint32_t *out)
 int
 sgw_cidr_parse(const char *s, struct sgw_cidr *out)
 {
-	char host[IPV4_TEXT_MAX];
+	char host[SGW_IPV4_TEXT_MAX];
 	const char *slash;
 	size_t hostlen;
 	uint32_t addr, mask;

@@ -17,8 +17,7 @@
 #include <stdint.h>
 #include <string.h>
 
-/* "255.255.255.255" plus the NUL. */
-#define IPV4_TEXT_MAX 16
+#include "cidr.h"
 
 static int
 is_ows(char c)
@@ -41,7 +40,7 @@ copy_out(const char *s, size_t n, char *out, size_t outsz)
  * when it is an IPv4 address. Returns 0, or -1 when it is not one.
  */
 static int
-take_entry(const char *xff, size_t start, size_t end, char buf[IPV4_TEXT_MAX])
+take_entry(const char *xff, size_t start, size_t end, char buf[SGW_IPV4_TEXT_MAX])
 {
 	uint32_t ignored;
 
@@ -49,7 +48,7 @@ take_entry(const char *xff, size_t start, size_t end, char buf[IPV4_TEXT_MAX])
 		start++;
 	while (end > start && is_ows(xff[end - 1]))
 		end--;
-	if (copy_out(xff + start, end - start, buf, IPV4_TEXT_MAX) < 0)
+	if (copy_out(xff + start, end - start, buf, SGW_IPV4_TEXT_MAX) < 0)
 		return -1;
 	return sgw_ipv4_parse(buf, &ignored);
 }
@@ -58,7 +57,7 @@ int
 sgw_client_addr(const struct sgw_conf *conf, const char *remote_addr,
     const char *xff, char *out, size_t outsz)
 {
-	char good[IPV4_TEXT_MAX], entry[IPV4_TEXT_MAX];
+	char good[SGW_IPV4_TEXT_MAX], entry[SGW_IPV4_TEXT_MAX];
 	const struct sgw_cidr *trusted;
 	size_t ntrusted, end;
 

@@ -11,6 +11,7 @@
  * operator every mistake at once, each as "FILE:LINE: message".
  */
 #include "conf.h"
+#include "store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,9 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "chars.h"
+#include "fileio.h"
 
 #define KIB ((int64_t)1024)
 #define MIB (1024 * KIB)
@@ -46,100 +50,142 @@
 #define WHY_LEN 512
 #define MSG_LEN 1024
 
-enum ktype {
-	T_STR,      /* any text */
-	T_PATH,     /* a local URL path: "/..." */
-	T_PREFIX,   /* a path stored without its trailing '/' */
-	T_TOKEN,    /* an RFC 6265 cookie name */
-	T_DOMAIN,   /* a cookie domain, lower-cased */
-	T_ADDR,     /* host:port or unix:/path, kept as text and parsed */
-	T_DURATION, /* int64_t milliseconds */
-	T_SIZE,     /* size_t bytes, with k or m */
-	T_INT,      /* int */
-	T_INT64,    /* int64_t */
-	T_BOOL,     /* int 0/1 from on/off */
-	T_MODE,     /* mode_t, octal */
-	T_LOGLEVEL, /* enum sgw_log_level */
-	T_SAMESITE, /* enum sgw_same_site */
-	T_IPV4LIST, /* IPv4 addresses, kept as "a,b,c" */
-	T_CIDRLIST, /* struct sgw_cidr array + count */
-	T_HOSTLIST, /* lower-case char * array + count */
-	T_ADDRLIST, /* struct sgw_addr array + count (host:port only) */
-	T_RULE,     /* appends one struct sgw_rule */
-	T_NTYPES
-};
-
-#define K_EMPTY 0x01  /* an empty value is allowed */
-#define K_REPEAT 0x02 /* may appear more than once; each line adds */
-#define K_NAMES 0x04  /* addresses: host names, not only numeric IPv4 */
-#define K_NOUNIX 0x08 /* addresses: host:port only */
-
-struct key {
-	const char *section;
-	const char *name;
-	enum ktype type;
-	unsigned flags; /* K_* */
-	int64_t min;    /* numbers and durations: the accepted range */
-	int64_t max;
-	const char *def; /* parsed like a file's value; NULL: no default */
-	size_t off;      /* the field in struct sgw_conf */
-	size_t off2;     /* T_ADDR: the parsed address; lists: the count */
-};
-
 #define F(field) offsetof(struct sgw_conf, field)
 
 /* clang-format off */
-static const struct key keys[] = {
+static const struct sgw_conf_key global_keys[] = {
 	/* section    name                   type         flags               min  max           default                   field                    parsed or count */
-	{ "server",  "listen",              T_ADDR,      0,                  0,   0,            "127.0.0.1:9000",         F(listen),               F(listen_addr) },
-	{ "server",  "listen_mode",         T_MODE,      0,                  0,   0777,         "0660",                   F(listen_mode),          0 },
-	{ "server",  "backlog",             T_INT,       0,                  1,   65535,        "1024",                   F(backlog),              0 },
-	{ "server",  "workers",             T_INT,       0,                  1,   1024,         "4",                      F(workers),              0 },
-	{ "server",  "max_requests",        T_INT64,     0,                  0,   INT64_MAX,    "0",                      F(max_requests),         0 },
-	{ "server",  "allowed_clients",     T_IPV4LIST,  K_EMPTY,            0,   0,            "127.0.0.1",              F(allowed_clients),      0 },
-	{ "server",  "log_level",           T_LOGLEVEL,  0,                  0,   0,            "info",                   F(log_level),            0 },
-	{ "server",  "log_file",            T_STR,       K_EMPTY,            0,   0,            "",                       F(log_file),             0 },
-	{ "server",  "max_body",            T_SIZE,      0,                  1,   16 * MIB,     "16k",                    F(max_body),             0 },
-	{ "server",  "user",                T_STR,       K_EMPTY,            0,   0,            "",                       F(user),                 0 },
-	{ "server",  "metrics_listen",      T_ADDR,      K_EMPTY | K_NOUNIX, 0,   0,            "",                       F(metrics_listen),       F(metrics_addr) },
-	{ "redis",   "address",             T_ADDR,      K_NAMES,            0,   0,            "127.0.0.1:6379",         F(redis_address),        F(redis_addr) },
-	{ "redis",   "sentinels",           T_ADDRLIST,  K_EMPTY | K_NAMES,  0,   0,            "",                       F(sentinels),            F(nsentinels) },
-	{ "redis",   "sentinel_master",     T_STR,       0,                  0,   0,            "mymaster",               F(sentinel_master),      0 },
-	{ "redis",   "username",            T_STR,       K_EMPTY,            0,   0,            "",                       F(redis_username),       0 },
-	{ "redis",   "password",            T_STR,       K_EMPTY,            0,   0,            "",                       F(redis_password),       0 },
-	{ "redis",   "database",            T_INT,       0,                  0,   1000000,      "0",                      F(redis_database),       0 },
-	{ "redis",   "key_prefix",          T_STR,       0,                  0,   0,            "sgw:",                   F(key_prefix),           0 },
-	{ "redis",   "connect_timeout",     T_DURATION,  0,                  1,   DURATION_MAX, "200ms",                  F(connect_timeout_ms),   0 },
-	{ "redis",   "command_timeout",     T_DURATION,  0,                  1,   DURATION_MAX, "200ms",                  F(command_timeout_ms),   0 },
-	{ "session", "idle_timeout",        T_DURATION,  0,                  1,   DURATION_MAX, "30m",                    F(idle_timeout_ms),      0 },
-	{ "session", "absolute_timeout",    T_DURATION,  0,                  1,   DURATION_MAX, "12h",                    F(absolute_timeout_ms),  0 },
-	{ "session", "remember_me_timeout", T_DURATION,  0,                  1,   DURATION_MAX, "30d",                    F(remember_me_timeout_ms), 0 },
-	{ "session", "max_per_user",        T_INT,       0,                  0,   INT_MAX,      "0",                      F(max_per_user),         0 },
-	{ "session", "bind_client",         T_BOOL,      0,                  0,   0,            "off",                    F(bind_client),          0 },
-	{ "session", "users_file",          T_STR,       0,                  0,   0,            "/etc/sessiongw/users",   F(users_file),           0 },
-	{ "session", "secret_file",         T_STR,       0,                  0,   0,            "/etc/sessiongw/secret",  F(secret_file),          0 },
-	{ "cookie",  "name",                T_TOKEN,     0,                  0,   0,            "sgw_session",            F(cookie_name),          0 },
-	{ "cookie",  "domain",              T_DOMAIN,    K_EMPTY,            0,   0,            "",                       F(cookie_domain),        0 },
-	{ "cookie",  "path",                T_PATH,      0,                  0,   0,            "/",                      F(cookie_path),          0 },
-	{ "cookie",  "secure",              T_BOOL,      0,                  0,   0,            "on",                     F(cookie_secure),        0 },
-	{ "cookie",  "same_site",           T_SAMESITE,  0,                  0,   0,            "lax",                    F(same_site),            0 },
-	{ "login",   "prefix",              T_PREFIX,    0,                  0,   0,            "/auth",                  F(prefix),               0 },
-	{ "login",   "default_redirect",    T_PATH,      0,                  0,   0,            "/",                      F(default_redirect),     0 },
-	{ "login",   "redirect_hosts",      T_HOSTLIST,  K_EMPTY,            0,   0,            "",                       F(redirect_hosts),       F(nredirect_hosts) },
-	{ "login",   "max_failures",        T_INT,       0,                  1,   INT_MAX,      "5",                      F(max_failures),         0 },
-	{ "login",   "max_client_failures", T_INT,       0,                  1,   INT_MAX,      "50",                     F(max_client_failures),  0 },
-	{ "login",   "failure_window",      T_DURATION,  0,                  1,   DURATION_MAX, "15m",                    F(failure_window_ms),    0 },
-	{ "login",   "lockout",             T_DURATION,  0,                  1,   DURATION_MAX, "15m",                    F(lockout_ms),           0 },
-	{ "login",   "template",            T_STR,       K_EMPTY,            0,   0,            "",                       F(login_template),       0 },
-	{ "access",  "trusted_proxies",     T_CIDRLIST,  K_EMPTY,            0,   0,            "",                       F(trusted_proxies),      F(ntrusted_proxies) },
-	{ "access",  "login_url",           T_PATH,      0,                  0,   0,            "/auth/login",            F(login_url),            0 },
+	{ "server",  "listen",              SGW_T_ADDR,      0,                  0,   0,            "127.0.0.1:9000",         F(listen),               F(listen_addr) },
+	{ "server",  "listen_mode",         SGW_T_MODE,      0,                  0,   0777,         "0660",                   F(listen_mode),          0 },
+	{ "server",  "backlog",             SGW_T_INT,       0,                  1,   65535,        "1024",                   F(backlog),              0 },
+	{ "server",  "workers",             SGW_T_INT,       0,                  1,   1024,         "4",                      F(workers),              0 },
+	{ "server",  "max_requests",        SGW_T_INT64,     0,                  0,   INT64_MAX,    "0",                      F(max_requests),         0 },
+	{ "server",  "allowed_clients",     SGW_T_IPV4LIST,  SGW_K_EMPTY,            0,   0,            "127.0.0.1",              F(allowed_clients),      0 },
+	{ "server",  "log_level",           SGW_T_LOGLEVEL,  0,                  0,   0,            "info",                   F(log_level),            0 },
+	{ "server",  "log_file",            SGW_T_STR,       SGW_K_EMPTY,            0,   4095,            "",                       F(log_file),             0 },
+	{ "server",  "max_body",            SGW_T_SIZE,      0,                  1,   16 * MIB,     "16k",                    F(max_body),             0 },
+	{ "server",  "request_timeout",     SGW_T_DURATION,  0,                  1,   DURATION_MAX, "5s",                     F(request_timeout_ms),   0 },
+	{ "server",  "user",                SGW_T_STR,       SGW_K_EMPTY,            0,   32,            "",                       F(user),                 0 },
+	{ "server",  "metrics_listen",      SGW_T_ADDR,      SGW_K_EMPTY | SGW_K_NOUNIX, 0,   0,            "",                       F(metrics_listen),       F(metrics_addr) },
+	{ "store",   "backend",             SGW_T_STR,   0,                  0,   32,           "lmdb",                   F(store_backend),        0 },
+	{ "store",   "cleanup_interval",    SGW_T_DURATION, 0,               1,   DURATION_MAX, "1m",                     F(cleanup_interval_ms),  0 },
+	{ "session", "idle_timeout",        SGW_T_DURATION,  0,                  1,   DURATION_MAX, "30m",                    F(idle_timeout_ms),      0 },
+	{ "session", "absolute_timeout",    SGW_T_DURATION,  0,                  1,   DURATION_MAX, "12h",                    F(absolute_timeout_ms),  0 },
+	{ "session", "remember_me_timeout", SGW_T_DURATION,  0,                  1,   DURATION_MAX, "30d",                    F(remember_me_timeout_ms), 0 },
+	{ "session", "max_per_user",        SGW_T_INT,       0,                  0,   INT_MAX,      "0",                      F(max_per_user),         0 },
+	{ "session", "bind_client",         SGW_T_BOOL,      0,                  0,   0,            "off",                    F(bind_client),          0 },
+	{ "session", "bind_user_agent",     SGW_T_BOOL,      0,                  0,   0,            "off",                    F(bind_user_agent),      0 },
+	{ "session", "users_file",          SGW_T_STR,       0,                  0,   4095,            "/etc/sessiongw/users",   F(users_file),           0 },
+	{ "session", "secret_file",         SGW_T_STR,       0,                  0,   4095,            "/etc/sessiongw/secret",  F(secret_file),          0 },
+	{ "cookie",  "name",                SGW_T_TOKEN,     0,                  0,   64,            "sgw_session",            F(cookie_name),          0 },
+	{ "cookie",  "domain",              SGW_T_DOMAIN,    SGW_K_EMPTY,            0,   0,            "",                       F(cookie_domain),        0 },
+	{ "cookie",  "path",                SGW_T_PATH,      0,                  0,   256,            "/",                      F(cookie_path),          0 },
+	{ "cookie",  "secure",              SGW_T_BOOL,      0,                  0,   0,            "on",                     F(cookie_secure),        0 },
+	{ "cookie",  "same_site",           SGW_T_SAMESITE,  0,                  0,   0,            "lax",                    F(same_site),            0 },
+	{ "login",   "prefix",              SGW_T_PREFIX,    0,                  0,   128,            "/auth",                  F(prefix),               0 },
+	{ "login",   "default_redirect",    SGW_T_PATH,      0,                  0,   2048,            "/",                      F(default_redirect),     0 },
+	{ "login",   "redirect_hosts",      SGW_T_HOSTLIST,  SGW_K_EMPTY,            0,   0,            "",                       F(redirect_hosts),       F(nredirect_hosts) },
+	{ "login",   "max_failures",        SGW_T_INT,       0,                  1,   INT_MAX,      "5",                      F(max_failures),         0 },
+	{ "login",   "max_client_failures", SGW_T_INT,       0,                  1,   INT_MAX,      "50",                     F(max_client_failures),  0 },
+	{ "login",   "failure_window",      SGW_T_DURATION,  0,                  1,   DURATION_MAX, "15m",                    F(failure_window_ms),    0 },
+	{ "login",   "lockout",             SGW_T_DURATION,  0,                  1,   DURATION_MAX, "15m",                    F(lockout_ms),           0 },
+	{ "login",   "template",            SGW_T_STR,       SGW_K_EMPTY,            0,   4095,            "",                       F(login_template),       0 },
+	{ "access",  "trusted_proxies",     SGW_T_CIDRLIST,  SGW_K_EMPTY,            0,   0,            "",                       F(trusted_proxies),      F(ntrusted_proxies) },
+	{ "access",  "login_url",           SGW_T_PATH,      0,                  0,   2048,            "/auth/login",            F(login_url),            0 },
 	/* No default row text: the default rules depend on [login] prefix,
 	 * so they are installed after the file is read (default_rules()). */
-	{ "access",  "rule",                T_RULE,      K_REPEAT,           0,   0,            NULL,                     F(rules),                F(nrules) },
+	{ "access",  "rule",                SGW_T_RULE,      SGW_K_REPEAT,           0,   0,            NULL,                     F(rules),                F(nrules) },
 };
 /* clang-format on */
 
-#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+#define NGLOBAL (sizeof(global_keys) / sizeof(global_keys[0]))
+/* Room for the global rows and every backend's. */
+#define NKEYS_MAX 128
+
+/*
+ * Every row, global and per backend, in documentation order: the global
+ * rows up to [store], then each backend's section, then the rest. A row
+ * of a backend's table lands in that backend's options struct (owner is
+ * its registry index); a global row in struct sgw_conf (owner -1).
+ */
+static const struct sgw_conf_key *keys_all[NKEYS_MAX];
+static int owner_of[NKEYS_MAX];
+static size_t nkeys;
+
+static void
+build_keys(void)
+{
+	const struct sgw_store_backend *const *bv;
+	size_t nb, i = 0;
+
+	if (nkeys > 0)
+		return;
+	bv = sgw_store_backends(&nb);
+	for (; i < NGLOBAL && strcmp(global_keys[i].section, "session") != 0; i++) {
+		owner_of[nkeys] = -1;
+		keys_all[nkeys++] = &global_keys[i];
+	}
+	for (size_t b = 0; b < nb; b++) {
+		for (size_t j = 0; j < bv[b]->nkeys && nkeys < NKEYS_MAX; j++) {
+			owner_of[nkeys] = (int)b;
+			keys_all[nkeys++] = &bv[b]->keys[j];
+		}
+	}
+	for (; i < NGLOBAL && nkeys < NKEYS_MAX; i++) {
+		owner_of[nkeys] = -1;
+		keys_all[nkeys++] = &global_keys[i];
+	}
+}
+
+const struct sgw_conf_key *const *
+sgw_conf_keys(size_t *n)
+{
+	build_keys();
+	*n = nkeys;
+	return keys_all;
+}
+
+/* Where row i's value lives in conf. */
+static void *
+base_of(struct sgw_conf *c, size_t i)
+{
+	if (owner_of[i] < 0)
+		return c;
+	return c->backend_opts != NULL ? c->backend_opts[owner_of[i]] : NULL;
+}
+
+void *
+sgw_conf_backend(const struct sgw_conf *conf, const char *name)
+{
+	const struct sgw_store_backend *const *bv;
+	size_t nb;
+
+	bv = sgw_store_backends(&nb);
+	for (size_t b = 0; b < nb && conf->backend_opts != NULL; b++) {
+		if (strcmp(bv[b]->name, name) == 0)
+			return conf->backend_opts[b];
+	}
+	return NULL;
+}
+
+/* Each backend's options struct, zeroed, before any row is set. */
+static int
+alloc_backends(struct sgw_conf *c)
+{
+	size_t nb;
+	const struct sgw_store_backend *const *bv = sgw_store_backends(&nb);
+
+	if ((c->backend_opts = calloc(nb > 0 ? nb : 1, sizeof(void *))) == NULL)
+		return -1;
+	for (size_t b = 0; b < nb; b++) {
+		if ((c->backend_opts[b] = calloc(1, bv[b]->conf_size)) == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+#define NKEYS (build_keys(), nkeys)
+#define keys(i) (*keys_all[i])
 
 /* One value on its way into the struct. */
 struct val {
@@ -156,12 +202,12 @@ struct ctx {
 	unsigned nerr;            /* problems found in this pass */
 	const char *section;      /* current section; NULL before any */
 	int section_bad;          /* inside an unknown [section] */
-	unsigned seen[NKEYS];     /* line a key was first set on, 0 = not */
-	unsigned char bad[NKEYS]; /* the key's value was refused */
+	unsigned seen[NKEYS_MAX];     /* line a key was first set on, 0 = not */
+	unsigned char bad[NKEYS_MAX]; /* the key's value was refused */
 };
 
 static void *
-field(struct sgw_conf *c, size_t off)
+field(void *c, size_t off)
 {
 	return (char *)c + off;
 }
@@ -282,13 +328,6 @@ has_control(const char *s)
 	return 0;
 }
 
-static int
-is_host_char(char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	    (ch >= '0' && ch <= '9') || ch == '.' || ch == '-';
-}
-
 /*
  * A DNS name or a dotted quad: letters, digits, '.', '-', starting with a
  * letter or digit. Something made only of digits and dots must be a valid
@@ -309,22 +348,13 @@ host_problem(const char *s)
 		(s[0] >= '0' && s[0] <= '9')))
 		return "host name must start with a letter or digit";
 	for (size_t i = 0; i < n; i++) {
-		if (!is_host_char(s[i]))
+		if (!sgw_is_host_char(s[i]))
 			return "host name may hold only letters, digits, '.' "
 			       "and '-'";
 	}
 	if (strspn(s, "0123456789.") == n && sgw_ipv4_parse(s, &ip) < 0)
 		return "not a valid IPv4 address";
 	return NULL;
-}
-
-static void
-lower(char *s)
-{
-	for (; *s != '\0'; s++) {
-		if (*s >= 'A' && *s <= 'Z')
-			*s = (char)(*s - 'A' + 'a');
-	}
 }
 
 /* Digits only, into *out; -1 on anything else or overflow. */
@@ -539,7 +569,7 @@ sgw_addr_str(const struct sgw_addr *a, char *buf, size_t len)
  * and leaves the field as it was. */
 
 static int
-replace_str(struct sgw_conf *c, size_t off, const char *v, struct val *in)
+replace_str(void *c, size_t off, const char *v, struct val *in)
 {
 	char **sp = field(c, off);
 	char *dup = strdup(v);
@@ -552,7 +582,7 @@ replace_str(struct sgw_conf *c, size_t off, const char *v, struct val *in)
 }
 
 static int
-set_str(struct sgw_conf *c, const struct key *k, struct val *in)
+set_str(void *c, const struct sgw_conf_key *k, struct val *in)
 {
 	return replace_str(c, k->off, in->v, in);
 }
@@ -587,7 +617,7 @@ check_path(struct val *in)
 }
 
 static int
-set_path(struct sgw_conf *c, const struct key *k, struct val *in)
+set_path(void *c, const struct sgw_conf_key *k, struct val *in)
 {
 	if (check_path(in) < 0)
 		return -1;
@@ -597,7 +627,7 @@ set_path(struct sgw_conf *c, const struct key *k, struct val *in)
 /* Request paths are compared as "<prefix>/...", so the prefix is kept
  * without its trailing '/'. */
 static int
-set_prefix(struct sgw_conf *c, const struct key *k, struct val *in)
+set_prefix(void *c, const struct sgw_conf_key *k, struct val *in)
 {
 	char **sp = field(c, k->off);
 	char *dup;
@@ -624,13 +654,12 @@ set_prefix(struct sgw_conf *c, const struct key *k, struct val *in)
 
 /* RFC 6265 cookie-name: an RFC 2616 token. */
 static int
-set_token(struct sgw_conf *c, const struct key *k, struct val *in)
+set_token(void *c, const struct sgw_conf_key *k, struct val *in)
 {
 	for (const char *p = in->v; *p != '\0'; p++) {
 		unsigned char ch = (unsigned char)*p;
 
-		if (ch <= ' ' || ch >= 0x7f ||
-		    strchr("()<>@,;:\\\"/[]?={}", ch) != NULL)
+		if (!sgw_is_token_char(ch))
 			return fail(in, "expected a cookie name of letters, "
 					"digits and !#$%%&'*+-.^_`|~, got %s",
 			    in->q);
@@ -640,7 +669,7 @@ set_token(struct sgw_conf *c, const struct key *k, struct val *in)
 
 /* A cookie Domain: a host name, maybe with the old leading '.'. */
 static int
-set_domain(struct sgw_conf *c, const struct key *k, struct val *in)
+set_domain(void *c, const struct sgw_conf_key *k, struct val *in)
 {
 	const char *problem = NULL;
 	char **sp = field(c, k->off);
@@ -654,17 +683,17 @@ set_domain(struct sgw_conf *c, const struct key *k, struct val *in)
 	}
 	if ((dup = strdup(in->v)) == NULL)
 		return fail(in, "out of memory");
-	lower(dup);
+	sgw_ascii_lower_str(dup);
 	free(*sp);
 	*sp = dup;
 	return 0;
 }
 
 static int
-set_addr(struct sgw_conf *c, const struct key *k, struct val *in)
+set_addr(void *c, const struct sgw_conf_key *k, struct val *in)
 {
-	int names = (k->flags & K_NAMES) != 0;
-	const char *what = (k->flags & K_NOUNIX) ? "IPv4 host:port"
+	int names = (k->flags & SGW_K_NAMES) != 0;
+	const char *what = (k->flags & SGW_K_NOUNIX) ? "IPv4 host:port"
 	    : names                          ? "host:port or unix:/path"
 					     : "IPv4 host:port or unix:/path";
 	struct sgw_addr a;
@@ -675,7 +704,7 @@ set_addr(struct sgw_conf *c, const struct key *k, struct val *in)
 		if (sgw_addr_parse(in->v, names, &a, &why) < 0)
 			return fail(in, "expected %s (%s), got %s", what, why,
 			    in->q);
-		if (a.is_unix && (k->flags & K_NOUNIX))
+		if (a.is_unix && (k->flags & SGW_K_NOUNIX))
 			return fail(in, "expected %s, got %s", what, in->q);
 	}
 	if (replace_str(c, k->off, in->v, in) < 0)
@@ -685,7 +714,7 @@ set_addr(struct sgw_conf *c, const struct key *k, struct val *in)
 }
 
 static int
-set_duration(struct sgw_conf *c, const struct key *k, struct val *in)
+set_duration(void *c, const struct sgw_conf_key *k, struct val *in)
 {
 	char lim[32];
 	const char *why;
@@ -708,7 +737,7 @@ set_duration(struct sgw_conf *c, const struct key *k, struct val *in)
 }
 
 static int
-set_size(struct sgw_conf *c, const struct key *k, struct val *in)
+set_size(void *c, const struct sgw_conf_key *k, struct val *in)
 {
 	size_t n = strspn(in->v, "0123456789");
 	char lo[32], hi[32];
@@ -733,7 +762,7 @@ set_size(struct sgw_conf *c, const struct key *k, struct val *in)
 
 /* "1..1024", or ">= 1" when only the type bounds it. */
 static int
-fail_int(const struct key *k, struct val *in)
+fail_int(const struct sgw_conf_key *k, struct val *in)
 {
 	if (k->max == INT_MAX || k->max == INT64_MAX)
 		return fail(in, "expected an integer >= %" PRId64 ", got %s",
@@ -744,7 +773,7 @@ fail_int(const struct key *k, struct val *in)
 }
 
 static int
-set_int(struct sgw_conf *c, const struct key *k, struct val *in)
+set_int(void *c, const struct sgw_conf_key *k, struct val *in)
 {
 	int64_t v;
 
@@ -755,7 +784,7 @@ set_int(struct sgw_conf *c, const struct key *k, struct val *in)
 }
 
 static int
-set_int64(struct sgw_conf *c, const struct key *k, struct val *in)
+set_int64(void *c, const struct sgw_conf_key *k, struct val *in)
 {
 	int64_t v;
 
@@ -777,7 +806,7 @@ pick(const char *v, const char *const *words)
 }
 
 static int
-set_bool(struct sgw_conf *c, const struct key *k, struct val *in)
+set_bool(void *c, const struct sgw_conf_key *k, struct val *in)
 {
 	static const char *const words[] = {"off", "on", NULL};
 	int i = pick(in->v, words);
@@ -789,7 +818,7 @@ set_bool(struct sgw_conf *c, const struct key *k, struct val *in)
 }
 
 static int
-set_mode(struct sgw_conf *c, const struct key *k, struct val *in)
+set_mode(void *c, const struct sgw_conf_key *k, struct val *in)
 {
 	int64_t v = 0;
 	const char *p;
@@ -808,7 +837,7 @@ set_mode(struct sgw_conf *c, const struct key *k, struct val *in)
 }
 
 static int
-set_loglevel(struct sgw_conf *c, const struct key *k, struct val *in)
+set_loglevel(void *c, const struct sgw_conf_key *k, struct val *in)
 {
 	/* In the order of enum sgw_log_level. */
 	static const char *const words[] = {"error", "warn", "info", "debug",
@@ -823,7 +852,7 @@ set_loglevel(struct sgw_conf *c, const struct key *k, struct val *in)
 }
 
 static int
-set_samesite(struct sgw_conf *c, const struct key *k, struct val *in)
+set_samesite(void *c, const struct sgw_conf_key *k, struct val *in)
 {
 	/* In the order of enum sgw_same_site. */
 	static const char *const words[] = {"strict", "lax", "none", NULL};
@@ -838,7 +867,7 @@ set_samesite(struct sgw_conf *c, const struct key *k, struct val *in)
 /* Kept as text, "a,b,c", because that is what libfcgi's
  * FCGI_WEB_SERVER_ADDRS takes. */
 static int
-set_ipv4list(struct sgw_conf *c, const struct key *k, struct val *in)
+set_ipv4list(void *c, const struct sgw_conf_key *k, struct val *in)
 {
 	char **sp = field(c, k->off);
 	char *copy, *cur, *item, *out;
@@ -899,7 +928,7 @@ free_strv(char **v, size_t n)
  */
 struct list_kind {
 	size_t size; /* of one slot */
-	int (*parse)(const struct key *k, struct val *in, char *item, void *slot);
+	int (*parse)(const struct sgw_conf_key *k, struct val *in, char *item, void *slot);
 	void (*drop)(void *slot);
 };
 
@@ -913,7 +942,7 @@ free_slots(const struct list_kind *kind, char *v, size_t n)
 }
 
 static int
-parse_array(const struct key *k, struct val *in, const struct list_kind *kind,
+parse_array(const struct sgw_conf_key *k, struct val *in, const struct list_kind *kind,
     void **out, size_t *nout)
 {
 	size_t n = count_items(in->v, LIST_SEPS), i = 0;
@@ -942,7 +971,7 @@ out:
 }
 
 static int
-parse_cidr_item(const struct key *k, struct val *in, char *item, void *slot)
+parse_cidr_item(const struct sgw_conf_key *k, struct val *in, char *item, void *slot)
 {
 	char shown[SHOW_LEN];
 
@@ -955,7 +984,7 @@ parse_cidr_item(const struct key *k, struct val *in, char *item, void *slot)
 }
 
 static int
-parse_host_item(const struct key *k, struct val *in, char *item, void *slot)
+parse_host_item(const struct sgw_conf_key *k, struct val *in, char *item, void *slot)
 {
 	char **sp = slot, shown[SHOW_LEN];
 	const char *problem;
@@ -968,7 +997,7 @@ parse_host_item(const struct key *k, struct val *in, char *item, void *slot)
 	if ((*sp = strdup(item)) == NULL)
 		return fail(in, "out of memory");
 	/* Host names compare without regard to case. */
-	lower(*sp);
+	sgw_ascii_lower_str(*sp);
 	return 0;
 }
 
@@ -979,14 +1008,14 @@ drop_host_item(void *slot)
 }
 
 static int
-parse_addr_item(const struct key *k, struct val *in, char *item, void *slot)
+parse_addr_item(const struct sgw_conf_key *k, struct val *in, char *item, void *slot)
 {
 	struct sgw_addr *a = slot;
 	char shown[SHOW_LEN];
 	const char *why = NULL;
 
 	/* sgw_addr_parse sets why only when it fails. */
-	if (sgw_addr_parse(item, (k->flags & K_NAMES) != 0, a, &why) == 0 &&
+	if (sgw_addr_parse(item, (k->flags & SGW_K_NAMES) != 0, a, &why) == 0 &&
 	    a->is_unix)
 		why = "unix sockets are not supported here";
 	if (why == NULL)
@@ -1004,7 +1033,7 @@ static const struct list_kind addr_list = {sizeof(struct sgw_addr),
     parse_addr_item, NULL};
 
 static int
-set_cidrlist(struct sgw_conf *c, const struct key *k, struct val *in)
+set_cidrlist(void *c, const struct sgw_conf_key *k, struct val *in)
 {
 	struct sgw_cidr **vp = field(c, k->off);
 	size_t *np = field(c, k->off2), n;
@@ -1019,7 +1048,7 @@ set_cidrlist(struct sgw_conf *c, const struct key *k, struct val *in)
 }
 
 static int
-set_hostlist(struct sgw_conf *c, const struct key *k, struct val *in)
+set_hostlist(void *c, const struct sgw_conf_key *k, struct val *in)
 {
 	char ***vp = field(c, k->off);
 	size_t *np = field(c, k->off2), n;
@@ -1034,7 +1063,7 @@ set_hostlist(struct sgw_conf *c, const struct key *k, struct val *in)
 }
 
 static int
-set_addrlist(struct sgw_conf *c, const struct key *k, struct val *in)
+set_addrlist(void *c, const struct sgw_conf_key *k, struct val *in)
 {
 	struct sgw_addr **vp = field(c, k->off);
 	size_t *np = field(c, k->off2), n;
@@ -1085,7 +1114,7 @@ parse_roles(struct sgw_rule *r, const char *list, struct val *in)
 /* "PATTERN POLICY": appends one rule; rules keep their order because the
  * first match wins. */
 static int
-set_rule(struct sgw_conf *c, const struct key *k, struct val *in)
+set_rule(void *c, const struct sgw_conf_key *k, struct val *in)
 {
 	struct sgw_rule **vp = field(c, k->off), *grown;
 	size_t *np = field(c, k->off2);
@@ -1150,26 +1179,26 @@ out:
 	return rc;
 }
 
-typedef int setter(struct sgw_conf *, const struct key *, struct val *);
+typedef int setter(void *, const struct sgw_conf_key *, struct val *);
 
 static setter *const setters[] = {
-	[T_STR] = set_str,           [T_PATH] = set_path,
-	[T_PREFIX] = set_prefix,     [T_TOKEN] = set_token,
-	[T_DOMAIN] = set_domain,     [T_ADDR] = set_addr,
-	[T_DURATION] = set_duration, [T_SIZE] = set_size,
-	[T_INT] = set_int,           [T_INT64] = set_int64,
-	[T_BOOL] = set_bool,         [T_MODE] = set_mode,
-	[T_LOGLEVEL] = set_loglevel, [T_SAMESITE] = set_samesite,
-	[T_IPV4LIST] = set_ipv4list, [T_CIDRLIST] = set_cidrlist,
-	[T_HOSTLIST] = set_hostlist, [T_ADDRLIST] = set_addrlist,
-	[T_RULE] = set_rule,
+	[SGW_T_STR] = set_str,           [SGW_T_PATH] = set_path,
+	[SGW_T_PREFIX] = set_prefix,     [SGW_T_TOKEN] = set_token,
+	[SGW_T_DOMAIN] = set_domain,     [SGW_T_ADDR] = set_addr,
+	[SGW_T_DURATION] = set_duration, [SGW_T_SIZE] = set_size,
+	[SGW_T_INT] = set_int,           [SGW_T_INT64] = set_int64,
+	[SGW_T_BOOL] = set_bool,         [SGW_T_MODE] = set_mode,
+	[SGW_T_LOGLEVEL] = set_loglevel, [SGW_T_SAMESITE] = set_samesite,
+	[SGW_T_IPV4LIST] = set_ipv4list, [SGW_T_CIDRLIST] = set_cidrlist,
+	[SGW_T_HOSTLIST] = set_hostlist, [SGW_T_ADDRLIST] = set_addrlist,
+	[SGW_T_RULE] = set_rule,
 };
-_Static_assert(sizeof(setters) / sizeof(setters[0]) == T_NTYPES,
+_Static_assert(sizeof(setters) / sizeof(setters[0]) == SGW_T_NTYPES,
     "one setter per key type");
 
 /* The checks every value gets, then the row's setter. */
 static int
-set_value(struct sgw_conf *c, const struct key *k, const char *v,
+set_value(void *c, const struct sgw_conf_key *k, const char *v,
     unsigned line, struct val *in)
 {
 	in->v = v;
@@ -1178,8 +1207,13 @@ set_value(struct sgw_conf *c, const struct key *k, const char *v,
 	show(v, in->q, 1);
 	if (strnlen(v, VALUE_MAX + 1) > VALUE_MAX)
 		return fail(in, "longer than %d bytes", VALUE_MAX);
-	if (v[0] == '\0' && !(k->flags & K_EMPTY))
+	if (v[0] == '\0' && !(k->flags & SGW_K_EMPTY))
 		return fail(in, "must not be empty");
+	/* Strings that end up in keys, cookies or paths have a bound, so a
+	 * value that -t accepts cannot overflow what is built from it. */
+	if (k->type <= SGW_T_DOMAIN && k->max > 0 &&
+	    strlen(v) > (size_t)k->max)
+		return fail(in, "longer than %lld bytes", (long long)k->max);
 	return setters[k->type](c, k, in);
 }
 
@@ -1189,8 +1223,8 @@ find_key(const char *section, const char *name)
 	size_t i;
 
 	for (i = 0; i < NKEYS; i++) {
-		if (strcmp(keys[i].section, section) == 0 &&
-		    strcmp(keys[i].name, name) == 0)
+		if (strcmp(keys(i).section, section) == 0 &&
+		    strcmp(keys(i).name, name) == 0)
 			break;
 	}
 	return i;
@@ -1200,41 +1234,41 @@ static const char *
 find_section(const char *name)
 {
 	for (size_t i = 0; i < NKEYS; i++) {
-		if (strcmp(keys[i].section, name) == 0)
-			return keys[i].section;
+		if (strcmp(keys(i).section, name) == 0)
+			return keys(i).section;
 	}
 	return NULL;
 }
 
 /* Frees what one row owns and zeroes it. */
 static void
-unset(struct sgw_conf *c, const struct key *k)
+unset(void *c, const struct sgw_conf_key *k)
 {
 	void *p = field(c, k->off);
 
 	switch (k->type) {
-	case T_STR:
-	case T_PATH:
-	case T_PREFIX:
-	case T_TOKEN:
-	case T_DOMAIN:
-	case T_ADDR:
-	case T_IPV4LIST:
+	case SGW_T_STR:
+	case SGW_T_PATH:
+	case SGW_T_PREFIX:
+	case SGW_T_TOKEN:
+	case SGW_T_DOMAIN:
+	case SGW_T_ADDR:
+	case SGW_T_IPV4LIST:
 		free(*(char **)p);
 		*(char **)p = NULL;
 		break;
-	case T_CIDRLIST:
-	case T_ADDRLIST:
+	case SGW_T_CIDRLIST:
+	case SGW_T_ADDRLIST:
 		free(*(void **)p);
 		*(void **)p = NULL;
 		*(size_t *)field(c, k->off2) = 0;
 		break;
-	case T_HOSTLIST:
+	case SGW_T_HOSTLIST:
 		free_strv(*(char ***)p, *(size_t *)field(c, k->off2));
 		*(char ***)p = NULL;
 		*(size_t *)field(c, k->off2) = 0;
 		break;
-	case T_RULE: {
+	case SGW_T_RULE: {
 		struct sgw_rule *r = *(struct sgw_rule **)p;
 		size_t *np = field(c, k->off2);
 
@@ -1255,8 +1289,18 @@ sgw_conf_free(struct sgw_conf *conf)
 {
 	if (conf == NULL)
 		return;
-	for (size_t i = 0; i < NKEYS; i++)
-		unset(conf, &keys[i]);
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (base_of(conf, i) != NULL)
+			unset(base_of(conf, i), &keys(i));
+	}
+	if (conf->backend_opts != NULL) {
+		size_t nb;
+
+		(void)sgw_store_backends(&nb);
+		for (size_t b = 0; b < nb; b++)
+			free(conf->backend_opts[b]);
+		free(conf->backend_opts);
+	}
 	free(conf->file);
 	memset(conf, 0, sizeof(*conf));
 }
@@ -1267,9 +1311,11 @@ apply_defaults(struct sgw_conf *c)
 {
 	struct val in;
 
+	if (alloc_backends(c) < 0)
+		return -1;
 	for (size_t i = 0; i < NKEYS; i++) {
-		if (keys[i].def != NULL &&
-		    set_value(c, &keys[i], keys[i].def, 0, &in) < 0)
+		if (keys(i).def != NULL &&
+		    set_value(base_of(c, i), &keys(i), keys(i).def, 0, &in) < 0)
 			return -1;
 	}
 	return 0;
@@ -1280,7 +1326,7 @@ apply_defaults(struct sgw_conf *c)
 static int
 default_rules(struct sgw_conf *c, struct val *in)
 {
-	const struct key *k = &keys[find_key("access", "rule")];
+	const struct sgw_conf_key *k = &keys(find_key("access", "rule"));
 	char *mine = NULL;
 	int rc = -1;
 
@@ -1405,6 +1451,52 @@ check_template(struct ctx *x, const struct sgw_conf *c)
 		close(fd);
 }
 
+void
+sgw_conf_wipe_secrets(struct sgw_conf *conf)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		char **sp;
+
+		if (!(keys(i).flags & SGW_K_SECRET) || keys(i).type != SGW_T_STR ||
+		    base_of(conf, i) == NULL)
+			continue;
+		sp = field(base_of(conf, i), keys(i).off);
+		if (*sp != NULL)
+			explicit_bzero(*sp, strlen(*sp));
+	}
+}
+
+/* [store] backend names a registered backend; each backend's section
+ * passes the checks only the whole section can make. */
+static void
+check_store(struct ctx *x, struct sgw_conf *c)
+{
+	const struct sgw_store_backend *const *bv;
+	char names[128] = "", why[WHY_LEN], shown[SHOW_LEN];
+	size_t nb;
+
+	bv = sgw_store_backends(&nb);
+	for (size_t b = 0; b < nb; b++) {
+		unsigned line = 0;
+
+		snprintf(names + strlen(names), sizeof(names) - strlen(names),
+		    "%s%s", b > 0 ? ", " : "", bv[b]->name);
+		if (bv[b]->validate == NULL ||
+		    bv[b]->validate(c->backend_opts[b], why, sizeof(why)) == 0)
+			continue;
+		for (size_t i = 0; i < NKEYS; i++) {
+			if (owner_of[i] == (int)b && x->seen[i] > line)
+				line = x->seen[i];
+		}
+		report(x, line, "[%s] %s", bv[b]->name, why);
+	}
+	if (!is_bad(x, "store", "backend") &&
+	    sgw_store_backend_find(c->store_backend) == NULL)
+		report(x, line_of(x, "store", "backend"),
+		    "backend: unknown store %s (one of %s)",
+		    show(c->store_backend, shown, 1), names);
+}
+
 /* What only the whole file can tell. */
 static void
 finish(struct ctx *x, struct sgw_conf *c)
@@ -1421,7 +1513,7 @@ finish(struct ctx *x, struct sgw_conf *c)
 		if (asprintf(&url, "%s/login", c->prefix) < 0)
 			url = NULL;
 		if (url == NULL ||
-		    set_value(c, &keys[find_key("access", "login_url")], url, 0,
+		    set_value(c, &keys(find_key("access", "login_url")), url, 0,
 			&in) < 0)
 			report(x, line_of(x, "login", "prefix"),
 			    "login_url: %s",
@@ -1443,6 +1535,7 @@ finish(struct ctx *x, struct sgw_conf *c)
 		    "such cookies otherwise)");
 	check_cookie_prefix(x, c);
 	check_template(x, c);
+	check_store(x, c);
 }
 
 static char *
@@ -1523,27 +1616,27 @@ parse_key(struct ctx *x, struct sgw_conf *c, char *s, unsigned line)
 		return;
 	}
 	if ((i = find_key(x->section, name)) == NKEYS) {
-		for (j = 0; j < NKEYS && strcmp(keys[j].name, name) != 0; j++)
+		for (j = 0; j < NKEYS && strcmp(keys(j).name, name) != 0; j++)
 			;
 		if (j < NKEYS)
 			report(x, line,
 			    "unknown key \"%s\" in [%s] (it belongs in [%s])",
-			    keys[j].name, x->section, keys[j].section);
+			    keys(j).name, x->section, keys(j).section);
 		else
 			report(x, line, "unknown key \"%s\" in [%s]",
 			    show(name, shown, 0), x->section);
 		return;
 	}
-	if (x->seen[i] && !(keys[i].flags & K_REPEAT)) {
+	if (x->seen[i] && !(keys(i).flags & SGW_K_REPEAT)) {
 		report(x, line, "\"%s\" set twice (first on line %u)",
-		    keys[i].name, x->seen[i]);
+		    keys(i).name, x->seen[i]);
 		return;
 	}
 	if (!x->seen[i])
 		x->seen[i] = line;
-	if (set_value(c, &keys[i], value, line, &in) < 0) {
+	if (set_value(base_of(c, i), &keys(i), value, line, &in) < 0) {
 		x->bad[i] = 1;
-		report(x, line, "%s: %s", keys[i].name, in.why);
+		report(x, line, "%s: %s", keys(i).name, in.why);
 	}
 }
 
@@ -1574,7 +1667,8 @@ sgw_conf_parse(const char *file, const char *text, size_t len,
 {
 	struct ctx *x = NULL;
 	char *buf = NULL;
-	size_t pos = 0;
+	const char *l;
+	size_t pos = 0, n;
 	unsigned line = 0;
 
 	memset(conf, 0, sizeof(*conf));
@@ -1598,14 +1692,8 @@ sgw_conf_parse(const char *file, const char *text, size_t len,
 	/* Windows editors start UTF-8 files with a byte order mark. */
 	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
 		pos = 3;
-	while (pos < len) {
-		char *s = buf + pos;
-		char *nl = memchr(s, '\n', len - pos);
-		size_t n = nl != NULL ? (size_t)(nl - s) : len - pos;
-
-		parse_line(x, conf, s, n, ++line);
-		pos += n + 1;
-	}
+	while (sgw_line_next(buf, len, &pos, &l, &n))
+		parse_line(x, conf, buf + (l - buf), n, ++line);
 	finish(x, conf);
 	if ((conf->file = strdup(file)) == NULL)
 		report(x, 0, "out of memory");
@@ -1621,75 +1709,20 @@ fail:
 	return -1;
 }
 
-/* The whole file, up to FILE_MAX bytes, NUL-terminated. Works for pipes
- * (-c /dev/stdin) as well as files. */
-static int
-read_file(const char *file, char **out, size_t *outlen)
-{
-	char *buf = NULL, *grown;
-	size_t len = 0, cap = 0;
-	int fd, saved, rc = -1;
-	ssize_t r;
-
-	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	for (;;) {
-		if (len == cap) {
-			if (cap > FILE_MAX) {
-				errno = EFBIG;
-				goto out;
-			}
-			/* One byte past the limit tells "too large" from
-			 * "exactly FILE_MAX". */
-			cap = cap == 0 ? 8192 : cap * 2;
-			if (cap > FILE_MAX + 1)
-				cap = FILE_MAX + 1;
-			if ((grown = realloc(buf, cap + 1)) == NULL)
-				goto out;
-			buf = grown;
-		}
-		r = read(fd, buf + len, cap - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			goto out;
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	if (len > FILE_MAX) {
-		errno = EFBIG;
-		goto out;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	*outlen = len;
-	buf = NULL;
-	rc = 0;
-out:
-	saved = errno;
-	free(buf);
-	close(fd);
-	errno = saved;
-	return rc;
-}
-
 int
 sgw_conf_load(const char *file, struct sgw_conf *conf, struct sgw_errs *errs)
 {
-	char *text = NULL;
-	size_t len = 0;
+	struct sgw_file f;
 	int rc;
 
 	memset(conf, 0, sizeof(*conf));
-	if (file == NULL)
-		errno = EINVAL;
-	if (file == NULL || read_file(file, &text, &len) < 0) {
-		sgw_errs_add(errs, "%s: cannot read: %s",
-		    file != NULL ? file : "(null)", strerror(errno));
+	/* Not SGW_FILE_REGULAR: -c /dev/stdin (a pipe) is read too. */
+	if (sgw_file_read(file, FILE_MAX, 0, &f) < 0) {
+		sgw_errs_add(errs, "%s: %s", file != NULL ? file : "(null)",
+		    f.errstr);
 		return -1;
 	}
-	rc = sgw_conf_parse(file, text, len, conf, errs);
-	free(text);
+	rc = sgw_conf_parse(file, f.buf, f.len, conf, errs);
+	sgw_file_free(&f);
 	return rc;
 }

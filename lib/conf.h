@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cidr.h"
 #include "errs.h"
 
 /* An address to listen on or connect to: IPv4 host:port or unix:/path. */
@@ -20,12 +21,6 @@ struct sgw_addr {
 	char host[256];   /* numeric IPv4 or a host name (redis only) */
 	int port;         /* 1..65535 */
 	char path[108];   /* unix socket path (sun_path size) */
-};
-
-/* An IPv4 network, both in host byte order. */
-struct sgw_cidr {
-	uint32_t addr; /* already masked */
-	uint32_t mask;
 };
 
 enum sgw_policy {
@@ -47,6 +42,67 @@ struct sgw_rule {
 enum sgw_same_site { SGW_SAME_SITE_STRICT, SGW_SAME_SITE_LAX, SGW_SAME_SITE_NONE };
 enum sgw_log_level { SGW_LOG_ERROR, SGW_LOG_WARN, SGW_LOG_INFO, SGW_LOG_DEBUG };
 
+struct sgw_conf;
+
+/*
+ * The rows of a configuration table. lib/conf.c holds the table of the
+ * sections every gateway has; each store backend holds the rows of its
+ * own section (struct sgw_store_backend), whose offsets point into that
+ * backend's options struct instead of struct sgw_conf.
+ */
+enum sgw_conf_type {
+	SGW_T_STR,      /* any text; max, when set, is the longest in bytes */
+	SGW_T_PATH,     /* a local URL path: "/..." */
+	SGW_T_PREFIX,   /* a path stored without its trailing '/' */
+	SGW_T_TOKEN,    /* an RFC 6265 cookie name */
+	SGW_T_DOMAIN,   /* a cookie domain, lower-cased */
+	SGW_T_ADDR,     /* host:port or unix:/path, kept as text and parsed */
+	SGW_T_DURATION, /* int64_t milliseconds */
+	SGW_T_SIZE,     /* size_t bytes, with k or m */
+	SGW_T_INT,      /* int */
+	SGW_T_INT64,    /* int64_t */
+	SGW_T_BOOL,     /* int 0/1 from on/off */
+	SGW_T_MODE,     /* mode_t, octal */
+	SGW_T_LOGLEVEL, /* enum sgw_log_level */
+	SGW_T_SAMESITE, /* enum sgw_same_site */
+	SGW_T_IPV4LIST, /* IPv4 addresses, kept as "a,b,c" */
+	SGW_T_CIDRLIST, /* struct sgw_cidr array + count */
+	SGW_T_HOSTLIST, /* lower-case char * array + count */
+	SGW_T_ADDRLIST, /* struct sgw_addr array + count (host:port only) */
+	SGW_T_RULE,     /* appends one struct sgw_rule */
+	SGW_T_NTYPES
+};
+
+#define SGW_K_EMPTY 0x01  /* an empty value is allowed */
+#define SGW_K_REPEAT 0x02 /* may appear more than once; each line adds */
+#define SGW_K_NAMES 0x04  /* addresses: host names, not only numeric IPv4 */
+#define SGW_K_NOUNIX 0x08 /* addresses: host:port only */
+#define SGW_K_SECRET 0x10 /* wiped in processes that must not hold it */
+
+struct sgw_conf_key {
+	const char *section;
+	const char *name;
+	enum sgw_conf_type type;
+	unsigned flags;  /* SGW_K_* */
+	int64_t min;     /* numbers and durations: the accepted range */
+	int64_t max;     /* ...; strings: the longest value, 0 = VALUE_MAX */
+	const char *def; /* parsed like a file's value; NULL: no default */
+	size_t off;      /* the field in the table's struct */
+	size_t off2;     /* SGW_T_ADDR: the parsed address; lists: the count */
+};
+
+/* Every key the configuration knows, global and per backend, in the
+ * order `sessiongw.conf(5)` documents them; n gets the count. Each
+ * element points at a row of some table. */
+const struct sgw_conf_key *const *sgw_conf_keys(size_t *n);
+
+/* The options struct of the backend called name (a struct
+ * sgw_<name>_conf), or NULL when no such backend is registered. */
+void *sgw_conf_backend(const struct sgw_conf *conf, const char *name);
+
+/* Wipes every key marked SGW_K_SECRET (passwords) in place. */
+void sgw_conf_wipe_secrets(struct sgw_conf *conf);
+
 /* Durations are milliseconds; sizes are bytes; booleans are 0/1. Strings
  * are owned by the struct and never NULL (an empty value is ""). */
 struct sgw_conf {
@@ -63,22 +119,17 @@ struct sgw_conf {
 	enum sgw_log_level log_level;
 	char *log_file;               /* "" = stderr */
 	size_t max_body;
+	int64_t request_timeout_ms;   /* a whole request must arrive within it */
 	char *user;                   /* "" = stay who we are */
 	char *metrics_listen;         /* "" = off */
 	struct sgw_addr metrics_addr; /* parsed when metrics_listen is set */
 
-	/* [redis] */
-	char *redis_address;
-	struct sgw_addr redis_addr;
-	struct sgw_addr *sentinels; /* from the space/comma separated list */
-	size_t nsentinels;
-	char *sentinel_master;
-	char *redis_username;
-	char *redis_password;
-	int redis_database;           /* 0..15 is not enforced: 0..1000000 */
-	char *key_prefix;
-	int64_t connect_timeout_ms;
-	int64_t command_timeout_ms;
+	/* [store] */
+	char *store_backend;            /* a name from the store registry */
+	int64_t cleanup_interval_ms;    /* the sweeper's period */
+	void **backend_opts;            /* one options struct per registered
+	                                 * backend, in registry order: see
+	                                 * sgw_conf_backend() */
 
 	/* [session] */
 	int64_t idle_timeout_ms;
@@ -86,6 +137,7 @@ struct sgw_conf {
 	int64_t remember_me_timeout_ms;
 	int max_per_user;             /* 0 = unlimited */
 	int bind_client;
+	int bind_user_agent;
 	char *users_file;
 	char *secret_file;
 
@@ -145,15 +197,6 @@ int sgw_addr_parse(const char *s, int allow_names, struct sgw_addr *out,
 
 /* Formats an address for messages: "127.0.0.1:9000" or "unix:/path". */
 const char *sgw_addr_str(const struct sgw_addr *a, char *buf, size_t len);
-
-/* "10.0.0.0/8" or "10.1.2.3" (a /32) into *out. Returns 0 or -1. */
-int sgw_cidr_parse(const char *s, struct sgw_cidr *out);
-
-/* "1.2.3.4" into host byte order. Returns 0 or -1 (IPv4 dotted quad only). */
-int sgw_ipv4_parse(const char *s, uint32_t *out);
-
-/* 1 when the IPv4 text address lies in one of the networks, else 0. */
-int sgw_cidr_contains(const struct sgw_cidr *v, size_t n, const char *addr);
 
 /* "500ms", "30s", "15m", "12h", "30d" into milliseconds. -1 when malformed
  * or it overflows. */

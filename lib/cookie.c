@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "chars.h"
+
 static int
 is_ws(char c)
 {
@@ -78,7 +80,7 @@ valid_name(const char *s)
 	for (; *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
 
-		if (c <= 0x20 || c >= 0x7f || strchr("()<>@,;:\\\"/[]?={}", c))
+		if (!sgw_is_token_char(c))
 			return 0;
 	}
 	return 1;

@@ -115,7 +115,7 @@ copy_bytes(const char *s, size_t n)
 }
 
 /* Optional string member `key` into *dst, at most max bytes. */
-static int
+static enum sgw_credentials_rc
 json_field(json_t *root, const char *key, size_t max, char **dst,
     const char *wrong_type, const char *too_long, const char **why)
 {
@@ -123,36 +123,36 @@ json_field(json_t *root, const char *key, size_t max, char **dst,
 	size_t n;
 
 	if (v == NULL)
-		return 0;
+		return SGW_CREDENTIALS_OK;
 	if (!json_is_string(v)) {
 		*why = wrong_type;
-		return 400;
+		return SGW_CREDENTIALS_MALFORMED;
 	}
 	n = json_string_length(v);
 	if (n > max) {
 		*why = too_long;
-		return 400;
+		return SGW_CREDENTIALS_TOO_LARGE;
 	}
 	/* jansson refuses "\u0000" without JSON_ALLOW_NUL; checked again
 	 * because a NUL would cut the C string short of what was sent. */
 	if (memchr(json_string_value(v), '\0', n) != NULL) {
 		*why = "NUL byte in body";
-		return 400;
+		return SGW_CREDENTIALS_MALFORMED;
 	}
 	if ((*dst = copy_bytes(json_string_value(v), n)) == NULL) {
 		*why = "out of memory";
-		return 500;
+		return SGW_CREDENTIALS_INTERNAL;
 	}
-	return 0;
+	return SGW_CREDENTIALS_OK;
 }
 
-static int
+static enum sgw_credentials_rc
 parse_json(const char *body, size_t len, struct sgw_credentials *c,
     const char **why)
 {
 	json_error_t jerr;
 	json_t *root, *v;
-	int st;
+	enum sgw_credentials_rc st;
 
 	jansson_wipe_frees();
 	/* Strict: no duplicate keys (which of two passwords would count?),
@@ -165,12 +165,12 @@ parse_json(const char *body, size_t len, struct sgw_credentials *c,
 	explicit_bzero(&jerr, sizeof(jerr));
 	if (root == NULL) {
 		*why = "malformed JSON";
-		st = 400;
+		st = SGW_CREDENTIALS_MALFORMED;
 		goto done;
 	}
 	if (!json_is_object(root)) {
 		*why = "body is not a JSON object";
-		st = 400;
+		st = SGW_CREDENTIALS_MALFORMED;
 		goto done;
 	}
 	if ((st = json_field(root, "username", USERNAME_MAX, &c->username,
@@ -185,12 +185,12 @@ parse_json(const char *body, size_t len, struct sgw_credentials *c,
 	if ((v = json_object_get(root, "remember_me")) != NULL) {
 		if (!json_is_boolean(v)) {
 			*why = "remember_me must be a boolean";
-			st = 400;
+			st = SGW_CREDENTIALS_MALFORMED;
 			goto done;
 		}
 		c->remember_me = json_is_true(v);
 	}
-	st = 0;
+	st = SGW_CREDENTIALS_OK;
 done:
 	json_decref(root);
 	return st;
@@ -198,7 +198,7 @@ done:
 
 /* Optional form field `name` into *dst, at most max bytes. The body has
  * been validated, so -1 from sgw_form_get can only be OOM. */
-static int
+static enum sgw_credentials_rc
 form_field(const char *body, size_t len, const char *name, size_t max,
     char **dst, const char *too_long, const char **why)
 {
@@ -207,29 +207,29 @@ form_field(const char *body, size_t len, const char *name, size_t max,
 
 	if (r < 0) {
 		*why = "out of memory";
-		return 500;
+		return SGW_CREDENTIALS_INTERNAL;
 	}
 	if (r == 0)
-		return 0;
+		return SGW_CREDENTIALS_OK;
 	if (strlen(v) > max) {
 		free_wiped(v);
 		*why = too_long;
-		return 400;
+		return SGW_CREDENTIALS_TOO_LARGE;
 	}
 	*dst = v;
-	return 0;
+	return SGW_CREDENTIALS_OK;
 }
 
-static int
+static enum sgw_credentials_rc
 parse_form(const char *body, size_t len, struct sgw_credentials *c,
     const char **why)
 {
 	char *remember = NULL;
-	int st;
+	enum sgw_credentials_rc st;
 
 	if (sgw_form_validate(body, len) != 0) {
 		*why = "malformed form body";
-		return 400;
+		return SGW_CREDENTIALS_MALFORMED;
 	}
 	if ((st = form_field(body, len, "username", USERNAME_MAX,
 	    &c->username, "username too long", why)) != 0)
@@ -244,64 +244,64 @@ parse_form(const char *body, size_t len, struct sgw_credentials *c,
 	 * when not); any other value is not a yes. */
 	if (sgw_form_get(body, len, "remember_me", &remember) < 0) {
 		*why = "out of memory";
-		return 500;
+		return SGW_CREDENTIALS_INTERNAL;
 	}
 	c->remember_me = remember != NULL && strcmp(remember, "on") == 0;
 	free(remember);
-	return 0;
+	return SGW_CREDENTIALS_OK;
 }
 
-int
+enum sgw_credentials_rc
 sgw_credentials_parse(const char *content_type, const char *body,
     size_t len, struct sgw_credentials *out, const char **why)
 {
 	enum sgw_body_kind kind;
 	const char *ignored;
-	int st;
+	enum sgw_credentials_rc st;
 
 	if (why == NULL)
 		why = &ignored;
 	if (out == NULL) {
 		*why = "internal error";
-		return 500;
+		return SGW_CREDENTIALS_INTERNAL;
 	}
 	memset(out, 0, sizeof(*out));
 	if (content_type == NULL) {
 		*why = "missing content type";
-		return 415;
+		return SGW_CREDENTIALS_MEDIA_TYPE;
 	}
 	if ((kind = sgw_body_kind(content_type)) == SGW_BODY_OTHER) {
 		*why = "unsupported content type";
-		return 415;
+		return SGW_CREDENTIALS_MEDIA_TYPE;
 	}
 	if (body == NULL && len > 0) {
 		*why = "internal error";
-		return 500;
+		return SGW_CREDENTIALS_INTERNAL;
 	}
 	if (body == NULL)
 		body = "";
 	if (memchr(body, '\0', len) != NULL) {
 		*why = "NUL byte in body";
-		st = 400;
+		st = SGW_CREDENTIALS_MALFORMED;
 		goto done;
 	}
 	st = kind == SGW_BODY_JSON ? parse_json(body, len, out, why) :
 	    parse_form(body, len, out, why);
-	if (st != 0)
+	if (st != SGW_CREDENTIALS_OK)
 		goto done;
 	if (out->username == NULL || out->username[0] == '\0') {
 		*why = "missing username";
-		st = 400;
+		st = SGW_CREDENTIALS_MISSING;
 	} else if (out->password == NULL || out->password[0] == '\0') {
 		*why = "missing password";
-		st = 400;
+		st = SGW_CREDENTIALS_MISSING;
 	} else if (out->return_to != NULL && out->return_to[0] == '\0') {
 		/* An empty hidden field means "none", as absence does. */
 		free(out->return_to);
 		out->return_to = NULL;
 	}
 done:
-	if (st != 0)
+	if (st != SGW_CREDENTIALS_OK)
 		sgw_credentials_clear(out);
 	/* Set even on failure: the caller answers in the body's format. */
 	out->is_json = kind == SGW_BODY_JSON;

@@ -12,17 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int
-hex_digit(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "chars.h"
 
 /*
  * The byte that starts at in[*i], advancing *i past it. -1 on a '%' not
@@ -38,8 +28,8 @@ decode_one(const char *in, size_t len, size_t *i, int plus)
 		int hi, lo;
 
 		if (len - *i < 3 ||
-		    (hi = hex_digit((unsigned char)in[*i + 1])) < 0 ||
-		    (lo = hex_digit((unsigned char)in[*i + 2])) < 0)
+		    (hi = sgw_hex_digit((unsigned char)in[*i + 1])) < 0 ||
+		    (lo = sgw_hex_digit((unsigned char)in[*i + 2])) < 0)
 			return -1;
 		c = (unsigned char)(hi << 4 | lo);
 		*i += 2;

@@ -16,6 +16,7 @@
  */
 #include "redirect.h"
 
+#include "chars.h"
 #include "form.h"
 
 #include <stddef.h>
@@ -25,12 +26,6 @@
 /* RFC 1035: a host name is at most 253 characters. */
 #define HOST_MAX 253
 
-static char
-ascii_lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
 /* Case-insensitive comparison of a[0..alen) and b[0..blen), in ASCII
  * whatever the locale. */
 static int
@@ -39,7 +34,7 @@ host_equal(const char *a, size_t alen, const char *b, size_t blen)
 	if (alen != blen)
 		return 0;
 	for (size_t i = 0; i < alen; i++) {
-		if (ascii_lower(a[i]) != ascii_lower(b[i]))
+		if (sgw_ascii_lower(a[i]) != sgw_ascii_lower(b[i]))
 			return 0;
 	}
 	return 1;
@@ -110,13 +105,6 @@ all_bytes_safe(const char *s)
 	return 1;
 }
 
-static int
-is_host_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '.' || c == '-';
-}
-
 /* Whether the absolute URL s ("https://" already checked) names an
  * allowed host. */
 static int
@@ -127,7 +115,7 @@ https_url_allowed(
 	char host[HOST_MAX + 1];
 	size_t hlen = 0, p;
 
-	while (is_host_char(auth[hlen]))
+	while (sgw_is_host_char(auth[hlen]))
 		hlen++;
 	if (hlen == 0 || hlen > HOST_MAX)
 		return 0;

@@ -1,37 +1,51 @@
 /*
- * store_redis: the session store over Redis (hiredis 0.14).
+ * store_redis: the store over Redis (hiredis 0.14), for several gateway
+ * hosts sharing one Redis (or a Sentinel-watched master and replicas).
  *
  * Keys (all under key_prefix):
- *   s:HASH      a session: a Redis hash whose TTL is the session's life.
- *               Fields u (user), r (roles), c (client), ct (created),
- *               ls (last refresh), ab (absolute end), rm (remember-me),
- *               and d:NAME for each application data key.
+ *   s:HASH      a session: a Redis hash whose TTL is the session's
+ *               deadline. Fields u (user), c (client), a (User-Agent
+ *               digest), ct (created), ls (last refresh), ab (absolute
+ *               end), dl (deadline), rm (remember-me), and d:NAME for each
+ *               application data key.
  *   u:USER      the user's index: a sorted set of HASH scored by creation
- *               time. Members whose session has gone are pruned whenever
- *               the index is read or added to, so it never outgrows the
- *               user's live sessions.
- *   f:u:USER, f:c:ADDR   failed-login counters (TTL = failure_window)
- *   l:u:USER, l:c:ADDR   lockouts (TTL = lockout)
+ *               time; members whose session has gone are dropped whenever
+ *               it is read.
+ *   KEY         a counter (f:u:USER, l:c:ADDR...): a string with a TTL.
  *
  * HASH is the hex SHA-256 of the token: Redis never sees a token.
  *
- * Every multi-step change is a Lua script, so it is atomic and costs one
- * round trip; scripts take the time from Redis (TIME), so every gateway
- * host agrees on "now" whatever its own clock says. Scripts are sent as
- * EVALSHA with the SHA-1 computed here, falling back to EVAL on NOSCRIPT
- * (an empty script cache after a restart or failover).
+ * The check is one HMGET: no script runs on the hot path. A change of
+ * several keys is a Lua script, so it is atomic and one round trip; the
+ * scripts decide nothing (the policy is session.c's) and take the time
+ * from their caller. Scripts are sent as EVALSHA, falling back to EVAL on
+ * NOSCRIPT (an empty script cache after a restart or a failover).
+ *
+ * One connection per process, made lazily (so a worker starts even while
+ * Redis is down) and re-made after any I/O error, with the command timeout
+ * re-applied after every reconnect. A command that failed on a broken
+ * connection is sent again on a new one only when repeating it is
+ * harmless: never a counter increment, which could count one failed login
+ * twice.
  */
 #include "store_redis.h"
 
 #include <errno.h>
 #include <hiredis.h>
 #include <openssl/sha.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
+#include "conf.h"
+
 #define MAX_ARGS 16
+/* key_prefix (at most PREFIX_MAX) + "u:" + a user, or + a counter key. */
+#define PREFIX_MAX 128
+#define KEYLEN (PREFIX_MAX + 4 + SGW_COUNTER_KEY_MAXLEN + 1)
+_Static_assert(SGW_COUNTER_KEY_MAXLEN >= SGW_USER_MAXLEN + 2, "u:USER fits");
 
 struct script {
 	const char *src;
@@ -40,93 +54,49 @@ struct script {
 
 struct redis_store {
 	struct sgw_store base;
-	const struct sgw_conf *conf;
+	const struct sgw_redis_conf *conf;
 	redisContext *c; /* NULL until the first command, or after an error */
 };
 
-#define LUA_NOW                                                                \
-	"local t = redis.call('TIME') "                                        \
-	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
-
-/* KEYS: session, index. ARGV: user roles client rm idle life max hash sprefix */
-static struct script s_create = {LUA_NOW
-    "local idle = tonumber(ARGV[5]) local life = tonumber(ARGV[6]) "
-    "local maxn = tonumber(ARGV[7]) local ab = now + life "
+/* KEYS: session, index. ARGV: u c a ct ls ab dl rm ttl hash index_ttl */
+static struct script s_put = {
     "redis.call('DEL', KEYS[1]) "
-    "redis.call('HSET', KEYS[1], 'u', ARGV[1], 'r', ARGV[2], 'c', ARGV[3], "
-    "  'rm', ARGV[4], 'ct', now, 'ls', now, 'ab', ab) "
-    "redis.call('PEXPIRE', KEYS[1], math.min(idle, life)) "
-    "for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do "
-    "  if redis.call('EXISTS', ARGV[9] .. m) == 0 then "
-    "    redis.call('ZREM', KEYS[2], m) end end "
-    "redis.call('ZADD', KEYS[2], now, ARGV[8]) "
-    "local ended = 0 "
-    "if maxn > 0 then "
-    /* Oldest first, but never the session being made: one created in
-     * the same millisecond may sort before it. */
-    "  local excess = redis.call('ZCARD', KEYS[2]) - maxn "
-    "  for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do "
-    "    if excess <= 0 then break end "
-    "    if m ~= ARGV[8] then "
-    "      redis.call('DEL', ARGV[9] .. m) redis.call('ZREM', KEYS[2], m) "
-    "      ended = ended + 1 excess = excess - 1 end end end "
-    "if redis.call('PTTL', KEYS[2]) < life then "
-    "  redis.call('PEXPIRE', KEYS[2], life) end "
-    "return {tostring(now), tostring(ab), tostring(math.min(idle, life)), ended}",
+    "redis.call('HSET', KEYS[1], 'u', ARGV[1], 'c', ARGV[2], 'a', ARGV[3], "
+    "  'ct', ARGV[4], 'ls', ARGV[5], 'ab', ARGV[6], 'dl', ARGV[7], 'rm', ARGV[8]) "
+    "redis.call('PEXPIRE', KEYS[1], ARGV[9]) "
+    "redis.call('ZADD', KEYS[2], ARGV[4], ARGV[10]) "
+    "if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[11]) then "
+    "  redis.call('PEXPIRE', KEYS[2], ARGV[11]) end "
+    "return 1",
     ""};
 
-/* KEYS: session. ARGV: idle min_step. Returns nil, or
- * {u, r, c, ct, ls, ab, rm, now, pttl}. */
-static struct script s_touch = {
-    "local v = redis.call('HMGET', KEYS[1], 'u', 'r', 'c', 'ct', 'ls', 'ab', 'rm') "
-    "if not v[1] then return false end " LUA_NOW
-    "local ab = tonumber(v[6]) local ls = tonumber(v[5]) "
-    "if now >= ab then redis.call('DEL', KEYS[1]) return false end "
-    "if now - ls >= tonumber(ARGV[2]) then "
-    "  redis.call('HSET', KEYS[1], 'ls', now) "
-    "  redis.call('PEXPIRE', KEYS[1], math.min(tonumber(ARGV[1]), ab - now)) "
-    "  ls = now end "
-    "return {v[1], v[2], v[3], v[4], tostring(ls), v[6], v[7], tostring(now), "
-    "  tostring(redis.call('PTTL', KEYS[1]))}",
+/* KEYS: session. ARGV: ls dl ttl. 1 when refreshed, 0 when gone. */
+static struct script s_refresh = {
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end "
+    "redis.call('HSET', KEYS[1], 'ls', ARGV[1], 'dl', ARGV[2]) "
+    "redis.call('PEXPIRE', KEYS[1], ARGV[3]) return 1",
     ""};
 
-/* KEYS: session. ARGV: iprefix hash. Returns 1 when a session ended. */
-static struct script s_destroy = {
+/* KEYS: session. ARGV: index prefix, hash. 1 when a session ended. */
+static struct script s_del = {
     "local u = redis.call('HGET', KEYS[1], 'u') "
     "local n = redis.call('DEL', KEYS[1]) "
     "if u then redis.call('ZREM', ARGV[1] .. u, ARGV[2]) end "
     "return n",
     ""};
 
-/* KEYS: index. ARGV: sprefix. Returns {hash, ct, ls, ab, c, rm, idle_end}...
- * for the live sessions, oldest first, and prunes the dead. idle_end is
- * Redis's now + PTTL: the PTTL alone counts from now, not from ls. */
-static struct script s_list = {LUA_NOW
+/* KEYS: index. ARGV: session prefix. {hash, u, c, a, ct, ls, ab, dl, rm}...
+ * oldest first; members whose session is gone are dropped. */
+static struct script s_user = {
     "local out = {} "
     "for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do "
-    "  local k = ARGV[1] .. m "
-    "  local v = redis.call('HMGET', k, 'ct', 'ls', 'ab', 'c', 'rm') "
+    "  local v = redis.call('HMGET', ARGV[1] .. m, 'u', 'c', 'a', 'ct', 'ls', "
+    "    'ab', 'dl', 'rm') "
     "  if v[1] then "
-    "    table.insert(out, m) table.insert(out, v[1]) table.insert(out, v[2]) "
-    "    table.insert(out, v[3]) table.insert(out, v[4] or '') "
-    "    table.insert(out, v[5] or '0') "
-    "    table.insert(out, tostring(now + redis.call('PTTL', k))) "
+    "    table.insert(out, m) "
+    "    for i = 1, 8 do table.insert(out, v[i] or '') end "
     "  else redis.call('ZREM', KEYS[1], m) end end "
     "return out",
-    ""};
-
-/* KEYS: index. The members (hex hashes) of a user's index. */
-static struct script s_members = {"return redis.call('ZRANGE', KEYS[1], 0, -1)", ""};
-
-/* KEYS: fail-user. A successful login clears the user's counter. */
-static struct script s_clear = {"return redis.call('DEL', KEYS[1])", ""};
-
-/* KEYS: index. ARGV: sprefix. Ends every session of the user. */
-static struct script s_destroy_all = {
-    "local n = 0 "
-    "for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do "
-    "  n = n + redis.call('DEL', ARGV[1] .. m) end "
-    "redis.call('DEL', KEYS[1]) return n",
     ""};
 
 /* KEYS: session. ARGV: field. {0} no session, {1} no key, {2, value} */
@@ -153,27 +123,18 @@ static struct script s_data_del = {
     "return 1 + redis.call('HDEL', KEYS[1], ARGV[1])",
     ""};
 
-/* KEYS: lock-user lock-client. Returns the longer remaining lockout (ms). */
-static struct script s_locked = {
-    "local a = redis.call('PTTL', KEYS[1]) local b = redis.call('PTTL', KEYS[2]) "
-    "return math.max(a, b, 0)",
+/* KEYS: counter. ARGV: delta ttl. The new value; a new counter (no TTL
+ * yet) gets its lifetime. */
+static struct script s_add = {
+    "local v = redis.call('INCRBY', KEYS[1], ARGV[1]) "
+    "if redis.call('PTTL', KEYS[1]) < 0 then "
+    "  redis.call('PEXPIRE', KEYS[1], ARGV[2]) end "
+    "return v",
     ""};
 
-/* KEYS: fail-user fail-client lock-user lock-client.
- * ARGV: max_user max_client window lockout. Returns the lockout now in
- * force (ms), 0 when none. An empty client key skips the client. */
-static struct script s_failed = {
-    "local r = 0 "
-    "local function count(fk, lk, max) "
-    "  local n = redis.call('INCR', fk) "
-    "  if n == 1 then redis.call('PEXPIRE', fk, ARGV[3]) end "
-    "  if n >= max then "
-    "    redis.call('SET', lk, '1', 'PX', ARGV[4]) redis.call('DEL', fk) "
-    "    r = tonumber(ARGV[4]) end end "
-    "count(KEYS[1], KEYS[3], tonumber(ARGV[1])) "
-    "if ARGV[5] == '1' then count(KEYS[2], KEYS[4], tonumber(ARGV[2])) end "
-    "return r",
-    ""};
+/* KEYS: counter. {value or false, pttl} */
+static struct script s_counter = {
+    "return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}", ""};
 
 static void
 seterr(struct redis_store *rs, const char *what, const char *detail)
@@ -212,7 +173,7 @@ dial(const struct sgw_addr *a, int64_t timeout_ms)
 static int
 sentinel_master(struct redis_store *rs, struct sgw_addr *out)
 {
-	const struct sgw_conf *conf = rs->conf;
+	const struct sgw_redis_conf *conf = rs->conf;
 
 	for (size_t i = 0; i < conf->nsentinels; i++) {
 		redisContext *sc = dial(&conf->sentinels[i], conf->connect_timeout_ms);
@@ -274,9 +235,9 @@ setup_cmd(struct redis_store *rs, int argc, const char **argv)
 static int
 ensure(struct redis_store *rs)
 {
-	const struct sgw_conf *conf = rs->conf;
+	const struct sgw_redis_conf *conf = rs->conf;
 	struct sgw_addr master;
-	const struct sgw_addr *a = &conf->redis_addr;
+	const struct sgw_addr *a = &conf->addr;
 	char num[16];
 
 	if (rs->c != NULL && rs->c->err == 0)
@@ -304,18 +265,18 @@ ensure(struct redis_store *rs)
 	}
 	if (!a->is_unix)
 		(void)redisEnableKeepAlive(rs->c);
-	if (conf->redis_password[0] != '\0') {
-		const char *argv[3] = {"AUTH", conf->redis_username,
-		    conf->redis_password};
+	if (conf->password[0] != '\0') {
+		const char *argv[3] = {"AUTH", conf->username,
+		    conf->password};
 
-		if (conf->redis_username[0] != '\0' ?
+		if (conf->username[0] != '\0' ?
 		        setup_cmd(rs, 3, argv) == -1 :
 		        setup_cmd(rs, 2, (const char *[]){"AUTH",
-		            conf->redis_password}) == -1)
+		            conf->password}) == -1)
 			goto fail;
 	}
-	if (conf->redis_database != 0) {
-		snprintf(num, sizeof(num), "%d", conf->redis_database);
+	if (conf->database != 0) {
+		snprintf(num, sizeof(num), "%d", conf->database);
 		if (setup_cmd(rs, 2, (const char *[]){"SELECT", num}) == -1)
 			goto fail;
 	}
@@ -347,20 +308,62 @@ is_readonly(const redisReply *r)
 	return r->type == REDIS_REPLY_ERROR && strncmp(r->str, "READONLY", 8) == 0;
 }
 
+
 /*
- * Runs a script with nkeys keys then args. Returns the reply (caller frees
- * with freeReplyObject) or NULL with errstr set. A broken connection is
- * re-made and the command tried once more, so the first request after a
- * Redis restart does not fail; a timeout is not retried (it would only
- * double the wait).
+ * Runs one command (argv with lengths). Returns the reply (the caller
+ * frees it with freeReplyObject) or NULL with errstr set and *rc the kind
+ * of failure. A broken connection is re-made; the command is sent again
+ * on the new one only when `again` says that repeating it is harmless
+ * (it may have run before the connection broke). A timeout is never
+ * retried: it would only double the wait.
  */
 static redisReply *
-eval(struct redis_store *rs, struct script *s, int argc, const char **argv,
-    const size_t *lens)
+command(struct redis_store *rs, int argc, const char **argv, const size_t *lens,
+    int again, int *rc)
 {
-	const char *av[MAX_ARGS + 3];
-	size_t al[MAX_ARGS + 3];
-	redisReply *r = NULL;
+	*rc = SGW_STORE_UNAVAILABLE;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int had_conn = rs->c != NULL;
+		redisReply *r;
+
+		if (ensure(rs) == -1)
+			return NULL;
+		r = redisCommandArgv(rs->c, argc, argv, lens);
+		if (r != NULL && is_readonly(r)) {
+			/* Failover: the command did not run; find the master
+			 * again and send it there. */
+			freeReplyObject(r);
+			seterr(rs, "server is read-only (failover?)", NULL);
+			drop(rs);
+			continue;
+		}
+		if (r != NULL)
+			return r;
+		if (rs->c->err == REDIS_ERR_IO &&
+		    (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			snprintf(rs->base.errstr, sizeof(rs->base.errstr),
+			    "redis: no answer within command_timeout (%lld ms)",
+			    (long long)rs->conf->command_timeout_ms);
+			*rc = SGW_STORE_TIMEOUT;
+			drop(rs);
+			return NULL;
+		}
+		seterr(rs, "command failed", rs->c->errstr);
+		drop(rs);
+		if (!had_conn || !again)
+			return NULL;
+	}
+	return NULL;
+}
+
+/* Runs a script: argv are its keys count, keys and arguments. */
+static redisReply *
+script(struct redis_store *rs, struct script *s, int argc, const char **argv,
+    const size_t *lens, int again, int *rc)
+{
+	const char *av[MAX_ARGS + 2];
+	size_t al[MAX_ARGS + 2];
+	redisReply *r;
 
 	if (s->sha[0] == '\0') {
 		unsigned char md[SHA_DIGEST_LENGTH];
@@ -373,76 +376,43 @@ eval(struct redis_store *rs, struct script *s, int argc, const char **argv,
 	al[0] = 7;
 	av[1] = s->sha;
 	al[1] = 40;
-	for (int i = 0; i < argc; i++) {
+	for (int i = 0; i < argc && i < MAX_ARGS; i++) {
 		av[2 + i] = argv[i];
 		al[2 + i] = lens != NULL ? lens[i] : strlen(argv[i]);
 	}
-	for (int attempt = 0; attempt < 2; attempt++) {
-		int had_conn = rs->c != NULL;
-
-		if (ensure(rs) == -1)
-			return NULL;
-		r = redisCommandArgv(rs->c, argc + 2, av, al);
-		if (r != NULL && r->type == REDIS_REPLY_ERROR &&
-		    strncmp(r->str, "NOSCRIPT", 8) == 0) {
-			freeReplyObject(r);
-			av[0] = "EVAL";
-			al[0] = 4;
-			av[1] = s->src;
-			al[1] = strlen(s->src);
-			r = redisCommandArgv(rs->c, argc + 2, av, al);
-			av[0] = "EVALSHA";
-			al[0] = 7;
-			av[1] = s->sha;
-			al[1] = 40;
-		}
-		if (r != NULL && is_readonly(r)) {
-			/* Failover: find the master again and retry. */
-			freeReplyObject(r);
-			r = NULL;
-			seterr(rs, "server is read-only (failover?)", NULL);
-			drop(rs);
-			continue;
-		}
-		if (r != NULL) {
-			if (r->type == REDIS_REPLY_ERROR) {
-				seterr(rs, "script error", r->str);
-				freeReplyObject(r);
-				return NULL;
-			}
-			return r;
-		}
-		{
-			int timed_out = rs->c->err == REDIS_ERR_IO &&
-			    (errno == EAGAIN || errno == EWOULDBLOCK);
-
-			if (timed_out)
-				snprintf(rs->base.errstr, sizeof(rs->base.errstr),
-				    "redis: no answer within command_timeout (%lld ms)",
-				    (long long)rs->conf->command_timeout_ms);
-			else
-				seterr(rs, "command failed", rs->c->errstr);
-			drop(rs);
-			if (!had_conn || timed_out)
-				return NULL;
-		}
+	r = command(rs, argc + 2, av, al, again, rc);
+	if (r != NULL && r->type == REDIS_REPLY_ERROR &&
+	    strncmp(r->str, "NOSCRIPT", 8) == 0) {
+		/* EVALSHA of an unknown script runs nothing: EVAL is safe to
+		 * send whatever `again` says. */
+		freeReplyObject(r);
+		av[0] = "EVAL";
+		al[0] = 4;
+		av[1] = s->src;
+		al[1] = strlen(s->src);
+		r = command(rs, argc + 2, av, al, again, rc);
 	}
-	return NULL;
+	if (r != NULL && r->type == REDIS_REPLY_ERROR) {
+		seterr(rs, "script error", r->str);
+		freeReplyObject(r);
+		*rc = SGW_STORE_UNAVAILABLE;
+		return NULL;
+	}
+	return r;
 }
 
 static void
-key_of(struct redis_store *rs, char *out, size_t outsz, const char *kind,
-    const char *rest)
+key_of(struct redis_store *rs, char *out, const char *kind, const char *rest)
 {
-	snprintf(out, outsz, "%s%s%s", rs->conf->key_prefix, kind, rest);
+	snprintf(out, KEYLEN, "%s%s%s", rs->conf->key_prefix, kind, rest);
 }
 
 static void
 session_key(struct redis_store *rs, const unsigned char hash[SGW_HASH_LEN],
-    char *out, size_t outsz, char hex[SGW_HASH_HEX])
+    char out[KEYLEN], char hex[SGW_HASH_HEX])
 {
 	sgw_token_hash_hex(hash, hex);
-	key_of(rs, out, outsz, "s:", hex);
+	key_of(rs, out, "s:", hex);
 }
 
 static int64_t
@@ -470,211 +440,191 @@ copy_str(char *dst, size_t dstsz, const redisReply *r)
 static int
 bad_reply(struct redis_store *rs, redisReply *r)
 {
-	seterr(rs, "unexpected reply", NULL);
+	/* An error reply (NOAUTH, NOPERM, OOM, WRONGTYPE...) says in the
+	 * server's own words what an operator has to fix. */
+	if (r != NULL && r->type == REDIS_REPLY_ERROR)
+		seterr(rs, "error reply", r->str);
+	else
+		seterr(rs, "unexpected reply", NULL);
 	if (r != NULL)
 		freeReplyObject(r);
-	return SGW_STORE_ERROR;
+	return SGW_STORE_UNAVAILABLE;
 }
 
-#define KEYLEN (SGW_USER_MAXLEN * 3 + 256)
+/* Fields u c a ct ls ab dl rm, in that order, into *out. */
+static int
+record_of(redisReply **e, struct sgw_record *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (e[0]->type != REDIS_REPLY_STRING)
+		return -1;
+	copy_str(out->user, sizeof(out->user), e[0]);
+	copy_str(out->client, sizeof(out->client), e[1]);
+	if (e[2]->type == REDIS_REPLY_STRING && e[2]->len == SGW_AGENT_LEN)
+		memcpy(out->agent, e[2]->str, SGW_AGENT_LEN);
+	out->created_ms = num(e[3]);
+	out->seen_ms = num(e[4]);
+	out->expires_ms = num(e[5]);
+	out->deadline_ms = num(e[6]);
+	out->remember_me = num(e[7]) == 1;
+	return 0;
+}
+
+static int64_t
+ttl_from(int64_t deadline, int64_t now)
+{
+	return deadline > now ? deadline - now : 1;
+}
 
 static int
-r_create(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
-    const struct sgw_session_params *p, struct sgw_session *out)
+r_put(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
+    const struct sgw_record *rec, int64_t now)
 {
 	struct redis_store *rs = (struct redis_store *)st;
-	char skey[KEYLEN], ikey[KEYLEN], hex[SGW_HASH_HEX], sprefix[KEYLEN];
-	char idle[24], life[24], maxn[24];
+	char skey[KEYLEN], ikey[KEYLEN], hex[SGW_HASH_HEX];
+	char ct[24], ls[24], ab[24], dl[24], ttl[24], ittl[24];
+	const char *av[13];
+	size_t al[13];
 	redisReply *r;
+	int rc;
 
-	session_key(rs, hash, skey, sizeof(skey), hex);
-	key_of(rs, ikey, sizeof(ikey), "u:", p->user);
-	key_of(rs, sprefix, sizeof(sprefix), "s:", "");
-	snprintf(idle, sizeof(idle), "%lld", (long long)p->idle_ms);
-	snprintf(life, sizeof(life), "%lld", (long long)p->lifetime_ms);
-	snprintf(maxn, sizeof(maxn), "%d", p->max_per_user);
-	r = eval(rs, &s_create, 12,
-	    (const char *[]){"2", skey, ikey, p->user, p->roles, p->client,
-	        p->remember_me ? "1" : "0", idle, life, maxn, hex, sprefix},
-	    NULL);
-	if (r == NULL)
-		return SGW_STORE_ERROR;
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 4)
-		return bad_reply(rs, r);
-	memset(out, 0, sizeof(*out));
-	snprintf(out->user, sizeof(out->user), "%s", p->user);
-	snprintf(out->roles, sizeof(out->roles), "%s", p->roles);
-	snprintf(out->client, sizeof(out->client), "%s", p->client);
-	sgw_token_public_id(hash, out->id);
-	out->created_ms = out->last_seen_ms = num(r->element[0]);
-	out->expires_ms = num(r->element[1]);
-	out->idle_expires_ms = out->created_ms + num(r->element[2]);
-	out->remember_me = p->remember_me;
+	session_key(rs, hash, skey, hex);
+	key_of(rs, ikey, "u:", rec->user);
+	snprintf(ct, sizeof(ct), "%lld", (long long)rec->created_ms);
+	snprintf(ls, sizeof(ls), "%lld", (long long)rec->seen_ms);
+	snprintf(ab, sizeof(ab), "%lld", (long long)rec->expires_ms);
+	snprintf(dl, sizeof(dl), "%lld", (long long)rec->deadline_ms);
+	snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_from(rec->deadline_ms, now));
+	/* The index lives as long as the longest session in it can. */
+	snprintf(ittl, sizeof(ittl), "%lld", (long long)ttl_from(rec->expires_ms, now));
+	av[0] = "2";
+	av[1] = skey;
+	av[2] = ikey;
+	av[3] = rec->user;
+	av[4] = rec->client;
+	av[5] = (const char *)rec->agent;
+	av[6] = ct;
+	av[7] = ls;
+	av[8] = ab;
+	av[9] = dl;
+	av[10] = rec->remember_me ? "1" : "0";
+	av[11] = ttl;
+	for (int i = 0; i < 12; i++)
+		al[i] = i == 5 ? SGW_AGENT_LEN : strlen(av[i]);
+	av[12] = hex;
+	al[12] = strlen(hex);
+	if ((r = script(rs, &s_put, 14,
+	         (const char *[]){av[0], av[1], av[2], av[3], av[4], av[5], av[6],
+	             av[7], av[8], av[9], av[10], av[11], av[12], ittl},
+	         (const size_t[]){al[0], al[1], al[2], al[3], al[4], al[5], al[6],
+	             al[7], al[8], al[9], al[10], al[11], al[12], strlen(ittl)},
+	         1, &rc)) == NULL)
+		return rc;
 	freeReplyObject(r);
 	return SGW_STORE_OK;
 }
 
 static int
-r_touch(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
-    int64_t idle_ms, int64_t min_step_ms, struct sgw_session *out)
+r_get(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
+    struct sgw_record *out)
 {
 	struct redis_store *rs = (struct redis_store *)st;
-	char skey[KEYLEN], hex[SGW_HASH_HEX], idle[24], step[24];
+	char skey[KEYLEN], hex[SGW_HASH_HEX];
+	const char *av[] = {"HMGET", skey, "u", "c", "a", "ct", "ls", "ab", "dl", "rm"};
 	redisReply *r;
+	int rc;
 
-	session_key(rs, hash, skey, sizeof(skey), hex);
-	snprintf(idle, sizeof(idle), "%lld", (long long)idle_ms);
-	snprintf(step, sizeof(step), "%lld", (long long)min_step_ms);
-	r = eval(rs, &s_touch, 4, (const char *[]){"1", skey, idle, step}, NULL);
-	if (r == NULL)
-		return SGW_STORE_ERROR;
-	if (r->type == REDIS_REPLY_NIL) {
-		freeReplyObject(r);
-		return SGW_STORE_NOTFOUND;
-	}
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 9)
+	session_key(rs, hash, skey, hex);
+	if ((r = command(rs, 10, av, NULL, 1, &rc)) == NULL)
+		return rc;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 8)
 		return bad_reply(rs, r);
-	memset(out, 0, sizeof(*out));
-	copy_str(out->user, sizeof(out->user), r->element[0]);
-	copy_str(out->roles, sizeof(out->roles), r->element[1]);
-	copy_str(out->client, sizeof(out->client), r->element[2]);
-	out->created_ms = num(r->element[3]);
-	out->last_seen_ms = num(r->element[4]);
-	out->expires_ms = num(r->element[5]);
-	out->remember_me = num(r->element[6]) == 1;
-	out->idle_expires_ms = num(r->element[7]) + num(r->element[8]);
-	sgw_token_public_id(hash, out->id);
+	rc = record_of(r->element, out) == 0 ? SGW_STORE_OK : SGW_STORE_NOTFOUND;
 	freeReplyObject(r);
-	return SGW_STORE_OK;
+	return rc;
 }
 
 static int
-r_destroy(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN])
+r_refresh(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
+    int64_t seen, int64_t deadline, int64_t now)
+{
+	struct redis_store *rs = (struct redis_store *)st;
+	char skey[KEYLEN], hex[SGW_HASH_HEX], ls[24], dl[24], ttl[24];
+	redisReply *r;
+	int rc;
+
+	session_key(rs, hash, skey, hex);
+	snprintf(ls, sizeof(ls), "%lld", (long long)seen);
+	snprintf(dl, sizeof(dl), "%lld", (long long)deadline);
+	snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_from(deadline, now));
+	if ((r = script(rs, &s_refresh, 5, (const char *[]){"1", skey, ls, dl, ttl},
+	         NULL, 1, &rc)) == NULL)
+		return rc;
+	rc = num(r) == 1 ? SGW_STORE_OK : SGW_STORE_NOTFOUND;
+	freeReplyObject(r);
+	return rc;
+}
+
+static int
+r_del(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN])
 {
 	struct redis_store *rs = (struct redis_store *)st;
 	char skey[KEYLEN], ipre[KEYLEN], hex[SGW_HASH_HEX];
 	redisReply *r;
+	int rc;
 
-	session_key(rs, hash, skey, sizeof(skey), hex);
-	key_of(rs, ipre, sizeof(ipre), "u:", "");
-	r = eval(rs, &s_destroy, 4, (const char *[]){"1", skey, ipre, hex}, NULL);
-	if (r == NULL)
-		return SGW_STORE_ERROR;
+	session_key(rs, hash, skey, hex);
+	key_of(rs, ipre, "u:", "");
+	if ((r = script(rs, &s_del, 4, (const char *[]){"1", skey, ipre, hex}, NULL,
+	         1, &rc)) == NULL)
+		return rc;
+	rc = num(r) > 0 ? SGW_STORE_OK : SGW_STORE_NOTFOUND;
 	freeReplyObject(r);
-	return SGW_STORE_OK;
+	return rc;
 }
 
 static int
-r_list(struct sgw_store *st, const char *user, struct sgw_session **outp,
+r_user_sessions(struct sgw_store *st, const char *user, struct sgw_stored **outp,
     size_t *np)
 {
 	struct redis_store *rs = (struct redis_store *)st;
 	char ikey[KEYLEN], sprefix[KEYLEN];
-	struct sgw_session *v = NULL;
+	struct sgw_stored *v = NULL;
 	redisReply *r;
 	size_t n = 0;
+	int rc;
 
 	*outp = NULL;
 	*np = 0;
-	key_of(rs, ikey, sizeof(ikey), "u:", user);
-	key_of(rs, sprefix, sizeof(sprefix), "s:", "");
-	r = eval(rs, &s_list, 3, (const char *[]){"1", ikey, sprefix}, NULL);
-	if (r == NULL)
-		return SGW_STORE_ERROR;
-	if (r->type != REDIS_REPLY_ARRAY || r->elements % 7 != 0)
+	key_of(rs, ikey, "u:", user);
+	key_of(rs, sprefix, "s:", "");
+	if ((r = script(rs, &s_user, 3, (const char *[]){"1", ikey, sprefix}, NULL,
+	         1, &rc)) == NULL)
+		return rc;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements % 9 != 0)
 		return bad_reply(rs, r);
-	if (r->elements > 0 && (v = calloc(r->elements / 7, sizeof(*v))) == NULL) {
+	if (r->elements > 0 && (v = calloc(r->elements / 9, sizeof(*v))) == NULL) {
 		freeReplyObject(r);
 		seterr(rs, "out of memory", NULL);
-		return SGW_STORE_ERROR;
+		return SGW_STORE_UNAVAILABLE;
 	}
-	for (size_t i = 0; i + 7 <= r->elements; i += 7) {
+	for (size_t i = 0; i + 9 <= r->elements; i += 9) {
 		redisReply **e = r->element + i;
-		struct sgw_session *s = &v[n];
-		unsigned char hash[SGW_HASH_LEN];
 
 		if (e[0]->type != REDIS_REPLY_STRING ||
-		    sgw_token_hash_from_hex(e[0]->str, e[0]->len, hash) == -1)
+		    sgw_token_hash_from_hex(e[0]->str, e[0]->len, v[n].hash) == -1 ||
+		    record_of(e + 1, &v[n].rec) == -1)
 			continue;
-		sgw_token_public_id(hash, s->id);
-		snprintf(s->user, sizeof(s->user), "%s", user);
-		s->created_ms = num(e[1]);
-		s->last_seen_ms = num(e[2]);
-		s->expires_ms = num(e[3]);
-		copy_str(s->client, sizeof(s->client), e[4]);
-		s->remember_me = num(e[5]) == 1;
-		s->idle_expires_ms = num(e[6]);
-		if (s->idle_expires_ms > s->expires_ms)
-			s->idle_expires_ms = s->expires_ms;
 		n++;
 	}
 	freeReplyObject(r);
+	if (n == 0) {
+		free(v);
+		v = NULL;
+	}
 	*outp = v;
 	*np = n;
 	return SGW_STORE_OK;
-}
-
-static int
-r_destroy_user(struct sgw_store *st, const char *user, const char *id,
-    size_t *count)
-{
-	struct redis_store *rs = (struct redis_store *)st;
-	char ikey[KEYLEN], sprefix[KEYLEN];
-	redisReply *r;
-	int rc = SGW_STORE_NOTFOUND;
-
-	*count = 0;
-	key_of(rs, ikey, sizeof(ikey), "u:", user);
-	key_of(rs, sprefix, sizeof(sprefix), "s:", "");
-	if (id == NULL) {
-		r = eval(rs, &s_destroy_all, 3, (const char *[]){"1", ikey, sprefix},
-		    NULL);
-		if (r == NULL)
-			return SGW_STORE_ERROR;
-		*count = (size_t)num(r);
-		freeReplyObject(r);
-		return SGW_STORE_OK;
-	}
-	/* One session by its public id. The id does not lead back to the
-	 * hash, so look for it among the user's own index: that is also what
-	 * keeps anyone from ending somebody else's session. */
-	r = eval(rs, &s_members, 2, (const char *[]){"1", ikey}, NULL);
-	if (r == NULL)
-		return SGW_STORE_ERROR;
-	if (r->type != REDIS_REPLY_ARRAY)
-		return bad_reply(rs, r);
-	for (size_t i = 0; i < r->elements; i++) {
-		unsigned char hash[SGW_HASH_LEN];
-		char pid[SGW_PUBLIC_ID_HEX];
-		char skey[KEYLEN], ipre[KEYLEN], hex[SGW_HASH_HEX];
-		redisReply *d;
-
-		if (r->element[i]->type != REDIS_REPLY_STRING ||
-		    sgw_token_hash_from_hex(r->element[i]->str,
-		        r->element[i]->len, hash) == -1)
-			continue;
-		sgw_token_public_id(hash, pid);
-		if (strcmp(pid, id) != 0)
-			continue;
-		session_key(rs, hash, skey, sizeof(skey), hex);
-		key_of(rs, ipre, sizeof(ipre), "u:", "");
-		d = eval(rs, &s_destroy, 4, (const char *[]){"1", skey, ipre, hex},
-		    NULL);
-		if (d == NULL) {
-			rc = SGW_STORE_ERROR;
-			break;
-		}
-		/* An index entry whose session already expired is no
-		 * session to end: NOTFOUND, as for any other id. */
-		if (num(d) > 0) {
-			*count = 1;
-			rc = SGW_STORE_OK;
-		}
-		freeReplyObject(d);
-		break;
-	}
-	freeReplyObject(r);
-	return rc;
 }
 
 static int
@@ -696,10 +646,10 @@ r_data_get(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 	*len = 0;
 	if (data_field(field, sizeof(field), key) == -1)
 		return SGW_STORE_NOTFOUND;
-	session_key(rs, hash, skey, sizeof(skey), hex);
-	r = eval(rs, &s_data_get, 3, (const char *[]){"1", skey, field}, NULL);
-	if (r == NULL)
-		return SGW_STORE_ERROR;
+	session_key(rs, hash, skey, hex);
+	if ((r = script(rs, &s_data_get, 3, (const char *[]){"1", skey, field}, NULL,
+	         1, &rc)) == NULL)
+		return rc;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1)
 		return bad_reply(rs, r);
 	rc = SGW_STORE_NOTFOUND;
@@ -708,7 +658,7 @@ r_data_get(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 		if ((*val = malloc(r->element[1]->len + 1)) == NULL) {
 			freeReplyObject(r);
 			seterr(rs, "out of memory", NULL);
-			return SGW_STORE_ERROR;
+			return SGW_STORE_UNAVAILABLE;
 		}
 		memcpy(*val, r->element[1]->str, r->element[1]->len);
 		(*val)[r->element[1]->len] = '\0';
@@ -721,28 +671,29 @@ r_data_get(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 
 static int
 r_data_put(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
-    const char *key, const char *val, size_t len)
+    const char *key, const void *val, size_t len, size_t max_keys)
 {
 	struct redis_store *rs = (struct redis_store *)st;
 	char skey[KEYLEN], hex[SGW_HASH_HEX], field[SGW_DATA_KEY_MAXLEN + 8];
-	char maxk[16];
+	char maxk[24];
 	size_t lens[5];
 	redisReply *r;
 	int64_t v;
+	int rc;
 
 	if (data_field(field, sizeof(field), key) == -1)
 		return SGW_STORE_NOTFOUND;
-	session_key(rs, hash, skey, sizeof(skey), hex);
-	snprintf(maxk, sizeof(maxk), "%d", SGW_DATA_MAX_KEYS);
+	session_key(rs, hash, skey, hex);
+	snprintf(maxk, sizeof(maxk), "%zu", max_keys);
 	lens[0] = 1;
 	lens[1] = strlen(skey);
 	lens[2] = strlen(field);
 	lens[3] = len;
 	lens[4] = strlen(maxk);
-	r = eval(rs, &s_data_put, 5,
-	    (const char *[]){"1", skey, field, val != NULL ? val : "", maxk}, lens);
-	if (r == NULL)
-		return SGW_STORE_ERROR;
+	if ((r = script(rs, &s_data_put, 5,
+	         (const char *[]){"1", skey, field, val != NULL ? val : "", maxk},
+	         lens, 1, &rc)) == NULL)
+		return rc;
 	v = num(r);
 	freeReplyObject(r);
 	return v == 1 ? SGW_STORE_OK : v == 2 ? SGW_STORE_FULL : SGW_STORE_NOTFOUND;
@@ -756,78 +707,103 @@ r_data_del(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 	char skey[KEYLEN], hex[SGW_HASH_HEX], field[SGW_DATA_KEY_MAXLEN + 8];
 	redisReply *r;
 	int64_t v;
+	int rc;
 
 	if (data_field(field, sizeof(field), key) == -1)
 		return SGW_STORE_NOTFOUND;
-	session_key(rs, hash, skey, sizeof(skey), hex);
-	r = eval(rs, &s_data_del, 3, (const char *[]){"1", skey, field}, NULL);
-	if (r == NULL)
-		return SGW_STORE_ERROR;
+	session_key(rs, hash, skey, hex);
+	if ((r = script(rs, &s_data_del, 3, (const char *[]){"1", skey, field}, NULL,
+	         1, &rc)) == NULL)
+		return rc;
 	v = num(r);
 	freeReplyObject(r);
 	return v == 2 ? SGW_STORE_OK : SGW_STORE_NOTFOUND;
 }
 
 static int
-r_login_locked(struct sgw_store *st, const char *user, const char *client,
-    int64_t *retry_ms)
+r_counter_add(struct sgw_store *st, const char *key, int64_t delta,
+    int64_t ttl_ms, int64_t now, int64_t *value)
 {
 	struct redis_store *rs = (struct redis_store *)st;
-	char lu[KEYLEN], lc[KEYLEN];
+	char k[KEYLEN], d[24], ttl[24];
 	redisReply *r;
+	int rc;
 
-	*retry_ms = 0;
-	key_of(rs, lu, sizeof(lu), "l:u:", user);
-	key_of(rs, lc, sizeof(lc), "l:c:", client);
-	r = eval(rs, &s_locked, 3, (const char *[]){"2", lu, lc}, NULL);
-	if (r == NULL)
-		return SGW_STORE_ERROR;
-	*retry_ms = num(r);
+	(void)now;
+	*value = 0;
+	key_of(rs, k, "", key);
+	snprintf(d, sizeof(d), "%lld", (long long)delta);
+	snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_ms);
+	/* Not idempotent: never sent twice. */
+	if ((r = script(rs, &s_add, 4, (const char *[]){"1", k, d, ttl}, NULL, 0,
+	         &rc)) == NULL)
+		return rc;
+	*value = num(r);
 	freeReplyObject(r);
 	return SGW_STORE_OK;
 }
 
 static int
-r_login_failed(struct sgw_store *st, const char *user, const char *client,
-    const struct sgw_limits *l, int64_t *retry_ms)
+r_counter_get(struct sgw_store *st, const char *key, int64_t now,
+    int64_t *value, int64_t *ttl_ms)
 {
 	struct redis_store *rs = (struct redis_store *)st;
-	char fu[KEYLEN], fc[KEYLEN], lu[KEYLEN], lc[KEYLEN];
-	char mu[16], mc[16], win[24], lock[24];
+	char k[KEYLEN];
 	redisReply *r;
+	int rc;
 
-	*retry_ms = 0;
-	key_of(rs, fu, sizeof(fu), "f:u:", user);
-	key_of(rs, fc, sizeof(fc), "f:c:", client);
-	key_of(rs, lu, sizeof(lu), "l:u:", user);
-	key_of(rs, lc, sizeof(lc), "l:c:", client);
-	snprintf(mu, sizeof(mu), "%d", l->max_failures);
-	snprintf(mc, sizeof(mc), "%d", l->max_client_failures);
-	snprintf(win, sizeof(win), "%lld", (long long)l->window_ms);
-	snprintf(lock, sizeof(lock), "%lld", (long long)l->lockout_ms);
-	r = eval(rs, &s_failed, 10,
-	    (const char *[]){"4", fu, fc, lu, lc, mu, mc, win, lock,
-	        client[0] != '\0' ? "1" : "0"},
-	    NULL);
-	if (r == NULL)
-		return SGW_STORE_ERROR;
-	*retry_ms = num(r);
+	(void)now;
+	*value = *ttl_ms = 0;
+	key_of(rs, k, "", key);
+	if ((r = script(rs, &s_counter, 2, (const char *[]){"1", k}, NULL, 1, &rc)) ==
+	    NULL)
+		return rc;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
+		return bad_reply(rs, r);
+	if (r->element[0]->type == REDIS_REPLY_STRING) {
+		*value = num(r->element[0]);
+		*ttl_ms = num(r->element[1]) > 0 ? num(r->element[1]) : 0;
+	}
 	freeReplyObject(r);
 	return SGW_STORE_OK;
 }
 
 static int
-r_login_succeeded(struct sgw_store *st, const char *user)
+r_counter_set(struct sgw_store *st, const char *key, int64_t value,
+    int64_t ttl_ms, int64_t now)
 {
 	struct redis_store *rs = (struct redis_store *)st;
-	char fu[KEYLEN];
+	char k[KEYLEN], v[24], ttl[24];
 	redisReply *r;
+	int rc;
 
-	key_of(rs, fu, sizeof(fu), "f:u:", user);
-	r = eval(rs, &s_clear, 2,
-	    (const char *[]){"1", fu}, NULL);
-	if (r == NULL)
-		return SGW_STORE_ERROR;
+	(void)now;
+	key_of(rs, k, "", key);
+	snprintf(v, sizeof(v), "%lld", (long long)value);
+	snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_ms);
+	if ((r = command(rs, 5, (const char *[]){"SET", k, v, "PX", ttl}, NULL, 1,
+	         &rc)) == NULL)
+		return rc;
+	rc = r->type == REDIS_REPLY_ERROR ? bad_reply(rs, r) : SGW_STORE_OK;
+	if (rc == SGW_STORE_OK)
+		freeReplyObject(r);
+	return rc;
+}
+
+static int
+r_counter_del(struct sgw_store *st, const char *key)
+{
+	struct redis_store *rs = (struct redis_store *)st;
+	char k[KEYLEN];
+	redisReply *r;
+	int rc;
+
+	key_of(rs, k, "", key);
+	if ((r = command(rs, 2, (const char *[]){"DEL", k}, NULL, 1, &rc)) == NULL)
+		return rc;
+	/* A refused DEL left the counter: a success must not look cleared. */
+	if (r->type != REDIS_REPLY_INTEGER)
+		return bad_reply(rs, r);
 	freeReplyObject(r);
 	return SGW_STORE_OK;
 }
@@ -836,34 +812,67 @@ static int
 r_ping(struct sgw_store *st)
 {
 	struct redis_store *rs = (struct redis_store *)st;
-	redisReply *r = NULL;
+	redisReply *r;
+	int rc;
 
-	for (int attempt = 0; attempt < 2 && r == NULL; attempt++) {
-		int had_conn = rs->c != NULL;
-
-		if (ensure(rs) == -1)
-			return SGW_STORE_ERROR;
-		r = redisCommand(rs->c, "PING");
-		if (r == NULL) {
-			seterr(rs, "PING failed", rs->c->errstr);
-			drop(rs);
-			if (!had_conn)
-				return SGW_STORE_ERROR;
-		}
-	}
-	if (r == NULL)
-		return SGW_STORE_ERROR;
+	if ((r = command(rs, 1, (const char *[]){"PING"}, NULL, 1, &rc)) == NULL)
+		return rc;
 	if (r->type == REDIS_REPLY_ERROR) {
 		seterr(rs, "PING", r->str);
 		freeReplyObject(r);
-		return SGW_STORE_ERROR;
+		return SGW_STORE_UNAVAILABLE;
 	}
 	freeReplyObject(r);
 	return SGW_STORE_OK;
 }
 
+/* key_prefix + "s:*" as a SCAN pattern: the prefix's own glob characters
+ * are escaped so that they match only themselves. */
 static void
-r_free(struct sgw_store *st)
+scan_pattern(const char *prefix, char *out, size_t outsz)
+{
+	size_t o = 0;
+
+	for (const char *p = prefix; *p != '\0' && o + 4 < outsz; p++) {
+		if (strchr("*?[]\\", *p) != NULL)
+			out[o++] = '\\';
+		out[o++] = *p;
+	}
+	snprintf(out + o, outsz - o, "s:*");
+}
+
+/* Sessions are the s: keys; Redis forgets them at their deadline, so
+ * every one it still holds is live. */
+static int
+r_active(struct sgw_store *st, int64_t now, uint64_t *n)
+{
+	struct redis_store *rs = (struct redis_store *)st;
+	char pattern[2 * PREFIX_MAX + 8], cursor[32] = "0";
+	int rc;
+
+	(void)now;
+	*n = 0;
+	scan_pattern(rs->conf->key_prefix, pattern, sizeof(pattern));
+	do {
+		redisReply *r = command(rs, 6,
+		    (const char *[]){"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"},
+		    NULL, 1, &rc);
+
+		if (r == NULL)
+			return rc;
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+		    r->element[0]->type != REDIS_REPLY_STRING ||
+		    r->element[1]->type != REDIS_REPLY_ARRAY)
+			return bad_reply(rs, r);
+		copy_str(cursor, sizeof(cursor), r->element[0]);
+		*n += r->element[1]->elements;
+		freeReplyObject(r);
+	} while (strcmp(cursor, "0") != 0);
+	return SGW_STORE_OK;
+}
+
+static void
+r_close(struct sgw_store *st)
 {
 	struct redis_store *rs = (struct redis_store *)st;
 
@@ -874,29 +883,97 @@ r_free(struct sgw_store *st)
 }
 
 static const struct sgw_store_ops redis_ops = {
-    .create = r_create,
-    .touch = r_touch,
-    .destroy = r_destroy,
-    .destroy_user = r_destroy_user,
-    .list = r_list,
+    .put = r_put,
+    .get = r_get,
+    .refresh = r_refresh,
+    .del = r_del,
+    .user_sessions = r_user_sessions,
     .data_get = r_data_get,
     .data_put = r_data_put,
     .data_del = r_data_del,
-    .login_locked = r_login_locked,
-    .login_failed = r_login_failed,
-    .login_succeeded = r_login_succeeded,
+    .counter_add = r_counter_add,
+    .counter_get = r_counter_get,
+    .counter_set = r_counter_set,
+    .counter_del = r_counter_del,
     .ping = r_ping,
-    .free = r_free,
+    .active = r_active,
+    .sweep = NULL,
+    .close = r_close,
 };
 
-struct sgw_store *
-sgw_store_redis_new(const struct sgw_conf *conf)
+static struct sgw_store *
+redis_open(const struct sgw_conf *conf, const void *opts,
+    enum sgw_store_mode mode, char *err, size_t errlen)
 {
 	struct redis_store *rs = calloc(1, sizeof(*rs));
 
-	if (rs == NULL)
+	(void)conf;
+	if (rs == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return NULL;
+	}
 	rs->base.ops = &redis_ops;
-	rs->conf = conf;
+	rs->conf = opts;
+	/* Connections are made lazily, so a worker starts while Redis is
+	 * down; sgw_store_check pings to say whether it can be reached. */
+	(void)mode;
 	return &rs->base;
 }
+
+static int
+redis_init(const struct sgw_conf *conf, const void *opts, char *report,
+    size_t reportlen, char *err, size_t errlen)
+{
+	struct sgw_store *st = redis_open(conf, opts, SGW_STORE_CHECK, err, errlen);
+
+	if (st == NULL)
+		return -1;
+	if (r_ping(st) != SGW_STORE_OK) {
+		snprintf(err, errlen, "%s", st->errstr);
+		r_close(st);
+		return -1;
+	}
+	r_close(st);
+	snprintf(report, reportlen,
+	    "nothing to do: redis needs no set-up (sessions expire by their TTL)");
+	return 0;
+}
+
+static void
+redis_wipe(void *opts)
+{
+	struct sgw_redis_conf *c = opts;
+
+	if (c->password != NULL)
+		explicit_bzero(c->password, strlen(c->password));
+}
+
+#define DURATION_MAX ((int64_t)3650 * 24 * 3600 * 1000)
+#define R(field) offsetof(struct sgw_redis_conf, field)
+
+/* clang-format off */
+static const struct sgw_conf_key redis_keys[] = {
+	/* section  name               type             flags                          min  max           default           field                parsed or count */
+	{ "redis", "address",          SGW_T_ADDR,      SGW_K_NAMES,                   0,   0,            "127.0.0.1:6379", R(address),          R(addr) },
+	{ "redis", "sentinels",        SGW_T_ADDRLIST,  SGW_K_EMPTY | SGW_K_NAMES,     0,   0,            "",               R(sentinels),        R(nsentinels) },
+	{ "redis", "sentinel_master",  SGW_T_STR,       0,                             0,   256,          "mymaster",       R(sentinel_master),  0 },
+	{ "redis", "username",         SGW_T_STR,       SGW_K_EMPTY,                   0,   256,          "",               R(username),         0 },
+	{ "redis", "password",         SGW_T_STR,       SGW_K_EMPTY | SGW_K_SECRET,    0,   1024,         "",               R(password),         0 },
+	{ "redis", "database",         SGW_T_INT,       0,                             0,   1000000,      "0",              R(database),         0 },
+	{ "redis", "key_prefix",       SGW_T_STR,       0,                             0,   PREFIX_MAX,   "sgw:",           R(key_prefix),       0 },
+	{ "redis", "connect_timeout",  SGW_T_DURATION,  0,                             1,   DURATION_MAX, "200ms",          R(connect_timeout_ms), 0 },
+	{ "redis", "command_timeout",  SGW_T_DURATION,  0,                             1,   DURATION_MAX, "200ms",          R(command_timeout_ms), 0 },
+};
+/* clang-format on */
+
+const struct sgw_store_backend sgw_store_redis = {
+    .name = "redis",
+    .keys = redis_keys,
+    .nkeys = sizeof(redis_keys) / sizeof(redis_keys[0]),
+    .conf_size = sizeof(struct sgw_redis_conf),
+    .validate = NULL,
+    .open = redis_open,
+    .init = redis_init,
+    .wipe = redis_wipe,
+    .expires_by_itself = 1,
+};

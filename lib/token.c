@@ -10,17 +10,17 @@
 #include "token.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+
+#include "chars.h"
+#include "fileio.h"
 
 #define RAND_LEN 32       /* random bytes in a token */
 #define MAC_LEN 16        /* truncated HMAC-SHA256 */
@@ -57,18 +57,6 @@ b64any_digit(unsigned char c)
 	if (c == '/')
 		return 63;
 	return b64url_digit(c);
-}
-
-static int
-hex_digit(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Bytes that n unpadded base64 characters stand for (n % 4 != 1). */
@@ -290,8 +278,8 @@ sgw_token_hash_from_hex(const char *hex, size_t len,
 	if (len != 2 * SGW_HASH_LEN)
 		return -1;
 	for (size_t i = 0; i < SGW_HASH_LEN; i++) {
-		int hi = hex_digit((unsigned char)hex[2 * i]);
-		int lo = hex_digit((unsigned char)hex[2 * i + 1]);
+		int hi = sgw_hex_digit((unsigned char)hex[2 * i]);
+		int lo = sgw_hex_digit((unsigned char)hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;
@@ -369,7 +357,7 @@ key_line(const char *file, unsigned line, const char *s, size_t n,
 	}
 	dst = keys->key[keys->n];
 
-	for (i = 0; i < n && hex_digit((unsigned char)s[i]) >= 0; i++)
+	for (i = 0; i < n && sgw_hex_digit((unsigned char)s[i]) >= 0; i++)
 		;
 	is_hex = i == n;
 	if (is_hex) {
@@ -405,8 +393,9 @@ key_line(const char *file, unsigned line, const char *s, size_t n,
 	}
 	if (is_hex) {
 		for (i = 0; i < dlen; i++)
-			dst[i] = (unsigned char)(hex_digit((unsigned char)s[2 * i])
-			    << 4 | hex_digit((unsigned char)s[2 * i + 1]));
+			dst[i] = (unsigned char)(
+			    sgw_hex_digit((unsigned char)s[2 * i]) << 4 |
+			    sgw_hex_digit((unsigned char)s[2 * i + 1]));
 	} else if (b64_decode(s, n, b64any_digit, dst, SGW_KEY_MAXLEN) !=
 	    (long)dlen) {
 		/* Only non-zero leftover bits get here. */
@@ -425,21 +414,15 @@ int
 sgw_keys_parse(const char *file, const char *text, size_t len,
     struct sgw_keys *keys, struct sgw_errs *errs)
 {
-	size_t pos = 0;
+	size_t pos = 0, n;
+	const char *s;
 	unsigned line = 0;
 	int bad = 0;
 
 	if (keys == NULL)
 		return -1;
 	sgw_keys_wipe(keys);
-	if (text == NULL)
-		len = 0;
-	while (pos < len) {
-		const char *s = text + pos;
-		const char *nl = memchr(s, '\n', len - pos);
-		size_t n = nl != NULL ? (size_t)(nl - s) : len - pos;
-
-		pos += n + (nl != NULL);
+	while (sgw_line_next(text, len, &pos, &s, &n)) {
 		line++;
 		while (n > 0 && is_blank(*s)) {
 			s++;
@@ -466,60 +449,23 @@ sgw_keys_parse(const char *file, const char *text, size_t len,
 int
 sgw_keys_load(const char *file, struct sgw_keys *keys, struct sgw_errs *errs)
 {
-	struct stat st;
-	char *buf = NULL;
-	size_t len = 0;
-	int fd = -1, rc = -1;
+	struct sgw_file f;
+	int rc;
 
 	if (file == NULL || keys == NULL)
 		return -1;
 	sgw_keys_wipe(keys);
-	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		sgw_errs_add(errs, "%s: cannot read: %s", file, strerror(errno));
-		goto done;
+	/* Whoever can read the keys can forge every session: SGW_FILE_SECRET
+	 * refuses a file others may access, and leaves no copy behind. */
+	if (sgw_file_read(file, KEYS_FILE_MAX, SGW_FILE_SECRET, &f) < 0) {
+		if (f.err == SGW_FILE_TOO_LARGE)
+			sgw_errs_add(errs, "%s: too large (more than %d bytes)",
+			    file, KEYS_FILE_MAX);
+		else
+			sgw_errs_add(errs, "%s: %s", file, f.errstr);
+		return -1;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		sgw_errs_add(errs, "%s: cannot read: not a regular file", file);
-		goto done;
-	}
-	/* Whoever can read the keys can forge every session. */
-	if ((st.st_mode & 007) != 0) {
-		sgw_errs_add(errs, "%s: must not be accessible by others "
-		    "(chmod 600 or 640)", file);
-		goto done;
-	}
-	if ((buf = malloc(KEYS_FILE_MAX + 1)) == NULL) {
-		sgw_errs_add(errs, "%s: cannot read: %s", file, strerror(ENOMEM));
-		goto done;
-	}
-	/* One byte more than allowed tells "too large" from "just fits". */
-	while (len <= KEYS_FILE_MAX) {
-		ssize_t r = read(fd, buf + len, KEYS_FILE_MAX + 1 - len);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			sgw_errs_add(errs, "%s: cannot read: %s", file,
-			    strerror(errno));
-			goto done;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	if (len > KEYS_FILE_MAX) {
-		sgw_errs_add(errs, "%s: too large (more than %d bytes)", file,
-		    KEYS_FILE_MAX);
-		goto done;
-	}
-	rc = sgw_keys_parse(file, buf, len, keys, errs);
-done:
-	if (buf != NULL) {
-		OPENSSL_cleanse(buf, KEYS_FILE_MAX + 1);
-		free(buf);
-	}
-	if (fd >= 0)
-		close(fd);
+	rc = sgw_keys_parse(file, f.buf, f.len, keys, errs);
+	sgw_file_free(&f);
 	return rc;
 }

@@ -12,33 +12,56 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 
-#include "store.h" /* SGW_ROLES_MAXLEN: the roles must fit in a session */
+#include "fileio.h"
 
 /* A users file is a few hundred kilobytes at most; refusing anything far
  * larger keeps a wrong path (a log, a disk image) from eating memory. */
 #define USERS_FILE_MAX (16u * 1024 * 1024)
 
+/* Where the cost sits in a hash, after the prefix. */
+enum cost_form {
+	COST_FIELD,  /* a field ending in '$': "$y$j9T$" */
+	COST_FIXED,  /* costlen bytes: "$2b$10$", "$7$" N r p */
+	COST_ROUNDS, /* "rounds=N$", or nothing for the default */
+};
+
 /*
  * The strong forms of SPEC section 9, and the length of the encoded hash
  * after the last '$' of each: a shorter or longer one is a truncated or
  * mangled copy that could never match, better refused at load time with
- * its line than found out at the first failed login.
+ * its line than found out at the first failed login. The cost is where
+ * the setting (scheme and cost, without the salt) ends, which is what
+ * makes two hashes cost the same to check.
  */
 static const struct {
 	const char *prefix;
 	size_t tail;
+	enum cost_form cost;
+	size_t costlen; /* for COST_FIXED */
 } strong[] = {
-    {"$y$", 43},  {"$gy$", 43}, {"$7$", 43}, {"$2b$", 53},
-    {"$2y$", 53}, {"$6$", 86},  {"$5$", 43},
+    {"$y$", 43, COST_FIELD, 0},  {"$gy$", 43, COST_FIELD, 0},
+    {"$7$", 43, COST_FIXED, 11}, {"$2b$", 53, COST_FIXED, 3},
+    {"$2y$", 53, COST_FIXED, 3}, {"$6$", 86, COST_ROUNDS, 0},
+    {"$5$", 43, COST_ROUNDS, 0},
+};
+
+/* What hash_check() makes of a hash. */
+enum hash_verdict {
+	HASH_STRONG,
+	HASH_CHEAP,     /* well-formed bcrypt below SGW_BCRYPT_MIN_COST */
+	HASH_MALFORMED, /* a strong prefix, but not a hash crypt(3) takes */
+	HASH_WEAK,      /* another form: weak, unsupported or plain text */
 };
 
 /* What the parser carries from line to line. */
@@ -80,38 +103,126 @@ b64_byte_ok(unsigned char c)
 	       (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
-int
-sgw_users_hash_strong(const char *hash)
+/* The cost of a "$2b$NN$..." or "$2y$NN$..." string, or -1 when s is
+ * not one. ("$2a$" is not a strong form at any cost.) */
+static int
+bcrypt_cost(const char *s, size_t n)
+{
+	if (n < 7 || (memcmp(s, "$2b$", 4) != 0 && memcmp(s, "$2y$", 4) != 0))
+		return -1;
+	if (s[4] < '0' || s[4] > '9' || s[5] < '0' || s[5] > '9' ||
+	    s[6] != '$')
+		return -1;
+	return (s[4] - '0') * 10 + (s[5] - '0');
+}
+
+static enum hash_verdict
+hash_check(const char *hash)
 {
 	const char *tail;
 	size_t n;
-	int k, cs;
+	int k, cs, cost;
 
-	if (hash == NULL)
-		return 0;
 	n = strnlen(hash, CRYPT_OUTPUT_SIZE);
 	k = strong_kind(hash, n);
-	if (n == CRYPT_OUTPUT_SIZE || k < 0)
-		return 0;
+	if (k < 0)
+		return HASH_WEAK;
+	if (n == CRYPT_OUTPUT_SIZE)
+		return HASH_MALFORMED;
 	for (size_t i = 0; i < n; i++)
 		if (!hash_byte_ok((unsigned char)hash[i]))
-			return 0;
+			return HASH_MALFORMED;
 	/* a setting ("$y$j9T$salt") has no '$' after the prefix's own, or
 	 * an encoded hash of the wrong length */
 	tail = strrchr(hash, '$') + 1;
 	if ((size_t)(tail - hash) <= strlen(strong[k].prefix) ||
 	    strlen(tail) != strong[k].tail)
-		return 0;
+		return HASH_MALFORMED;
 	for (const char *t = tail; *t != '\0'; t++)
 		if (!b64_byte_ok((unsigned char)*t))
-			return 0;
+			return HASH_MALFORMED;
 	/*
 	 * The list above is the policy; libxcrypt only says whether it can
-	 * compute the string at all. It calls $5$ "legacy" and a low cost
-	 * "too cheap", neither of which is ours to refuse here.
+	 * compute the string at all. It calls $5$ "legacy" and some costs
+	 * "too cheap" by measures of its own; SPEC 9 is ours.
 	 */
 	cs = crypt_checksalt(hash);
-	return cs != CRYPT_SALT_INVALID && cs != CRYPT_SALT_METHOD_DISABLED;
+	if (cs == CRYPT_SALT_INVALID || cs == CRYPT_SALT_METHOD_DISABLED)
+		return HASH_MALFORMED;
+	/* bcrypt's cost is ours to judge: libxcrypt's own default, 5, and
+	 * `htpasswd -B`'s, also 5, are cheap enough to brute-force */
+	cost = bcrypt_cost(hash, n);
+	if (cost >= 0 && cost < SGW_BCRYPT_MIN_COST)
+		return HASH_CHEAP;
+	return HASH_STRONG;
+}
+
+int
+sgw_users_hash_strong(const char *hash)
+{
+	return hash != NULL && hash_check(hash) == HASH_STRONG;
+}
+
+/* The length of the hash's setting: scheme and cost, without the salt.
+ * The hash is a strong one. */
+static size_t
+setting_len(const char *hash)
+{
+	size_t n = strlen(hash), pl, len = n;
+	int k = strong_kind(hash, n);
+	const char *p, *d;
+
+	if (k < 0)
+		return n;
+	pl = strlen(strong[k].prefix);
+	p = hash + pl;
+	switch (strong[k].cost) {
+	case COST_FIXED:
+		len = pl + strong[k].costlen;
+		break;
+	case COST_ROUNDS:
+		if (strncmp(p, "rounds=", 7) != 0) {
+			len = pl; /* the default count */
+			break;
+		}
+		/* FALLTHROUGH */
+	case COST_FIELD:
+		d = strchr(p, '$');
+		len = d != NULL ? (size_t)(d + 1 - hash) : n;
+		break;
+	}
+	return len < n ? len : n;
+}
+
+size_t
+sgw_users_password_chars(const char *password)
+{
+	const unsigned char *s = (const unsigned char *)password;
+	size_t chars = 0;
+
+	if (s == NULL)
+		return 0;
+	/*
+	 * Overlong forms and surrogates are not told apart: this counts,
+	 * it does not validate. A byte that starts no sequence (a Latin-1
+	 * 'e' with an accent, a stray continuation byte) still counts, so
+	 * that a password in another encoding is judged by its bytes.
+	 */
+	while (*s != '\0') {
+		size_t len = *s >= 0xf0 && *s <= 0xf4   ? 4
+		             : *s >= 0xe0 && *s <= 0xef ? 3
+		             : *s >= 0xc2 && *s <= 0xdf ? 2
+		                                        : 1;
+
+		for (size_t i = 1; i < len; i++)
+			if ((s[i] & 0xc0) != 0x80) {
+				len = 1;
+				break;
+			}
+		s += len;
+		chars++;
+	}
+	return chars;
 }
 
 static int
@@ -255,6 +366,7 @@ parse_line(struct parse *p, unsigned line, const char *s, size_t n)
 	const char *colon, *hash, *roles = NULL, *name = NULL;
 	size_t namelen, hashlen, roleslen = 0;
 	char hbuf[CRYPT_OUTPUT_SIZE];
+	enum hash_verdict verdict;
 	int hash_ok, roles_ok = 1;
 
 	if (memchr(s, '\0', n) != NULL) {
@@ -289,19 +401,35 @@ parse_line(struct parse *p, unsigned line, const char *s, size_t n)
 		hashlen = (size_t)(colon - hash);
 	}
 
-	hash_ok = 0;
+	verdict = strong_kind(hash, hashlen) >= 0 ? HASH_MALFORMED : HASH_WEAK;
 	if (hashlen < sizeof hbuf) {
 		memcpy(hbuf, hash, hashlen);
 		hbuf[hashlen] = '\0';
-		hash_ok = sgw_users_hash_strong(hbuf);
+		verdict = hash_check(hbuf);
 		explicit_bzero(hbuf, sizeof hbuf);
 	}
-	if (!hash_ok && strong_kind(hash, hashlen) >= 0)
+	hash_ok = verdict == HASH_STRONG;
+	switch (verdict) {
+	case HASH_STRONG:
+		break;
+	case HASH_CHEAP:
+		line_error(p, line, name, namelen,
+		           "weak password hash: bcrypt cost %d is below %d; "
+		           "re-hash it with `htpasswd -B -C %d` or `sessiongw "
+		           "passwd -B`",
+		           bcrypt_cost(hash, hashlen), SGW_BCRYPT_MIN_COST,
+		           SGW_BCRYPT_COST);
+		break;
+	case HASH_MALFORMED:
 		line_error(p, line, name, namelen, "malformed password hash");
-	else if (!hash_ok)
+		break;
+	case HASH_WEAK:
 		line_error(p, line, name, namelen,
 		           "weak or unsupported password hash; re-hash it with "
-		           "`htpasswd -B` or `sessiongw passwd`");
+		           "`htpasswd -B -C %d` or `sessiongw passwd`",
+		           SGW_BCRYPT_COST);
+		break;
+	}
 
 	if (roles != NULL) {
 		roles_ok = 0;
@@ -410,48 +538,248 @@ crypt_matches(const char *password, const char *setting)
 }
 
 /*
- * The hash an unknown name is checked against. Hashing a random password
- * with the first user's own hash as the setting gives the same method,
- * cost and salt form, so an unknown name costs what that user costs.
+ * Failed checks must cost the same whoever is asked about, so that the
+ * time taken does not tell an unknown name from a wrong password.
+ *
+ * With one setting (scheme and cost) in the file, a dummy hash of that
+ * setting is enough: an unknown name runs one crypt(3) exactly as costly
+ * as any user's. But files mix settings (yescrypt users next to lines
+ * from `htpasswd -B`, or old $6$ hashes), and the costs then differ
+ * tenfold. So:
+ *   - the users are grouped by setting, and one crypt(3) of a random
+ *     password is timed for each (thread CPU time, which other processes
+ *     disturb less than the clock on the wall); the run of the costliest
+ *     setting gives the dummy, so the timing is free with one setting;
+ *   - an unknown name is checked against that dummy;
+ *   - when the check of a user of a cheaper setting fails, one
+ *     sha256crypt of pad_rounds rounds follows: its cost is linear in
+ *     the rounds, so it fills the gap to the costliest to within one
+ *     millisecond, where more runs of the user's own setting could only
+ *     add whole multiples of it.
+ * Successes are not padded: whoever logs in knows the user exists.
+ * Load on the machine slows the schemes unevenly (yescrypt is bound by
+ * memory, the others by the CPU), so the padding is close, not exact.
  */
-static char *
-make_dummy_hash(const char *like)
+#define PAD_CALIBRATION_ROUNDS 5000
+/* What the pads hash: a sha-crypt round costs more for a longer phrase,
+ * so the pads hash this fixed one, not the password, to cost what the
+ * calibration measured whatever the password's length. */
+#define PAD_PHRASE "0123456789abcdef0123456789abcdef"
+/* Files written by people hold a handful of settings. Timing each one
+ * costs a login's worth of CPU at every load, so a file with more (each
+ * user's own $6$ rounds, say) gets the first SETTINGS_MAX timed and the
+ * users of the others no pad. */
+#define SETTINGS_MAX 32
+#define SHA_ROUNDS_MIN 1000 /* sha-crypt's own bounds */
+#define SHA_ROUNDS_MAX 999999999
+
+/* One setting of the file. */
+struct setting {
+	size_t user;  /* the first user with it, whose hash is the setting */
+	size_t len;   /* of the setting in that hash */
+	double cpu;   /* seconds one crypt(3) of it took */
+	char *out;    /* owned: that run's result, a hash of a random password */
+};
+
+static double
+cpu_now(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+		return 0;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A random password of hex digits, for runs whose result is no secret
+ * anyone could match. Returns 0 or -1. */
+static int
+random_password(char *pw, size_t size)
 {
 	unsigned char rnd[16];
-	char pw[2 * sizeof rnd + 1];
-	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
-	struct crypt_data *cd = NULL;
-	const char *out;
-	char *dummy = NULL;
 	ssize_t got;
 
+	if (size < 2 * sizeof rnd + 1)
+		return -1;
 	do
 		got = getrandom(rnd, sizeof rnd, 0);
 	while (got < 0 && errno == EINTR);
 	if (got != (ssize_t)sizeof rnd)
-		goto fail;
+		return -1;
 	for (size_t i = 0; i < sizeof rnd; i++)
 		snprintf(pw + 2 * i, 3, "%02x", rnd[i]);
-	if (like == NULL) {
-		if (crypt_gensalt_rn("$y$", 0, NULL, 0, setting,
-		                     sizeof setting) == NULL)
-			goto fail;
-		like = setting;
-	}
+	explicit_bzero(rnd, sizeof rnd);
+	return 0;
+}
+
+/* One timed crypt(3): its result (caller frees) or NULL, and the CPU
+ * seconds it took in *cpu. */
+static char *
+timed_crypt(const char *pw, const char *setting, double *cpu)
+{
+	struct crypt_data *cd;
+	const char *out;
+	char *res = NULL;
+	double t0;
+
 	cd = calloc(1, sizeof *cd);
 	if (cd == NULL)
-		goto fail;
-	out = crypt_rn(pw, like, cd, (int)sizeof *cd);
+		return NULL;
+	t0 = cpu_now();
+	out = crypt_rn(pw, setting, cd, (int)sizeof *cd);
+	*cpu = cpu_now() - t0;
 	if (out != NULL && out[0] != '*')
-		dummy = strdup(out);
-fail:
-	if (cd != NULL) {
-		explicit_bzero(cd, sizeof *cd);
-		free(cd);
+		res = strdup(out);
+	explicit_bzero(cd, sizeof *cd);
+	free(cd);
+	return res;
+}
+
+/*
+ * Sets dummy_hash, pad_salt and every user's pad_rounds, as the block
+ * above says. Returns 0, or -1 with a message in errs.
+ */
+static int
+equalize(struct sgw_users *u, struct sgw_errs *errs)
+{
+	struct setting *set = NULL;
+	size_t *which = NULL, nset = 0, max = 0;
+	char pw[33], gen[CRYPT_GENSALT_OUTPUT_SIZE], *pad = NULL;
+	double padcpu = 0, per_round;
+	int rc = -1;
+
+	if (random_password(pw, sizeof pw) < 0) {
+		sgw_errs_add(errs, "%s: the random number generator failed",
+		             u->file);
+		return -1;
 	}
-	explicit_bzero(rnd, sizeof rnd);
+	if (u->n == 0) {
+		/* nobody to look like: libxcrypt's default yescrypt */
+		if (crypt_gensalt_rn("$y$", 0, NULL, 0, gen, sizeof gen) ==
+		        NULL ||
+		    (u->dummy_hash = timed_crypt(pw, gen, &padcpu)) == NULL)
+			goto nohash;
+		rc = 0;
+		goto done;
+	}
+	set = calloc(u->n < SETTINGS_MAX ? u->n : SETTINGS_MAX, sizeof *set);
+	which = calloc(u->n, sizeof *which);
+	if (set == NULL || which == NULL)
+		goto oom;
+	for (size_t i = 0; i < u->n; i++) {
+		const char *h = u->v[i].hash;
+		size_t len = setting_len(h), k;
+
+		for (k = 0; k < nset; k++)
+			if (set[k].len == len &&
+			    memcmp(u->v[set[k].user].hash, h, len) == 0)
+				break;
+		if (k == nset && nset == SETTINGS_MAX) {
+			which[i] = SIZE_MAX; /* see SETTINGS_MAX */
+			continue;
+		}
+		if (k == nset) {
+			set[nset].user = i;
+			set[nset].len = len;
+			nset++;
+		}
+		which[i] = k;
+	}
+	/* with several settings, each is timed twice and the quicker run
+	 * kept: a run that shared its core with another process's burst
+	 * would otherwise make its setting look costlier than it is */
+	for (int pass = 0; pass < (nset > 1 ? 2 : 1); pass++) {
+		for (size_t k = 0; k < nset; k++) {
+			const struct sgw_user *r = &u->v[set[k].user];
+			double t;
+			char *out = timed_crypt(pw, r->hash, &t);
+
+			if (out == NULL) {
+				/* crypt(3) refused a hash crypt_checksalt
+				 * took */
+				sgw_errs_add(errs,
+				             "%s:%u: user \"%s\": malformed "
+				             "password hash",
+				             u->file, r->line, r->name);
+				goto done;
+			}
+			if (pass == 0 || t < set[k].cpu)
+				set[k].cpu = t;
+			free(set[k].out);
+			set[k].out = out;
+		}
+	}
+	for (size_t k = 1; k < nset; k++)
+		if (set[k].cpu > set[max].cpu)
+			max = k;
+	u->dummy_hash = set[max].out;
+	set[max].out = NULL;
+	if (nset == 1) {
+		rc = 0;
+		goto done;
+	}
+
+	/* the cost of one sha256crypt round, and the salt of the pads; the
+	 * quicker of two runs, as the first also pays for cold caches */
+	if (crypt_gensalt_rn("$5$", PAD_CALIBRATION_ROUNDS, NULL, 0, gen,
+	                     sizeof gen) == NULL ||
+	    strlen(strrchr(gen, '$') + 1) >= sizeof u->pad_salt)
+		goto nohash;
+	for (int i = 0; i < 2; i++) {
+		double t;
+
+		free(pad);
+		if ((pad = timed_crypt(PAD_PHRASE, gen, &t)) == NULL)
+			goto nohash;
+		if (i == 0 || t < padcpu)
+			padcpu = t;
+	}
+	snprintf(u->pad_salt, sizeof u->pad_salt, "%s", strrchr(gen, '$') + 1);
+	per_round = padcpu / PAD_CALIBRATION_ROUNDS;
+	for (size_t i = 0; i < u->n; i++) {
+		double gap, r;
+
+		if (which[i] == SIZE_MAX)
+			continue;
+		gap = set[max].cpu - set[which[i]].cpu;
+		if (per_round <= 0 || gap <= 0)
+			continue;
+		r = gap / per_round;
+		/* below the least sha-crypt runs, the gap is under a
+		 * millisecond: smaller than the noise of a login */
+		if (r < SHA_ROUNDS_MIN)
+			continue;
+		u->v[i].pad_rounds =
+		    r > SHA_ROUNDS_MAX ? SHA_ROUNDS_MAX : (unsigned long)r;
+	}
+	rc = 0;
+	goto done;
+nohash:
+	sgw_errs_add(errs, "%s: cannot make a password hash", u->file);
+	goto done;
+oom:
+	sgw_errs_add(errs, "%s: out of memory", u->file);
+done:
+	for (size_t k = 0; set != NULL && k < nset; k++)
+		free(set[k].out);
+	free(set);
+	free(which);
+	free(pad);
 	explicit_bzero(pw, sizeof pw);
-	return dummy;
+	return rc;
+}
+
+/* The pad of a failed check: pad_rounds of sha256crypt, result unused. */
+static void
+pad_check(const struct sgw_users *users, unsigned long rounds)
+{
+	char setting[64];
+
+	if (rounds == 0 || users->pad_salt[0] == '\0')
+		return;
+	snprintf(setting, sizeof setting, "$5$rounds=%lu$%s", rounds,
+	         users->pad_salt);
+	(void)crypt_matches(PAD_PHRASE, setting);
 }
 
 void
@@ -473,7 +801,8 @@ sgw_users_parse(const char *file, const char *text, size_t len,
 {
 	struct parse p = {.file = file != NULL ? file : "-", .errs = errs};
 	struct sgw_users out = {0};
-	size_t off = 0;
+	size_t off = 0, n;
+	const char *s;
 	unsigned line = 0;
 	int rc = -1, oom = 0;
 
@@ -483,12 +812,7 @@ sgw_users_parse(const char *file, const char *text, size_t len,
 		             USERS_FILE_MAX);
 		goto fail;
 	}
-	while (off < len) {
-		const char *s = text + off;
-		const char *nl = memchr(s, '\n', len - off);
-		size_t n = nl != NULL ? (size_t)(nl - s) : len - off;
-
-		off += n + (nl != NULL);
+	while (sgw_line_next(text, len, &off, &s, &n)) {
 		line++;
 		if (n > 0 && s[n - 1] == '\r')
 			n--;
@@ -513,18 +837,8 @@ sgw_users_parse(const char *file, const char *text, size_t len,
 		oom = 1;
 		goto fail;
 	}
-	out.dummy_hash = make_dummy_hash(out.n > 0 ? out.v[0].hash : NULL);
-	if (out.dummy_hash == NULL) {
-		/* crypt(3) refused the first user's hash as a setting */
-		if (out.n > 0)
-			sgw_errs_add(
-			    errs, "%s:%u: user \"%s\": malformed password hash",
-			    p.file, out.v[0].line, out.v[0].name);
-		else
-			sgw_errs_add(errs, "%s: cannot make a password hash",
-			             p.file);
+	if (equalize(&out, errs) < 0)
 		goto fail;
-	}
 	*users = out;
 	memset(&out, 0, sizeof out);
 	rc = 0;
@@ -538,104 +852,10 @@ fail:
 	return rc;
 }
 
-/* The message for a failed read_whole(). */
-static void
-read_error(struct sgw_errs *errs, const char *file, int rc)
-{
-	if (rc == -2)
-		sgw_errs_add(errs, "%s: cannot read: not a regular file", file);
-	else
-		sgw_errs_add(errs, "%s: cannot read: %s", file,
-		             strerror(errno));
-}
-
-/*
- * The whole of a regular file, NUL-terminated, at most USERS_FILE_MAX
- * bytes; st describes the file as opened. Returns 0, -1 with errno, or
- * -2 when it is not a regular file.
- */
-static int
-read_whole(const char *file, char **buf, size_t *len, struct stat *st)
-{
-	char *b = NULL;
-	size_t n = 0, cap;
-	int fd, rc = -1, err = 0;
-
-	*buf = NULL;
-	*len = 0;
-	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, st) < 0) {
-		err = errno;
-		goto fail;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		rc = -2;
-		goto fail;
-	}
-	/* st_size is a hint only: the file may change while it is read; one
-	 * byte more than the limit is room to notice that it is too large */
-	cap = st->st_size > 0 && (size_t)st->st_size <= USERS_FILE_MAX
-	          ? (size_t)st->st_size + 1
-	          : 4096;
-	b = malloc(cap + 1);
-	if (b == NULL) {
-		err = ENOMEM;
-		goto fail;
-	}
-	for (;;) {
-		ssize_t r;
-
-		if (n == cap) {
-			char *nb;
-
-			if (cap > USERS_FILE_MAX) {
-				err = EFBIG;
-				goto fail;
-			}
-			cap = cap <= USERS_FILE_MAX / 2 ? cap * 2
-			                                : USERS_FILE_MAX + 1;
-			nb = realloc(b, cap + 1);
-			if (nb == NULL) {
-				err = ENOMEM;
-				goto fail;
-			}
-			b = nb;
-		}
-		r = read(fd, b + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			err = errno;
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	if (n > USERS_FILE_MAX) {
-		err = EFBIG;
-		goto fail;
-	}
-	b[n] = '\0';
-	*buf = b;
-	*len = n;
-	b = NULL;
-	rc = 0;
-fail:
-	free(b);
-	close(fd);
-	errno = err;
-	return rc;
-}
-
 int
 sgw_users_load(const char *file, struct sgw_users *users, struct sgw_errs *errs)
 {
-	struct stat st;
-	char *text;
-	size_t len;
+	struct sgw_file f;
 	int rc;
 
 	memset(users, 0, sizeof *users);
@@ -643,19 +863,18 @@ sgw_users_load(const char *file, struct sgw_users *users, struct sgw_errs *errs)
 		sgw_errs_add(errs, "no users file");
 		return -1;
 	}
-	rc = read_whole(file, &text, &len, &st);
-	if (rc < 0) {
-		read_error(errs, file, rc);
+	if (sgw_file_read(file, USERS_FILE_MAX, SGW_FILE_REGULAR, &f) < 0) {
+		sgw_errs_add(errs, "%s: %s", file, f.errstr);
 		return -1;
 	}
-	rc = sgw_users_parse(file, text, len, users, errs);
-	free(text);
+	rc = sgw_users_parse(file, f.buf, f.len, users, errs);
+	sgw_file_free(&f);
 	if (rc < 0)
 		return -1;
-	users->dev = st.st_dev;
-	users->ino = st.st_ino;
-	users->mtime = st.st_mtim;
-	users->size = st.st_size;
+	users->dev = f.st.st_dev;
+	users->ino = f.st.st_ino;
+	users->mtime = f.st.st_mtim;
+	users->size = f.st.st_size;
 	return 0;
 }
 
@@ -696,11 +915,14 @@ sgw_users_verify(const struct sgw_users *users, const char *name,
 	if (users == NULL || name == NULL || password == NULL)
 		return NULL;
 	u = sgw_users_find(users, name);
-	/* one crypt either way, so the time does not tell the two apart */
+	/* one crypt either way, and a pad after a cheaper hash fails (see
+	 * equalize()), so the time does not tell the two apart */
 	setting = u != NULL ? u->hash : users->dummy_hash;
 	if (setting == NULL)
 		return NULL;
 	ok = crypt_matches(password, setting);
+	if (u != NULL && !ok)
+		pad_check(users, u->pad_rounds);
 	return u != NULL && ok ? u : NULL;
 }
 
@@ -714,8 +936,8 @@ sgw_users_hash_password(const char *password, int bcrypt)
 
 	if (password == NULL)
 		return NULL;
-	if (crypt_gensalt_rn(bcrypt ? "$2b$" : "$y$", 0, NULL, 0, setting,
-	                     sizeof setting) == NULL)
+	if (crypt_gensalt_rn(bcrypt ? "$2b$" : "$y$", bcrypt ? SGW_BCRYPT_COST : 0,
+	                     NULL, 0, setting, sizeof setting) == NULL)
 		return NULL;
 	cd = calloc(1, sizeof *cd);
 	if (cd == NULL)
@@ -786,26 +1008,21 @@ static int
 find_user_line(const char *text, size_t len, const char *user, size_t *start,
                size_t *end, const char **roles, size_t *roleslen)
 {
-	size_t ul = strlen(user), off = 0;
+	size_t ul = strlen(user), off = 0, n;
+	const char *s, *c;
 
-	while (off < len) {
-		const char *s = text + off;
-		const char *nl = memchr(s, '\n', len - off);
-		size_t n = nl != NULL ? (size_t)(nl - s) : len - off;
-		const char *c;
-
+	while (sgw_line_next(text, len, &off, &s, &n)) {
 		if (n > 0 && s[n - 1] == '\r')
 			n--;
 		if (n > ul && s[ul] == ':' && memcmp(s, user, ul) == 0 &&
 		    !line_is_ignored(s, n)) {
-			*start = off;
-			*end = off + n;
+			*start = (size_t)(s - text);
+			*end = *start + n;
 			c = memchr(s + ul + 1, ':', n - ul - 1);
 			*roles = c != NULL ? c + 1 : NULL;
 			*roleslen = c != NULL ? (size_t)(s + n - (c + 1)) : 0;
 			return 0;
 		}
-		off += (nl != NULL ? (size_t)(nl - s) + 1 : len - off);
 	}
 	return -1;
 }
@@ -814,6 +1031,7 @@ int
 sgw_users_file_set(const char *file, const char *user, const char *hash,
                    const char *roles, int *replaced, struct sgw_errs *errs)
 {
+	struct sgw_file of = {0};
 	char *old = NULL, *tmp = NULL, *line = NULL;
 	size_t oldlen = 0, start = 0, end = 0, oldroleslen = 0;
 	const char *oldroles = NULL;
@@ -850,16 +1068,17 @@ sgw_users_file_set(const char *file, const char *user, const char *hash,
 		             file, SGW_ROLES_MAXLEN);
 		return -1;
 	}
-	rc = read_whole(file, &old, &oldlen, &st);
-	if (rc == -1 && errno == ENOENT) {
+	if (sgw_file_read(file, USERS_FILE_MAX, SGW_FILE_REGULAR, &of) == 0) {
+		old = of.buf;
+		oldlen = of.len;
+		st = of.st;
+		mode = st.st_mode & 07777;
+	} else if (of.err == SGW_FILE_ERRNO && of.err_no == ENOENT) {
 		exists = 0;
-	} else if (rc < 0) {
-		read_error(errs, file, rc);
+	} else {
+		sgw_errs_add(errs, "%s: %s", file, of.errstr);
 		return -1;
 	}
-	rc = -1;
-	if (exists)
-		mode = st.st_mode & 07777;
 
 	found = exists && find_user_line(old, oldlen, user, &start, &end,
 	                                 &oldroles, &oldroleslen) == 0;
@@ -937,6 +1156,6 @@ fail:
 		unlink(tmp);
 	free(tmp);
 	free(line);
-	free(old);
+	sgw_file_free(&of);
 	return rc;
 }

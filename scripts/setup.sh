@@ -2,19 +2,26 @@
 # setup.sh: installs the Debian packages sessiongw needs to build, test and
 # run its demo. Does nothing when they are all there already.
 #
-#   scripts/setup.sh [build|test|demo]     (default: test)
+#   scripts/setup.sh [build|test|demo|package]     (default: test)
 set -euo pipefail
 
 build=(cmake make gcc pkg-config libfcgi-dev libhiredis-dev libssl-dev
-	libcmocka-dev libcrypt-dev libjansson-dev)
-runtime=(redis-server nginx curl)
-testing=(spawn-fcgi procps apache2 lighttpd clang libclang-rt-14-dev chromium)
+	libcmocka-dev libcrypt-dev libjansson-dev liblmdb-dev libpq-dev)
+runtime=(redis-server postgresql nginx curl)
+testing=(spawn-fcgi procps apache2 lighttpd clang libclang-rt-14-dev chromium
+	lmdb-utils binutils clang-format)
+
+# The Debian package (scripts/package.sh, test_package) and the manual
+# pages (test_manpages): debhelper and the package's own build
+# dependencies, lintian, mandoc for -Tlint, systemd for systemd-analyze.
+packaging=(dpkg-dev debhelper fakeroot lintian mandoc systemd liblmdb-dev libpq-dev)
 
 case "${1:-test}" in
 build) want=("${build[@]}") ;;
 demo) want=("${build[@]}" "${runtime[@]}") ;;
-test) want=("${build[@]}" "${runtime[@]}" "${testing[@]}") ;;
-*) echo "usage: $0 [build|test|demo]" >&2; exit 2 ;;
+test) want=("${build[@]}" "${runtime[@]}" "${testing[@]}" "${packaging[@]}") ;;
+package) want=("${build[@]}" "${packaging[@]}") ;;
+*) echo "usage: $0 [build|test|demo|package]" >&2; exit 2 ;;
 esac
 
 missing=()
@@ -36,7 +43,7 @@ fi
 echo "setup.sh: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# Packaged services (nginx, redis) must not start on their own here: the
+# Packaged services (nginx, redis, postgresql) must not start on their own here: the
 # tests and the demo run private instances on loopback ports.
 policy=/usr/sbin/policy-rc.d
 if [ ! -e "$policy" ]; then

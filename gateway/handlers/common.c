@@ -3,6 +3,7 @@
  * the standard denials.
  */
 #include <string.h>
+#include <time.h>
 
 #include "cookie.h"
 #include "handlers.h"
@@ -11,42 +12,94 @@
 #include "redirect.h"
 #include "timefmt.h"
 
+/* Monotonic milliseconds, for throttling the users file's stat. */
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+sgw_users_refresh(struct sgw_ctx *ctx, int now_or_throttled)
+{
+	struct sgw_users fresh = {0};
+	struct sgw_errs errs = {0};
+	int64_t now = mono_ms();
+
+	/* The file is the truth at every check (SPEC section 9), but a
+	 * stat per request would cost more than the check itself: a change
+	 * is seen within a second. */
+	if (now_or_throttled == SGW_USERS_THROTTLED && ctx->users_checked_ms != 0 &&
+	    now - ctx->users_checked_ms < 1000)
+		return;
+	ctx->users_checked_ms = now;
+	if (!sgw_users_changed(ctx->users))
+		return;
+	if (sgw_users_load(ctx->users->file, &fresh, &errs) == -1) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_error("%s (keeping the users read before)", errs.msg[i]);
+		sgw_errs_clear(&errs);
+		return;
+	}
+	log_info("users file %s re-read: %zu users", fresh.file, fresh.n);
+	sgw_users_free(ctx->users);
+	*ctx->users = fresh;
+}
+
 int
 sgw_request_session(struct sgw_ctx *ctx, const struct sgw_request *req,
     struct sgw_session *s, unsigned char hash[SGW_HASH_LEN])
 {
 	const struct sgw_conf *conf = ctx->conf;
+	struct sgw_asker who = {.client = req->client, .agent = req->user_agent};
 	const char *val;
 	size_t pos = 0, vlen, len;
-	/* Skip the Redis write while less than a tenth of idle_timeout has
-	 * passed since the last refresh (SPEC section 6). */
-	int64_t step = conf->idle_timeout_ms / 10;
+	int rc;
 
 	if (req->cookie == NULL)
 		return 0;
 	len = strlen(req->cookie);
-	while (sgw_cookie_next(req->cookie, len, &pos, conf->cookie_name, &val,
+	for (;;) {
+		if (sgw_cookie_next(req->cookie, len, &pos, conf->cookie_name, &val,
+		        &vlen) != 1)
+			return 0;
+		/* A forged or malformed token stops here: no store access. */
+		if (sgw_token_check(ctx->keys, val, vlen, hash) == 0)
+			break;
+	}
+	sgw_users_refresh(ctx, SGW_USERS_THROTTLED);
+	rc = sgw_session_check(ctx->store, &ctx->policy, ctx->users, hash, &who,
+	    sgw_now_ms(), s);
+	if (SGW_STORE_FAILED(rc))
+		return -1;
+	return rc == SGW_STORE_OK;
+}
+
+int
+sgw_end_presented_sessions(struct sgw_ctx *ctx, const struct sgw_request *req,
+    size_t *ended)
+{
+	unsigned char hash[SGW_HASH_LEN];
+	const char *val;
+	size_t pos = 0, vlen, len;
+
+	*ended = 0;
+	if (req->cookie == NULL)
+		return 0;
+	len = strlen(req->cookie);
+	while (sgw_cookie_next(req->cookie, len, &pos, ctx->conf->cookie_name, &val,
 	    &vlen) == 1) {
 		int rc;
 
-		/* A forged or malformed token stops here: no Redis. */
-		if (sgw_token_check(ctx->keys, val, vlen, hash) == -1)
+		if (sgw_token_check(ctx->keys, val, vlen, hash) != 0)
 			continue;
-		rc = ctx->store->ops->touch(ctx->store, hash, conf->idle_timeout_ms,
-		    step, s);
-		if (rc == SGW_STORE_ERROR)
+		rc = sgw_session_end(ctx->store, hash);
+		if (SGW_STORE_FAILED(rc))
 			return -1;
-		if (rc != SGW_STORE_OK)
-			continue;
-		if (conf->bind_client && strcmp(s->client, req->client) != 0) {
-			char u[64], c[64];
-
-			log_warn("session of user=%s used from client=%s, bound to "
-			    "another address", sgw_log_safe(s->user, u, sizeof(u)),
-			    sgw_log_safe(req->client, c, sizeof(c)));
-			continue;
-		}
-		return 1;
+		*ended += rc == SGW_STORE_OK;
 	}
 	return 0;
 }
@@ -89,7 +142,7 @@ void
 sgw_resp_unavailable(struct sgw_ctx *ctx, struct sgw_response *resp)
 {
 	log_error("%s", ctx->store->errstr);
-	sgw_metrics_redis_error();
+	sgw_metrics_store_error();
 	sgw_resp_error(resp, 503, "session store unavailable");
 	sgw_resp_header(resp, "Retry-After", "1");
 }

@@ -42,7 +42,8 @@ sgw_handle_data(struct sgw_ctx *ctx, struct sgw_request *req,
 			sgw_resp_error(resp, 413, "value too large");
 			return;
 		}
-		rc = st->ops->data_put(st, hash, key, req->body, req->body_len);
+		rc = st->ops->data_put(st, hash, key, req->body, req->body_len,
+		    SGW_DATA_MAX_KEYS);
 	} else if (strcmp(m, "DELETE") == 0) {
 		rc = st->ops->data_del(st, hash, key);
 	} else {
@@ -54,6 +55,9 @@ sgw_handle_data(struct sgw_ctx *ctx, struct sgw_request *req,
 			resp->status = 200;
 			sgw_buf_add(&resp->body, val, len);
 			sgw_resp_header(resp, "Content-Type", "application/octet-stream");
+			/* The application's bytes: never sniffed into HTML
+			 * that would run on the gateway's origin. */
+			sgw_resp_header(resp, "X-Content-Type-Options", "nosniff");
 		} else {
 			resp->status = 204;
 		}

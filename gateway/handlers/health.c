@@ -1,5 +1,5 @@
 /*
- * health: GET /healthz says whether this worker reaches Redis.
+ * health: GET /healthz says whether this worker reaches its store.
  */
 #include "handlers.h"
 #include "log.h"
@@ -11,8 +11,8 @@ sgw_handle_health(struct sgw_ctx *ctx, struct sgw_request *req,
 {
 	(void)req;
 	if (ctx->store->ops->ping(ctx->store) != SGW_STORE_OK) {
-		log_warn("healthz: %s", ctx->store->errstr);
-		sgw_metrics_redis_error();
+		log_warnx("healthz: %s", ctx->store->errstr);
+		sgw_metrics_store_error();
 		resp->status = 503;
 		sgw_buf_add(&resp->body, "unavailable\n", 12);
 	} else {

@@ -87,48 +87,6 @@ sgw_handle_login_page(struct sgw_ctx *ctx, struct sgw_request *req,
 	free(return_to);
 }
 
-/* Re-reads the users file when it changed; a broken new file is logged
- * and the old users kept. */
-static void
-refresh_users(struct sgw_ctx *ctx)
-{
-	struct sgw_users fresh = {0};
-	struct sgw_errs errs = {0};
-
-	if (!sgw_users_changed(ctx->users))
-		return;
-	if (sgw_users_load(ctx->users->file, &fresh, &errs) == -1) {
-		for (size_t i = 0; i < errs.n; i++)
-			log_error("%s (keeping the users read before)", errs.msg[i]);
-		sgw_errs_clear(&errs);
-		return;
-	}
-	log_info("users file %s re-read: %zu users", fresh.file, fresh.n);
-	sgw_users_free(ctx->users);
-	*ctx->users = fresh;
-}
-
-/* Ends every session whose token came with this request, so a login
- * never keeps a session an attacker may have planted (fixation). */
-static int
-end_presented_sessions(struct sgw_ctx *ctx, const struct sgw_request *req)
-{
-	unsigned char hash[SGW_HASH_LEN];
-	const char *val;
-	size_t pos = 0, vlen, len;
-
-	if (req->cookie == NULL)
-		return 0;
-	len = strlen(req->cookie);
-	while (sgw_cookie_next(req->cookie, len, &pos, ctx->conf->cookie_name, &val,
-	    &vlen) == 1) {
-		if (sgw_token_check(ctx->keys, val, vlen, hash) == 0 &&
-		    ctx->store->ops->destroy(ctx->store, hash) == SGW_STORE_ERROR)
-			return -1;
-	}
-	return 0;
-}
-
 static void
 refuse(struct sgw_ctx *ctx, struct sgw_response *resp,
     const struct sgw_credentials *cr, int status, const char *msg)
@@ -141,25 +99,29 @@ refuse(struct sgw_ctx *ctx, struct sgw_response *resp,
 
 static void
 succeed(struct sgw_ctx *ctx, struct sgw_request *req, struct sgw_response *resp,
-    const struct sgw_credentials *cr, const struct sgw_user *u)
+    const struct sgw_credentials *cr, const struct sgw_user *u,
+    const struct sgw_attempt *at)
 {
 	const struct sgw_conf *conf = ctx->conf;
-	struct sgw_session_params p = {
+	struct sgw_login who = {
 	    .user = u->name,
 	    .roles = u->roles,
 	    .client = req->client,
+	    .agent = req->user_agent,
 	    .remember_me = cr->remember_me,
-	    .idle_ms = conf->idle_timeout_ms,
-	    .lifetime_ms = cr->remember_me ? conf->remember_me_timeout_ms :
-	                                     conf->absolute_timeout_ms,
-	    .max_per_user = conf->max_per_user,
 	};
 	struct sgw_session s;
 	unsigned char hash[SGW_HASH_LEN];
-	char token[SGW_TOKEN_LEN + 1], un[64];
+	char token[SGW_TOKEN_LEN + 1], un[SGW_LOG_SAFE_SIZE(SGW_USER_MAXLEN)];
+	int64_t now = sgw_now_ms();
+	size_t ended = 0, evicted = 0;
+	int rc;
 
-	if (ctx->store->ops->login_succeeded(ctx->store, u->name) != SGW_STORE_OK ||
-	    end_presented_sessions(ctx, req) == -1) {
+	/* No session fixation: a session that came with the login, planted
+	 * or not, does not survive it. */
+	if (SGW_STORE_FAILED(sgw_ratelimit_succeeded(ctx->store, &ctx->limits, at,
+	        now)) ||
+	    sgw_end_presented_sessions(ctx, req, &ended) == -1) {
 		sgw_resp_unavailable(ctx, resp);
 		return;
 	}
@@ -168,7 +130,9 @@ succeed(struct sgw_ctx *ctx, struct sgw_request *req, struct sgw_response *resp,
 		sgw_resp_error(resp, 500, "internal error");
 		return;
 	}
-	if (ctx->store->ops->create(ctx->store, hash, &p, &s) != SGW_STORE_OK) {
+	rc = sgw_session_create(ctx->store, &ctx->policy, hash, &who, now, &s,
+	    &evicted);
+	if (rc != SGW_STORE_OK) {
 		explicit_bzero(token, sizeof(token));
 		sgw_resp_unavailable(ctx, resp);
 		return;
@@ -180,6 +144,9 @@ succeed(struct sgw_ctx *ctx, struct sgw_request *req, struct sgw_response *resp,
 	log_info("login ok user=%s client=%s session=%s%s",
 	    sgw_log_safe(u->name, un, sizeof(un)), req->client, s.id,
 	    cr->remember_me ? " remember_me" : "");
+	if (evicted > 0)
+		log_info("max_per_user: ended %zu older session%s of user=%s",
+		    evicted, evicted == 1 ? "" : "s", un);
 	if (cr->is_json) {
 		sgw_resp_json(resp, 200,
 		    json_pack("{s:s, s:o, s:s, s:o}", "user", s.user, "roles",
@@ -191,16 +158,34 @@ succeed(struct sgw_ctx *ctx, struct sgw_request *req, struct sgw_response *resp,
 	    sgw_redirect_choose(conf, cr->return_to, req->host));
 }
 
+/* The answer to a body sgw_credentials_parse refused. */
+static int
+credentials_status(enum sgw_credentials_rc rc)
+{
+	switch (rc) {
+	case SGW_CREDENTIALS_MEDIA_TYPE:
+		return 415;
+	case SGW_CREDENTIALS_INTERNAL:
+		return 500;
+	case SGW_CREDENTIALS_OK:
+	case SGW_CREDENTIALS_MALFORMED:
+	case SGW_CREDENTIALS_MISSING:
+	case SGW_CREDENTIALS_TOO_LARGE:
+		break;
+	}
+	return 400;
+}
+
 void
 sgw_handle_login(struct sgw_ctx *ctx, struct sgw_request *req,
     struct sgw_response *resp)
 {
-	const struct sgw_conf *conf = ctx->conf;
 	struct sgw_credentials cr = {0};
+	struct sgw_attempt at = {0};
 	const struct sgw_user *u;
 	const char *why = NULL;
-	char un[64];
-	int64_t retry = 0;
+	char un[SGW_LOG_SAFE_SIZE(SGW_USER_MAXLEN)];
+	int64_t retry = 0, now;
 	int rc;
 
 	if (sgw_refuse_cross_site(ctx, req, resp))
@@ -211,20 +196,26 @@ sgw_handle_login(struct sgw_ctx *ctx, struct sgw_request *req,
 	}
 	rc = sgw_credentials_parse(req->content_type, req->body, req->body_len, &cr,
 	    &why);
-	if (rc != 0) {
-		sgw_resp_error(resp, rc, why != NULL ? why : "bad request");
+	if (rc != SGW_CREDENTIALS_OK) {
+		sgw_resp_error(resp, credentials_status(rc),
+		    why != NULL ? why : "bad request");
 		return;
 	}
 	sgw_log_safe(cr.username, un, sizeof(un));
-	refresh_users(ctx);
+	sgw_users_refresh(ctx, SGW_USERS_NOW);
 
-	if (ctx->store->ops->login_locked(ctx->store, cr.username, req->client,
-	        &retry) != SGW_STORE_OK) {
+	/* The attempt is counted before the password is verified, so that
+	 * racing attempts cannot verify more than the limit allows. */
+	at.user = cr.username;
+	at.client = req->client;
+	now = sgw_now_ms();
+	if (sgw_ratelimit_begin(ctx->store, &ctx->limits, &at, now, &retry) !=
+	    SGW_STORE_OK) {
 		sgw_resp_unavailable(ctx, resp);
 		goto done;
 	}
 	if (retry > 0) {
-		log_warn("login locked user=%s client=%s", un, req->client);
+		log_warnx("login locked user=%s client=%s", un, req->client);
 		sgw_metrics_login(SGW_METRICS_LOGIN_LOCKED);
 		refuse(ctx, resp, &cr, 429, "too many failed logins; try again later");
 		sgw_resp_header(resp, "Retry-After", "%lld",
@@ -233,15 +224,8 @@ sgw_handle_login(struct sgw_ctx *ctx, struct sgw_request *req,
 	}
 	u = sgw_users_verify(ctx->users, cr.username, cr.password);
 	if (u == NULL) {
-		struct sgw_limits l = {
-		    .max_failures = conf->max_failures,
-		    .max_client_failures = conf->max_client_failures,
-		    .window_ms = conf->failure_window_ms,
-		    .lockout_ms = conf->lockout_ms,
-		};
-
-		if (ctx->store->ops->login_failed(ctx->store, cr.username,
-		        req->client, &l, &retry) != SGW_STORE_OK) {
+		if (sgw_ratelimit_failed(ctx->store, &ctx->limits, &at, sgw_now_ms(),
+		        &retry) != SGW_STORE_OK) {
 			sgw_resp_unavailable(ctx, resp);
 			goto done;
 		}
@@ -251,7 +235,7 @@ sgw_handle_login(struct sgw_ctx *ctx, struct sgw_request *req,
 		refuse(ctx, resp, &cr, 401, FAILED_MESSAGE);
 		goto done;
 	}
-	succeed(ctx, req, resp, &cr, u);
+	succeed(ctx, req, resp, &cr, u, &at);
 done:
 	sgw_credentials_clear(&cr);
 }

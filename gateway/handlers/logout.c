@@ -39,24 +39,30 @@ sgw_handle_logout(struct sgw_ctx *ctx, struct sgw_request *req,
 {
 	struct sgw_session s;
 	unsigned char hash[SGW_HASH_LEN];
+	size_t ended = 0;
 	int found;
-	char un[64];
+	char un[SGW_LOG_SAFE_SIZE(SGW_USER_MAXLEN)];
 
 	if (sgw_refuse_cross_site(ctx, req, resp))
 		return;
+	/* Who is logging out, for the log; then every session the request
+	 * presents ends, so a tossed cookie in front of the user's own
+	 * cannot keep the user's session alive. */
 	found = sgw_request_session(ctx, req, &s, hash);
-	if (found == -1 ||
-	    (found == 1 && ctx->store->ops->destroy(ctx->store, hash) != SGW_STORE_OK)) {
+	if (found == -1 || sgw_end_presented_sessions(ctx, req, &ended) == -1) {
 		sgw_resp_unavailable(ctx, resp);
 		return;
 	}
 	if (found == 1)
 		log_info("logout user=%s client=%s session=%s",
 		    sgw_log_safe(s.user, un, sizeof(un)), req->client, s.id);
+	if (ended > (size_t)(found == 1))
+		log_info("logout client=%s ended %zu session%s", req->client, ended,
+		    ended == 1 ? "" : "s");
 	/* Idempotent: no session is still a success, and the cookie is
 	 * cleared either way. */
 	sgw_resp_cookie(ctx, resp, NULL, 0);
-	answer(ctx, req, resp, json_pack("{s:b}", "logged_out", found == 1));
+	answer(ctx, req, resp, json_pack("{s:b}", "logged_out", found == 1 || ended > 0));
 }
 
 void
@@ -66,14 +72,14 @@ sgw_handle_logout_all(struct sgw_ctx *ctx, struct sgw_request *req,
 	struct sgw_session s;
 	unsigned char hash[SGW_HASH_LEN];
 	size_t n = 0;
-	char un[64];
+	char un[SGW_LOG_SAFE_SIZE(SGW_USER_MAXLEN)];
 
 	if (sgw_refuse_cross_site(ctx, req, resp))
 		return;
 	if (!sgw_require_session(ctx, req, resp, &s, hash))
 		return;
-	if (ctx->store->ops->destroy_user(ctx->store, s.user, NULL, &n) !=
-	    SGW_STORE_OK) {
+	if (sgw_session_end_user(ctx->store, &ctx->policy, s.user, NULL,
+	        sgw_now_ms(), &n) != SGW_STORE_OK) {
 		sgw_resp_unavailable(ctx, resp);
 		return;
 	}

@@ -29,7 +29,8 @@ sgw_handle_sessions(struct sgw_ctx *ctx, struct sgw_request *req,
 
 	if (!sgw_require_session(ctx, req, resp, &s, hash))
 		return;
-	if (ctx->store->ops->list(ctx->store, s.user, &v, &n) != SGW_STORE_OK) {
+	if (sgw_session_list(ctx->store, &ctx->policy, s.user, sgw_now_ms(), &v,
+	        NULL, &n) != SGW_STORE_OK) {
 		sgw_resp_unavailable(ctx, resp);
 		return;
 	}
@@ -60,7 +61,7 @@ sgw_handle_session_delete(struct sgw_ctx *ctx, struct sgw_request *req,
 	struct sgw_session s;
 	unsigned char hash[SGW_HASH_LEN];
 	size_t n = 0;
-	char un[64];
+	char un[SGW_LOG_SAFE_SIZE(SGW_USER_MAXLEN)];
 	int rc;
 
 	if (sgw_refuse_cross_site(ctx, req, resp))
@@ -73,8 +74,9 @@ sgw_handle_session_delete(struct sgw_ctx *ctx, struct sgw_request *req,
 	}
 	/* Only the user's own sessions are found: another user's id is as
 	 * unknown as a made-up one. */
-	rc = ctx->store->ops->destroy_user(ctx->store, s.user, id, &n);
-	if (rc == SGW_STORE_ERROR) {
+	rc = sgw_session_end_user(ctx->store, &ctx->policy, s.user, id,
+	    sgw_now_ms(), &n);
+	if (SGW_STORE_FAILED(rc)) {
 		sgw_resp_unavailable(ctx, resp);
 		return;
 	}

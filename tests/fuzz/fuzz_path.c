@@ -3,6 +3,7 @@
  *
  *   - the whole input as a request URI (exact-size heap copy, no NUL):
  *     sgw_path_normalise, then the access rules of a fixed configuration;
+ *     and as an already decoded path for sgw_path_resolve;
  *   - the input split at its first NUL or newline into two C strings, used
  *     as return_to and Host for sgw_redirect_choose, and as REMOTE_ADDR and
  *     X-Forwarded-For for sgw_client_addr.
@@ -53,6 +54,42 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/*
+ * Well-formed UTF-8, written out again here from RFC 3629's grammar
+ * rather than taken from the library: UTF8-2 = %xC2-DF UTF8-tail, UTF8-3
+ * = %xE0 %xA0-BF tail / %xE1-EC 2tail / %xED %x80-9F tail / %xEE-EF
+ * 2tail, UTF8-4 = %xF0 %x90-BF 2tail / %xF1-F3 3tail / %xF4 %x80-8F 2tail.
+ */
+static int
+is_utf8(const unsigned char *p)
+{
+	while (*p != '\0') {
+		unsigned char c = *p;
+		int tail;
+
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			tail = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			tail = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			tail = 3;
+		else
+			return 0;
+		if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) ||
+		    (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))
+			return 0;
+		for (int k = 1; k <= tail; k++)
+			if ((p[k] & 0xc0) != 0x80)
+				return 0;
+		p += 1 + tail;
+	}
+	return 1;
+}
+
 /* The shape every normalised path has. */
 static void
 check_normal(const char *p, long n)
@@ -64,6 +101,10 @@ check_normal(const char *p, long n)
 	CHECK(!(n >= 3 && strcmp(p + n - 3, "/..") == 0));
 	for (const char *q = p; *q != '\0'; q++)
 		CHECK((unsigned char)*q >= 0x20 && *q != 0x7f && *q != '\\');
+	/* What another server could read differently (SPEC section 4):
+	 * path parameters, an encoded '%', ill-formed UTF-8. */
+	CHECK(strchr(p, ';') == NULL && strchr(p, '%') == NULL);
+	CHECK(is_utf8((const unsigned char *)p));
 }
 
 /*
@@ -134,6 +175,13 @@ check_path(const uint8_t *data, size_t size)
 		goto out;
 	if (size > 0)
 		memcpy(uri, data, size);
+	/* The input as an already decoded path (DOCUMENT_URI). */
+	nl = sgw_path_resolve(uri, size, large, SGW_PATH_MAX);
+	CHECK(nl < SGW_PATH_MAX);
+	if (nl >= 0)
+		check_normal(large, nl);
+	else
+		CHECK(large[0] == '\0');
 	ns = sgw_path_normalise(uri, size, small, SMALL_OUT);
 	nl = sgw_path_normalise(uri, size, large, SGW_PATH_MAX);
 	CHECK(ns < SMALL_OUT && nl < SGW_PATH_MAX);
@@ -148,9 +196,16 @@ check_path(const uint8_t *data, size_t size)
 		CHECK(large[0] == '\0');
 		goto out;
 	}
+	/* A raw ';' or backslash in the path part is never let through. */
+	for (size_t i = 0; i < size && uri[i] != '?' && uri[i] != '#'; i++)
+		CHECK(uri[i] != ';' && uri[i] != '\\');
 	check_normal(large, nl);
 	check_idempotent(large, (size_t)nl);
 	check_access(large);
+	/* A normalised path is already decoded: resolving it again (as
+	 * for DOCUMENT_URI) changes nothing. */
+	CHECK(sgw_path_resolve(large, (size_t)nl, small, SMALL_OUT) ==
+	        (nl < SMALL_OUT ? nl : -1));
 out:
 	free(uri);
 	free(small);

@@ -4,11 +4,12 @@
  * The input is the file's contents, an exact-size heap copy without a
  * NUL. The target is the parser, not crypt(3), which is a system library
  * the fuzzer cannot see into. But a parse that succeeds runs crypt(3)
- * once, on the first user's hash, to make the dummy hash (and on a
- * default yescrypt setting when the file defines no user), and the cost
- * of that run is written in the hash itself: "$2b$31$" is 2^31 bcrypt
- * rounds, "$6$rounds=999999999$" a billion SHA-512 rounds, and yescrypt
- * or scrypt parameters can ask for gigabytes. Such an input would stall
+ * once on each setting (scheme and cost) its users have, to time them
+ * and make the dummy hash (on a default yescrypt setting when the file
+ * defines no user); when there are several, twice on each, plus two
+ * 5000-round SHA-256 runs. The cost of a run is written in the hash itself: "$2b$31$"
+ * is 2^31 bcrypt rounds, "$6$rounds=999999999$" a billion SHA-512
+ * rounds, and yescrypt or scrypt parameters can ask for gigabytes. Such an input would stall
  * the fuzzer (or trip its RSS limit) without saying anything about the
  * parser, so inputs carrying a cost above the default settings are
  * skipped; see too_costly(). The hashes themselves are still parsed when
@@ -28,7 +29,9 @@
 #define INPUT_MAX 4096
 
 /* Highest costs let through; each costs tens of milliseconds at most. */
-#define BCRYPT_COST_MAX 6    /* 2^6 rounds, ~5 ms */
+#define BCRYPT_COST_MAX 10   /* 2^10 rounds, ~65 ms: the least the
+                                * parser accepts (a cheaper hash is
+                                * refused before any crypt(3) run) */
 #define SHA_ROUNDS_MAX 5000  /* libxcrypt's default for $5$ and $6$ */
 #define YESCRYPT_NLOG_MAX 11 /* "$y$j9T$", the default, ~25 ms */
 #define YESCRYPT_R_MAX 30    /* 'T' */

@@ -2,7 +2,9 @@
 # private temporary directory, starts real programs on loopback ports, and
 # stops every one of them by pid when the test exits, however it exits.
 #
-# Environment (set by ctest): SGW_BIN, SGW_FCGI_CLIENT, SGW_SOURCE_DIR.
+# Environment (set by ctest): SGW_BIN, SGW_FCGI_CLIENT, SGW_SOURCE_DIR, and
+# SGW_TEST_STORE (lmdb, redis or postgres: the store the gateway runs on;
+# each script says on its "# backends:" line which ones it is run with).
 
 set -uo pipefail
 
@@ -138,6 +140,81 @@ start_redis() {
 
 stop_redis() { stop_pid "$REDIS_PID"; }
 
+# --- the store under test ---------------------------------------------------
+
+SGW_TEST_STORE=${SGW_TEST_STORE:-lmdb}
+[ -f "$(dirname "${BASH_SOURCE[0]}")/pg.sh" ] && . "$(dirname "${BASH_SOURCE[0]}")/pg.sh"
+echo "# store: $SGW_TEST_STORE"
+
+# start_store: whatever SGW_TEST_STORE needs (a redis-server, a private
+# PostgreSQL, or only a directory for LMDB).
+start_store() {
+	case $SGW_TEST_STORE in
+	redis) start_redis ;;
+	postgres) start_postgres ;;
+	lmdb) mkdir -p "$T/lmdb" && chmod 777 "$T/lmdb" ;;
+	*) fatal "unknown SGW_TEST_STORE $SGW_TEST_STORE" ;;
+	esac
+}
+
+# store_conf_args: render_conf KEY=VALUE arguments for the store.
+STORE_TAG=sgw$RANDOM
+store_conf_args() {
+	case $SGW_TEST_STORE in
+	redis) printf '%s\n' "backend=redis" "address=127.0.0.1:$REDIS_PORT" "key_prefix=$STORE_TAG:" ;;
+	postgres) printf '%s\n' "backend=postgres" "conninfo=$PG_CONNINFO" "table_prefix=${STORE_TAG}_" ;;
+	lmdb) printf '%s\n' "backend=lmdb" "path=$T/lmdb" ;;
+	esac
+}
+
+# store_can_fail: 0 for the stores a test can take away and bring back.
+store_can_fail() { [ "$SGW_TEST_STORE" != lmdb ]; }
+
+# store_stall / store_resume: the store stops answering, then answers again.
+store_stall() {
+	case $SGW_TEST_STORE in
+	redis) kill -STOP "$REDIS_PID" ;;
+	postgres) pg_stall ;;
+	esac
+}
+store_resume() {
+	case $SGW_TEST_STORE in
+	redis) kill -CONT "$REDIS_PID" ;;
+	postgres) pg_resume ;;
+	esac
+}
+# store_stop / store_restart: the store goes away, then comes back on the
+# same address with what it held.
+store_stop() {
+	case $SGW_TEST_STORE in
+	redis) STORE_OLD_PORT=$REDIS_PORT; stop_redis ;;
+	postgres) stop_postgres ;;
+	esac
+}
+store_restart() {
+	case $SGW_TEST_STORE in
+	redis) start_redis "$STORE_OLD_PORT" ;;
+	postgres) restart_postgres ;;
+	esac
+}
+
+# store_dump: everything the store holds, as text (to look for secrets).
+store_dump() {
+	case $SGW_TEST_STORE in
+	redis) redis_dump ;;
+	postgres) pg_dump_text ;;
+	lmdb) for f in "$T"/lmdb/*.mdb; do strings -n 4 "$f"; od -An -tx1 -v "$f" | tr -d ' \n'; echo; done 2>/dev/null ;;
+	esac
+}
+
+# store_session_pattern: what a stored session key looks like in store_dump.
+store_session_pattern() {
+	case $SGW_TEST_STORE in
+	redis) echo "$STORE_TAG:s:[0-9a-f]{64}" ;;
+	*) echo '[0-9a-f]{64}' ;;
+	esac
+}
+
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
 
 # redis_dump: every key with its whole content, as text.
@@ -177,6 +254,19 @@ render_conf() {
 			printf '%s\n' "$val" | tr '|' '\n' | sed 's/^/rule = /' >>"$out"
 			continue
 		fi
+		if [ "${key#*.}" != "$key" ]; then
+			# SECTION.KEY: the key of that section (several sections
+			# have a command_timeout).
+			local section=${key%%.*} name=${key#*.}
+			awk -v s="[$section]" -v k="$name" -v v="$val" '
+				/^\[/ { in_s = ($0 == s) }
+				in_s && !done && $0 ~ "^" k " *=" { print k " = " v; done = 1; next }
+				{ print }
+				END { if (!done) exit 1 }' "$out" >"$out.new" ||
+				{ echo "render_conf: no key $key" >&2; rm -f "$out.new"; return 1; }
+			mv "$out.new" "$out"
+			continue
+		fi
 		grep -q "^$key *=" "$out" || { echo "render_conf: no key $key" >&2; return 1; }
 		val=$(printf '%s' "$val" | sed 's/[&|\\]/\\&/g')
 		sed -i "0,/^$key *=.*/s||$key = $val|" "$out"
@@ -184,17 +274,28 @@ render_conf() {
 }
 
 # gateway_conf OUT [KEY=VALUE...]: a test configuration on a free port,
-# against this test's Redis, with plain-HTTP cookies; sets SGW_PORT.
+# against this test's store (start_store first), with plain-HTTP cookies;
+# sets SGW_PORT.
 gateway_conf() {
 	local out=$1
 	shift
 	SGW_PORT=$(free_port)
 	[ -f "$T/secret" ] || make_secret
 	[ -f "$T/users" ] || : >"$T/users"
+	local store_args kv extra=()
+	mapfile -t store_args < <(store_conf_args)
+	# A bare connect_timeout or command_timeout means the store's own.
+	for kv in "$@"; do
+		case $kv in
+		connect_timeout=* | command_timeout=*)
+			[ "$SGW_TEST_STORE" = lmdb ] || extra+=("$SGW_TEST_STORE.$kv") ;;
+		*) extra+=("$kv") ;;
+		esac
+	done
+	set -- "${extra[@]}"
 	render_conf "$out" "listen=127.0.0.1:$SGW_PORT" \
-		"address=127.0.0.1:$REDIS_PORT" "users_file=$T/users" \
-		"secret_file=$T/secret" "secure=off" "workers=2" \
-		"key_prefix=sgw$RANDOM:" "$@"
+		"users_file=$T/users" "secret_file=$T/secret" "secure=off" \
+		"workers=2" "${store_args[@]}" "$@"
 }
 
 # add_user NAME PASSWORD [ROLE...]
@@ -216,8 +317,9 @@ start_gateway() {
 		fatal "sessiongw did not start"
 }
 
-# worker_pids PID: the children of the master.
-worker_pids() { pgrep -P "$1" | sort; }
+# worker_pids PID: the workers of the master (not its metrics server
+# or sweeper, which have names of their own).
+worker_pids() { pgrep -P "$1" -x sessiongw | sort; }
 
 # start_nginx: renders conf/nginx-sessiongw.conf with this test's ports,
 # plus an "application" that echoes the identity it was given; sets
@@ -283,4 +385,45 @@ header() { printf '%s\n' "$HEADERS" | grep -i "^$1:" | head -n1 | sed 's/^[^:]*:
 fcgi() {
 	FCGI_OUT=$("$SGW_FCGI_CLIENT" "$@" | tr -d '\r')
 	FCGI_STATUS=$(printf '%s\n' "$FCGI_OUT" | sed -n 's/^Status: \([0-9]*\).*/\1/p' | head -n1)
+}
+
+# --- straight to the gateway ----------------------------------------------------
+
+# gw_login USER PASSWORD [REMOTE_ADDR]: a JSON login over FastCGI; sets
+# FCGI_STATUS and TOK (the new session's token, "" on failure).
+gw_login() {
+	FCGI_OUT=$(printf '{"username":"%s","password":"%s"}' "$1" "$2" |
+		"$SGW_FCGI_CLIENT" -i "127.0.0.1:$SGW_PORT" REQUEST_METHOD=POST \
+			DOCUMENT_URI=/auth/login CONTENT_TYPE=application/json HTTP_HOST=gw.test \
+			"REMOTE_ADDR=${3:-127.0.0.1}" | tr -d '\r')
+	FCGI_STATUS=$(printf '%s\n' "$FCGI_OUT" | sed -n 's/^Status: \([0-9]*\).*/\1/p' | head -n1)
+	TOK=$(printf '%s\n' "$FCGI_OUT" | sed -n 's/^Set-Cookie: sgw_session=\([^;]*\);.*/\1/p')
+}
+
+# gw_check TOKEN [PATH]: the authorizer's status for PATH (default /app/x).
+gw_check() {
+	fcgi -r authorizer "127.0.0.1:$SGW_PORT" REQUEST_METHOD=GET "REQUEST_URI=${2:-/app/x}" \
+		REMOTE_ADDR=127.0.0.1 "HTTP_COOKIE=sgw_session=$1"
+	echo "$FCGI_STATUS"
+}
+
+# store_user_index USER: how many entries the store's index of USER's
+# sessions holds (live or not): a Redis sorted set, rows of the
+# PostgreSQL sessions table, or LMDB "users" duplicates.
+store_user_index() {
+	case $SGW_TEST_STORE in
+	redis)
+		local k
+		k=$(rcli --scan --pattern "$STORE_TAG:u:$1")
+		if [ -z "$k" ]; then echo 0; else rcli zcard "$k"; fi
+		;;
+	postgres) pcli -tAc "select count(*) from ${STORE_TAG}_sessions where user_name = '$1'" ;;
+	lmdb)
+		mdb_dump -p -s users "$T/lmdb" | awk -v u="$1" '
+			/^HEADER=END/ { body = 1; next }
+			/^DATA=END/ { body = 0 }
+			body { if (half) { if (cur == u) n++; half = 0 } else { cur = substr($0, 2); half = 1 } }
+			END { print n + 0 }'
+		;;
+	esac
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# backends: lmdb
 # The login flow in a real browser: Debian's Chromium, driven by
 # playwright-core (tests/browser/login.spec.mjs), against a real nginx,
 # sessiongw and Redis on loopback. Each of the script's checks becomes one
@@ -38,7 +39,7 @@ fi
 expect_eq "playwright-core installed at the pinned version" "$(pinned)" "$(installed)"
 
 # --- the servers, exactly as test_nginx.sh --------------------------------------
-start_redis
+start_store
 gateway_conf "$T/sgw.conf"
 add_user alice 'correct horse' staff
 start_gateway "$T/sgw.conf"

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
+# backends: lmdb redis postgres
 # Metrics (SPEC section 8): GET /metrics on metrics_listen, summed over all
 # workers, kept across a worker's death and a reload; its own plain-HTTP
 # socket, never reachable over FastCGI; a busy port stops the start.
 . "$(dirname "$0")/lib.sh"
 
-start_redis
+start_store
 METRICS_PORT=$(free_port)
 gateway_conf "$T/sgw.conf" workers=2 "metrics_listen=127.0.0.1:$METRICS_PORT" \
 	'RULES=/auth/* anonymous|/app/* authenticated'
@@ -42,7 +43,8 @@ expect_eq "...as the Prometheus text format 0.0.4" "text/plain; version=0.0.4; c
 	"$(header Content-Type)"
 expect_eq "...with Connection: close" close "$(header Connection)"
 for f in sgw_requests_total:counter sgw_authz_total:counter sgw_logins_total:counter \
-	sgw_sessions_created_total:counter sgw_redis_errors_total:counter \
+	sgw_sessions_created_total:counter sgw_store_errors_total:counter \
+	sgw_sessions_active:gauge sgw_sessions_expired_total:counter \
 	sgw_worker_restarts_total:counter sgw_workers:gauge sgw_request_duration_seconds:histogram; do
 	expect_match "${f%%:*} has HELP and TYPE" \
 		"# HELP ${f%%:*} .*# TYPE ${f%%:*} ${f#*:}" "$(printf '%s' "$BODY" | tr '\n' ' ')"
@@ -112,23 +114,25 @@ expect_eq "...and still shows the counts" 1 "$(metric sgw_sessions_created_total
 expect_eq "...which is no worker restart" 1 "$(metric sgw_worker_restarts_total)"
 expect_match "...and logged" "metrics server $mpid killed by signal 9; restarting it" "$(cat "$T/sgw.log")"
 
-# --- Redis stalls ----------------------------------------------------------------------
-kill -STOP "$REDIS_PID"
+# --- the store stalls ----------------------------------------------------------------------
+if store_can_fail; then
+store_stall
 check "$C"
 s1=$FCGI_STATUS
 scrape
-r1=$(metric sgw_redis_errors_total)
+r1=$(metric sgw_store_errors_total{backend=\"$SGW_TEST_STORE\"})
 fcgi "$A" "${base[@]}" REQUEST_METHOD=GET DOCUMENT_URI=/auth/healthz
 s2=$FCGI_STATUS
-kill -CONT "$REDIS_PID"
+store_resume
 expect_eq "Redis stopped: /check is 503" 503 "$s1"
 expect_eq "...healthz is 503" 503 "$s2"
 scrape
 expect_eq 'sgw_authz_total{result="unavailable"}' 1 "$(metric 'sgw_authz_total{result="unavailable"}')"
-[ "$r1" != none ] && [ "$r1" -ge 1 ] && ok "sgw_redis_errors_total counts the 503 ($r1)" ||
-	not_ok "sgw_redis_errors_total counts the 503 (got $r1)"
-expect_eq "...and the failed health ping" $((r1 + 1)) "$(metric sgw_redis_errors_total)"
+[ "$r1" != none ] && [ "$r1" -ge 1 ] && ok "sgw_store_errors_total{backend=\"$SGW_TEST_STORE\"} counts the 503 ($r1)" ||
+	not_ok "sgw_store_errors_total{backend=\"$SGW_TEST_STORE\"} counts the 503 (got $r1)"
+expect_eq "...and the failed health ping" $((r1 + 1)) "$(metric sgw_store_errors_total{backend=\"$SGW_TEST_STORE\"})"
 expect_eq 'requests: check 503' 1 "$(metric 'sgw_requests_total{endpoint="check",code="503"}')"
+fi
 
 # --- a reload keeps the counters ---------------------------------------------------------
 old=$(workers | tr '\n' ' ')
@@ -186,5 +190,54 @@ expect_eq "...the metrics server is gone" 1 "$(kill -0 "$mpid" 2>/dev/null && ec
 expect_eq "...and its port is closed" 1 "$(port_busy "$METRICS_PORT" && echo 0 || echo 1)"
 expect_eq "...without complaint (the one restart logged was the SIGKILL above)" 1 \
 	"$(grep -cE 'metrics server [0-9]+ .*restarting it' "$T/sgw.log")"
+
+# --- the metrics server holds no secret ------------------------------------------------------
+# It talks plain HTTP to anyone who can reach metrics_listen, so it must
+# not have the keys, the password hashes or the Redis password in its
+# memory: its whole writable memory is searched for them.
+METRICS_PORT=$(free_port)
+gateway_conf "$T/secrets.conf" workers=1 "metrics_listen=127.0.0.1:$METRICS_PORT" \
+	"password=redis-pw-$RANDOM$RANDOM-do-not-leak"
+add_user carol 'pw-carol-long' staff
+start_gateway "$T/secrets.conf"
+wait_until 10 curl -sf --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" ||
+	fatal "the metrics listener did not answer"
+find_secrets() { # PID: prints each secret found in its memory
+	python3 - "$1" "$(sed -n 's/^password = //p' "$T/secrets.conf")" \
+		"$(grep -v '^#' "$T/secret" | head -n1)" "$T/users" <<-'PY'
+	import sys
+	pid, pw, key, users = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+	needles = {"redis password": pw.encode(), "key": bytes.fromhex(key)}
+	for line in open(users):
+	    f = line.strip().split(":")
+	    if len(f) >= 2 and f[1].startswith("$"):
+	        needles["hash of " + f[0]] = f[1].encode()
+	chunk, over = 8 << 20, 256
+	with open("/proc/%s/maps" % pid) as maps, open("/proc/%s/mem" % pid, "rb", 0) as mem:
+	    for m in maps:
+	        f = m.split()
+	        lo, hi = (int(x, 16) for x in f[0].split("-"))
+	        # Writable memory; not the terabytes a sanitizer reserves.
+	        if "w" not in f[1] or hi - lo > 4 << 30:
+	            continue
+	        for at in range(lo, hi, chunk):
+	            try:
+	                mem.seek(at)
+	                data = mem.read(min(chunk + over, hi - at))
+	            except OSError:
+	                continue
+	            for name, n in needles.items():
+	                if n in data:
+	                    print(name)
+	PY
+}
+w=$(workers)
+expect_match "a worker does hold the secrets (so the search finds them)" 'redis password' \
+	"$(find_secrets "$w" | tr '\n' ' ')"
+expect_match "...its key and hashes too" 'key.*hash of carol|hash of carol.*key' \
+	"$(find_secrets "$w" | sort | tr '\n' ' ')"
+expect_eq "the metrics server holds no key, no hash and no password" "" \
+	"$(find_secrets "$(metrics_server)" | sort -u | tr '\n' ' ')"
+stop_pid "$SGW_PID"
 
 finish

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
+# backends: lmdb redis postgres
 # The process model (SPEC section 2): workers, replacement, recycling,
 # reload, graceful stop, unix sockets, spawned mode, crash back-off.
 . "$(dirname "$0")/lib.sh"
 
-start_redis
+start_store
 gateway_conf "$T/sgw.conf" workers=3
-add_user alice 'pw' staff
+add_user alice 'pw-alice' staff
 start_gateway "$T/sgw.conf"
 A="127.0.0.1:$SGW_PORT"
 
@@ -39,7 +40,7 @@ now=$(worker_pids "$SGW_PID" | tr '\n' ' ')
 common=$(comm -12 <(echo "$old" | tr ' ' '\n' | sort) <(echo "$now" | tr ' ' '\n' | sort) | grep -c . || true)
 expect_eq "after SIGHUP every worker is new" 0 "$common"
 expect_eq "after SIGHUP the worker count is kept" 3 "$(count_workers)"
-out=$(printf 'username=alice&password=pw' | "$SGW_FCGI_CLIENT" -i "$A" REQUEST_METHOD=POST \
+out=$(printf 'username=alice&password=pw-alice' | "$SGW_FCGI_CLIENT" -i "$A" REQUEST_METHOD=POST \
 	DOCUMENT_URI=/auth/login REMOTE_ADDR=127.0.0.1 CONTENT_TYPE=application/x-www-form-urlencoded | tr -d '\r')
 expect_match "the new configuration is in force" '^Location: /reloaded/$' "$out"
 
@@ -80,14 +81,14 @@ expect_eq "SIGTERM: no worker is left" 0 "$alive"
 for sig in TERM INT; do
 	gateway_conf "$T/inflight.conf" workers=1 command_timeout=5s
 	start_gateway "$T/inflight.conf"
-	kill -STOP "$REDIS_PID"
+	store_stall
 	"$SGW_FCGI_CLIENT" "127.0.0.1:$SGW_PORT" REQUEST_METHOD=GET DOCUMENT_URI=/auth/healthz \
 		REMOTE_ADDR=127.0.0.1 >"$T/inflight.out" 2>&1 &
 	client=$!
 	sleep 0.5 # the worker now waits for Redis inside the request
 	kill -"$sig" "$SGW_PID"
 	sleep 0.5
-	kill -CONT "$REDIS_PID"
+	store_resume
 	wait "$client"
 	expect_eq "SIG$sig: the request in progress is answered" "Status: 200 OK" \
 		"$(head -n1 "$T/inflight.out" | tr -d '\r')"

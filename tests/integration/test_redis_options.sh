@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# backends: redis
 # The [redis] keys against a real server: an ACL user with a password, the
 # legacy password, database, key_prefix and a unix socket address.
 . "$(dirname "$0")/lib.sh"
@@ -20,7 +21,7 @@ health() {
 	echo "$FCGI_STATUS"
 }
 login() {
-	fcgi_out=$(printf '{"username":"alice","password":"pw"}' | "$SGW_FCGI_CLIENT" -i "127.0.0.1:$SGW_PORT" \
+	fcgi_out=$(printf '{"username":"alice","password":"pw-alice"}' | "$SGW_FCGI_CLIENT" -i "127.0.0.1:$SGW_PORT" \
 		REQUEST_METHOD=POST DOCUMENT_URI=/auth/login CONTENT_TYPE=application/json \
 		REMOTE_ADDR=127.0.0.1 | tr -d '\r')
 	printf '%s\n' "$fcgi_out" | sed -n 's/^Status: \([0-9]*\).*/\1/p'
@@ -28,13 +29,13 @@ login() {
 
 # An ACL user limited to its own key prefix, in database 3.
 gateway_conf "$T/sgw.conf" username=sgw password=acl-pw database=3 key_prefix=sgwacl:
-add_user alice pw
+add_user alice pw-alice
 start_gateway "$T/sgw.conf"
 expect_eq "ACL user and password: healthz" 200 "$(health)"
 expect_eq "ACL user and password: login" 200 "$(login)"
 expect_eq "database = 3: the session is in database 3" 1 "$(r -n 3 --scan --pattern 'sgwacl:s:*' | grep -c .)"
 expect_eq "...and not in database 0" 0 "$(r -n 0 --scan --pattern '*' | grep -c .)"
-expect_match "key_prefix: every key carries it" '^(sgwacl:[su]:[^ ]+ ?)+$' "$(r -n 3 --scan | tr '\n' ' ' | sed 's/ $//')"
+expect_match "key_prefix: every key carries it" '^(sgwacl:[a-z]:[^ ]+ ?)+$' "$(r -n 3 --scan | tr '\n' ' ' | sed 's/ $//')"
 stop_pid "$SGW_PID"
 
 gateway_conf "$T/wrong.conf" username=sgw password=not-it

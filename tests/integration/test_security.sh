@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
+# backends: lmdb redis postgres
 # The security model end to end over FastCGI (SPEC sections 5-7, 9):
 # lifetimes, regulation, revocation, client binding, cross-site posts,
 # session data. Timeouts are seconds long so the test stays short.
 . "$(dirname "$0")/lib.sh"
 
-start_redis
+start_store
 gateway_conf "$T/sgw.conf" idle_timeout=2s absolute_timeout=4s remember_me_timeout=6s \
 	max_failures=3 max_client_failures=5 failure_window=30s lockout=3s max_per_user=3 \
 	trusted_proxies=10.9.0.0/16 redirect_hosts=partner.example
 add_user alice 'pw-alice' staff
-add_user bob 'pw-bob' staff
+add_user bob 'pw-bob-b' staff
 add_user carol 'pw-carol' admin
 start_gateway "$T/sgw.conf"
 A="127.0.0.1:$SGW_PORT"
@@ -75,17 +76,17 @@ expect_match "remember-me: GET /session says so" '"remember_me":true' "$FCGI_OUT
 # Each block from its own address, so only the per-user counter is at work.
 for i in 1 2 3; do login bob wrong 127.0.0.20; done
 expect_eq "3rd failure (max_failures) is still a plain 401" 401 "$FCGI_STATUS"
-login bob pw-bob 127.0.0.21
+login bob pw-bob-b 127.0.0.21
 expect_eq "after max_failures: 429 even with the right password" 429 "$FCGI_STATUS"
 retry=$(printf '%s\n' "$FCGI_OUT" | sed -n 's/^Retry-After: //p')
 expect_match "429 carries Retry-After (1..3 s)" '^[1-3]$' "$retry"
 expect_eq "no cookie while locked out" "" "$TOK"
 sleep 3.2
-login bob pw-bob 127.0.0.22
+login bob pw-bob-b 127.0.0.22
 expect_eq "after lockout: the right password works again" 200 "$FCGI_STATUS"
 login bob wrong 127.0.0.23
 login bob wrong 127.0.0.23
-login bob pw-bob 127.0.0.24
+login bob pw-bob-b 127.0.0.24
 expect_eq "a success cleared the counter: 2 new failures do not lock" 200 "$FCGI_STATUS"
 
 # The counter lives in Redis: a second gateway instance sharing it sees it.
@@ -119,8 +120,8 @@ expect_eq "right-most untrusted entry wins over a spoofed left one" 200 "$FCGI_S
 
 # --- revocation --------------------------------------------------------------------
 sleep 3.2 # let bob's and the address lockouts pass
-login bob pw-bob; b1=$TOK
-login bob pw-bob; b2=$TOK
+login bob pw-bob-b; b1=$TOK
+login bob pw-bob-b; b2=$TOK
 api GET /sessions "$b2"
 expect_eq "GET /sessions: 200" 200 "$FCGI_STATUS"
 expect_eq "GET /sessions lists the user's live sessions" 2 "$(printf '%s' "$FCGI_OUT" | grep -o '"session_id"' | wc -l)"
@@ -137,9 +138,9 @@ expect_eq "...the other one lives" 200 "$(check "$b2")"
 api DELETE /sessions/00000000000000000000000000000000 "$b2"
 expect_eq "DELETE an unknown id: 404" 404 "$FCGI_STATUS"
 
-login bob pw-bob; b3=$TOK
-login bob pw-bob; b4=$TOK
-login bob pw-bob; b5=$TOK
+login bob pw-bob-b; b3=$TOK
+login bob pw-bob-b; b4=$TOK
+login bob pw-bob-b; b5=$TOK
 expect_eq "max_per_user=3: the oldest session is ended" 401 "$(check "$b2")"
 expect_eq "max_per_user=3: the newest three live" "200 200 200" "$(check "$b3") $(check "$b4") $(check "$b5")"
 
@@ -155,8 +156,7 @@ api POST /logout-all "$b4" CONTENT_TYPE=application/json
 expect_eq "POST /logout-all: 200" 200 "$FCGI_STATUS"
 expect_eq "logout-all: every session of the user ends" "401 401" "$(check "$b4") $(check "$b5")"
 expect_eq "logout-all: other users keep theirs" 200 "$(check "$a1")"
-index=$(rcli --scan --pattern '*u:bob')
-expect_eq "the user's index is gone with the sessions" "" "$index"
+expect_eq "the user's index is gone with the sessions" 0 "$(store_user_index bob)"
 
 login alice pw-alice; a2=$TOK
 printf 'pw-alice-2\n' | "$SGW_BIN" passwd -c "$T/sgw.conf" alice 2>/dev/null
@@ -171,7 +171,7 @@ for i in 1 2 3 4 5 6; do login carol pw-carol 127.0.0.1; done
 sleep 2.3 # all idle-expired
 login carol pw-carol
 expect_eq "the index holds live sessions only (expired ones pruned)" 1 \
-	"$(rcli zcard "$(rcli --scan --pattern '*u:carol')")"
+	"$(store_user_index carol)"
 
 # --- client binding -----------------------------------------------------------------
 gateway_conf "$T/bind.conf" bind_client=on trusted_proxies=10.9.0.0/16
@@ -185,6 +185,47 @@ expect_eq "bind_client: a spoofed X-Forwarded-For from an untrusted peer does no
 	"$(check "$bt" 192.0.2.11 HTTP_X_FORWARDED_FOR=192.0.2.10)"
 expect_eq "bind_client: through a trusted proxy the forwarded address counts" 200 \
 	"$(check "$bt" 10.9.1.1 HTTP_X_FORWARDED_FOR=192.0.2.10)"
+stop_pid "$SGW_PID"
+
+# --- User-Agent binding (the session hijack of docs/SECURITY.md) ---------------------
+ua=(HTTP_USER_AGENT='Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0')
+gateway_conf "$T/ua.conf" bind_user_agent=on
+start_gateway "$T/ua.conf"
+A="127.0.0.1:$SGW_PORT"
+login alice pw-alice-3 192.0.2.10 false "${ua[@]}"
+ut=$TOK
+expect_eq "bind_user_agent: the browser that logged in passes" 200 "$(check "$ut" 192.0.2.10 "${ua[@]}")"
+expect_eq "bind_user_agent: the cookie copied to another client is refused" 401 \
+	"$(check "$ut" 192.0.2.99 HTTP_USER_AGENT=curl/7.88.1)"
+expect_eq "bind_user_agent: ...and to one that sends no User-Agent" 401 "$(check "$ut" 192.0.2.99)"
+expect_eq "bind_user_agent: the address alone does not matter" 200 "$(check "$ut" 192.0.2.99 "${ua[@]}")"
+stop_pid "$SGW_PID"
+gateway_conf "$T/noua.conf"
+start_gateway "$T/noua.conf"
+A="127.0.0.1:$SGW_PORT"
+expect_eq "binding off: the copied cookie works from anywhere (a hijack)" 200 \
+	"$(check "$ut" 192.0.2.99 HTTP_USER_AGENT=curl/7.88.1)"
+stop_pid "$SGW_PID"
+
+# --- regulation cannot be raced ------------------------------------------------------------
+# 50 wrong logins at once, with workers to race: the attempt is counted
+# before the password is verified, so at most max_failures are verified.
+gateway_conf "$T/race.conf" workers=4 max_failures=5 max_client_failures=1000 \
+	failure_window=1m lockout=1m
+start_gateway "$T/race.conf"
+A="127.0.0.1:$SGW_PORT"
+racers=()
+for i in $(seq 1 50); do
+	printf '{"username":"dave","password":"wrong-password"}' |
+		timeout 30 "$SGW_FCGI_CLIENT" -i "$A" REQUEST_METHOD=POST DOCUMENT_URI=/auth/login \
+			CONTENT_TYPE=application/json HTTP_HOST=gw.test REMOTE_ADDR=192.0.2.77 |
+		tr -d '\r' | sed -n 's/^Status: \([0-9]*\).*/\1/p' >"$T/race.$i" &
+	racers+=($!)
+done
+wait "${racers[@]}"
+expect_eq "50 racing wrong logins: at most max_failures (5) are verified (401)" 5 \
+	"$(cat "$T"/race.* | grep -c '^401$')"
+expect_eq "...every other one is 429" 45 "$(cat "$T"/race.* | grep -c '^429$')"
 A=$A1
 
 # --- cross-site posts -----------------------------------------------------------------
@@ -250,7 +291,9 @@ data GET fits; expect_eq "data without a session: 401" 401 "$FCGI_STATUS"
 # --- privilege drop ---------------------------------------------------------------------------
 if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
 	chmod 644 "$T/users"
-	gateway_conf "$T/priv.conf" user=nobody
+	# The embedded store's files belong to the workers' user.
+	install -d -o nobody "$T/lmdb-nobody"
+	gateway_conf "$T/priv.conf" user=nobody "path=$T/lmdb-nobody"
 	start_gateway "$T/priv.conf"
 	owners=$(for w in $(worker_pids "$SGW_PID"); do ps -o user= -p "$w"; done | sort -u | tr '\n' ' ')
 	expect_eq "user = nobody: workers run as nobody" "nobody " "$owners"

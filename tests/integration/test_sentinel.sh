@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# backends: redis
 # Redis Sentinel (SPEC section 7): with `sentinels` set the gateway asks
 # the sentinels for the master, and after a failover finds the new master
 # by itself. A master, a replica and one sentinel on loopback ports.

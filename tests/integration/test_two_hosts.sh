@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
+# backends: redis postgres
 # Several gateway hosts, one Redis: two sessiongw instances behind one
 # nginx upstream. A session made through one is valid through the other,
 # and stopping one while requests flow loses none that nginx can retry.
 . "$(dirname "$0")/lib.sh"
 
-start_redis
+start_store
 gateway_conf "$T/sgw.conf" log_level=debug
 add_user alice 'pw-alice' staff
 start_gateway "$T/sgw.conf"

@@ -103,8 +103,8 @@ normalise_decodes_before_resolving(void **state)
 	    {"/a%2F%2Fb", "/a/b"},
 	    /* must start with a raw '/' */
 	    {"%2fadmin", NULL},
-	    /* decoded once only */
-	    {"/%252e%252e/x", "/%2e%2e/x"},
+	    /* decoded once only (and an encoded '%' is refused) */
+	    {"/%252e%252e/x", NULL},
 	    {"/a+b", "/a+b"},
 	    {"/caf%C3%A9", "/caf\xc3\xa9"},
 	    {"/%3f", "/?"},
@@ -169,6 +169,96 @@ normalise_refuses_unsafe_paths(void **state)
 	};
 	(void)state;
 	check_norm(c, sizeof(c) / sizeof(c[0]));
+}
+
+/*
+ * SPEC section 4: what another server could read differently is refused,
+ * raw or encoded. Tomcat, Jetty and Spring strip ";params" from each
+ * segment before resolving "..", so "/app/..;/admin/" is /admin/ to them;
+ * "%25" decoded once more by the application is another path; a NUL
+ * cuts C strings; ill-formed UTF-8 (overlong "/" as %c0%af, surrogates)
+ * is read as '/' or '.' or replaced by some decoders.
+ */
+static void
+normalise_refuses_what_servers_read_differently(void **state)
+{
+	static const struct norm_case c[] = {
+	    /* ';' raw and encoded, anywhere in a segment */
+	    {"/app/..;/admin/", NULL},
+	    {"/auth/..;/admin/", NULL},
+	    {"/app/..%3b/admin/", NULL},
+	    {"/app/..%3B/admin/", NULL},
+	    {"/app/x;jsessionid=1", NULL},
+	    {"/app;/x", NULL},
+	    {"/;", NULL},
+	    {"/app/a;b?x=1", NULL},
+	    /* backslash raw and encoded */
+	    {"/app\\..\\admin", NULL},
+	    {"/app/%5C", NULL},
+	    /* an encoded '%' */
+	    {"/app/a%25b", NULL},
+	    {"/app/%25", NULL},
+	    {"/app/%2561dmin", NULL},
+	    /* NUL raw (inside the length: normalise_refuses_raw_nul_inside_len)
+	     * and encoded */
+	    {"/app/%00", NULL},
+	    {"/app/a%00b/", NULL},
+	    /* ill-formed UTF-8, encoded ... */
+	    {"/app/%c0%af", NULL},           /* overlong '/' */
+	    {"/app/%C0%AE%C0%AE/admin", NULL}, /* overlong ".." */
+	    {"/app/%c1%bf", NULL},           /* overlong, C1 lead */
+	    {"/app/%e0%80%af", NULL},        /* overlong, 3 bytes */
+	    {"/app/%e0%9f%bf", NULL},        /* overlong, 3 bytes, top */
+	    {"/app/%f0%80%80%af", NULL},     /* overlong, 4 bytes */
+	    {"/app/%f0%8f%bf%bf", NULL},     /* overlong, 4 bytes, top */
+	    {"/app/%ed%a0%80", NULL},        /* surrogate U+D800 */
+	    {"/app/%ed%bf%bf", NULL},        /* surrogate U+DFFF */
+	    {"/app/%ed%a0%bd%ed%b8%80", NULL}, /* CESU-8 pair */
+	    {"/app/%f4%90%80%80", NULL},     /* past U+10FFFF */
+	    {"/app/%f5%80%80%80", NULL},
+	    {"/app/%ff", NULL},
+	    {"/app/%fe", NULL},
+	    {"/app/%80", NULL},              /* lone continuation */
+	    {"/app/%bf/x", NULL},
+	    {"/app/%c3", NULL},              /* truncated */
+	    {"/app/%c3/", NULL},
+	    {"/app/%e2%82", NULL},
+	    {"/app/%f0%9f%98", NULL},
+	    {"/app/%c3%a9%a9", NULL},        /* one continuation too many */
+	    /* ... and raw */
+	    {"/app/\xc0\xaf", NULL},
+	    {"/app/\xed\xa0\x80", NULL},
+	    {"/app/\xff", NULL},
+	    {"/app/\x80", NULL},
+	    {"/app/\xc3", NULL},
+	    {"/app/\xe2\x82/x", NULL},
+	    /* a raw lead byte completed by an encoded one is still checked
+	     * on the decoded bytes */
+	    {"/app/\xc0%af", NULL},
+	};
+	static const struct norm_case ok[] = {
+	    /* Well-formed UTF-8 passes, raw or encoded, at every length and
+	     * at the edges of each range. */
+	    {"/caf%c3%a9", "/caf\xc3\xa9"},
+	    {"/caf\xc3\xa9", "/caf\xc3\xa9"},
+	    {"/caf\xc3%a9", "/caf\xc3\xa9"},
+	    {"/%c2%80", "/\xc2\x80"},
+	    {"/%df%bf", "/\xdf\xbf"},
+	    {"/%e0%a0%80", "/\xe0\xa0\x80"},
+	    {"/%e2%80%a8", "/\xe2\x80\xa8"},
+	    {"/%ed%9f%bf", "/\xed\x9f\xbf"},
+	    {"/%ee%80%80", "/\xee\x80\x80"},
+	    {"/%ef%bf%bd", "/\xef\xbf\xbd"},
+	    {"/%f0%90%80%80", "/\xf0\x90\x80\x80"},
+	    {"/%f0%9f%98%80/x", "/\xf0\x9f\x98\x80/x"},
+	    {"/%f4%8f%bf%bf", "/\xf4\x8f\xbf\xbf"},
+	    /* a ';' or '%' in the query is not the path's */
+	    {"/app/x?a=1;b=%25", "/app/x"},
+	    {"/app/x#a;b", "/app/x"},
+	};
+	(void)state;
+	check_norm(c, sizeof(c) / sizeof(c[0]));
+	check_norm(ok, sizeof(ok) / sizeof(ok[0]));
 }
 
 static void
@@ -239,6 +329,65 @@ normalise_is_bounded_by_outsz(void **state)
 	    sgw_path_normalise(big, SGW_PATH_MAX, res, sizeof(res)), -1);
 	assert_int_equal(
 	    sgw_path_normalise(big, sizeof(big), res, sizeof(res)), -1);
+}
+
+/* A path the web server decoded already is resolved, not decoded. */
+static void
+resolve_does_not_decode(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} c[] = {
+	    {"/auth/check", "/auth/check"},
+	    {"//auth/./x/../check", "/auth/check"},
+	    {"/a/b/..", "/a/"},
+	    {"/caf\xc3\xa9", "/caf\xc3\xa9"},
+	    {"/a b", "/a b"},
+	    /* '?' and '#' are bytes of a decoded path, not its end */
+	    {"/auth/check?", "/auth/check?"},
+	    {"/a#b", "/a#b"},
+	    /* what would decode to something else is refused, not decoded */
+	    {"/auth/chec%6b", NULL},
+	    {"/auth/%2e%2e/x", NULL},
+	    {"/a%2fb", NULL},
+	    {"/%", NULL},
+	    /* and the rest as for sgw_path_normalise */
+	    {"/app/..;/admin/", NULL},
+	    {"/a\\b", NULL},
+	    {"/a\x01", NULL},
+	    {"/a/\xc0\xaf", NULL},
+	    {"/a/\xed\xa0\x80", NULL},
+	    {"/..", NULL},
+	    {"a", NULL},
+	    {"", NULL},
+	};
+	char out[64];
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		long r;
+
+		memset(out, 'X', sizeof(out));
+		r = sgw_path_resolve(c[i].in, strlen(c[i].in), out, sizeof(out));
+		if (c[i].want == NULL) {
+			if (r != -1 || out[0] != '\0')
+				fail_msg("\"%s\": want refusal, got %ld \"%s\"",
+				    c[i].in, r, out);
+		} else if (r != (long)strlen(c[i].want) ||
+		           strcmp(out, c[i].want) != 0) {
+			fail_msg("\"%s\": got %ld \"%s\", want \"%s\"", c[i].in,
+			    r, r >= 0 ? out : "", c[i].want);
+		}
+	}
+	/* A NUL inside len, bounds, NULL. */
+	assert_int_equal(sgw_path_resolve("/a\0b", 4, out, sizeof(out)), -1);
+	assert_int_equal(sgw_path_resolve("/abc", 4, out, 4), -1);
+	assert_int_equal(sgw_path_resolve("/abc", 4, out, 5), 4);
+	assert_int_equal(sgw_path_resolve("/abc", 2, out, 5), 2);
+	assert_string_equal(out, "/a");
+	assert_int_equal(sgw_path_resolve(NULL, 1, out, 5), -1);
+	assert_int_equal(sgw_path_resolve("/", 1, NULL, 5), -1);
+	assert_int_equal(sgw_path_resolve("/", 1, out, 0), -1);
 }
 
 /* ---- matching ---- */
@@ -547,6 +696,25 @@ traversal_cannot_reach_admin_without_role(void **state)
 	    verdict_for(&conf, "/auth/login", 0, NULL), SGW_VERDICT_PASS);
 	assert_int_equal(verdict_for(&conf, "/auth/../app/", 0, NULL),
 	    SGW_VERDICT_UNAUTHENTICATED);
+
+	/* Servlet path parameters: "/app/..;/admin/" is /admin/ to Tomcat,
+	 * "/auth/..;/admin/" too. Neither may pass as the rule its first
+	 * segment names: refused for everyone, with or without a session. */
+	static const char *const servlet[] = {
+	    "/app/..;/admin/", "/auth/..;/admin/", "/auth/..;/app/",
+	    "/auth/..%3b/admin/", "/auth;x/../admin/", "/app/%c0%ae%c0%ae/admin",
+	    "/auth/a%25b", "/auth/%c0%af",
+	};
+	for (size_t i = 0; i < sizeof(servlet) / sizeof(servlet[0]); i++) {
+		if (verdict_for(&conf, servlet[i], 0, NULL) !=
+		        SGW_VERDICT_FORBIDDEN ||
+		    verdict_for(&conf, servlet[i], 1, "user") !=
+		        SGW_VERDICT_FORBIDDEN ||
+		    verdict_for(&conf, servlet[i], 1, "admin") !=
+		        SGW_VERDICT_FORBIDDEN)
+			fail_msg("\"%s\" is not forbidden to everyone",
+			    servlet[i]);
+	}
 }
 
 int
@@ -558,8 +726,10 @@ main(void)
 	    cmocka_unit_test(normalise_decodes_before_resolving),
 	    cmocka_unit_test(normalise_drops_query_and_fragment),
 	    cmocka_unit_test(normalise_refuses_unsafe_paths),
+	    cmocka_unit_test(normalise_refuses_what_servers_read_differently),
 	    cmocka_unit_test(normalise_refuses_raw_nul_inside_len),
 	    cmocka_unit_test(normalise_is_bounded_by_outsz),
+	    cmocka_unit_test(resolve_does_not_decode),
 	    cmocka_unit_test(match_prefix_pattern_covers_directory_and_below),
 	    cmocka_unit_test(match_prefix_without_slash_is_a_plain_prefix),
 	    cmocka_unit_test(match_root_star_matches_everything),

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "conf.h"
+#include "cidr.h"
 
 static void
 ipv4_parse_accepts_dotted_quads(void **state)

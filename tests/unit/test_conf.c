@@ -14,6 +14,10 @@
 #include <sys/stat.h>
 
 #include "conf.h"
+#include "store_redis.h"
+
+/* The [redis] section of a parsed configuration. */
+#define RC(c) ((struct sgw_redis_conf *)sgw_conf_backend(&(c), "redis"))
 
 /* Parses `text` as "x.conf"; the result is also kept in *c and *e. */
 static int
@@ -94,21 +98,22 @@ test_defaults_equal_spec_values(void **state)
 	assert_int_equal(c.log_level, SGW_LOG_INFO);
 	assert_string_equal(c.log_file, "");
 	assert_int_equal(c.max_body, 16 * 1024);
+	assert_int_equal(c.request_timeout_ms, 5000);
 	assert_string_equal(c.user, "");
 	assert_string_equal(c.metrics_listen, "");
 
-	assert_string_equal(c.redis_address, "127.0.0.1:6379");
-	assert_string_equal(c.redis_addr.host, "127.0.0.1");
-	assert_int_equal(c.redis_addr.port, 6379);
-	assert_int_equal(c.nsentinels, 0);
-	assert_null(c.sentinels);
-	assert_string_equal(c.sentinel_master, "mymaster");
-	assert_string_equal(c.redis_username, "");
-	assert_string_equal(c.redis_password, "");
-	assert_int_equal(c.redis_database, 0);
-	assert_string_equal(c.key_prefix, "sgw:");
-	assert_int_equal(c.connect_timeout_ms, 200);
-	assert_int_equal(c.command_timeout_ms, 200);
+	assert_string_equal(RC(c)->address, "127.0.0.1:6379");
+	assert_string_equal(RC(c)->addr.host, "127.0.0.1");
+	assert_int_equal(RC(c)->addr.port, 6379);
+	assert_int_equal(RC(c)->nsentinels, 0);
+	assert_null(RC(c)->sentinels);
+	assert_string_equal(RC(c)->sentinel_master, "mymaster");
+	assert_string_equal(RC(c)->username, "");
+	assert_string_equal(RC(c)->password, "");
+	assert_int_equal(RC(c)->database, 0);
+	assert_string_equal(RC(c)->key_prefix, "sgw:");
+	assert_int_equal(RC(c)->connect_timeout_ms, 200);
+	assert_int_equal(RC(c)->command_timeout_ms, 200);
 
 	assert_int_equal(c.idle_timeout_ms, 30 * 60 * 1000);
 	assert_int_equal(c.absolute_timeout_ms, 12LL * 3600 * 1000);
@@ -183,6 +188,7 @@ static const char spec_sample[] =
     "log_level = info               # error | warn | info | debug\n"
     "log_file =                     # empty = stderr\n"
     "max_body = 16k                 # larger login bodies get 413\n"
+    "request_timeout = 5s           # a whole request must arrive within it\n"
     "user =                         # when started as root: the workers run\n"
     "                               # as this user after the socket is open\n"
     "metrics_listen =               # host:port of a plain-HTTP listener for\n"
@@ -249,8 +255,8 @@ test_spec_sample_parses_to_the_defaults(void **state)
 	assert_string_equal(c.log_file, "");
 	assert_string_equal(c.user, "");
 	assert_string_equal(c.metrics_listen, "");
-	assert_int_equal(c.nsentinels, 0);
-	assert_string_equal(c.key_prefix, "sgw:");
+	assert_int_equal(RC(c)->nsentinels, 0);
+	assert_string_equal(RC(c)->key_prefix, "sgw:");
 	assert_string_equal(c.secret_file, "/etc/sessiongw/secret");
 	assert_int_equal(c.remember_me_timeout_ms, 30LL * 86400 * 1000);
 	assert_string_equal(c.cookie_domain, "");
@@ -260,9 +266,9 @@ test_spec_sample_parses_to_the_defaults(void **state)
 	assert_string_equal(c.login_url, "/auth/login");
 	assert_int_equal(c.nrules, 3);
 	assert_string_equal(c.rules[0].pattern, "/auth/");
-	assert_int_equal(c.rules[0].line, 62);
+	assert_int_equal(c.rules[0].line, 63);
 	assert_int_equal(c.rules[1].policy, SGW_POLICY_ROLE);
-	assert_int_equal(c.rules[2].line, 64);
+	assert_int_equal(c.rules[2].line, 65);
 	sgw_conf_free(&c);
 }
 
@@ -280,7 +286,7 @@ test_integers_good_and_out_of_range(void **state)
 	assert_int_equal(c.workers, 1024);
 	assert_int_equal(c.backlog, 1);
 	assert_int_equal(c.max_requests, 5000);
-	assert_int_equal(c.redis_database, 1000000);
+	assert_int_equal(RC(c)->database, 1000000);
 	assert_int_equal(c.max_per_user, 3);
 	assert_int_equal(c.max_failures, 1);
 	assert_int_equal(c.max_client_failures, 7);
@@ -362,8 +368,8 @@ test_duration_keys_good_and_bad(void **state)
 		"remember_me_timeout = 2s\n"
 		"[login]\nfailure_window = 1h\nlockout = 1d\n",
 	    &c);
-	assert_int_equal(c.connect_timeout_ms, 1000);
-	assert_int_equal(c.command_timeout_ms, 500);
+	assert_int_equal(RC(c)->connect_timeout_ms, 1000);
+	assert_int_equal(RC(c)->command_timeout_ms, 500);
 	assert_int_equal(c.idle_timeout_ms, 2000);
 	assert_int_equal(c.absolute_timeout_ms, 3000);
 	assert_int_equal(c.remember_me_timeout_ms, 2000);
@@ -522,17 +528,17 @@ test_redis_address_sentinels_and_metrics(void **state)
 		"10.0.0.3:26379\n"
 		"[server]\nmetrics_listen = 127.0.0.1:9100\n",
 	    &c);
-	assert_string_equal(c.redis_addr.host, "redis.example.net");
-	assert_int_equal(c.redis_addr.port, 6380);
-	assert_int_equal(c.nsentinels, 3);
-	assert_string_equal(c.sentinels[0].host, "10.0.0.1");
-	assert_string_equal(c.sentinels[1].host, "s2.example.net");
-	assert_int_equal(c.sentinels[2].port, 26379);
+	assert_string_equal(RC(c)->addr.host, "redis.example.net");
+	assert_int_equal(RC(c)->addr.port, 6380);
+	assert_int_equal(RC(c)->nsentinels, 3);
+	assert_string_equal(RC(c)->sentinels[0].host, "10.0.0.1");
+	assert_string_equal(RC(c)->sentinels[1].host, "s2.example.net");
+	assert_int_equal(RC(c)->sentinels[2].port, 26379);
 	assert_string_equal(c.metrics_addr.host, "127.0.0.1");
 	assert_int_equal(c.metrics_addr.port, 9100);
 	sgw_conf_free(&c);
 	ok_text("[redis]\naddress = unix:/run/redis/redis.sock\n", &c);
-	assert_int_equal(c.redis_addr.is_unix, 1);
+	assert_int_equal(RC(c)->addr.is_unix, 1);
 	sgw_conf_free(&c);
 
 	bad_text("[redis]\naddress = redis_1:6379\n",
@@ -599,13 +605,13 @@ test_strings_may_be_empty_only_when_the_default_is(void **state)
 		"[redis]\nusername = sgw\npassword = s3cret#1\n", &c);
 	assert_string_equal(c.user, "www-data");
 	assert_string_equal(c.log_file, "/var/log/sgw.log");
-	assert_string_equal(c.redis_username, "sgw");
-	assert_string_equal(c.redis_password, "s3cret#1");
+	assert_string_equal(RC(c)->username, "sgw");
+	assert_string_equal(RC(c)->password, "s3cret#1");
 	sgw_conf_free(&c);
 	ok_text("[server]\nuser =\n[redis]\npassword =\n[cookie]\ndomain =\n",
 	    &c);
 	assert_string_equal(c.user, "");
-	assert_string_equal(c.redis_password, "");
+	assert_string_equal(RC(c)->password, "");
 	assert_string_equal(c.cookie_domain, "");
 	sgw_conf_free(&c);
 	bad_text("[redis]\nsentinel_master =\n",

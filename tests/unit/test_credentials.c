@@ -19,12 +19,12 @@
 #define JSON "application/json"
 
 /* Parses a copy of body without its NUL (ASan sees reads past len). */
-static int
+static enum sgw_credentials_rc
 parse_n(const char *ct, const char *body, size_t len,
     struct sgw_credentials *c, const char **why)
 {
 	char *copy = malloc(len > 0 ? len : 1);
-	int st;
+	enum sgw_credentials_rc st;
 
 	assert_non_null(copy);
 	memcpy(copy, body, len);
@@ -34,7 +34,7 @@ parse_n(const char *ct, const char *body, size_t len,
 	return st;
 }
 
-static int
+static enum sgw_credentials_rc
 parse(const char *ct, const char *body, struct sgw_credentials *c,
     const char **why)
 {
@@ -77,15 +77,26 @@ body_kind_ignores_case_and_parameters(void **state)
 }
 
 static void
-missing_or_other_content_type_is_415(void **state)
+missing_or_other_content_type_is_a_media_type_error(void **state)
 {
 	(void)state;
-	assert_refused(NULL, "username=a&password=b", 415,
+	assert_refused(NULL, "username=a&password=b", SGW_CREDENTIALS_MEDIA_TYPE,
 	    "missing content type");
-	assert_refused("text/plain", "username=a&password=b", 415,
+	assert_refused("text/plain", "username=a&password=b", SGW_CREDENTIALS_MEDIA_TYPE,
 	    "unsupported content type");
-	assert_refused("multipart/form-data; boundary=x", "", 415,
+	assert_refused("multipart/form-data; boundary=x", "", SGW_CREDENTIALS_MEDIA_TYPE,
 	    "unsupported content type");
+}
+
+static void
+called_wrongly_is_internal(void **state)
+{
+	const char *why = NULL;
+
+	(void)state;
+	assert_int_equal(sgw_credentials_parse(FORM, "username=a&password=b",
+	    21, NULL, &why), SGW_CREDENTIALS_INTERNAL);
+	assert_string_equal(why, "internal error");
 }
 
 static void
@@ -156,20 +167,21 @@ json_happy_path_with_charset(void **state)
 }
 
 static void
-json_malformed_is_400_and_still_marked_json(void **state)
+json_malformed_is_malformed_and_still_marked_json(void **state)
 {
 	struct sgw_credentials c;
 	const char *why;
 
 	(void)state;
-	assert_refused(JSON, "{\"username\":\"a\",\"password\":\"b\"", 400,
+	assert_refused(JSON, "{\"username\":\"a\",\"password\":\"b\"", SGW_CREDENTIALS_MALFORMED,
 	    "malformed JSON");
-	assert_refused(JSON, "{\"username\":\"a\",\"password\":\"b\"} x", 400,
+	assert_refused(JSON, "{\"username\":\"a\",\"password\":\"b\"} x", SGW_CREDENTIALS_MALFORMED,
 	    "malformed JSON");
-	assert_refused(JSON, "", 400, "malformed JSON");
-	assert_refused(JSON, "{\"username\":\"a\",\"password\":\"\xff\"}", 400,
+	assert_refused(JSON, "", SGW_CREDENTIALS_MALFORMED, "malformed JSON");
+	assert_refused(JSON, "{\"username\":\"a\",\"password\":\"\xff\"}", SGW_CREDENTIALS_MALFORMED,
 	    "malformed JSON");
-	assert_int_equal(parse(JSON, "nope", &c, &why), 400);
+	assert_int_equal(parse(JSON, "nope", &c, &why),
+	    SGW_CREDENTIALS_MALFORMED);
 	assert_int_equal(c.is_json, 1);
 }
 
@@ -177,44 +189,44 @@ static void
 json_top_level_must_be_object(void **state)
 {
 	(void)state;
-	assert_refused(JSON, "[{\"username\":\"a\",\"password\":\"b\"}]", 400,
+	assert_refused(JSON, "[{\"username\":\"a\",\"password\":\"b\"}]", SGW_CREDENTIALS_MALFORMED,
 	    "body is not a JSON object");
-	assert_refused(JSON, "\"username\"", 400, "malformed JSON");
+	assert_refused(JSON, "\"username\"", SGW_CREDENTIALS_MALFORMED, "malformed JSON");
 }
 
 static void
-json_wrong_types_are_400(void **state)
+json_wrong_types_are_malformed(void **state)
 {
 	(void)state;
-	assert_refused(JSON, "{\"username\":1,\"password\":\"b\"}", 400,
+	assert_refused(JSON, "{\"username\":1,\"password\":\"b\"}", SGW_CREDENTIALS_MALFORMED,
 	    "username must be a string");
-	assert_refused(JSON, "{\"username\":\"a\",\"password\":[\"b\"]}", 400,
+	assert_refused(JSON, "{\"username\":\"a\",\"password\":[\"b\"]}", SGW_CREDENTIALS_MALFORMED,
 	    "password must be a string");
-	assert_refused(JSON, "{\"username\":\"a\",\"password\":null}", 400,
+	assert_refused(JSON, "{\"username\":\"a\",\"password\":null}", SGW_CREDENTIALS_MALFORMED,
 	    "password must be a string");
 	assert_refused(JSON, "{\"username\":\"a\",\"password\":\"b\","
-	    "\"remember_me\":\"on\"}", 400, "remember_me must be a boolean");
+	    "\"remember_me\":\"on\"}", SGW_CREDENTIALS_MALFORMED, "remember_me must be a boolean");
 	assert_refused(JSON, "{\"username\":\"a\",\"password\":\"b\","
-	    "\"return_to\":{}}", 400, "return_to must be a string");
+	    "\"return_to\":{}}", SGW_CREDENTIALS_MALFORMED, "return_to must be a string");
 }
 
 static void
-missing_or_empty_fields_are_400(void **state)
+missing_or_empty_fields_are_missing(void **state)
 {
 	(void)state;
-	assert_refused(JSON, "{\"password\":\"b\"}", 400, "missing username");
-	assert_refused(JSON, "{\"username\":\"\",\"password\":\"b\"}", 400,
+	assert_refused(JSON, "{\"password\":\"b\"}", SGW_CREDENTIALS_MISSING, "missing username");
+	assert_refused(JSON, "{\"username\":\"\",\"password\":\"b\"}", SGW_CREDENTIALS_MISSING,
 	    "missing username");
-	assert_refused(JSON, "{\"username\":\"a\"}", 400, "missing password");
-	assert_refused(JSON, "{}", 400, "missing username");
-	assert_refused(FORM, "password=b", 400, "missing username");
-	assert_refused(FORM, "username=a&password=", 400, "missing password");
-	assert_refused(FORM, "username=a&password", 400, "missing password");
-	assert_refused(FORM, "", 400, "missing username");
+	assert_refused(JSON, "{\"username\":\"a\"}", SGW_CREDENTIALS_MISSING, "missing password");
+	assert_refused(JSON, "{}", SGW_CREDENTIALS_MISSING, "missing username");
+	assert_refused(FORM, "password=b", SGW_CREDENTIALS_MISSING, "missing username");
+	assert_refused(FORM, "username=a&password=", SGW_CREDENTIALS_MISSING, "missing password");
+	assert_refused(FORM, "username=a&password", SGW_CREDENTIALS_MISSING, "missing password");
+	assert_refused(FORM, "", SGW_CREDENTIALS_MISSING, "missing username");
 }
 
 static void
-nul_anywhere_is_400(void **state)
+nul_anywhere_is_malformed(void **state)
 {
 	static const char raw[] = "username=a&password=b\0c";
 	static const char rawj[] = "{\"username\":\"a\",\"password\":\"b\0\"}";
@@ -223,32 +235,34 @@ nul_anywhere_is_400(void **state)
 
 	(void)state;
 	assert_refused(JSON, "{\"username\":\"a\",\"password\":\"b\\u0000c\"}",
-	    400, "malformed JSON");
-	assert_refused(FORM, "username=a&password=b%00c", 400,
+	    SGW_CREDENTIALS_MALFORMED, "malformed JSON");
+	assert_refused(FORM, "username=a&password=b%00c", SGW_CREDENTIALS_MALFORMED,
 	    "malformed form body");
-	assert_int_equal(parse_n(FORM, raw, sizeof(raw) - 1, &c, &why), 400);
+	assert_int_equal(parse_n(FORM, raw, sizeof(raw) - 1, &c, &why),
+	    SGW_CREDENTIALS_MALFORMED);
 	assert_string_equal(why, "NUL byte in body");
 	assert_null(c.password);
-	assert_int_equal(parse_n(JSON, rawj, sizeof(rawj) - 1, &c, &why), 400);
+	assert_int_equal(parse_n(JSON, rawj, sizeof(rawj) - 1, &c, &why),
+	    SGW_CREDENTIALS_MALFORMED);
 	assert_string_equal(why, "NUL byte in body");
 }
 
 static void
-bad_percent_escape_is_400(void **state)
+bad_percent_escape_is_malformed(void **state)
 {
 	(void)state;
-	assert_refused(FORM, "username=a&password=b%2", 400,
+	assert_refused(FORM, "username=a&password=b%2", SGW_CREDENTIALS_MALFORMED,
 	    "malformed form body");
-	assert_refused(FORM, "username=a&password=b&junk=%G1", 400,
+	assert_refused(FORM, "username=a&password=b&junk=%G1", SGW_CREDENTIALS_MALFORMED,
 	    "malformed form body");
 }
 
 static void
-duplicate_json_keys_are_400(void **state)
+duplicate_json_keys_are_malformed(void **state)
 {
 	(void)state;
 	assert_refused(JSON, "{\"username\":\"a\",\"password\":\"b\","
-	    "\"password\":\"c\"}", 400, "malformed JSON");
+	    "\"password\":\"c\"}", SGW_CREDENTIALS_MALFORMED, "malformed JSON");
 }
 
 /* A body with field `name` set to n copies of 'x'. */
@@ -278,7 +292,7 @@ body_with(int json, const char *name, size_t n)
 }
 
 static void
-fields_at_cap_pass_and_over_cap_are_400(void **state)
+fields_at_cap_pass_and_over_cap_are_too_large(void **state)
 {
 	static const struct {
 		const char *name;
@@ -302,7 +316,8 @@ fields_at_cap_pass_and_over_cap_are_400(void **state)
 			sgw_credentials_clear(&c);
 			free(b);
 			b = body_with(json, f[i].name, f[i].cap + 1);
-			assert_refused(json ? JSON : FORM, b, 400, f[i].why);
+			assert_refused(json ? JSON : FORM, b,
+			    SGW_CREDENTIALS_TOO_LARGE, f[i].why);
 			free(b);
 		}
 	}
@@ -329,18 +344,19 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(body_kind_ignores_case_and_parameters),
-		cmocka_unit_test(missing_or_other_content_type_is_415),
+		cmocka_unit_test(missing_or_other_content_type_is_a_media_type_error),
+		cmocka_unit_test(called_wrongly_is_internal),
 		cmocka_unit_test(form_happy_path),
 		cmocka_unit_test(form_remember_me_only_when_on),
 		cmocka_unit_test(json_happy_path_with_charset),
-		cmocka_unit_test(json_malformed_is_400_and_still_marked_json),
+		cmocka_unit_test(json_malformed_is_malformed_and_still_marked_json),
 		cmocka_unit_test(json_top_level_must_be_object),
-		cmocka_unit_test(json_wrong_types_are_400),
-		cmocka_unit_test(missing_or_empty_fields_are_400),
-		cmocka_unit_test(nul_anywhere_is_400),
-		cmocka_unit_test(bad_percent_escape_is_400),
-		cmocka_unit_test(duplicate_json_keys_are_400),
-		cmocka_unit_test(fields_at_cap_pass_and_over_cap_are_400),
+		cmocka_unit_test(json_wrong_types_are_malformed),
+		cmocka_unit_test(missing_or_empty_fields_are_missing),
+		cmocka_unit_test(nul_anywhere_is_malformed),
+		cmocka_unit_test(bad_percent_escape_is_malformed),
+		cmocka_unit_test(duplicate_json_keys_are_malformed),
+		cmocka_unit_test(fields_at_cap_pass_and_over_cap_are_too_large),
 		cmocka_unit_test(jansson_frees_are_routed_through_a_wiping_free),
 	};
 

@@ -2,10 +2,11 @@
  * dispatch: routing, the pass/deny decision and every endpoint of SPEC
  * sections 5 and 6, driven with hand-built requests.
  *
- * The store is a fake kept in this file: a small in-memory table behind
- * struct sgw_store_ops that counts the calls to each operation, so a test
- * can say "this request cost no store call" (a forged token must not reach
- * Redis) as well as what the handlers asked the store to do.
+ * The store is the shared fake (tests/unit/support/fake_store.c): an
+ * in-memory struct sgw_store_ops with the documented semantics that counts
+ * the calls to each primitive, so a test can say "this request cost no
+ * store call" (a forged token must not reach Redis) and "a check is one
+ * get", as well as what the handlers asked the store to do.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,8 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "conf.h"
+#include "fake_store.h"
 #include "handlers.h"
 #include "http.h"
 #include "log.h"
@@ -54,416 +57,15 @@ static const char base_conf[] =
     "rule = /admin/* role:admin\n"
     "rule = /closed/* deny\n"
     "rule = /app/* authenticated\n";
-
 /* ---- the fake store ---- */
 
-enum op {
-	OP_CREATE,
-	OP_TOUCH,
-	OP_DESTROY,
-	OP_DESTROY_USER,
-	OP_LIST,
-	OP_DATA_GET,
-	OP_DATA_PUT,
-	OP_DATA_DEL,
-	OP_LOCKED,
-	OP_FAILED,
-	OP_SUCCEEDED,
-	OP_PING,
-	OP_N
-};
-
-#define FAKE_SESSIONS 16
-#define FAKE_COUNTERS 16
-
-struct fake_data {
-	int used;
-	char key[SGW_DATA_KEY_MAXLEN + 1];
-	char *val; /* malloc'd */
-	size_t len;
-};
-
-struct fake_sess {
-	int used;
-	unsigned char hash[SGW_HASH_LEN];
-	struct sgw_session s;
-	struct fake_data data[SGW_DATA_MAX_KEYS];
-};
-
-/* A failure counter and lockout for one user name or client address. */
-struct fake_counter {
-	char name[SGW_USER_MAXLEN + 1];
-	int fails;
-	int64_t locked_until;
-};
-
-struct fake {
-	struct sgw_store base; /* first: the handlers see only this */
-	struct fake_sess sess[FAKE_SESSIONS];
-	struct fake_counter users[FAKE_COUNTERS], clients[FAKE_COUNTERS];
-	int calls[OP_N];
-	int down;      /* every operation answers SGW_STORE_ERROR */
-	int ping_down; /* only ping does */
-	struct sgw_session_params last; /* of the last create; strings point
-	                                 * into last_s */
-	struct sgw_session last_s;
-};
-
-/* Counts the call; non-zero when the fake plays "Redis is down". */
-static int
-called(struct sgw_store *st, enum op op)
-{
-	struct fake *f = (struct fake *)st;
-
-	f->calls[op]++;
-	if (f->down) {
-		snprintf(f->base.errstr, sizeof(f->base.errstr), "fake: down");
-		return 1;
-	}
-	return 0;
-}
-
-static struct fake_sess *
-find(struct fake *f, const unsigned char hash[SGW_HASH_LEN])
-{
-	for (size_t i = 0; i < FAKE_SESSIONS; i++)
-		if (f->sess[i].used &&
-		    memcmp(f->sess[i].hash, hash, SGW_HASH_LEN) == 0)
-			return &f->sess[i];
-	return NULL;
-}
-
-static void
-sess_clear(struct fake_sess *e)
-{
-	for (size_t i = 0; i < SGW_DATA_MAX_KEYS; i++)
-		free(e->data[i].val);
-	memset(e, 0, sizeof(*e));
-}
-
-/* Puts a session in the table without counting a call. */
-static struct fake_sess *
-fake_insert(struct fake *f, const unsigned char hash[SGW_HASH_LEN],
-    const char *user, const char *roles, const char *client, int rm,
-    int64_t lifetime_ms, int64_t idle_ms)
-{
-	int64_t now = sgw_now_ms();
-
-	for (size_t i = 0; i < FAKE_SESSIONS; i++) {
-		struct fake_sess *e = &f->sess[i];
-
-		if (e->used)
-			continue;
-		e->used = 1;
-		memcpy(e->hash, hash, SGW_HASH_LEN);
-		snprintf(e->s.user, sizeof(e->s.user), "%s", user);
-		snprintf(e->s.roles, sizeof(e->s.roles), "%s", roles);
-		snprintf(e->s.client, sizeof(e->s.client), "%s", client);
-		sgw_token_public_id(hash, e->s.id);
-		/* Distinct creation times keep "oldest first" meaningful. */
-		e->s.created_ms = e->s.last_seen_ms = now - 1000 + (int64_t)i;
-		e->s.expires_ms = e->s.created_ms + lifetime_ms;
-		e->s.idle_expires_ms = now + idle_ms;
-		e->s.remember_me = rm;
-		return e;
-	}
-	fail_msg("fake store full");
-	return NULL;
-}
+/* What the fixture's users file says: a bcrypt hash each (group set-up). */
+#define USERS_FMT "alice:%s:admin,dev\nbob:%s:user\n"
 
 static int
-f_create(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
-    const struct sgw_session_params *p, struct sgw_session *out)
+total_calls(const struct fake_store *fk)
 {
-	struct fake *f = (struct fake *)st;
-	struct fake_sess *e;
-
-	if (called(st, OP_CREATE))
-		return SGW_STORE_ERROR;
-	e = fake_insert(f, hash, p->user, p->roles, p->client, p->remember_me,
-	    p->lifetime_ms, p->idle_ms);
-	f->last = *p;
-	f->last_s = e->s;
-	f->last.user = f->last_s.user;
-	f->last.roles = f->last_s.roles;
-	f->last.client = f->last_s.client;
-	*out = e->s;
-	return SGW_STORE_OK;
-}
-
-static int
-f_touch(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
-    int64_t idle_ms, int64_t min_step_ms, struct sgw_session *out)
-{
-	struct fake_sess *e;
-
-	(void)min_step_ms;
-	if (called(st, OP_TOUCH))
-		return SGW_STORE_ERROR;
-	if ((e = find((struct fake *)st, hash)) == NULL)
-		return SGW_STORE_NOTFOUND;
-	e->s.last_seen_ms = sgw_now_ms();
-	e->s.idle_expires_ms = e->s.last_seen_ms + idle_ms;
-	*out = e->s;
-	return SGW_STORE_OK;
-}
-
-static int
-f_destroy(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN])
-{
-	struct fake_sess *e;
-
-	if (called(st, OP_DESTROY))
-		return SGW_STORE_ERROR;
-	if ((e = find((struct fake *)st, hash)) != NULL)
-		sess_clear(e);
-	return SGW_STORE_OK;
-}
-
-static int
-f_destroy_user(struct sgw_store *st, const char *user, const char *id,
-    size_t *count)
-{
-	struct fake *f = (struct fake *)st;
-
-	*count = 0;
-	if (called(st, OP_DESTROY_USER))
-		return SGW_STORE_ERROR;
-	for (size_t i = 0; i < FAKE_SESSIONS; i++) {
-		struct fake_sess *e = &f->sess[i];
-
-		if (!e->used || strcmp(e->s.user, user) != 0 ||
-		    (id != NULL && strcmp(e->s.id, id) != 0))
-			continue;
-		sess_clear(e);
-		(*count)++;
-	}
-	return id != NULL && *count == 0 ? SGW_STORE_NOTFOUND : SGW_STORE_OK;
-}
-
-static int
-f_list(struct sgw_store *st, const char *user, struct sgw_session **out,
-    size_t *n)
-{
-	struct fake *f = (struct fake *)st;
-
-	*out = NULL;
-	*n = 0;
-	if (called(st, OP_LIST))
-		return SGW_STORE_ERROR;
-	if ((*out = calloc(FAKE_SESSIONS, sizeof(**out))) == NULL)
-		return SGW_STORE_ERROR;
-	for (size_t i = 0; i < FAKE_SESSIONS; i++)
-		if (f->sess[i].used && strcmp(f->sess[i].s.user, user) == 0)
-			(*out)[(*n)++] = f->sess[i].s;
-	return SGW_STORE_OK;
-}
-
-static struct fake_data *
-data_find(struct fake_sess *e, const char *key)
-{
-	for (size_t i = 0; i < SGW_DATA_MAX_KEYS; i++)
-		if (e->data[i].used && strcmp(e->data[i].key, key) == 0)
-			return &e->data[i];
-	return NULL;
-}
-
-static int
-f_data_get(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
-    const char *key, char **val, size_t *len)
-{
-	struct fake_sess *e;
-	struct fake_data *d;
-
-	*val = NULL;
-	*len = 0;
-	if (called(st, OP_DATA_GET))
-		return SGW_STORE_ERROR;
-	if ((e = find((struct fake *)st, hash)) == NULL ||
-	    (d = data_find(e, key)) == NULL)
-		return SGW_STORE_NOTFOUND;
-	if ((*val = malloc(d->len + 1)) == NULL)
-		return SGW_STORE_ERROR;
-	memcpy(*val, d->val, d->len);
-	(*val)[d->len] = '\0';
-	*len = d->len;
-	return SGW_STORE_OK;
-}
-
-static int
-f_data_put(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
-    const char *key, const char *val, size_t len)
-{
-	struct fake_sess *e;
-	struct fake_data *d;
-	char *copy;
-
-	if (called(st, OP_DATA_PUT))
-		return SGW_STORE_ERROR;
-	if ((e = find((struct fake *)st, hash)) == NULL)
-		return SGW_STORE_NOTFOUND;
-	if ((d = data_find(e, key)) == NULL) {
-		for (size_t i = 0; i < SGW_DATA_MAX_KEYS && d == NULL; i++)
-			if (!e->data[i].used)
-				d = &e->data[i];
-		if (d == NULL)
-			return SGW_STORE_FULL;
-	}
-	if ((copy = malloc(len + 1)) == NULL)
-		return SGW_STORE_ERROR;
-	if (len > 0)
-		memcpy(copy, val, len);
-	free(d->val);
-	d->used = 1;
-	snprintf(d->key, sizeof(d->key), "%s", key);
-	d->val = copy;
-	d->len = len;
-	return SGW_STORE_OK;
-}
-
-static int
-f_data_del(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
-    const char *key)
-{
-	struct fake_sess *e;
-	struct fake_data *d;
-
-	if (called(st, OP_DATA_DEL))
-		return SGW_STORE_ERROR;
-	if ((e = find((struct fake *)st, hash)) == NULL ||
-	    (d = data_find(e, key)) == NULL)
-		return SGW_STORE_NOTFOUND;
-	free(d->val);
-	memset(d, 0, sizeof(*d));
-	return SGW_STORE_OK;
-}
-
-static struct fake_counter *
-counter(struct fake_counter *v, const char *name)
-{
-	for (size_t i = 0; i < FAKE_COUNTERS; i++)
-		if (v[i].name[0] != '\0' && strcmp(v[i].name, name) == 0)
-			return &v[i];
-	for (size_t i = 0; i < FAKE_COUNTERS; i++)
-		if (v[i].name[0] == '\0') {
-			snprintf(v[i].name, sizeof(v[i].name), "%s", name);
-			return &v[i];
-		}
-	fail_msg("fake counters full");
-	return NULL;
-}
-
-static int64_t
-remaining(const struct fake_counter *c)
-{
-	int64_t left = c->locked_until - sgw_now_ms();
-
-	return left > 0 ? left : 0;
-}
-
-static int
-f_login_locked(struct sgw_store *st, const char *user, const char *client,
-    int64_t *retry_ms)
-{
-	struct fake *f = (struct fake *)st;
-	int64_t a, b = 0;
-
-	*retry_ms = 0;
-	if (called(st, OP_LOCKED))
-		return SGW_STORE_ERROR;
-	a = remaining(counter(f->users, user));
-	if (client[0] != '\0')
-		b = remaining(counter(f->clients, client));
-	*retry_ms = a > b ? a : b;
-	return SGW_STORE_OK;
-}
-
-static void
-count_failure(struct fake_counter *c, int max, const struct sgw_limits *l,
-    int64_t *retry_ms)
-{
-	if (++c->fails >= max) {
-		c->fails = 0;
-		c->locked_until = sgw_now_ms() + l->lockout_ms;
-		*retry_ms = l->lockout_ms;
-	}
-}
-
-static int
-f_login_failed(struct sgw_store *st, const char *user, const char *client,
-    const struct sgw_limits *l, int64_t *retry_ms)
-{
-	struct fake *f = (struct fake *)st;
-
-	*retry_ms = 0;
-	if (called(st, OP_FAILED))
-		return SGW_STORE_ERROR;
-	count_failure(counter(f->users, user), l->max_failures, l, retry_ms);
-	if (client[0] != '\0')
-		count_failure(counter(f->clients, client), l->max_client_failures,
-		    l, retry_ms);
-	return SGW_STORE_OK;
-}
-
-static int
-f_login_succeeded(struct sgw_store *st, const char *user)
-{
-	if (called(st, OP_SUCCEEDED))
-		return SGW_STORE_ERROR;
-	counter(((struct fake *)st)->users, user)->fails = 0;
-	return SGW_STORE_OK;
-}
-
-static int
-f_ping(struct sgw_store *st)
-{
-	struct fake *f = (struct fake *)st;
-
-	if (called(st, OP_PING))
-		return SGW_STORE_ERROR;
-	if (f->ping_down) {
-		snprintf(f->base.errstr, sizeof(f->base.errstr), "fake: no pong");
-		return SGW_STORE_ERROR;
-	}
-	return SGW_STORE_OK;
-}
-
-static void
-f_free(struct sgw_store *st)
-{
-	struct fake *f = (struct fake *)st;
-
-	if (f == NULL)
-		return;
-	for (size_t i = 0; i < FAKE_SESSIONS; i++)
-		sess_clear(&f->sess[i]);
-	free(f);
-}
-
-static const struct sgw_store_ops fake_ops = {
-    .create = f_create,
-    .touch = f_touch,
-    .destroy = f_destroy,
-    .destroy_user = f_destroy_user,
-    .list = f_list,
-    .data_get = f_data_get,
-    .data_put = f_data_put,
-    .data_del = f_data_del,
-    .login_locked = f_login_locked,
-    .login_failed = f_login_failed,
-    .login_succeeded = f_login_succeeded,
-    .ping = f_ping,
-    .free = f_free,
-};
-
-static int
-total_calls(const struct fake *f)
-{
-	int n = 0;
-
-	for (int i = 0; i < OP_N; i++)
-		n += f->calls[i];
-	return n;
+	return fake_store_total_calls(fk);
 }
 
 /* ---- fixture ---- */
@@ -471,46 +73,64 @@ total_calls(const struct fake *f)
 /* Shared by every test: keys, users (a bcrypt hash each). */
 static struct {
 	struct sgw_keys keys, other_keys;
-	struct sgw_users users;
+	char *hash_a, *hash_b; /* of alice-pw and bob-pw */
 } g;
 
 struct fx {
 	struct sgw_conf conf;
-	struct fake *fake;
+	struct fake_store *fake;
+	struct sgw_users users; /* this test's own: a test may change them */
 	struct sgw_ctx ctx;
 	struct sgw_response resp;
 	char hbuf[1024]; /* the last header() value */
+	char lastid[SGW_PUBLIC_ID_HEX];
+	int ninserted;
 };
+
+/* Puts a session in the fake without counting a call, as a login made
+ * moments ago would have (the roles live in the users file, not in the
+ * record). Distinct creation times keep "oldest first" meaningful. */
+static struct sgw_record *
+fake_insert(struct fx *f, const unsigned char hash[SGW_HASH_LEN],
+    const char *user, const char *client, int rm)
+{
+	struct sgw_record r;
+	int64_t now = sgw_now_ms();
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.user, sizeof(r.user), "%s", user);
+	snprintf(r.client, sizeof(r.client), "%s", client);
+	r.created_ms = r.seen_ms = now - 1000 + f->ninserted++;
+	r.expires_ms = r.created_ms + 12 * 3600 * 1000LL;
+	r.deadline_ms = now + 1800 * 1000LL;
+	r.remember_me = rm;
+	fake_store_insert(f->fake, hash, &r);
+	return fake_store_find(f->fake, hash);
+}
 
 static int
 group_setup(void **state)
 {
 	struct sgw_errs errs = {0};
-	char *ha = sgw_users_hash_password("alice-pw", 1);
-	char *hb = sgw_users_hash_password("bob-pw", 1);
-	char text[512];
 	int rc = -1;
 
 	(void)state;
 	/* Handlers log; keep the lines (and their formatting) but not the
 	 * noise. */
 	sgw_log_open(SGW_LOG_DEBUG, "/dev/null");
-	if (ha == NULL || hb == NULL)
+	g.hash_a = sgw_users_hash_password("alice-pw", 1);
+	g.hash_b = sgw_users_hash_password("bob-pw", 1);
+	if (g.hash_a == NULL || g.hash_b == NULL)
 		goto done;
-	snprintf(text, sizeof(text), "alice:%s:admin,dev\nbob:%s:user\n", ha, hb);
 	if (sgw_keys_parse("keys", KEY_LINE, strlen(KEY_LINE), &g.keys, &errs) ||
 	    sgw_keys_parse("other", OTHER_KEY_LINE, strlen(OTHER_KEY_LINE),
-	        &g.other_keys, &errs) ||
-	    sgw_users_parse("/nonexistent/sgw-test-users", text, strlen(text),
-	        &g.users, &errs))
+	        &g.other_keys, &errs))
 		goto done;
 	rc = 0;
 done:
 	for (size_t i = 0; i < errs.n; i++)
 		fprintf(stderr, "%s\n", errs.msg[i]);
 	sgw_errs_clear(&errs);
-	free(ha);
-	free(hb);
 	return rc;
 }
 
@@ -518,7 +138,8 @@ static int
 group_teardown(void **state)
 {
 	(void)state;
-	sgw_users_free(&g.users);
+	free(g.hash_a);
+	free(g.hash_b);
 	sgw_keys_wipe(&g.keys);
 	sgw_keys_wipe(&g.other_keys);
 	return 0;
@@ -531,7 +152,7 @@ fx_new(void **state, const char *extra)
 	struct sgw_errs errs = {0};
 	char text[2048];
 
-	if (f == NULL || (f->fake = calloc(1, sizeof(*f->fake))) == NULL)
+	if (f == NULL || (f->fake = fake_store_new()) == NULL)
 		return -1;
 	snprintf(text, sizeof(text), "%s%s", base_conf, extra);
 	if (sgw_conf_parse("test.conf", text, strlen(text), &f->conf, &errs) != 0) {
@@ -540,11 +161,20 @@ fx_new(void **state, const char *extra)
 		sgw_errs_clear(&errs);
 		return -1;
 	}
-	f->fake->base.ops = &fake_ops;
+	/* The file does not exist, so sgw_users_refresh() never replaces
+	 * what a test puts in f->users. */
+	snprintf(text, sizeof(text), USERS_FMT, g.hash_a, g.hash_b);
+	if (sgw_users_parse("/nonexistent/sgw-test-users", text, strlen(text),
+	        &f->users, &errs) != 0) {
+		sgw_errs_clear(&errs);
+		return -1;
+	}
 	f->ctx.conf = &f->conf;
 	f->ctx.keys = &g.keys;
-	f->ctx.users = &g.users;
+	f->ctx.users = &f->users;
 	f->ctx.store = &f->fake->base;
+	sgw_session_policy_from(&f->ctx.policy, &f->conf);
+	sgw_limits_from(&f->ctx.limits, &f->conf);
 	f->ctx.login_page = sgw_builtin_login_page;
 	sgw_resp_init(&f->resp);
 	*state = f;
@@ -564,6 +194,18 @@ fx_setup_bound(void **state)
 }
 
 static int
+fx_setup_agent(void **state)
+{
+	return fx_new(state, "[session]\nbind_user_agent = on\n");
+}
+
+static int
+fx_setup_max2(void **state)
+{
+	return fx_new(state, "[session]\nmax_per_user = 2\n");
+}
+
+static int
 fx_teardown(void **state)
 {
 	struct fx *f = *state;
@@ -571,7 +213,8 @@ fx_teardown(void **state)
 	if (f == NULL)
 		return 0;
 	sgw_resp_free(&f->resp);
-	f->fake->base.ops->free(&f->fake->base);
+	sgw_store_close(&f->fake->base);
+	sgw_users_free(&f->users);
 	sgw_conf_free(&f->conf);
 	free(f);
 	return 0;
@@ -730,23 +373,37 @@ static void
 session_for(struct fx *f, struct login *l, const char *user, const char *roles,
     const char *client)
 {
+	const struct sgw_user *u = sgw_users_find(&f->users, user);
+
+	/* A session's roles are its user's in the users file now: a test
+	 * naming others would be testing nothing. */
+	if (u == NULL || strcmp(u->roles, roles) != 0)
+		fail_msg("session_for(%s, %s): the users file says otherwise", user,
+		    roles);
 	assert_int_equal(sgw_token_new(&g.keys, l->token, l->hash), 0);
 	snprintf(l->cookie, sizeof(l->cookie), "sgw_session=%s", l->token);
 	sgw_token_public_id(l->hash, l->id);
-	fake_insert(f->fake, l->hash, user, roles, client, 0, 12 * 3600 * 1000LL,
-	    1800 * 1000LL);
+	fake_insert(f, l->hash, user, client, 0);
 }
 
 static int
 alive(struct fx *f, const struct login *l)
 {
-	return find(f->fake, l->hash) != NULL;
+	return fake_store_find(f->fake, l->hash) != NULL;
 }
 
 static void
 reset_calls(struct fx *f)
 {
-	memset(f->fake->calls, 0, sizeof(f->fake->calls));
+	fake_store_reset_calls(f->fake);
+}
+
+/* The public id of the session the last login stored. */
+static const char *
+last_id(struct fx *f)
+{
+	sgw_token_public_id(f->fake->last_hash, f->lastid);
+	return f->lastid;
 }
 
 /* "2026-11-21T23:41:04Z" */
@@ -809,11 +466,11 @@ routing_reaches_each_endpoint(void **state)
 	q = request("GET", "/auth/session");
 	q.cookie = a.cookie;
 	assert_int_equal(run(f, &q), 200);
-	assert_int_equal(f->fake->calls[OP_TOUCH], 1);
+	assert_int_equal(f->fake->calls[OP_GET], 1);
 	q = request("GET", "/auth/sessions");
 	q.cookie = a.cookie;
 	assert_int_equal(run(f, &q), 200);
-	assert_int_equal(f->fake->calls[OP_LIST], 1);
+	assert_int_equal(f->fake->calls[OP_USER_SESSIONS], 1);
 	q = request("PUT", "/auth/session/data/k");
 	q.cookie = a.cookie;
 	with_body(&q, "application/octet-stream", "v");
@@ -834,11 +491,14 @@ routing_reaches_each_endpoint(void **state)
 	q = request("DELETE", "/auth/sessions/0123456789abcdef0123456789abcdef");
 	q.cookie = a.cookie;
 	assert_int_equal(run(f, &q), 404);
-	assert_int_equal(f->fake->calls[OP_DESTROY_USER], 1);
+	/* The user's own sessions are looked through; none has that id. */
+	assert_int_equal(f->fake->calls[OP_USER_SESSIONS], 2);
+	assert_int_equal(f->fake->calls[OP_DEL], 0);
 	q = request("POST", "/auth/logout-all");
 	q.cookie = a.cookie;
 	assert_int_equal(run(f, &q), 200);
-	assert_int_equal(f->fake->calls[OP_DESTROY_USER], 2);
+	assert_int_equal(f->fake->calls[OP_USER_SESSIONS], 3);
+	assert_int_equal(f->fake->calls[OP_DEL], 1);
 	assert_false(alive(f, &a));
 
 	/* /check answers for any method: nginx's subrequest carries the
@@ -1088,11 +748,11 @@ no_session_is_401_or_login_redirect(void **state)
 		struct login a;
 
 		session_for(f, &a, "alice", "admin,dev", CLIENT);
-		sess_clear(find(f->fake, a.hash));
+		fake_store_forget(f->fake, a.hash);
 		q = authorizer("/app/x");
 		q.cookie = a.cookie;
 		assert_int_equal(run(f, &q), 401);
-		assert_int_equal(f->fake->calls[OP_TOUCH], 1);
+		assert_int_equal(f->fake->calls[OP_GET], 1);
 	}
 }
 
@@ -1259,14 +919,18 @@ login_success_creates_session_and_cookie(void **state)
 	with_body(&q, "application/json; charset=utf-8",
 	    "{\"username\":\"alice\",\"password\":\"alice-pw\"}");
 	assert_int_equal(run(f, &q), 200);
-	assert_int_equal(f->fake->calls[OP_CREATE], 1);
-	assert_int_equal(f->fake->calls[OP_SUCCEEDED], 1);
+	assert_int_equal(f->fake->calls[OP_PUT], 1);
+	/* The success cleared the user's counter (counted before the
+	 * password was verified). */
+	assert_int_equal(f->fake->calls[OP_COUNTER_DEL], 1);
+	assert_int_equal(fake_store_counter(f->fake, "f:u:alice", sgw_now_ms()), 0);
 	assert_string_equal(f->fake->last.user, "alice");
-	assert_string_equal(f->fake->last.roles, "admin,dev");
 	assert_string_equal(f->fake->last.client, CLIENT);
 	assert_int_equal(f->fake->last.remember_me, 0);
-	assert_int_equal(f->fake->last.lifetime_ms, f->conf.absolute_timeout_ms);
-	assert_int_equal(f->fake->last.idle_ms, f->conf.idle_timeout_ms);
+	assert_int_equal(f->fake->last.expires_ms - f->fake->last.created_ms,
+	    f->conf.absolute_timeout_ms);
+	assert_int_equal(f->fake->last.deadline_ms - f->fake->last.created_ms,
+	    f->conf.idle_timeout_ms);
 
 	/* The cookie carries a token of ours for that very session. */
 	c = header(f, "Set-Cookie");
@@ -1277,7 +941,8 @@ login_success_creates_session_and_cookie(void **state)
 	memcpy(tok, c + 12, n);
 	tok[n] = '\0';
 	assert_int_equal(sgw_token_check(&g.keys, tok, n, h), 0);
-	assert_non_null(find(f->fake, h));
+	assert_non_null(fake_store_find(f->fake, h));
+	assert_memory_equal(h, f->fake->last_hash, SGW_HASH_LEN);
 	assert_non_null(strstr(c, "; Path=/"));
 	assert_non_null(strstr(c, "; HttpOnly"));
 	assert_non_null(strstr(c, "; Secure"));
@@ -1289,8 +954,10 @@ login_success_creates_session_and_cookie(void **state)
 	assert_int_equal(json_array_size(json_object_get(j, "roles")), 2);
 	assert_string_equal(json_string_value(json_array_get(
 	    json_object_get(j, "roles"), 0)), "admin");
+	assert_string_equal(json_string_value(json_array_get(
+	    json_object_get(j, "roles"), 1)), "dev");
 	assert_string_equal(json_string_value(json_object_get(j, "session_id")),
-	    f->fake->last_s.id);
+	    last_id(f));
 	is_rfc3339(json_object_get(j, "expires_at"));
 	json_decref(j);
 
@@ -1300,7 +967,8 @@ login_success_creates_session_and_cookie(void **state)
 	    "{\"username\":\"bob\",\"password\":\"bob-pw\",\"remember_me\":true}");
 	assert_int_equal(run(f, &q), 200);
 	assert_int_equal(f->fake->last.remember_me, 1);
-	assert_int_equal(f->fake->last.lifetime_ms, f->conf.remember_me_timeout_ms);
+	assert_int_equal(f->fake->last.expires_ms - f->fake->last.created_ms,
+	    f->conf.remember_me_timeout_ms);
 	header_has(f, "Set-Cookie", "; Max-Age=2592000");
 
 	/* A form post is sent on: 303 to a safe return_to. */
@@ -1311,7 +979,7 @@ login_success_creates_session_and_cookie(void **state)
 	header_is(f, "Location", "/app/page?x=1");
 	assert_int_equal(f->fake->last.remember_me, 1);
 	assert_int_equal(header_count(f, "Set-Cookie"), 1);
-	assert_int_equal(f->fake->calls[OP_CREATE], 3);
+	assert_int_equal(f->fake->calls[OP_PUT], 3);
 }
 
 static void
@@ -1332,8 +1000,8 @@ login_ends_presented_session(void **state)
 	/* Every session the request carried is ended, whoever's it was. */
 	assert_false(alive(f, &old));
 	assert_false(alive(f, &other));
-	assert_int_equal(f->fake->calls[OP_DESTROY], 2);
-	assert_int_equal(f->fake->calls[OP_CREATE], 1);
+	assert_int_equal(f->fake->calls[OP_DEL], 2);
+	assert_int_equal(f->fake->calls[OP_PUT], 1);
 	/* The new cookie is not the old one. */
 	assert_non_null(header(f, "Set-Cookie"));
 	assert_null(strstr(f->hbuf, old.token));
@@ -1373,8 +1041,14 @@ login_failure_does_not_tell_why(void **state)
 	free(unknown);
 	free(wrong);
 
-	assert_int_equal(f->fake->calls[OP_FAILED], 4);
-	assert_int_equal(f->fake->calls[OP_CREATE], 0);
+	/* Four failures counted: each attempt for its user name and the
+	 * client address, none of them at a limit. */
+	assert_int_equal(f->fake->calls[OP_COUNTER_ADD], 8);
+	assert_int_equal(fake_store_counter(f->fake, "f:u:nobody", sgw_now_ms()), 2);
+	assert_int_equal(fake_store_counter(f->fake, "f:u:alice", sgw_now_ms()), 2);
+	assert_int_equal(fake_store_counter(f->fake, "f:c:" CLIENT, sgw_now_ms()), 4);
+	assert_int_equal(f->fake->calls[OP_COUNTER_SET], 0);
+	assert_int_equal(f->fake->calls[OP_PUT], 0);
 }
 
 static void
@@ -1395,6 +1069,7 @@ login_refuses_bad_bodies(void **state)
 	    {FORM_TYPE, "username=alice", 400},
 	    {FORM_TYPE, "", 400},
 	};
+	char longname[257 + 1], body[512];
 	struct sgw_request q;
 
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
@@ -1404,6 +1079,13 @@ login_refuses_bad_bodies(void **state)
 			fail_msg("case %zu: %d, want %d", i, f->resp.status,
 			    c[i].status);
 	}
+	/* a field over its cap is a bad request too */
+	q = request("POST", "/auth/login");
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	snprintf(body, sizeof(body), "username=%s&password=alice-pw", longname);
+	with_body(&q, FORM_TYPE, body);
+	assert_int_equal(run(f, &q), 400);
 	q = request("POST", "/auth/login");
 	with_body(&q, JSON_TYPE, "{\"username\":\"alice\",\"password\":\"alice-pw\"}");
 	q.body_too_large = 1;
@@ -1437,7 +1119,7 @@ login_refuses_cross_site_posts(void **state)
 	assert_int_equal(run(f, &q), 200);
 	q.origin = NULL;
 	assert_int_equal(run(f, &q), 200);
-	assert_int_equal(f->fake->calls[OP_CREATE], 4);
+	assert_int_equal(f->fake->calls[OP_PUT], 4);
 
 	/* The other state-changing endpoints refuse the same way. */
 	{
@@ -1484,7 +1166,7 @@ login_lockout_is_429(void **state)
 	assert_non_null(ra);
 	assert_true(atoi(ra) > 0 && atoi(ra) <= 60);
 	assert_null(header(f, "Set-Cookie"));
-	assert_int_equal(f->fake->calls[OP_CREATE], 0);
+	assert_int_equal(f->fake->calls[OP_PUT], 0);
 	/* A form post gets the page with 429. */
 	with_body(&q, FORM_TYPE, "username=alice&password=alice-pw");
 	assert_int_equal(run(f, &q), 429);
@@ -1568,7 +1250,7 @@ logout_is_idempotent(void **state)
 	j = body_json(f);
 	assert_true(json_is_false(json_object_get(j, "logged_out")));
 	json_decref(j);
-	assert_int_equal(f->fake->calls[OP_DESTROY], 0);
+	assert_int_equal(f->fake->calls[OP_DEL], 0);
 
 	session_for(f, &a, "alice", "admin,dev", CLIENT);
 	session_for(f, &b, "alice", "admin,dev", CLIENT);
@@ -1604,7 +1286,8 @@ logout_all_ends_every_session_of_the_user(void **state)
 	q = request("POST", "/auth/logout-all");
 	assert_int_equal(run(f, &q), 401);
 	header_is(f, "WWW-Authenticate", "Cookie realm=\"sessiongw\"");
-	assert_int_equal(f->fake->calls[OP_DESTROY_USER], 0);
+	assert_int_equal(f->fake->calls[OP_USER_SESSIONS], 0);
+	assert_int_equal(f->fake->calls[OP_DEL], 0);
 
 	session_for(f, &a1, "alice", "admin,dev", CLIENT);
 	session_for(f, &a2, "alice", "admin,dev", "198.51.100.1");
@@ -1627,8 +1310,9 @@ session_shows_identity_and_times(void **state)
 {
 	struct fx *f = *state;
 	struct sgw_request q = request("GET", "/auth/session");
-	const struct fake_sess *e;
+	const struct sgw_record *e;
 	char t[SGW_RFC3339_LEN];
+	int64_t idle_end;
 	struct login a;
 	json_t *j, *roles;
 
@@ -1636,7 +1320,13 @@ session_shows_identity_and_times(void **state)
 	q.cookie = a.cookie;
 	assert_int_equal(run(f, &q), 200);
 	header_is(f, "Content-Type", "application/json");
-	e = find(f->fake, a.hash);
+	e = fake_store_find(f->fake, a.hash);
+	assert_non_null(e);
+	/* Ends idle_timeout after its last use, never past its absolute
+	 * end. */
+	idle_end = e->seen_ms + f->conf.idle_timeout_ms;
+	if (idle_end > e->expires_ms)
+		idle_end = e->expires_ms;
 	j = body_json(f);
 	assert_string_equal(json_string_value(json_object_get(j, "user")), "alice");
 	roles = json_object_get(j, "roles");
@@ -1650,11 +1340,11 @@ session_shows_identity_and_times(void **state)
 	is_rfc3339(json_object_get(j, "expires_at"));
 	is_rfc3339(json_object_get(j, "idle_expires_at"));
 	assert_string_equal(json_string_value(json_object_get(j, "created_at")),
-	    sgw_rfc3339(e->s.created_ms, t));
+	    sgw_rfc3339(e->created_ms, t));
 	assert_string_equal(json_string_value(json_object_get(j, "expires_at")),
-	    sgw_rfc3339(e->s.expires_ms, t));
+	    sgw_rfc3339(e->expires_ms, t));
 	assert_string_equal(json_string_value(json_object_get(j,
-	    "idle_expires_at")), sgw_rfc3339(e->s.idle_expires_ms, t));
+	    "idle_expires_at")), sgw_rfc3339(idle_end, t));
 	assert_true(json_is_false(json_object_get(j, "remember_me")));
 	assert_int_equal(json_object_size(j), 7);
 	json_decref(j);
@@ -1721,7 +1411,8 @@ delete_session_by_id(void **state)
 	q = request("DELETE", "/auth/sessions/xyz");
 	q.cookie = a1.cookie;
 	assert_int_equal(run(f, &q), 404);
-	assert_int_equal(f->fake->calls[OP_DESTROY_USER], 0);
+	assert_int_equal(f->fake->calls[OP_USER_SESSIONS], 0);
+	assert_int_equal(f->fake->calls[OP_DEL], 0);
 
 	/* Own other session: 204, and the current cookie stays. */
 	snprintf(path, sizeof(path), "/auth/sessions/%s", a2.id);
@@ -1835,7 +1526,7 @@ data_endpoints(void **state)
 	assert_int_equal(run(f, &q), 204);
 
 	/* A session that went away in between: 401 before any data call. */
-	sess_clear(find(f->fake, a.hash));
+	fake_store_forget(f->fake, a.hash);
 	reset_calls(f);
 	assert_int_equal(run(f, &q), 401);
 	assert_int_equal(f->fake->calls[OP_DATA_PUT], 0);
@@ -1897,6 +1588,619 @@ unbound_session_works_from_anywhere(void **state)
 	assert_int_equal(run(f, &q), 200);
 }
 
+/* ---- the users file is the truth (SPEC section 9) ---- */
+
+/* Replaces the fixture's users with text (USERS_FMT-like, hashes filled
+ * in by the caller), as a re-read of a changed file would. */
+static void
+set_users(struct fx *f, const char *text)
+{
+	struct sgw_users fresh = {0};
+	struct sgw_errs errs = {0};
+
+	if (sgw_users_parse("/nonexistent/sgw-test-users", text, strlen(text),
+	        &fresh, &errs) != 0) {
+		sgw_errs_clear(&errs);
+		fail_msg("users text does not parse");
+	}
+	sgw_users_free(&f->users);
+	f->users = fresh;
+}
+
+static void
+removed_user_is_refused_and_ended(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+	struct login a, b;
+	char text[512];
+
+	session_for(f, &a, "alice", "admin,dev", CLIENT);
+	session_for(f, &b, "bob", "user", CLIENT);
+	q = authorizer("/app/x");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 200);
+
+	/* alice leaves the file: her session is refused at its next use,
+	 * and ended there (one get, one del). */
+	snprintf(text, sizeof(text), "bob:%s:user\n", g.hash_b);
+	set_users(f, text);
+	reset_calls(f);
+	assert_int_equal(run(f, &q), 401);
+	assert_int_equal(f->fake->calls[OP_GET], 1);
+	assert_int_equal(f->fake->calls[OP_DEL], 1);
+	assert_false(alive(f, &a));
+	assert_int_equal(fake_store_index_len(f->fake, "alice"), 0);
+	/* Not an expiry: sgw_sessions_expired_total does not count it. */
+	assert_int_equal(f->fake->base.expired, 0);
+	/* The others are untouched. */
+	q.cookie = b.cookie;
+	assert_int_equal(run(f, &q), 200);
+	header_is(f, "Variable-SGW_USER", "bob");
+
+	/* Back in the file, alice must log in again: nothing is revived. */
+	snprintf(text, sizeof(text), USERS_FMT, g.hash_a, g.hash_b);
+	set_users(f, text);
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 401);
+	q = request("GET", "/auth/session");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 401);
+}
+
+static void
+removed_user_is_seen_through_the_file(void **state)
+{
+	struct fx *f = *state;
+	char dir[] = "/tmp/sgw-users-XXXXXX", path[64], text[512];
+	struct sgw_errs errs = {0};
+	struct sgw_request q;
+	struct login a;
+	FILE *fp;
+
+	/* The same through a real file: the handler re-reads it when it
+	 * changed (looked at once a second at most; the test skips the
+	 * wait by clearing users_checked_ms). */
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/users", dir);
+	snprintf(text, sizeof(text), USERS_FMT, g.hash_a, g.hash_b);
+	assert_non_null(fp = fopen(path, "w"));
+	fputs(text, fp);
+	fclose(fp);
+	sgw_users_free(&f->users);
+	if (sgw_users_load(path, &f->users, &errs) != 0) {
+		sgw_errs_clear(&errs);
+		fail_msg("cannot load %s", path);
+	}
+	session_for(f, &a, "alice", "admin,dev", CLIENT);
+	q = authorizer("/admin/x");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 200);
+
+	/* Demoted in the file: the next look at it brings the new roles. */
+	snprintf(text, sizeof(text), "alice:%s:dev\nbob:%s:user\n", g.hash_a,
+	    g.hash_b);
+	assert_non_null(fp = fopen(path, "w"));
+	fputs(text, fp);
+	fclose(fp);
+	/* Looked at once a second at most: right after a request the
+	 * change is not seen yet... */
+	assert_int_equal(run(f, &q), 200);
+	/* ...and is at the next look. */
+	f->ctx.users_checked_ms = 0;
+	assert_int_equal(run(f, &q), 403);
+	q = authorizer("/app/x");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 200);
+	header_is(f, "Variable-SGW_ROLES", "dev");
+
+	/* A broken file is not the truth: the users read before stay. */
+	assert_non_null(fp = fopen(path, "w"));
+	fputs("alice:$apr1$weak$hash:admin\n", fp);
+	fclose(fp);
+	f->ctx.users_checked_ms = 0;
+	assert_int_equal(run(f, &q), 200);
+	header_is(f, "Variable-SGW_ROLES", "dev");
+
+	/* Removed from the file: refused and ended. */
+	snprintf(text, sizeof(text), "bob:%s:user\n", g.hash_b);
+	assert_non_null(fp = fopen(path, "w"));
+	fputs(text, fp);
+	fclose(fp);
+	f->ctx.users_checked_ms = 0;
+	assert_int_equal(run(f, &q), 401);
+	assert_false(alive(f, &a));
+
+	unlink(path);
+	rmdir(dir);
+}
+
+static void
+changed_roles_apply_at_next_check(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+	struct login a, b;
+	char text[512];
+	json_t *j, *roles;
+
+	session_for(f, &a, "alice", "admin,dev", CLIENT);
+	session_for(f, &b, "bob", "user", CLIENT);
+	q = authorizer("/admin/x");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 200);
+	header_is(f, "Variable-SGW_ROLES", "admin,dev");
+	q.cookie = b.cookie;
+	assert_int_equal(run(f, &q), 403);
+
+	/* alice is demoted, bob promoted: the sessions they hold now carry
+	 * the file's roles, not those they logged in with. */
+	snprintf(text, sizeof(text), "alice:%s:dev\nbob:%s:user,admin\n", g.hash_a,
+	    g.hash_b);
+	set_users(f, text);
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 403);
+	q.cookie = b.cookie;
+	assert_int_equal(run(f, &q), 200);
+	header_is(f, "Variable-SGW_ROLES", "user,admin");
+	q = request("GET", "/app/x");
+	q.document_uri = "/auth/check";
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 200);
+	header_is(f, "X-Auth-Roles", "dev");
+	q = request("GET", "/auth/session");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 200);
+	j = body_json(f);
+	roles = json_object_get(j, "roles");
+	assert_int_equal(json_array_size(roles), 1);
+	assert_string_equal(json_string_value(json_array_get(roles, 0)), "dev");
+	json_decref(j);
+	/* A change of roles ends nothing. */
+	assert_true(alive(f, &a));
+	assert_true(alive(f, &b));
+	assert_int_equal(f->fake->calls[OP_DEL], 0);
+}
+
+/* ---- one lookup per request, whatever the Cookie header holds ---- */
+
+static void
+many_cookies_cost_one_lookup(void **state)
+{
+	struct fx *f = *state;
+	enum { NDEAD = 95 };
+	static char dead[NDEAD * (SGW_TOKEN_LEN + 16)];
+	static char header_buf[sizeof(dead) + 512];
+	struct sgw_request q;
+	struct login a;
+	size_t off = 0;
+
+	session_for(f, &a, "alice", "admin,dev", CLIENT);
+	/* 95 tokens with valid MACs whose sessions are gone (never stored,
+	 * or ended). */
+	for (int i = 0; i < NDEAD; i++) {
+		char tok[SGW_TOKEN_LEN + 1];
+		unsigned char h[SGW_HASH_LEN];
+		int n;
+
+		assert_int_equal(sgw_token_new(&g.keys, tok, h), 0);
+		n = snprintf(dead + off, sizeof(dead) - off, "%ssgw_session=%s",
+		    i > 0 ? "; " : "", tok);
+		assert_true(n > 0 && (size_t)n < sizeof(dead) - off);
+		off += (size_t)n;
+	}
+
+	/* The live one at the end: only the first MAC-valid token is
+	 * looked up, so this is one get, and no session. */
+	snprintf(header_buf, sizeof(header_buf), "%s; %s", dead, a.cookie);
+	reset_calls(f);
+	q = authorizer("/app/x");
+	q.cookie = header_buf;
+	assert_int_equal(run(f, &q), 401);
+	assert_int_equal(f->fake->calls[OP_GET], 1);
+	assert_int_equal(total_calls(f->fake), 1);
+	q = request("GET", "/auth/session");
+	q.cookie = header_buf;
+	assert_int_equal(run(f, &q), 401);
+	assert_int_equal(total_calls(f->fake), 2);
+
+	/* Forged values cost nothing and do not count as the first; the
+	 * live one first answers for the request, still one get. */
+	snprintf(header_buf, sizeof(header_buf),
+	    "sgw_session=garbage; sgw_session=%.*sAA; %s; %s", SGW_TOKEN_LEN - 2,
+	    a.token, a.cookie, dead);
+	reset_calls(f);
+	q = authorizer("/app/x");
+	q.cookie = header_buf;
+	assert_int_equal(run(f, &q), 200);
+	header_is(f, "Variable-SGW_SESSION_ID", a.id);
+	assert_int_equal(f->fake->calls[OP_GET], 1);
+	assert_int_equal(total_calls(f->fake), 1);
+}
+
+/* ---- logout ends every valid session the request presents ---- */
+
+static void
+logout_ends_every_presented_session(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+	struct login victim, tossed;
+	char cookie[300];
+	json_t *j;
+
+	/* A cookie tossed in front of the victim's own (a sibling domain can
+	 * set one): logging out must not leave the victim's session alive
+	 * behind it. */
+	session_for(f, &victim, "alice", "admin,dev", CLIENT);
+	session_for(f, &tossed, "bob", "user", "198.51.100.1");
+	snprintf(cookie, sizeof(cookie), "%s; %s", tossed.cookie, victim.cookie);
+	reset_calls(f);
+	q = request("POST", "/auth/logout");
+	q.cookie = cookie;
+	assert_int_equal(run(f, &q), 200);
+	j = body_json(f);
+	assert_true(json_is_true(json_object_get(j, "logged_out")));
+	json_decref(j);
+	assert_false(alive(f, &tossed));
+	assert_false(alive(f, &victim));
+	assert_int_equal(f->fake->calls[OP_DEL], 2);
+	header_has(f, "Set-Cookie", "Max-Age=0");
+	q = authorizer("/app/x");
+	q.cookie = victim.cookie;
+	assert_int_equal(run(f, &q), 401);
+}
+
+/* ---- User-Agent binding (SPEC section 4) ---- */
+
+/* Logs user in over POST /login with User-Agent agent (may be NULL) and
+ * fills l from the cookie it got. */
+static void
+login_as(struct fx *f, struct login *l, const char *user, const char *pw,
+    const char *agent)
+{
+	struct sgw_request q = request("POST", "/auth/login");
+	char body[256];
+	const char *c;
+	size_t n;
+
+	snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"%s\"}",
+	    user, pw);
+	with_body(&q, JSON_TYPE, body);
+	q.user_agent = agent;
+	if (run(f, &q) != 200)
+		fail_msg("login %s: %d", user, f->resp.status);
+	c = header(f, "Set-Cookie");
+	assert_non_null(c);
+	assert_true(strncmp(c, "sgw_session=", 12) == 0);
+	n = strcspn(c + 12, ";");
+	assert_true(n <= SGW_TOKEN_LEN);
+	memcpy(l->token, c + 12, n);
+	l->token[n] = '\0';
+	assert_int_equal(sgw_token_check(&g.keys, l->token, n, l->hash), 0);
+	snprintf(l->cookie, sizeof(l->cookie), "sgw_session=%s", l->token);
+	sgw_token_public_id(l->hash, l->id);
+}
+
+#define UA_A "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0"
+#define UA_B "Mozilla/5.0 (Windows NT 10.0) Chrome/126.0"
+
+static void
+agent_bound_session_needs_its_agent(void **state)
+{
+	struct fx *f = *state;
+	static const unsigned char zero[SGW_AGENT_LEN];
+	struct sgw_request q;
+	struct login a;
+
+	login_as(f, &a, "alice", "alice-pw", UA_A);
+	/* A digest is kept, not the header. */
+	assert_memory_not_equal(f->fake->last.agent, zero, SGW_AGENT_LEN);
+	assert_memory_not_equal(f->fake->last.agent, UA_A, SGW_AGENT_LEN);
+
+	q = request("GET", "/auth/session");
+	q.cookie = a.cookie;
+	q.user_agent = UA_A;
+	assert_int_equal(run(f, &q), 200);
+	q.user_agent = UA_B;
+	assert_int_equal(run(f, &q), 401);
+	q.user_agent = NULL;
+	assert_int_equal(run(f, &q), 401);
+	q = authorizer("/app/x");
+	q.cookie = a.cookie;
+	q.user_agent = UA_B;
+	assert_int_equal(run(f, &q), 401);
+	/* Refused, not ended: with its own User-Agent it still works. */
+	assert_true(alive(f, &a));
+	q.user_agent = UA_A;
+	assert_int_equal(run(f, &q), 200);
+
+	/* A login without User-Agent is bound to having none. */
+	login_as(f, &a, "bob", "bob-pw", NULL);
+	q = authorizer("/app/x");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 200);
+	q.user_agent = UA_A;
+	assert_int_equal(run(f, &q), 401);
+}
+
+static void
+unbound_agent_is_not_checked(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+	struct login a;
+
+	login_as(f, &a, "alice", "alice-pw", UA_A);
+	q = authorizer("/app/x");
+	q.cookie = a.cookie;
+	q.user_agent = UA_B;
+	assert_int_equal(run(f, &q), 200);
+	q.user_agent = NULL;
+	assert_int_equal(run(f, &q), 200);
+}
+
+/* ---- the policy: max_per_user, expiry, the refresh throttle ---- */
+
+static void
+max_per_user_evicts_the_oldest(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+	struct login l[3], later[2];
+
+	for (int i = 0; i < 3; i++)
+		login_as(f, &l[i], "alice", "alice-pw", NULL);
+	assert_false(alive(f, &l[0]));
+	assert_true(alive(f, &l[1]));
+	assert_true(alive(f, &l[2]));
+	assert_int_equal(fake_store_index_len(f->fake, "alice"), 2);
+	q = authorizer("/app/x");
+	q.cookie = l[0].cookie;
+	assert_int_equal(run(f, &q), 401);
+	q.cookie = l[2].cookie;
+	assert_int_equal(run(f, &q), 200);
+
+	/* Never the new one: bob's two sessions sort after it (made "in
+	 * the same millisecond" on a host whose clock is ahead). */
+	for (int i = 0; i < 2; i++) {
+		struct sgw_record moved;
+
+		session_for(f, &later[i], "bob", "user", CLIENT);
+		moved = *fake_store_find(f->fake, later[i].hash);
+		moved.created_ms = moved.seen_ms = sgw_now_ms() + 60000 + i;
+		/* The index sorts by the creation time it was given. */
+		fake_store_insert(f->fake, later[i].hash, &moved);
+	}
+	login_as(f, &l[0], "bob", "bob-pw", NULL);
+	assert_true(alive(f, &l[0]));
+	assert_false(alive(f, &later[0]));
+	assert_true(alive(f, &later[1]));
+	assert_int_equal(fake_store_index_len(f->fake, "bob"), 2);
+}
+
+static void
+unlimited_sessions_per_user(void **state)
+{
+	struct fx *f = *state;
+	struct login l[4];
+
+	for (int i = 0; i < 4; i++)
+		login_as(f, &l[i], "alice", "alice-pw", NULL);
+	for (int i = 0; i < 4; i++)
+		assert_true(alive(f, &l[i]));
+	assert_int_equal(f->fake->calls[OP_DEL], 0);
+}
+
+static void
+expired_sessions_are_ended_and_counted(void **state)
+{
+	struct fx *f = *state;
+	const int64_t idle = f->conf.idle_timeout_ms;
+	struct sgw_request q;
+	struct login a, b, c;
+	struct sgw_record *r;
+	json_t *j;
+
+	/* Unused for longer than idle_timeout; the store still returns it
+	 * (its deadline is the store's business, the policy decides). */
+	session_for(f, &a, "alice", "admin,dev", CLIENT);
+	r = fake_store_find(f->fake, a.hash);
+	r->seen_ms = sgw_now_ms() - idle - 1;
+	r->deadline_ms = sgw_now_ms() + 60000;
+	reset_calls(f);
+	q = request("GET", "/auth/session");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 401);
+	assert_int_equal(f->fake->calls[OP_GET], 1);
+	assert_int_equal(f->fake->calls[OP_DEL], 1);
+	assert_int_equal(f->fake->calls[OP_REFRESH], 0);
+	assert_false(alive(f, &a));
+	assert_int_equal(f->fake->base.expired, 1);
+
+	/* Past its absolute end, however recently used: gone, not revived
+	 * by a refresh. */
+	session_for(f, &b, "alice", "admin,dev", CLIENT);
+	r = fake_store_find(f->fake, b.hash);
+	r->expires_ms = sgw_now_ms() - 1;
+	r->seen_ms = sgw_now_ms() - idle / 2;
+	q = authorizer("/app/x");
+	q.cookie = b.cookie;
+	assert_int_equal(run(f, &q), 401);
+	assert_false(alive(f, &b));
+	assert_int_equal(f->fake->calls[OP_REFRESH], 0);
+	assert_int_equal(f->fake->base.expired, 2);
+
+	/* Found by GET /sessions: left out of the list and ended. */
+	session_for(f, &a, "alice", "admin,dev", CLIENT);
+	session_for(f, &c, "alice", "admin,dev", CLIENT);
+	r = fake_store_find(f->fake, c.hash);
+	r->seen_ms = sgw_now_ms() - idle - 1;
+	q = request("GET", "/auth/sessions");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 200);
+	j = body_json(f);
+	assert_int_equal(json_array_size(json_object_get(j, "sessions")), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    json_object_get(j, "sessions"), 0), "session_id")), a.id);
+	json_decref(j);
+	assert_false(alive(f, &c));
+	assert_true(alive(f, &a));
+	assert_int_equal(f->fake->base.expired, 3);
+	assert_int_equal(fake_store_index_len(f->fake, "alice"), 1);
+}
+
+static void
+refresh_is_throttled_and_capped(void **state)
+{
+	struct fx *f = *state;
+	const int64_t idle = f->conf.idle_timeout_ms;
+	struct sgw_request q;
+	struct sgw_record *r;
+	struct login a;
+	int64_t before;
+
+	/* Used a moment ago: a check is one get and no write. */
+	session_for(f, &a, "alice", "admin,dev", CLIENT);
+	reset_calls(f);
+	q = authorizer("/app/x");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 200);
+	assert_int_equal(f->fake->calls[OP_REFRESH], 0);
+
+	/* A tenth of idle_timeout since the last refresh: the idle end
+	 * slides (one write). */
+	r = fake_store_find(f->fake, a.hash);
+	r->seen_ms = sgw_now_ms() - idle / 10 - 1000;
+	before = sgw_now_ms();
+	assert_int_equal(run(f, &q), 200);
+	assert_int_equal(f->fake->calls[OP_REFRESH], 1);
+	r = fake_store_find(f->fake, a.hash);
+	assert_true(r->seen_ms >= before);
+	assert_int_equal(r->deadline_ms, r->seen_ms + idle);
+	/* Right after: no second write. */
+	assert_int_equal(run(f, &q), 200);
+	assert_int_equal(f->fake->calls[OP_REFRESH], 1);
+	assert_int_equal(f->fake->calls[OP_GET], 3);
+
+	/* Never past the absolute end. */
+	r->expires_ms = sgw_now_ms() + 5000;
+	r->seen_ms = sgw_now_ms() - idle / 2;
+	assert_int_equal(run(f, &q), 200);
+	assert_int_equal(f->fake->calls[OP_REFRESH], 2);
+	r = fake_store_find(f->fake, a.hash);
+	assert_int_equal(r->deadline_ms, r->expires_ms);
+}
+
+static void
+full_store_refuses_logins_and_serves_sessions(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+	struct login a;
+
+	session_for(f, &a, "alice", "admin,dev", CLIENT);
+	f->fake->capacity = 1;
+	q = request("POST", "/auth/login");
+	with_body(&q, JSON_TYPE, "{\"username\":\"bob\",\"password\":\"bob-pw\"}");
+	assert_int_equal(run(f, &q), 503);
+	assert_null(header(f, "Set-Cookie"));
+	q = authorizer("/app/x");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 200);
+}
+
+/* Fails op alone for one request; the answer must be 503. */
+static void
+fails_closed(struct fx *f, struct sgw_request *q, enum fake_op op, const char *what)
+{
+	f->fake->fail_ops = 1u << op;
+	reset_calls(f);
+	if (run(f, q) != 503)
+		fail_msg("%s with op %d failing: %d, want 503", what, (int)op,
+		    f->resp.status);
+	if (f->fake->calls[op] == 0)
+		fail_msg("%s: op %d was not called: the case tests nothing", what,
+		    (int)op);
+	assert_null(header(f, "Set-Cookie"));
+	f->fake->fail_ops = 0;
+}
+
+static void
+every_store_failure_on_the_way_is_503(void **state)
+{
+	struct fx *f = *state;
+	static const enum fake_op login_ops[] = {
+	    OP_COUNTER_GET, OP_COUNTER_ADD, OP_COUNTER_DEL, OP_DEL, OP_PUT,
+	    OP_USER_SESSIONS,
+	};
+	struct sgw_request q;
+	struct sgw_record *r;
+	struct login a, old;
+	char text[512];
+
+	/* The check: the refresh after a good get is part of it. */
+	session_for(f, &a, "alice", "admin,dev", CLIENT);
+	r = fake_store_find(f->fake, a.hash);
+	r->seen_ms = sgw_now_ms() - f->conf.idle_timeout_ms / 2;
+	q = authorizer("/app/x");
+	q.cookie = a.cookie;
+	fails_closed(f, &q, OP_REFRESH, "check with a refresh due");
+	/* Ending an expired session, or one of a removed user. */
+	r->seen_ms = sgw_now_ms() - f->conf.idle_timeout_ms - 1;
+	fails_closed(f, &q, OP_DEL, "check of an expired session");
+	r->seen_ms = sgw_now_ms();
+	snprintf(text, sizeof(text), "bob:%s:user\n", g.hash_b);
+	set_users(f, text);
+	fails_closed(f, &q, OP_DEL, "check of a removed user's session");
+	snprintf(text, sizeof(text), USERS_FMT, g.hash_a, g.hash_b);
+	set_users(f, text);
+	assert_int_equal(run(f, &q), 200);
+
+	/* Every step of a login, a session presented with it. */
+	session_for(f, &old, "alice", "admin,dev", CLIENT);
+	for (size_t i = 0; i < sizeof(login_ops) / sizeof(login_ops[0]); i++) {
+		q = request("POST", "/auth/login");
+		q.cookie = old.cookie;
+		with_body(&q, JSON_TYPE,
+		    "{\"username\":\"alice\",\"password\":\"alice-pw\"}");
+		fails_closed(f, &q, login_ops[i], "login");
+	}
+	/* A failed login at the limit sets the lockout. */
+	q = request("POST", "/auth/login");
+	with_body(&q, JSON_TYPE, "{\"username\":\"bob\",\"password\":\"nope\"}");
+	assert_int_equal(run(f, &q), 401);
+	assert_int_equal(run(f, &q), 401);
+	fails_closed(f, &q, OP_COUNTER_SET, "failed login at the limit");
+
+	/* The endpoints behind a session. */
+	q = request("POST", "/auth/logout");
+	q.cookie = a.cookie;
+	fails_closed(f, &q, OP_DEL, "logout");
+	q = request("POST", "/auth/logout-all");
+	q.cookie = a.cookie;
+	fails_closed(f, &q, OP_USER_SESSIONS, "logout-all");
+	q = request("GET", "/auth/sessions");
+	q.cookie = a.cookie;
+	fails_closed(f, &q, OP_USER_SESSIONS, "sessions");
+	q = request("DELETE", "/auth/sessions/0123456789abcdef0123456789abcdef");
+	q.cookie = a.cookie;
+	fails_closed(f, &q, OP_USER_SESSIONS, "delete a session");
+	q = request("GET", "/auth/session/data/k");
+	q.cookie = a.cookie;
+	fails_closed(f, &q, OP_DATA_GET, "data get");
+	q = request("PUT", "/auth/session/data/k");
+	q.cookie = a.cookie;
+	with_body(&q, "application/octet-stream", "v");
+	fails_closed(f, &q, OP_DATA_PUT, "data put");
+	q.method = "DELETE";
+	fails_closed(f, &q, OP_DATA_DEL, "data delete");
+	/* Nothing was lost on the way: the session still passes. */
+	q = authorizer("/app/x");
+	q.cookie = a.cookie;
+	assert_int_equal(run(f, &q), 200);
+}
+
 /* ---- health ---- */
 
 static void
@@ -1918,6 +2222,163 @@ healthz_follows_store_ping(void **state)
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
+
+/* ==== issue 7 (access hardening): kept apart from the tests above, and
+ * using only their fixture, so the store interface can change under
+ * them. ==== */
+
+/*
+ * DOCUMENT_URI, SCRIPT_NAME and PATH_INFO arrive decoded by the web
+ * server: decoding them again made the public "/auth/chec%256b" (nginx's
+ * $uri "/auth/chec%6b") the internal /check, which believes the client's
+ * own X-Original-URI. Only REQUEST_URI is raw and is decoded, once.
+ */
+static void
+endpoint_is_decoded_once(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+	static const char *const doc[] = {
+	    "/auth/chec%6b",      /* /auth/chec%256b */
+	    "/auth/%63heck",      /* /auth/%2563heck */
+	    "/auth/%63%68%65%63%6b",
+	    "/auth/%2e/check",    /* /auth/%252e/check */
+	    "/auth/x/..%2fcheck", /* /auth/x/..%252fcheck */
+	    "/auth/x%2f..%2fcheck",
+	    "/auth/%68ealthz",
+	    "/auth/check?",       /* a '?' in $uri came from %3F */
+	    "/auth/check%3f",
+	};
+
+	for (size_t i = 0; i < sizeof(doc) / sizeof(doc[0]); i++) {
+		/* A client's forged X-Original-URI names an open path. */
+		q = request("GET", "/app/x");
+		q.document_uri = doc[i];
+		q.orig_uri = "/public/x";
+		if (run(f, &q) != 404)
+			fail_msg("DOCUMENT_URI %s: %d, want 404", doc[i],
+			    f->resp.status);
+		assert_string_equal(f->resp.endpoint, "unknown");
+		assert_null(header(f, "X-Auth-User"));
+		/* The same through SCRIPT_NAME + PATH_INFO (Apache). */
+		q.document_uri = NULL;
+		q.script_name = "/auth";
+		q.path_info = doc[i] + strlen("/auth");
+		if (run(f, &q) != 404)
+			fail_msg("SCRIPT_NAME /auth PATH_INFO %s: %d, want 404",
+			    q.path_info, f->resp.status);
+		q.script_name = doc[i];
+		q.path_info = NULL;
+		if (run(f, &q) != 404)
+			fail_msg("SCRIPT_NAME %s: %d, want 404", doc[i],
+			    f->resp.status);
+	}
+	assert_int_equal(total_calls(f->fake), 0);
+
+	/* REQUEST_URI alone is raw: decoded once, not twice. */
+	q = request("GET", "/auth/%2563heck");
+	q.orig_uri = "/public/x";
+	assert_int_equal(run(f, &q), 404);
+	q = request("GET", "/auth/%2568ealthz");
+	assert_int_equal(run(f, &q), 404);
+	assert_int_equal(f->fake->calls[OP_PING], 0);
+	q = request("GET", "/auth/%68ealthz");
+	assert_int_equal(run(f, &q), 200);
+	assert_int_equal(f->fake->calls[OP_PING], 1);
+
+	/* The real names still route, and are still normalised. */
+	q = request("GET", "/app/x");
+	q.document_uri = "/auth/check";
+	q.orig_uri = "/public/x";
+	assert_int_equal(run(f, &q), 200);
+	assert_string_equal(f->resp.endpoint, "check");
+	q.document_uri = "/auth//x/../check";
+	assert_int_equal(run(f, &q), 200);
+	assert_string_equal(f->resp.endpoint, "check");
+	q = request("GET", "/auth/login");
+	q.script_name = "/auth";
+	q.path_info = "/healthz";
+	assert_int_equal(run(f, &q), 200);
+	assert_int_equal(f->fake->calls[OP_PING], 2);
+	/* What a path may not hold it may not hold here either. */
+	q.path_info = "/healthz;x";
+	assert_int_equal(run(f, &q), 404);
+	q.path_info = "/h\xc0\xafz";
+	assert_int_equal(run(f, &q), 404);
+}
+
+/*
+ * A stored value is the application's bytes, served as
+ * application/octet-stream: a browser must not sniff it into HTML (a
+ * value "<script>..." would run on the gateway's origin).
+ */
+static void
+data_get_is_not_sniffed(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+	struct login a;
+
+	session_for(f, &a, "alice", "admin,dev", CLIENT);
+	q = request("PUT", "/auth/session/data/page");
+	q.cookie = a.cookie;
+	with_body(&q, NULL, "<html><script>alert(1)</script>");
+	assert_int_equal(run(f, &q), 204);
+	q.method = "GET";
+	assert_int_equal(run(f, &q), 200);
+	header_is(f, "Content-Type", "application/octet-stream");
+	header_is(f, "X-Content-Type-Options", "nosniff");
+	q.method = "HEAD";
+	assert_int_equal(run(f, &q), 200);
+	header_is(f, "X-Content-Type-Options", "nosniff");
+}
+
+/*
+ * The handlers' log buffers hold a whole user name (up to
+ * SGW_USER_MAXLEN bytes) escaped: it used to be cut at 63 bytes without a
+ * mark, and U+2028 / U+0085 went into the line raw.
+ */
+static void
+log_lines_hold_whole_escaped_names(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_request q;
+	char path[] = "/tmp/sgw-test-dispatch-log.XXXXXX";
+	char name[256], body[512], want[512], log[8192];
+	int fd = mkstemp(path);
+	FILE *fp;
+	size_t n;
+
+	assert_true(fd >= 0);
+	close(fd);
+	/* 200 bytes, then a line separator, a NEXT LINE and a forged field,
+	 * as JSON escapes. */
+	memset(name, 'x', 200);
+	name[200] = '\0';
+	snprintf(body, sizeof(body),
+	    "{\"username\":\"%s\\u2028\\u0085 user=root\",\"password\":\"no\"}",
+	    name);
+	snprintf(want, sizeof(want),
+	    "login failed user=%s\\u2028\\u0085\\x20user=root client=" CLIENT,
+	    name);
+	assert_int_equal(sgw_log_open(SGW_LOG_DEBUG, path), 0);
+	q = request("POST", "/auth/login");
+	with_body(&q, JSON_TYPE, body);
+	assert_int_equal(run(f, &q), 401);
+	sgw_log_open(SGW_LOG_DEBUG, "/dev/null");
+
+	assert_non_null(fp = fopen(path, "r"));
+	n = fread(log, 1, sizeof(log) - 1, fp);
+	log[n] = '\0';
+	fclose(fp);
+	unlink(path);
+	if (strstr(log, want) == NULL)
+		fail_msg("log lacks \"%s\":\n%s", want, log);
+	assert_null(strstr(log, "\xe2\x80\xa8"));
+	assert_null(strstr(log, "\xc2\x85"));
+}
+
+/* ==== end of issue 7 block ==== */
 
 int
 main(void)
@@ -1952,7 +2413,26 @@ main(void)
 	        fx_setup_bound, fx_teardown),
 	    T(unbound_session_works_from_anywhere),
 	    T(healthz_follows_store_ping),
-	};
+	    T(removed_user_is_refused_and_ended),
+	    T(removed_user_is_seen_through_the_file),
+	    T(changed_roles_apply_at_next_check),
+	    T(many_cookies_cost_one_lookup),
+	    T(logout_ends_every_presented_session),
+	    cmocka_unit_test_setup_teardown(agent_bound_session_needs_its_agent,
+	        fx_setup_agent, fx_teardown),
+	    T(unbound_agent_is_not_checked),
+	    cmocka_unit_test_setup_teardown(max_per_user_evicts_the_oldest,
+	        fx_setup_max2, fx_teardown),
+	    T(unlimited_sessions_per_user),
+	    T(expired_sessions_are_ended_and_counted),
+	    T(refresh_is_throttled_and_capped),
+	    T(full_store_refuses_logins_and_serves_sessions),
+	    T(every_store_failure_on_the_way_is_503),
+		    /* issue 7: access hardening */
+	    T(endpoint_is_decoded_once),
+	    T(data_get_is_not_sniffed),
+	    T(log_lines_hold_whole_escaped_names),
+};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -23,7 +23,10 @@ static const char *const families[][2] = {
 	{"sgw_authz_total", "counter"},
 	{"sgw_logins_total", "counter"},
 	{"sgw_sessions_created_total", "counter"},
-	{"sgw_redis_errors_total", "counter"},
+	{"sgw_sessions_active", "gauge"},
+	{"sgw_sessions_expired_total", "counter"},
+	{"sgw_store_errors_total", "counter"},
+	{"sgw_store_cleanup_last_run_timestamp_seconds", "gauge"},
 	{"sgw_worker_restarts_total", "counter"},
 	{"sgw_workers", "gauge"},
 	{"sgw_request_duration_seconds", "histogram"},
@@ -151,7 +154,10 @@ test_every_series_present_when_zero(void **state)
 	expect_line(text, "sgw_logins_total{result=\"locked\"} 0");
 	assert_int_equal(count_prefix(text, "sgw_logins_total{"), 3);
 	expect_line(text, "sgw_sessions_created_total 0");
-	expect_line(text, "sgw_redis_errors_total 0");
+	expect_line(text, "sgw_store_errors_total{backend=\"none\"} 0");
+	expect_line(text, "sgw_sessions_active 0");
+	expect_line(text, "sgw_sessions_expired_total 0");
+	expect_line(text, "sgw_store_cleanup_last_run_timestamp_seconds 0.000");
 	expect_line(text, "sgw_worker_restarts_total 0");
 	expect_line(text, "sgw_workers 0");
 	assert_int_equal(count_prefix(text, "sgw_request_duration_seconds_bucket{"), 13);
@@ -187,8 +193,12 @@ test_counters_after_increments(void **state)
 	sgw_metrics_login(SGW_METRICS_LOGIN_FAILURE);
 	sgw_metrics_login(SGW_METRICS_LOGIN_LOCKED);
 	sgw_metrics_session_created();
-	sgw_metrics_redis_error();
-	sgw_metrics_redis_error();
+	sgw_metrics_store_error();
+	sgw_metrics_store_error();
+	sgw_metrics_sessions_expired(3);
+	sgw_metrics_set_active(12);
+	sgw_metrics_cleanup_ran(1700000000123);
+	sgw_metrics_set_backend(&m, "lmdb");
 	sgw_metrics_worker_restart();
 	sgw_metrics_set_workers(7);
 	sgw_metrics_set_workers(4);
@@ -214,7 +224,10 @@ test_counters_after_increments(void **state)
 	expect_line(text, "sgw_logins_total{result=\"failure\"} 2");
 	expect_line(text, "sgw_logins_total{result=\"locked\"} 1");
 	expect_line(text, "sgw_sessions_created_total 1");
-	expect_line(text, "sgw_redis_errors_total 2");
+	expect_line(text, "sgw_store_errors_total{backend=\"lmdb\"} 2");
+	expect_line(text, "sgw_sessions_expired_total 3");
+	expect_line(text, "sgw_sessions_active 12");
+	expect_line(text, "sgw_store_cleanup_last_run_timestamp_seconds 1700000000.123");
 	expect_line(text, "sgw_worker_restarts_total 1");
 	expect_line(text, "sgw_workers 4");
 	expect_line(text, "sgw_request_duration_seconds_count 7");

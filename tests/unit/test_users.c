@@ -24,13 +24,14 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "users.h"
 
 #define WEAK_ADVICE                                                            \
-	"weak or unsupported password hash; re-hash it with `htpasswd -B` "    \
-	"or `sessiongw passwd`"
+	"weak or unsupported password hash; re-hash it with `htpasswd -B -C "  \
+	"10` or `sessiongw passwd`"
 
 /* --- crypt_rn interposition ------------------------------------------ */
 
@@ -66,8 +67,10 @@ crypt_rn(const char *phrase, const char *setting, void *data, int size)
 
 /* --- fixtures ---------------------------------------------------------- */
 
-/* Low-cost hashes of each kind, made once. */
+/* Low-cost hashes of each kind, made once; bcrypt at the lowest cost
+ * the file accepts. */
 static char *h_y, *h_2b, *h_6, *h_5;
+static char *h_y_default; /* yescrypt at libxcrypt's default cost */
 
 static char *
 make_hash(const char *prefix, unsigned long count, const char *pw)
@@ -93,14 +96,17 @@ group_setup(void **state)
 {
 	(void)state;
 	h_y = make_hash("$y$", 1, "y-pass");
-	h_2b = make_hash("$2b$", 4, "b-pass");
+	h_2b = make_hash("$2b$", 10, "b-pass");
 	h_6 = make_hash("$6$", 1000, "6-pass");
 	h_5 = make_hash("$5$", 1000, "5-pass");
-	if (h_y == NULL || h_2b == NULL || h_6 == NULL || h_5 == NULL)
+	h_y_default = make_hash("$y$", 0, "yd-pass");
+	if (h_y == NULL || h_2b == NULL || h_6 == NULL || h_5 == NULL ||
+	    h_y_default == NULL)
 		return -1;
-	if (strncmp(h_y, "$y$", 3) != 0 || strncmp(h_2b, "$2b$04$", 7) != 0 ||
+	if (strncmp(h_y, "$y$", 3) != 0 || strncmp(h_2b, "$2b$10$", 7) != 0 ||
 	    strncmp(h_6, "$6$rounds=1000$", 15) != 0 ||
-	    strncmp(h_5, "$5$rounds=1000$", 15) != 0)
+	    strncmp(h_5, "$5$rounds=1000$", 15) != 0 ||
+	    strncmp(h_y_default, "$y$j9T$", 7) != 0)
 		return -1;
 	return 0;
 }
@@ -113,6 +119,7 @@ group_teardown(void **state)
 	free(h_2b);
 	free(h_6);
 	free(h_5);
+	free(h_y_default);
 	return 0;
 }
 
@@ -605,7 +612,9 @@ static void
 hash_strong_accepts_only_the_strong_list(void **state)
 {
 	char *gy = make_hash("$gy$", 1, "x");
-	char *y2 = make_hash("$2y$", 4, "x");
+	char *y2 = make_hash("$2y$", 10, "x");
+	char *b9 = make_hash("$2b$", 9, "x");
+	char *y9 = make_hash("$2y$", 9, "x");
 	char *s7 = make_hash("$7$", 6, "x");
 	const char *yes[] = {h_y, h_2b, h_6, h_5, gy, y2, s7};
 	char *trunc_2b = fmt("%.*s", (int)strlen(h_2b) - 1, h_2b);
@@ -629,6 +638,8 @@ hash_strong_accepts_only_the_strong_list(void **state)
 	    "$y$j9T$abcdefghijklmnopqrstuv", /* a setting, no hash */
 	    "$6$",
 	    "$2b$04$",
+	    b9, /* well-formed, but cheaper than SGW_BCRYPT_MIN_COST */
+	    y9,
 	    trunc_2b,
 	    trunc_y,
 	    long_6,
@@ -638,6 +649,8 @@ hash_strong_accepts_only_the_strong_list(void **state)
 
 	assert_non_null(gy);
 	assert_non_null(y2);
+	assert_non_null(b9);
+	assert_non_null(y9);
 	assert_non_null(s7);
 	for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
 		if (sgw_users_hash_strong(yes[i]) != 1)
@@ -648,6 +661,8 @@ hash_strong_accepts_only_the_strong_list(void **state)
 	assert_int_equal(sgw_users_hash_strong(NULL), 0);
 	free(gy);
 	free(y2);
+	free(b9);
+	free(y9);
 	free(s7);
 	free(trunc_2b);
 	free(trunc_y);
@@ -729,12 +744,13 @@ verify_known_user_runs_one_crypt_against_its_hash(void **state)
 	char *text;
 	(void)state;
 
-	text = fmt("alice:%s\nbob:%s\n", h_2b, h_y);
+	/* bob's yescrypt is the costliest setting here, so no padding */
+	text = fmt("alice:%s\nbob:%s\n", h_y_default, h_y);
 	assert_int_equal(parse_str(text, &u, NULL), 0);
 	crypt_calls = 0;
-	assert_null(sgw_users_verify(&u, "bob", "wrong"));
+	assert_null(sgw_users_verify(&u, "alice", "wrong"));
 	assert_int_equal(crypt_calls, 1);
-	assert_string_equal(crypt_last_setting, h_y);
+	assert_string_equal(crypt_last_setting, h_y_default);
 	sgw_users_free(&u);
 	free(text);
 }
@@ -761,8 +777,34 @@ verify_unknown_user_runs_one_crypt_against_the_dummy(void **state)
 	free(text);
 }
 
+/* The setting (scheme and cost, no salt) of a test hash: bcrypt's
+ * "$2b$NN$", the others' first three '$'-ended fields ("$y$j75$",
+ * "$6$rounds=1000$"). */
+static char *
+setting_of(const char *h)
+{
+	const char *p = h;
+
+	if (strncmp(h, "$2", 2) == 0)
+		return fmt("%.7s", h);
+	for (int i = 0; i < 2 && p != NULL; i++)
+		p = strchr(p + 1, '$');
+	assert_non_null(p);
+	return fmt("%.*s", (int)(p - h + 1), h);
+}
+
 static void
-dummy_hash_has_the_first_users_kind_and_cost(void **state)
+assert_same_setting(const char *dummy, const char *like)
+{
+	char *a = setting_of(dummy), *b = setting_of(like);
+
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+}
+
+static void
+dummy_hash_has_the_costliest_users_kind_and_cost(void **state)
 {
 	struct sgw_users u;
 	char *text;
@@ -771,20 +813,241 @@ dummy_hash_has_the_first_users_kind_and_cost(void **state)
 	text = fmt("alice:%s\nbob:%s\n", h_2b, h_y);
 	assert_int_equal(parse_str(text, &u, NULL), 0);
 	assert_non_null(u.dummy_hash);
-	assert_int_equal(strncmp(u.dummy_hash, "$2b$04$", 7), 0);
+	assert_int_equal(strncmp(u.dummy_hash, "$2b$10$", 7), 0);
 	assert_int_equal(strlen(u.dummy_hash), strlen(h_2b));
 	assert_string_not_equal(u.dummy_hash, h_2b);
 	assert_int_equal(sgw_users_hash_strong(u.dummy_hash), 1);
 	sgw_users_free(&u);
 	free(text);
 
-	/* yescrypt at the low cost of the test hash: same parameters */
+	/* the order of the lines does not matter: bcrypt at cost 10 costs
+	 * more than yescrypt at the test's low cost */
 	text = fmt("bob:%s\nalice:%s\n", h_y, h_2b);
+	assert_int_equal(parse_str(text, &u, NULL), 0);
+	assert_int_equal(strncmp(u.dummy_hash, "$2b$10$", 7), 0);
+	sgw_users_free(&u);
+	free(text);
+
+	/* yescrypt at the low cost of the test hash: same parameters */
+	text = fmt("bob:%s\ncarl:%s\n", h_y, h_y);
 	assert_int_equal(parse_str(text, &u, NULL), 0);
 	assert_int_equal(strncmp(u.dummy_hash, h_y, strlen("$y$j75$")), 0);
 	assert_string_not_equal(u.dummy_hash, h_y);
 	sgw_users_free(&u);
 	free(text);
+}
+
+static void
+dummy_hash_has_the_setting_of_a_one_setting_file(void **state)
+{
+	const char *kinds[] = {h_y, h_y_default, h_2b, h_6, h_5};
+	struct sgw_users u;
+	char *text;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+		text = fmt("a:%s\nb:%s\n", kinds[i], kinds[i]);
+		assert_int_equal(parse_str(text, &u, NULL), 0);
+		assert_same_setting(u.dummy_hash, kinds[i]);
+		assert_int_equal(sgw_users_hash_strong(u.dummy_hash), 1);
+		/* one setting: nothing to pad */
+		assert_int_equal(u.v[0].pad_rounds, 0);
+		assert_int_equal(u.v[1].pad_rounds, 0);
+		sgw_users_free(&u);
+		free(text);
+	}
+}
+
+static void
+mixed_file_dummy_is_of_the_costliest_setting_and_cheaper_users_pad(
+    void **state)
+{
+	struct sgw_users u;
+	char *text, *layouts[3];
+	(void)state;
+
+	/* costliest first, in the middle, last */
+	layouts[0] = fmt("bert:%s\nylva:%s\nsixt:%s\nfift:%s\nyann:%s\n", h_2b,
+	                 h_y, h_6, h_5, h_y_default);
+	layouts[1] = fmt("ylva:%s\nsixt:%s\nbert:%s\nfift:%s\nyann:%s\n", h_y,
+	                 h_6, h_2b, h_5, h_y_default);
+	layouts[2] = fmt("ylva:%s\nsixt:%s\nfift:%s\nyann:%s\nbert:%s\n", h_y,
+	                 h_6, h_5, h_y_default, h_2b);
+	for (size_t l = 0; l < 3; l++) {
+		const struct sgw_user *bert, *other[4];
+
+		text = layouts[l];
+		assert_int_equal(parse_str(text, &u, NULL), 0);
+		assert_same_setting(u.dummy_hash, h_2b);
+		bert = sgw_users_find(&u, "bert");
+		other[0] = sgw_users_find(&u, "ylva");
+		other[1] = sgw_users_find(&u, "sixt");
+		other[2] = sgw_users_find(&u, "fift");
+		other[3] = sgw_users_find(&u, "yann");
+		assert_int_equal(bert->pad_rounds, 0);
+		/* bcrypt at cost 10 takes tens of milliseconds; a 1000-round
+		 * SHA-crypt under one. At under a microsecond a round, the
+		 * pads are thousands of rounds, and the cheaper the hash,
+		 * the longer its pad. */
+		for (size_t i = 0; i < 4; i++)
+			assert_true(other[i]->pad_rounds > 5000);
+		assert_true(other[0]->pad_rounds > other[3]->pad_rounds);
+		assert_true(other[1]->pad_rounds > other[3]->pad_rounds);
+		assert_true(u.pad_salt[0] != '\0');
+		sgw_users_free(&u);
+		free(text);
+	}
+}
+
+/* Process CPU seconds of the quickest of three verifications. */
+static double
+verify_cpu(const struct sgw_users *u, const char *name, const char *pw)
+{
+	double best = 1e9;
+
+	for (int i = 0; i < 3; i++) {
+		struct timespec a, b;
+		double t;
+
+		assert_int_equal(clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a), 0);
+		assert_null(sgw_users_verify(u, name, pw));
+		assert_int_equal(clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b), 0);
+		t = (double)(b.tv_sec - a.tv_sec) +
+		    (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+		if (t < best)
+			best = t;
+	}
+	return best;
+}
+
+static void
+failed_check_of_a_cheaper_user_costs_what_an_unknown_name_costs(
+    void **state)
+{
+	struct sgw_users u;
+	char *text, *pad;
+	double unknown, cheap, costly;
+	(void)state;
+
+	text = fmt("ylva:%s\nbert:%s\n", h_y, h_2b);
+	assert_int_equal(parse_str(text, &u, NULL), 0);
+	assert_true(u.v[0].pad_rounds > 0);
+
+	/* a wrong password: the user's own hash, then the pad */
+	pad = fmt("$5$rounds=%lu$%s", u.v[0].pad_rounds, u.pad_salt);
+	crypt_calls = 0;
+	assert_null(sgw_users_verify(&u, "ylva", "wrong"));
+	assert_int_equal(crypt_calls, 2);
+	assert_string_equal(crypt_last_setting, pad);
+	free(pad);
+	/* the right one needs no pad */
+	crypt_calls = 0;
+	assert_non_null(sgw_users_verify(&u, "ylva", "y-pass"));
+	assert_int_equal(crypt_calls, 1);
+	assert_string_equal(crypt_last_setting, h_y);
+	/* the costliest user and an unknown name: one crypt each */
+	crypt_calls = 0;
+	assert_null(sgw_users_verify(&u, "bert", "wrong"));
+	assert_int_equal(crypt_calls, 1);
+	crypt_calls = 0;
+	assert_null(sgw_users_verify(&u, "nobody", "wrong"));
+	assert_int_equal(crypt_calls, 1);
+	assert_string_equal(crypt_last_setting, u.dummy_hash);
+
+	/* and the time agrees: unpadded, ylva would cost a few percent of
+	 * an unknown name (the bounds are wide for a shared machine; the
+	 * gap was 30-fold) */
+	unknown = verify_cpu(&u, "nobody", "wrong");
+	cheap = verify_cpu(&u, "ylva", "wrong");
+	costly = verify_cpu(&u, "bert", "wrong");
+	if (cheap < 0.5 * unknown || cheap > 2.0 * unknown ||
+	    costly < 0.5 * unknown || costly > 2.0 * unknown)
+		fail_msg("unknown %.1f ms, cheaper user %.1f ms, costliest "
+		         "user %.1f ms",
+		         unknown * 1e3, cheap * 1e3, costly * 1e3);
+	sgw_users_free(&u);
+	free(text);
+}
+
+static void
+bcrypt_below_cost_10_is_refused_with_its_line(void **state)
+{
+	char *b9 = make_hash("$2b$", 9, "x");
+	char *y9 = make_hash("$2y$", 9, "x");
+	char *b5 = make_hash("$2b$", 5, "x");
+	struct sgw_users u;
+	char *text, *want[3];
+	(void)state;
+
+	assert_non_null(b9);
+	assert_non_null(y9);
+	assert_non_null(b5);
+	text = fmt("ok:%s\nnine:%s\ny:%s\n# htpasswd -B\nfive:%s\n", h_2b, b9,
+	           y9, b5);
+	want[0] = fmt("users:2: user \"nine\": weak password hash: bcrypt cost "
+	              "9 is below 10; re-hash it with `htpasswd -B -C 10` or "
+	              "`sessiongw passwd -B`");
+	want[1] = fmt("users:3: user \"y\": weak password hash: bcrypt cost 9 "
+	              "is below 10; re-hash it with `htpasswd -B -C 10` or "
+	              "`sessiongw passwd -B`");
+	want[2] = fmt("users:5: user \"five\": weak password hash: bcrypt cost "
+	              "5 is below 10; re-hash it with `htpasswd -B -C 10` or "
+	              "`sessiongw passwd -B`");
+	expect_errors(text, (const char *const *)want, 3);
+	for (size_t i = 0; i < 3; i++)
+		free(want[i]);
+	free(text);
+
+	/* cost 10, $2b$ or $2y$, is accepted */
+	free(y9);
+	y9 = make_hash("$2y$", 10, "y-ten");
+	assert_non_null(y9);
+	text = fmt("ok:%s\ny:%s\n", h_2b, y9);
+	assert_int_equal(parse_str(text, &u, NULL), 0);
+	assert_int_equal(u.n, 2);
+	assert_non_null(sgw_users_verify(&u, "y", "y-ten"));
+	sgw_users_free(&u);
+	free(text);
+
+	/* and sgw_users_file_set refuses to write a cheap one */
+	assert_int_equal(sgw_users_hash_strong(b9), 0);
+	assert_int_equal(sgw_users_hash_strong(y9), 1);
+	free(b9);
+	free(y9);
+	free(b5);
+}
+
+static void
+password_chars_counts_utf8_characters_not_bytes(void **state)
+{
+	(void)state;
+	assert_int_equal(sgw_users_password_chars(NULL), 0);
+	assert_int_equal(sgw_users_password_chars(""), 0);
+	assert_int_equal(sgw_users_password_chars("1234567"), 7);
+	assert_int_equal(sgw_users_password_chars("12345678"), 8);
+	/* 7 two-byte characters are 14 bytes, and still too few */
+	assert_int_equal(sgw_users_password_chars("\xc3\xa9\xc3\xa9\xc3\xa9"
+	                                          "\xc3\xa9\xc3\xa9\xc3\xa9"
+	                                          "\xc3\xa9"),
+	                 7);
+	/* 8 euro signs (3 bytes each), 8 emoji (4 bytes each) */
+	assert_int_equal(
+	    sgw_users_password_chars("\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
+	                             "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
+	                             "\xe2\x82\xac\xe2\x82\xac"),
+	    8);
+	assert_int_equal(sgw_users_password_chars(
+	                     "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80"
+	                     "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80"
+	                     "\xf0\x9f\x98\x80\xf0\x9f\x98\x80"),
+	                 8);
+	assert_int_equal(sgw_users_password_chars("ab\xe2\x82\xac"
+	                                          "cd"),
+	                 5);
+	/* bytes that are no UTF-8 count one each: Latin-1, a cut sequence */
+	assert_int_equal(sgw_users_password_chars("caf\xe9"), 4);
+	assert_int_equal(sgw_users_password_chars("\xe2\x82"), 2);
+	assert_int_equal(sgw_users_password_chars("\x80\x80"), 2);
 }
 
 static void
@@ -860,6 +1123,10 @@ hash_password_bcrypt_when_asked_and_verifies(void **state)
 
 	assert_non_null(h);
 	assert_int_equal(strncmp(h, "$2b$", 4), 0);
+	/* cost 10 or more: two digits, then '$' */
+	assert_true(h[4] >= '0' && h[4] <= '9' && h[5] >= '0' && h[5] <= '9');
+	assert_int_equal(h[6], '$');
+	assert_true((h[4] - '0') * 10 + (h[5] - '0') >= 10);
 	assert_int_equal(sgw_users_hash_strong(h), 1);
 	text = fmt("bob:%s\n", h);
 	assert_int_equal(parse_str(text, &u, NULL), 0);
@@ -1325,7 +1592,14 @@ main(void)
 	    cmocka_unit_test(verify_known_user_runs_one_crypt_against_its_hash),
 	    cmocka_unit_test(
 	        verify_unknown_user_runs_one_crypt_against_the_dummy),
-	    cmocka_unit_test(dummy_hash_has_the_first_users_kind_and_cost),
+	    cmocka_unit_test(dummy_hash_has_the_costliest_users_kind_and_cost),
+	    cmocka_unit_test(dummy_hash_has_the_setting_of_a_one_setting_file),
+	    cmocka_unit_test(
+	        mixed_file_dummy_is_of_the_costliest_setting_and_cheaper_users_pad),
+	    cmocka_unit_test(
+	        failed_check_of_a_cheaper_user_costs_what_an_unknown_name_costs),
+	    cmocka_unit_test(bcrypt_below_cost_10_is_refused_with_its_line),
+	    cmocka_unit_test(password_chars_counts_utf8_characters_not_bytes),
 	    cmocka_unit_test(
 	        no_users_gives_a_yescrypt_dummy_and_verifies_nobody),
 	    cmocka_unit_test(verify_refuses_the_crypt_failure_token),
