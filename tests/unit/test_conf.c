@@ -1135,6 +1135,53 @@ test_login_template_fifo_is_refused_without_blocking(void **state)
 	rmdir(dir);
 }
 
+/* Issue 8: each backend's section is its own table, [store] names one of
+ * them, and text that ends up in keys, cookies or paths has a bound that
+ * -t enforces (a 1 KB key_prefix once made distinct sessions collide). */
+static void
+test_store_sections_and_string_bounds(void **state)
+{
+	struct sgw_conf c;
+	char text[1400], big[1100];
+
+	(void)state;
+	ok_text("[store]\nbackend = postgres\ncleanup_interval = 30s\n"
+		"[lmdb]\npath = /srv/sgw\nmap_size = 1m\nsync = on\n"
+		"[postgres]\nconninfo = host=db dbname=x\ntable_prefix = gw_\n",
+	    &c);
+	assert_string_equal(c.store_backend, "postgres");
+	assert_int_equal(c.cleanup_interval_ms, 30000);
+	assert_non_null(sgw_conf_backend(&c, "lmdb"));
+	assert_non_null(sgw_conf_backend(&c, "postgres"));
+	assert_non_null(sgw_conf_backend(&c, "redis"));
+	assert_null(sgw_conf_backend(&c, "memcached"));
+	sgw_conf_free(&c);
+	ok_text("", &c);
+	assert_string_equal(c.store_backend, "lmdb");
+	assert_int_equal(c.bind_user_agent, 0);
+	sgw_conf_free(&c);
+	bad_text("[store]\nbackend = memcached\n",
+	    "x.conf:2: backend: unknown store \"memcached\" (one of lmdb, postgres, redis)");
+	bad_text("[lmdb]\naddress = 127.0.0.1:6379\n",
+	    "x.conf:2: unknown key \"address\" in [lmdb] (it belongs in [redis])");
+	bad_text("[store]\ncleanup_interval = 0s\n", "x.conf:2: cleanup_interval:");
+	bad_text("[session]\nbind_user_agent = maybe\n", "x.conf:2: bind_user_agent:");
+
+	memset(big, 'k', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	snprintf(text, sizeof(text), "[redis]\nkey_prefix = %.129s\n", big);
+	bad_text(text, "x.conf:2: key_prefix: longer than 128 bytes");
+	snprintf(text, sizeof(text), "[redis]\nkey_prefix = %.128s\n", big);
+	ok_text(text, &c);
+	sgw_conf_free(&c);
+	snprintf(text, sizeof(text), "[cookie]\nname = %.65s\n", big);
+	bad_text(text, "x.conf:2: name: longer than 64 bytes");
+	snprintf(text, sizeof(text), "[cookie]\npath = /%.256s\n", big);
+	bad_text(text, "x.conf:2: path: longer than 256 bytes");
+	snprintf(text, sizeof(text), "[login]\nprefix = /%.128s\n", big);
+	bad_text(text, "x.conf:2: prefix: longer than 128 bytes");
+}
+
 int
 main(void)
 {
@@ -1151,6 +1198,7 @@ main(void)
 		cmocka_unit_test(test_log_level_and_same_site_words),
 		cmocka_unit_test(test_listen_is_numeric_ipv4_or_unix),
 		cmocka_unit_test(test_redis_address_sentinels_and_metrics),
+		cmocka_unit_test(test_store_sections_and_string_bounds),
 		cmocka_unit_test(test_address_lists_are_normalised),
 		cmocka_unit_test(test_strings_may_be_empty_only_when_the_default_is),
 		cmocka_unit_test(test_paths_prefix_and_cookie_name),
