@@ -97,8 +97,8 @@
 
 struct lmdb_store {
 	struct sgw_store base;
-	MDB_env *env;             /* NULL: not open (see ready()) */
-	MDB_txn *rtxn;            /* the read transaction, reset when idle */
+	MDB_env *env;  /* NULL: not open (see ready()) */
+	MDB_txn *rtxn; /* the read transaction, reset when idle */
 	MDB_dbi sessions, users, expiry, data, counters, meta;
 	enum sgw_store_mode mode; /* CHECK never creates anything */
 	unsigned forks;           /* `forks` when env was opened */
@@ -330,8 +330,8 @@ counter_key(const char *name, MDB_val *k)
 
 /* HASH || NAME, NAME 1..SGW_DATA_KEY_MAXLEN bytes, else -1. */
 static int
-data_key(unsigned char buf[DATA_KEY_MAX], const unsigned char hash[SGW_HASH_LEN],
-    const char *name, MDB_val *k)
+data_key(unsigned char buf[DATA_KEY_MAX],
+    const unsigned char hash[SGW_HASH_LEN], const char *name, MDB_val *k)
 {
 	size_t n = name != NULL ? strnlen(name, SGW_DATA_KEY_MAXLEN + 1) : 0;
 
@@ -371,8 +371,8 @@ fail_mdb(struct lmdb_store *ls, int rc, const char *what)
 		    fmt_size(ls->map_size, sz, sizeof(sz)));
 	if (rc == MDB_PANIC)
 		ls->broken = 1;
-	return sgw_store_fail(&ls->base, SGW_STORE_UNAVAILABLE, "lmdb: %s %s: %s",
-	    what, ls->path, mdb_strerror(rc));
+	return sgw_store_fail(&ls->base, SGW_STORE_UNAVAILABLE,
+	    "lmdb: %s %s: %s", what, ls->path, mdb_strerror(rc));
 }
 
 static int
@@ -399,7 +399,8 @@ env_close(struct lmdb_store *ls)
 
 /* Opens (or, with create, also makes) one named database. */
 static int
-open_db(MDB_txn *txn, const char *name, unsigned flags, int create, MDB_dbi *dbi)
+open_db(
+    MDB_txn *txn, const char *name, unsigned flags, int create, MDB_dbi *dbi)
 {
 	return mdb_dbi_open(txn, name, flags | (create ? MDB_CREATE : 0), dbi);
 }
@@ -438,7 +439,8 @@ env_open(struct lmdb_store *ls, int create, char *err, size_t errlen)
 	(void)mdb_reader_check(ls->env, &dead);
 	ls->stale_readers = dead;
 
-	if ((rc = mdb_txn_begin(ls->env, NULL, create ? 0 : MDB_RDONLY, &txn)) != 0) {
+	if ((rc = mdb_txn_begin(
+	         ls->env, NULL, create ? 0 : MDB_RDONLY, &txn)) != 0) {
 		snprintf(err, errlen, "cannot read %s: %s", ls->path,
 		    mdb_strerror(rc));
 		goto fail;
@@ -452,22 +454,26 @@ env_open(struct lmdb_store *ls, int create, char *err, size_t errlen)
 			ls->made_dbs = 1;
 	}
 	if (rc == MDB_NOTFOUND) {
-		snprintf(err, errlen, "%s/data.mdb holds no sessiongw store "
-		    "(sessiongw store init makes one)", ls->path);
+		snprintf(err, errlen,
+		    "%s/data.mdb holds no sessiongw store "
+		    "(sessiongw store init makes one)",
+		    ls->path);
 		goto fail;
 	}
-	if (rc == 0 && (v.mv_size != strlen(FORMAT) ||
-	    memcmp(v.mv_data, FORMAT, v.mv_size) != 0)) {
-		snprintf(err, errlen, "%s/data.mdb holds store format %.*s; "
-		    "this sessiongw knows format %s", ls->path,
-		    v.mv_size < 16 ? (int)v.mv_size : 16, (const char *)v.mv_data,
-		    FORMAT);
+	if (rc == 0 &&
+	    (v.mv_size != strlen(FORMAT) ||
+	        memcmp(v.mv_data, FORMAT, v.mv_size) != 0)) {
+		snprintf(err, errlen,
+		    "%s/data.mdb holds store format %.*s; "
+		    "this sessiongw knows format %s",
+		    ls->path, v.mv_size < 16 ? (int)v.mv_size : 16,
+		    (const char *)v.mv_data, FORMAT);
 		goto fail;
 	}
 	if (rc != 0 ||
 	    (rc = open_db(txn, "sessions", 0, create, &ls->sessions)) != 0 ||
 	    (rc = open_db(txn, "users", MDB_DUPSORT | MDB_DUPFIXED, create,
-	        &ls->users)) != 0 ||
+	         &ls->users)) != 0 ||
 	    (rc = open_db(txn, "expiry", 0, create, &ls->expiry)) != 0 ||
 	    (rc = open_db(txn, "data", 0, create, &ls->data)) != 0 ||
 	    (rc = open_db(txn, "counters", 0, create, &ls->counters)) != 0) {
@@ -482,11 +488,13 @@ env_open(struct lmdb_store *ls, int create, char *err, size_t errlen)
 		char sz[32];
 
 		if (rc == MDB_MAP_FULL)
-			snprintf(err, errlen, "map_size (%s) is full: raise "
-			    "[lmdb] map_size", fmt_size(ls->map_size, sz, sizeof(sz)));
+			snprintf(err, errlen,
+			    "map_size (%s) is full: raise "
+			    "[lmdb] map_size",
+			    fmt_size(ls->map_size, sz, sizeof(sz)));
 		else
-			snprintf(err, errlen, "cannot write to %s: %s", ls->path,
-			    mdb_strerror(rc));
+			snprintf(err, errlen, "cannot write to %s: %s",
+			    ls->path, mdb_strerror(rc));
 		goto fail;
 	}
 	if ((rc = mdb_txn_begin(ls->env, NULL, MDB_RDONLY, &ls->rtxn)) != 0) {
@@ -513,7 +521,8 @@ ready(struct lmdb_store *ls)
 	if (ls->env != NULL && ls->forks != forks)
 		return sgw_store_fail(&ls->base, SGW_STORE_UNAVAILABLE,
 		    "lmdb: %s was opened before a fork: each process must open "
-		    "its own store", ls->path);
+		    "its own store",
+		    ls->path);
 	if (ls->broken)
 		env_close(ls);
 	if (ls->env != NULL)
@@ -522,7 +531,8 @@ ready(struct lmdb_store *ls)
 		return sgw_store_fail(&ls->base, SGW_STORE_UNAVAILABLE,
 		    "lmdb: %s holds no database yet", ls->path);
 	if (env_open(ls, 1, why, sizeof(why)) == -1)
-		return sgw_store_fail(&ls->base, SGW_STORE_UNAVAILABLE, "lmdb: %s", why);
+		return sgw_store_fail(
+		    &ls->base, SGW_STORE_UNAVAILABLE, "lmdb: %s", why);
 	return SGW_STORE_OK;
 }
 
@@ -544,7 +554,8 @@ rbegin(struct lmdb_store *ls, MDB_txn **txn)
 		/* A slot that is no longer ours: start from a new one. */
 		mdb_txn_abort(ls->rtxn);
 		ls->rtxn = NULL;
-		if ((rc = mdb_txn_begin(ls->env, NULL, MDB_RDONLY, &ls->rtxn)) != 0)
+		if ((rc = mdb_txn_begin(
+		         ls->env, NULL, MDB_RDONLY, &ls->rtxn)) != 0)
 			ls->broken = 1;
 	}
 	if (rc != 0)
@@ -569,7 +580,8 @@ near_full(struct lmdb_store *ls, size_t *pages, size_t *used, size_t *reserve)
 	MDB_envinfo info;
 	MDB_stat ms;
 
-	if (mdb_env_info(ls->env, &info) != 0 || mdb_env_stat(ls->env, &ms) != 0)
+	if (mdb_env_info(ls->env, &info) != 0 ||
+	    mdb_env_stat(ls->env, &ms) != 0)
 		return 0;
 	*pages = info.me_mapsize / ms.ms_psize;
 	*used = info.me_last_pgno + 1;
@@ -601,7 +613,8 @@ wbegin(struct lmdb_store *ls, MDB_txn **txn)
 	if (near_full(ls, &pages, &used, &reserve))
 		(void)mdb_reader_check(ls->env, &dead);
 	rc = mdb_txn_begin(ls->env, NULL, 0, txn);
-	if (rc == MDB_MAP_RESIZED && (rc = mdb_env_set_mapsize(ls->env, 0)) == 0)
+	if (rc == MDB_MAP_RESIZED &&
+	    (rc = mdb_env_set_mapsize(ls->env, 0)) == 0)
 		rc = mdb_txn_begin(ls->env, NULL, 0, txn);
 	if (rc != 0) {
 		*txn = NULL;
@@ -679,7 +692,8 @@ ignore_notfound(int rc)
 
 /* Removes every data key of a session (at most max_keys of them). */
 static int
-drop_data(struct lmdb_store *ls, MDB_txn *txn, const unsigned char hash[SGW_HASH_LEN])
+drop_data(
+    struct lmdb_store *ls, MDB_txn *txn, const unsigned char hash[SGW_HASH_LEN])
 {
 	MDB_cursor *c;
 	MDB_val k, v;
@@ -692,7 +706,8 @@ drop_data(struct lmdb_store *ls, MDB_txn *txn, const unsigned char hash[SGW_HASH
 		k.mv_data = (void *)hash;
 		if ((rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE)) != 0)
 			break;
-		if (k.mv_size < SGW_HASH_LEN || memcmp(k.mv_data, hash, SGW_HASH_LEN) != 0)
+		if (k.mv_size < SGW_HASH_LEN ||
+		    memcmp(k.mv_data, hash, SGW_HASH_LEN) != 0)
 			break;
 		if ((rc = mdb_cursor_del(c, 0)) != 0)
 			break;
@@ -719,10 +734,13 @@ drop_session(struct lmdb_store *ls, MDB_txn *txn,
 	if (decode_record(val, &r) == 0) {
 		uk = user_key(r.user);
 		iv = index_val(ibuf, r.created_ms, hash);
-		if ((rc = ignore_notfound(mdb_del(txn, ls->users, &uk, &iv))) != 0)
+		if ((rc = ignore_notfound(mdb_del(txn, ls->users, &uk, &iv))) !=
+		    0)
 			return rc;
-		ek = expiry_key(ebuf, r.deadline_ms, KIND_SESSION, hash, SGW_HASH_LEN);
-		if ((rc = ignore_notfound(mdb_del(txn, ls->expiry, &ek, NULL))) != 0)
+		ek = expiry_key(
+		    ebuf, r.deadline_ms, KIND_SESSION, hash, SGW_HASH_LEN);
+		if ((rc = ignore_notfound(
+		         mdb_del(txn, ls->expiry, &ek, NULL))) != 0)
 			return rc;
 	}
 	if ((rc = drop_data(ls, txn, hash)) != 0)
@@ -761,7 +779,8 @@ lmdb_put(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 	v.mv_data = buf;
 	uk = user_key(rec->user);
 	iv = index_val(ibuf, rec->created_ms, hash);
-	ek = expiry_key(ebuf, rec->deadline_ms, KIND_SESSION, hash, SGW_HASH_LEN);
+	ek = expiry_key(
+	    ebuf, rec->deadline_ms, KIND_SESSION, hash, SGW_HASH_LEN);
 	old.mv_size = 0;
 	old.mv_data = (void *)"";
 	if ((rc = mdb_put(txn, ls->sessions, &k, &v, 0)) != 0 ||
@@ -787,7 +806,8 @@ lmdb_get(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 		return rc;
 	rc = mdb_get(txn, ls->sessions, &k, &v);
 	if (rc == 0)
-		rc = decode_record(&v, out) == 0 ? SGW_STORE_OK : fail_corrupt(ls, "session");
+		rc = decode_record(&v, out) == 0 ? SGW_STORE_OK
+		                                 : fail_corrupt(ls, "session");
 	else if (rc == MDB_NOTFOUND)
 		rc = SGW_STORE_NOTFOUND;
 	else
@@ -802,7 +822,8 @@ lmdb_refresh(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 {
 	struct lmdb_store *ls = (struct lmdb_store *)st;
 	unsigned char buf[RECORD_MAX], ebuf[EXPIRY_KEY_MAX];
-	MDB_val k = {SGW_HASH_LEN, (void *)hash}, v, ek, empty = {0, (void *)""};
+	MDB_val k = {SGW_HASH_LEN, (void *)hash}, v, ek,
+	        empty = {0, (void *)""};
 	struct sgw_record r;
 	MDB_txn *txn;
 	size_t len;
@@ -823,10 +844,13 @@ lmdb_refresh(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 		goto fail;
 	}
 	if (r.deadline_ms != deadline_ms) {
-		ek = expiry_key(ebuf, r.deadline_ms, KIND_SESSION, hash, SGW_HASH_LEN);
-		if ((rc = ignore_notfound(mdb_del(txn, ls->expiry, &ek, NULL))) != 0)
+		ek = expiry_key(
+		    ebuf, r.deadline_ms, KIND_SESSION, hash, SGW_HASH_LEN);
+		if ((rc = ignore_notfound(
+		         mdb_del(txn, ls->expiry, &ek, NULL))) != 0)
 			goto fail;
-		ek = expiry_key(ebuf, deadline_ms, KIND_SESSION, hash, SGW_HASH_LEN);
+		ek = expiry_key(
+		    ebuf, deadline_ms, KIND_SESSION, hash, SGW_HASH_LEN);
 		if ((rc = mdb_put(txn, ls->expiry, &ek, &empty, 0)) != 0)
 			goto fail;
 	}
@@ -840,7 +864,8 @@ lmdb_refresh(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 	return wcommit(ls, &txn);
 fail:
 	wabort(&txn);
-	return rc == MDB_NOTFOUND ? SGW_STORE_NOTFOUND : fail_mdb(ls, rc, "cannot write to");
+	return rc == MDB_NOTFOUND ? SGW_STORE_NOTFOUND
+	                          : fail_mdb(ls, rc, "cannot write to");
 }
 
 static int
@@ -859,7 +884,8 @@ lmdb_del(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN])
 	return wcommit(ls, &txn);
 fail:
 	wabort(&txn);
-	return rc == MDB_NOTFOUND ? SGW_STORE_NOTFOUND : fail_mdb(ls, rc, "cannot write to");
+	return rc == MDB_NOTFOUND ? SGW_STORE_NOTFOUND
+	                          : fail_mdb(ls, rc, "cannot write to");
 }
 
 /* Drops index entries whose session has gone (see user_sessions). */
@@ -892,12 +918,12 @@ prune_index(struct lmdb_store *ls, const char *user,
 }
 
 static int
-lmdb_user_sessions(struct sgw_store *st, const char *user,
-    struct sgw_stored **out, size_t *n)
+lmdb_user_sessions(
+    struct sgw_store *st, const char *user, struct sgw_stored **out, size_t *n)
 {
 	struct lmdb_store *ls = (struct lmdb_store *)st;
 	struct sgw_stored *vec = NULL;
-	unsigned char (*stale)[INDEX_LEN] = NULL;
+	unsigned char(*stale)[INDEX_LEN] = NULL;
 	MDB_val uk = user_key(user), iv, v;
 	MDB_cursor *c = NULL;
 	MDB_txn *txn;
@@ -924,7 +950,7 @@ lmdb_user_sessions(struct sgw_store *st, const char *user,
 	/* Duplicates come in memcmp order of be64 created || hash: oldest
 	 * first. */
 	for (; rc == 0 && got + nstale < count;
-	    rc = mdb_cursor_get(c, &uk, &iv, MDB_NEXT_DUP)) {
+	     rc = mdb_cursor_get(c, &uk, &iv, MDB_NEXT_DUP)) {
 		MDB_val k = {SGW_HASH_LEN, NULL};
 		struct sgw_stored *s = &vec[got];
 
@@ -932,7 +958,8 @@ lmdb_user_sessions(struct sgw_store *st, const char *user,
 			continue;
 		k.mv_data = (unsigned char *)iv.mv_data + 8;
 		if (mdb_get(txn, ls->sessions, &k, &v) == 0 &&
-		    decode_record(&v, &s->rec) == 0 && strcmp(s->rec.user, user) == 0) {
+		    decode_record(&v, &s->rec) == 0 &&
+		    strcmp(s->rec.user, user) == 0) {
 			memcpy(s->hash, k.mv_data, SGW_HASH_LEN);
 			got++;
 		} else {
@@ -948,7 +975,8 @@ done:
 	 * entries mean an older or damaged file; dropping them is a repair
 	 * that may wait for the next listing if it fails now. */
 	if (nstale > 0)
-		prune_index(ls, user, (const unsigned char (*)[INDEX_LEN])stale, nstale);
+		prune_index(
+		    ls, user, (const unsigned char(*)[INDEX_LEN])stale, nstale);
 	free(stale);
 	if (got == 0) {
 		free(vec);
@@ -964,7 +992,8 @@ fail:
 	free(vec);
 	free(stale);
 	if (rc == ENOMEM)
-		return sgw_store_fail(st, SGW_STORE_UNAVAILABLE, "lmdb: out of memory");
+		return sgw_store_fail(
+		    st, SGW_STORE_UNAVAILABLE, "lmdb: out of memory");
 	return fail_mdb(ls, rc, "cannot read");
 }
 
@@ -994,7 +1023,8 @@ lmdb_data_get(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 		goto done;
 	if ((*val = malloc(v.mv_size + 1)) == NULL) {
 		rend(ls);
-		return sgw_store_fail(st, SGW_STORE_UNAVAILABLE, "lmdb: out of memory");
+		return sgw_store_fail(
+		    st, SGW_STORE_UNAVAILABLE, "lmdb: out of memory");
 	}
 	memcpy(*val, v.mv_data, v.mv_size);
 	(*val)[v.mv_size] = '\0';
@@ -1003,7 +1033,8 @@ done:
 	rend(ls);
 	if (rc == 0)
 		return SGW_STORE_OK;
-	return rc == MDB_NOTFOUND ? SGW_STORE_NOTFOUND : fail_mdb(ls, rc, "cannot read");
+	return rc == MDB_NOTFOUND ? SGW_STORE_NOTFOUND
+	                          : fail_mdb(ls, rc, "cannot read");
 }
 
 static int
@@ -1020,7 +1051,8 @@ lmdb_data_put(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 
 	if (data_key(dbuf, hash, key, &dk) == -1)
 		return sgw_store_fail(st, SGW_STORE_UNAVAILABLE,
-		    "lmdb: a data key must be 1..%d bytes", SGW_DATA_KEY_MAXLEN);
+		    "lmdb: a data key must be 1..%d bytes",
+		    SGW_DATA_KEY_MAXLEN);
 	if ((rc = wbegin(ls, &txn)) != SGW_STORE_OK)
 		return rc;
 	if ((rc = mdb_get(txn, ls->sessions, &k, &v)) != 0)
@@ -1032,9 +1064,9 @@ lmdb_data_put(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 		if ((rc = mdb_cursor_open(txn, ls->data, &c)) != 0)
 			goto fail;
 		for (rc = mdb_cursor_get(c, &ck, &v, MDB_SET_RANGE);
-		    rc == 0 && have < max_keys && ck.mv_size > SGW_HASH_LEN &&
-		    memcmp(ck.mv_data, hash, SGW_HASH_LEN) == 0;
-		    rc = mdb_cursor_get(c, &ck, &v, MDB_NEXT))
+		     rc == 0 && have < max_keys && ck.mv_size > SGW_HASH_LEN &&
+		     memcmp(ck.mv_data, hash, SGW_HASH_LEN) == 0;
+		     rc = mdb_cursor_get(c, &ck, &v, MDB_NEXT))
 			have++;
 		mdb_cursor_close(c);
 		if ((rc = ignore_notfound(rc)) != 0)
@@ -1054,7 +1086,8 @@ lmdb_data_put(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 	return wcommit(ls, &txn);
 fail:
 	wabort(&txn);
-	return rc == MDB_NOTFOUND ? SGW_STORE_NOTFOUND : fail_mdb(ls, rc, "cannot write to");
+	return rc == MDB_NOTFOUND ? SGW_STORE_NOTFOUND
+	                          : fail_mdb(ls, rc, "cannot write to");
 }
 
 static int
@@ -1080,7 +1113,8 @@ lmdb_data_del(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 	return wcommit(ls, &txn);
 fail:
 	wabort(&txn);
-	return rc == MDB_NOTFOUND ? SGW_STORE_NOTFOUND : fail_mdb(ls, rc, "cannot write to");
+	return rc == MDB_NOTFOUND ? SGW_STORE_NOTFOUND
+	                          : fail_mdb(ls, rc, "cannot write to");
 }
 
 /* ---- counters ---- */
@@ -1096,12 +1130,15 @@ write_counter(struct lmdb_store *ls, MDB_txn *txn, const MDB_val *k,
 	int rc;
 
 	if (had && old != deadline) {
-		ek = expiry_key(ebuf, old, KIND_COUNTER, k->mv_data, k->mv_size);
-		if ((rc = ignore_notfound(mdb_del(txn, ls->expiry, &ek, NULL))) != 0)
+		ek =
+		    expiry_key(ebuf, old, KIND_COUNTER, k->mv_data, k->mv_size);
+		if ((rc = ignore_notfound(
+		         mdb_del(txn, ls->expiry, &ek, NULL))) != 0)
 			return rc;
 	}
 	if (!had || old != deadline) {
-		ek = expiry_key(ebuf, deadline, KIND_COUNTER, k->mv_data, k->mv_size);
+		ek = expiry_key(
+		    ebuf, deadline, KIND_COUNTER, k->mv_data, k->mv_size);
 		if ((rc = mdb_put(txn, ls->expiry, &ek, &empty, 0)) != 0)
 			return rc;
 	}
@@ -1176,8 +1213,8 @@ lmdb_counter_add(struct sgw_store *st, const char *key, int64_t delta,
 	return rc;
 fail:
 	wabort(&txn);
-	return rc == MDB_CORRUPTED ? fail_corrupt(ls, "counter") :
-	    fail_mdb(ls, rc, "cannot write to");
+	return rc == MDB_CORRUPTED ? fail_corrupt(ls, "counter")
+	                           : fail_mdb(ls, rc, "cannot write to");
 }
 
 static int
@@ -1199,8 +1236,8 @@ lmdb_counter_get(struct sgw_store *st, const char *key, int64_t now_ms,
 	had = read_counter(ls, txn, &k, &v, &deadline, &err);
 	rend(ls);
 	if (had == -1)
-		return err == MDB_CORRUPTED ? fail_corrupt(ls, "counter") :
-		    fail_mdb(ls, err, "cannot read");
+		return err == MDB_CORRUPTED ? fail_corrupt(ls, "counter")
+		                            : fail_mdb(ls, err, "cannot read");
 	/* Absent, or past its lifetime: zeros, and OK (store.h). */
 	if (had == 0 || deadline <= now_ms)
 		return SGW_STORE_OK;
@@ -1228,14 +1265,14 @@ lmdb_counter_set(struct sgw_store *st, const char *key, int64_t value,
 		goto fail;
 	}
 	if ((rc = room(ls)) != 0 ||
-	    (rc = write_counter(ls, txn, &k, value, add_sat(now_ms, ttl_ms), had,
-	        old)) != 0)
+	    (rc = write_counter(
+	         ls, txn, &k, value, add_sat(now_ms, ttl_ms), had, old)) != 0)
 		goto fail;
 	return wcommit(ls, &txn);
 fail:
 	wabort(&txn);
-	return rc == MDB_CORRUPTED ? fail_corrupt(ls, "counter") :
-	    fail_mdb(ls, rc, "cannot write to");
+	return rc == MDB_CORRUPTED ? fail_corrupt(ls, "counter")
+	                           : fail_mdb(ls, rc, "cannot write to");
 }
 
 static int
@@ -1261,7 +1298,8 @@ lmdb_counter_del(struct sgw_store *st, const char *key)
 	 * sweep. */
 	if (had == 1) {
 		ek = expiry_key(ebuf, old, KIND_COUNTER, k.mv_data, k.mv_size);
-		if ((rc = ignore_notfound(mdb_del(txn, ls->expiry, &ek, NULL))) != 0)
+		if ((rc = ignore_notfound(
+		         mdb_del(txn, ls->expiry, &ek, NULL))) != 0)
 			goto fail;
 	}
 	if ((rc = mdb_del(txn, ls->counters, &k, NULL)) != 0)
@@ -1285,7 +1323,8 @@ lmdb_ping(struct sgw_store *st)
 	if (ls->env == NULL && ls->mode == SGW_STORE_CHECK) {
 		if (access(ls->path, W_OK | X_OK) == -1)
 			return sgw_store_fail(st, SGW_STORE_UNAVAILABLE,
-			    "lmdb: cannot open %s: %s", ls->path, strerror(errno));
+			    "lmdb: cannot open %s: %s", ls->path,
+			    strerror(errno));
 		return SGW_STORE_OK;
 	}
 	if ((rc = rbegin(ls, &txn)) != SGW_STORE_OK)
@@ -1314,7 +1353,7 @@ lmdb_active(struct sgw_store *st, int64_t now_ms, uint64_t *n)
 	    (rc = mdb_cursor_open(txn, ls->expiry, &c)) != 0)
 		goto done;
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		const unsigned char *p = k.mv_data;
 
 		if (k.mv_size < EXPIRY_HEAD || get_key64(p) > now_ms)
@@ -1412,16 +1451,17 @@ lmdb_sweep(struct sgw_store *st, int64_t now_ms, size_t max, size_t *sessions,
 		if ((rc = mdb_cursor_del(c, 0)) != 0)
 			goto fail;
 		done++;
-		if (klen == EXPIRY_HEAD + SGW_HASH_LEN && kbuf[8] == KIND_SESSION) {
+		if (klen == EXPIRY_HEAD + SGW_HASH_LEN &&
+		    kbuf[8] == KIND_SESSION) {
 			int went;
 
-			if ((rc = expire_session(ls, txn, kbuf + EXPIRY_HEAD, now_ms,
-			    &went)) != 0)
+			if ((rc = expire_session(ls, txn, kbuf + EXPIRY_HEAD,
+			         now_ms, &went)) != 0)
 				goto fail;
 			gone += went;
 		} else if (klen > EXPIRY_HEAD && kbuf[8] == KIND_COUNTER) {
 			if ((rc = expire_counter(ls, txn, kbuf + EXPIRY_HEAD,
-			    klen - EXPIRY_HEAD, now_ms)) != 0)
+			         klen - EXPIRY_HEAD, now_ms)) != 0)
 				goto fail;
 		}
 	}
@@ -1465,8 +1505,8 @@ sgw_store_lmdb_stat(struct sgw_store *st, struct sgw_lmdb_stat *out)
 {
 	struct lmdb_store *ls = (struct lmdb_store *)st;
 	MDB_dbi dbi[5];
-	uint64_t *field[5] = {&out->sessions, &out->user_index, &out->expiry_index,
-	    &out->data, &out->counters};
+	uint64_t *field[5] = {&out->sessions, &out->user_index,
+	    &out->expiry_index, &out->data, &out->counters};
 	MDB_envinfo info;
 	MDB_stat ms;
 	MDB_txn *txn;
@@ -1474,7 +1514,8 @@ sgw_store_lmdb_stat(struct sgw_store *st, struct sgw_lmdb_stat *out)
 
 	memset(out, 0, sizeof(*out));
 	if (st->ops != &lmdb_ops)
-		return sgw_store_fail(st, SGW_STORE_UNAVAILABLE, "not an lmdb store");
+		return sgw_store_fail(
+		    st, SGW_STORE_UNAVAILABLE, "not an lmdb store");
 	if ((rc = rbegin(ls, &txn)) != SGW_STORE_OK)
 		return rc;
 	dbi[0] = ls->sessions, dbi[1] = ls->users, dbi[2] = ls->expiry;
@@ -1506,7 +1547,8 @@ lmdb_validate(const void *opts, char *why, size_t whylen)
 	const struct sgw_lmdb_conf *o = opts;
 
 	if (o->path == NULL || o->path[0] != '/') {
-		snprintf(why, whylen, "[lmdb] path must be an absolute path, got \"%s\"",
+		snprintf(why, whylen,
+		    "[lmdb] path must be an absolute path, got \"%s\"",
 		    o->path != NULL ? o->path : "");
 		return -1;
 	}
@@ -1561,8 +1603,9 @@ directory(const char *path, int make, char *err, size_t errlen)
 	if (stat(path, &sb) == -1) {
 		if (errno != ENOENT || !make) {
 			snprintf(err, errlen, "cannot open %s: %s%s", path,
-			    strerror(errno), errno == ENOENT ?
-			    " (sessiongw store init makes it)" : "");
+			    strerror(errno),
+			    errno == ENOENT ? " (sessiongw store init makes it)"
+			                    : "");
 			return -1;
 		}
 		if (mkdir(path, 0700) == -1) {
@@ -1577,15 +1620,16 @@ directory(const char *path, int make, char *err, size_t errlen)
 		return -1;
 	}
 	if (access(path, W_OK | X_OK) == -1) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		snprintf(
+		    err, errlen, "cannot open %s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
 }
 
 static struct sgw_store *
-lmdb_open(const struct sgw_conf *conf, const void *opts, enum sgw_store_mode mode,
-    char *err, size_t errlen)
+lmdb_open(const struct sgw_conf *conf, const void *opts,
+    enum sgw_store_mode mode, char *err, size_t errlen)
 {
 	struct lmdb_store *ls;
 
@@ -1597,7 +1641,8 @@ lmdb_open(const struct sgw_conf *conf, const void *opts, enum sgw_store_mode mod
 	/* sessiongw -t makes nothing: with no files yet, the directory
 	 * being writable is all there is to check. */
 	if (mode == SGW_STORE_CHECK &&
-	    (!has_file(ls->path, "data.mdb") || !has_file(ls->path, "lock.mdb")))
+	    (!has_file(ls->path, "data.mdb") ||
+	        !has_file(ls->path, "lock.mdb")))
 		return &ls->base;
 	if (env_open(ls, mode == SGW_STORE_SERVE, err, errlen) == -1)
 		goto fail;
@@ -1610,7 +1655,8 @@ fail:
 /* Gives what init made to the workers' user when run as root. Returns 1
  * when it changed an owner, 0 when none needed it, -1 with err. */
 static int
-give_to_user(const struct sgw_conf *conf, const char *path, char *err, size_t errlen)
+give_to_user(
+    const struct sgw_conf *conf, const char *path, char *err, size_t errlen)
 {
 	static const char *const names[] = {"", "/data.mdb", "/lock.mdb"};
 	const struct passwd *pw;
@@ -1618,7 +1664,8 @@ give_to_user(const struct sgw_conf *conf, const char *path, char *err, size_t er
 	struct stat sb;
 	int changed = 0;
 
-	if (geteuid() != 0 || conf == NULL || conf->user == NULL || conf->user[0] == '\0')
+	if (geteuid() != 0 || conf == NULL || conf->user == NULL ||
+	    conf->user[0] == '\0')
 		return 0;
 	if ((pw = getpwnam(conf->user)) == NULL) {
 		snprintf(err, errlen, "no such user \"%s\" ([server] user)",
@@ -1627,7 +1674,8 @@ give_to_user(const struct sgw_conf *conf, const char *path, char *err, size_t er
 	}
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(p, sizeof(p), "%s%s", path, names[i]);
-		if (stat(p, &sb) == -1 || (sb.st_uid == pw->pw_uid && sb.st_gid == pw->pw_gid))
+		if (stat(p, &sb) == -1 ||
+		    (sb.st_uid == pw->pw_uid && sb.st_gid == pw->pw_gid))
 			continue;
 		if (chown(p, pw->pw_uid, pw->pw_gid) == -1) {
 			snprintf(err, errlen, "cannot give %s to %s: %s", p,
@@ -1662,18 +1710,24 @@ lmdb_init(const struct sgw_conf *conf, const void *opts, char *report,
 	if (made_dir)
 		snprintf(report, reportlen, "created %s (%s)", ls->path, files);
 	else if (files[0] != '\0')
-		snprintf(report, reportlen, "created %s in %s", files, ls->path);
+		snprintf(
+		    report, reportlen, "created %s in %s", files, ls->path);
 	else if (ls->made_dbs)
-		snprintf(report, reportlen, "created the sessiongw databases in "
-		    "%s/data.mdb", ls->path);
+		snprintf(report, reportlen,
+		    "created the sessiongw databases in "
+		    "%s/data.mdb",
+		    ls->path);
 	else if (owned)
-		snprintf(report, reportlen, "gave %s to %s", ls->path, conf->user);
+		snprintf(
+		    report, reportlen, "gave %s to %s", ls->path, conf->user);
 	else
-		snprintf(report, reportlen, "nothing to do: %s is ready", ls->path);
+		snprintf(
+		    report, reportlen, "nothing to do: %s is ready", ls->path);
 	if (owned && (made_dir || files[0] != '\0' || ls->made_dbs)) {
 		size_t n = strlen(report);
 
-		snprintf(report + n, reportlen - n, ", owned by %s", conf->user);
+		snprintf(
+		    report + n, reportlen - n, ", owned by %s", conf->user);
 	}
 	rc = 0;
 done:
@@ -1682,31 +1736,31 @@ done:
 }
 
 static const struct sgw_store_ops lmdb_ops = {
-	.put = lmdb_put,
-	.get = lmdb_get,
-	.refresh = lmdb_refresh,
-	.del = lmdb_del,
-	.user_sessions = lmdb_user_sessions,
-	.data_get = lmdb_data_get,
-	.data_put = lmdb_data_put,
-	.data_del = lmdb_data_del,
-	.counter_add = lmdb_counter_add,
-	.counter_get = lmdb_counter_get,
-	.counter_set = lmdb_counter_set,
-	.counter_del = lmdb_counter_del,
-	.ping = lmdb_ping,
-	.active = lmdb_active,
-	.sweep = lmdb_sweep,
-	.close = lmdb_close,
+    .put = lmdb_put,
+    .get = lmdb_get,
+    .refresh = lmdb_refresh,
+    .del = lmdb_del,
+    .user_sessions = lmdb_user_sessions,
+    .data_get = lmdb_data_get,
+    .data_put = lmdb_data_put,
+    .data_del = lmdb_data_del,
+    .counter_add = lmdb_counter_add,
+    .counter_get = lmdb_counter_get,
+    .counter_set = lmdb_counter_set,
+    .counter_del = lmdb_counter_del,
+    .ping = lmdb_ping,
+    .active = lmdb_active,
+    .sweep = lmdb_sweep,
+    .close = lmdb_close,
 };
 
 const struct sgw_store_backend sgw_store_lmdb = {
-	.name = "lmdb",
-	.keys = lmdb_keys,
-	.nkeys = sizeof(lmdb_keys) / sizeof(lmdb_keys[0]),
-	.conf_size = sizeof(struct sgw_lmdb_conf),
-	.validate = lmdb_validate,
-	.open = lmdb_open,
-	.init = lmdb_init,
-	.wipe = NULL,
+    .name = "lmdb",
+    .keys = lmdb_keys,
+    .nkeys = sizeof(lmdb_keys) / sizeof(lmdb_keys[0]),
+    .conf_size = sizeof(struct sgw_lmdb_conf),
+    .validate = lmdb_validate,
+    .open = lmdb_open,
+    .init = lmdb_init,
+    .wipe = NULL,
 };

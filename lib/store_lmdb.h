@@ -28,7 +28,7 @@ extern const struct sgw_store_backend sgw_store_lmdb;
 
 /* What an lmdb store holds and what its last sweep did. */
 struct sgw_lmdb_stat {
-	uint64_t sessions;      /* entries in each named database */
+	uint64_t sessions; /* entries in each named database */
 	uint64_t user_index;
 	uint64_t expiry_index;
 	uint64_t data;

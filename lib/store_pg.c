@@ -23,11 +23,12 @@
  * operator's `SELECT user FROM sgw_sessions` would quietly answer
  * current_user.
  *
- * One connection per process, made on first use after fork (sgw_store_open
- * runs in each worker). Connecting has its own deadline (connect_timeout,
- * kept by polling PQconnectPoll: libpq's connect_timeout keyword counts
- * whole seconds and is ignored by the non-blocking API), then sets
- * statement_timeout = command_timeout for the session, checks (or
+ * One connection per process, made when the store is opened (each worker
+ * opens its own, after fork) or, when the server cannot be reached then,
+ * by the first call that finds it again. Connecting has its own deadline
+ * (connect_timeout, kept by polling PQconnectPoll: libpq's connect_timeout
+ * keyword counts whole seconds and the non-blocking API ignores it), then
+ * sets statement_timeout = command_timeout for the session, checks (or
  * creates) the tables and prepares every statement in one pipeline.
  * statement_timeout cancels a statement the server is slow to finish
  * (waiting on a lock, say); a server that does not answer at all (a
@@ -36,11 +37,11 @@
  * dropped, since it is left mid-query. A broken connection is dropped
  * too and the next call connects again: a fresh PQconnectStartParams
  * rather than PQreset, because PQreset blocks with libpq's own idea of the
- * timeout. Statements that are safe to repeat (reads, refresh,
- * counter_set, counter_del, ping) are retried once on a new connection
- * when the old one turns out to be broken, so the first check after a
- * server restart does not fail; counter_add, put, del and the sweep never
- * are: a lost answer does not say whether they ran.
+ * timeout. Statements that are safe to repeat (the reads, refresh,
+ * data_put, counter_set, counter_del, ping) are retried once on a new
+ * connection when the old one turns out to be broken, so the first check
+ * after a server restart does not fail; put, del, data_del, counter_add
+ * and the sweep never are: a lost answer does not say whether they ran.
  *
  * Every value travels in binary (bytea and int8 as bytes), so nothing is
  * quoted or escaped by hand. Table names are the only text put into SQL,
@@ -102,8 +103,8 @@ prefix_ok(const char *p)
 	if (!((p[0] >= 'a' && p[0] <= 'z') || p[0] == '_'))
 		return 0;
 	for (size_t i = 1; i < n; i++) {
-		if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9') ||
-		        p[i] == '_'))
+		if (!((p[i] >= 'a' && p[i] <= 'z') ||
+		        (p[i] >= '0' && p[i] <= '9') || p[i] == '_'))
 			return 0;
 	}
 	return 1;
@@ -117,15 +118,18 @@ pg_validate(const void *opts, char *why, size_t whylen)
 	char *perr = NULL;
 
 	if (!prefix_ok(pc->table_prefix)) {
-		snprintf(why, whylen, "table_prefix must match [a-z_][a-z0-9_]* "
-		    "and be at most %d bytes", SGW_PG_PREFIX_MAXLEN);
+		snprintf(why, whylen,
+		    "table_prefix must match [a-z_][a-z0-9_]* "
+		    "and be at most %d bytes",
+		    SGW_PG_PREFIX_MAXLEN);
 		return -1;
 	}
 	/* libpq's own message may quote a piece of the string, and the
 	 * string may hold a password: say only that it is wrong. */
 	if ((o = PQconninfoParse(pc->conninfo, &perr)) == NULL) {
 		PQfreemem(perr);
-		snprintf(why, whylen, "conninfo is not a libpq connection string "
+		snprintf(why, whylen,
+		    "conninfo is not a libpq connection string "
 		    "or URI (not repeated here: it may hold a password)");
 		return -1;
 	}
@@ -158,7 +162,6 @@ enum stmt {
 	S_CGET,
 	S_CSET,
 	S_CDEL,
-	S_PING,
 	S_ACTIVE,
 	S_SWEEP,
 	S_SLOW,
@@ -174,6 +177,7 @@ enum stmt {
  * again when the connection broke under it (SQL that gives the same
  * outcome twice).
  */
+/* clang-format off */
 static const struct {
 	const char *name;
 	const char *sql;
@@ -251,7 +255,6 @@ static const struct {
 	    3, {OID_TEXT, OID_INT8, OID_INT8}, 1},
 	[S_CDEL] = {"sgw_counter_del", "DELETE FROM @counters WHERE key = $1",
 	    1, {OID_TEXT}, 1},
-	[S_PING] = {"sgw_ping", "SELECT 1", 0, {0}, 1},
 	[S_ACTIVE] = {"sgw_active",
 	    "SELECT count(*) FROM @sessions WHERE deadline_ms > $1",
 	    1, {OID_INT8}, 1},
@@ -288,15 +291,17 @@ static const struct {
 	    "SELECT set_config('statement_timeout', $1, true)",
 	    1, {OID_TEXT}, 1},
 };
+/* clang-format on */
 
 /* ---- the schema ---- */
 
 enum { T_SESSIONS, T_DATA, T_COUNTERS, T_SCHEMA, NTABLES };
 
-static const char *const table_names[NTABLES] = {"sessions", "data",
-    "counters", "schema"};
+static const char *const table_names[NTABLES] = {
+    "sessions", "data", "counters", "schema"};
 
 /* What each table is made of, '@' standing for the prefix. */
+/* clang-format off */
 static const char *const table_ddl[NTABLES] = {
 	[T_SESSIONS] = "CREATE TABLE IF NOT EXISTS @sessions ("
 	    "hash bytea PRIMARY KEY, user_name text NOT NULL, "
@@ -321,6 +326,7 @@ static const char *const table_ddl[NTABLES] = {
 	    "version integer NOT NULL); "
 	    "INSERT INTO @schema (version) VALUES (1) ON CONFLICT DO NOTHING",
 };
+/* clang-format on */
 
 /* The columns the statements rely on, for `sessiongw -t`'s messages
  * (preparing the statements then checks the rest: keys, constraints). */
@@ -329,48 +335,61 @@ static const struct {
 	const char *name;
 	const char *type; /* as format_type() spells it */
 } columns[] = {
-	{T_SESSIONS, "hash", "bytea"},
-	{T_SESSIONS, "user_name", "text"},
-	{T_SESSIONS, "client", "text"},
-	{T_SESSIONS, "agent", "bytea"},
-	{T_SESSIONS, "created_ms", "bigint"},
-	{T_SESSIONS, "seen_ms", "bigint"},
-	{T_SESSIONS, "expires_ms", "bigint"},
-	{T_SESSIONS, "deadline_ms", "bigint"},
-	{T_SESSIONS, "remember_me", "boolean"},
-	{T_DATA, "hash", "bytea"},
-	{T_DATA, "key", "text"},
-	{T_DATA, "value", "bytea"},
-	{T_COUNTERS, "key", "text"},
-	{T_COUNTERS, "value", "bigint"},
-	{T_COUNTERS, "expires_ms", "bigint"},
-	{T_SCHEMA, "version", "integer"},
+    {T_SESSIONS, "hash", "bytea"},
+    {T_SESSIONS, "user_name", "text"},
+    {T_SESSIONS, "client", "text"},
+    {T_SESSIONS, "agent", "bytea"},
+    {T_SESSIONS, "created_ms", "bigint"},
+    {T_SESSIONS, "seen_ms", "bigint"},
+    {T_SESSIONS, "expires_ms", "bigint"},
+    {T_SESSIONS, "deadline_ms", "bigint"},
+    {T_SESSIONS, "remember_me", "boolean"},
+    {T_DATA, "hash", "bytea"},
+    {T_DATA, "key", "text"},
+    {T_DATA, "value", "bytea"},
+    {T_COUNTERS, "key", "text"},
+    {T_COUNTERS, "value", "bigint"},
+    {T_COUNTERS, "expires_ms", "bigint"},
+    {T_SCHEMA, "version", "integer"},
+};
+
+/* The unique keys ON CONFLICT and the lookups rely on (preparing does not
+ * check them: the planner looks for them at the first execution). */
+static const struct {
+	int table;
+	const char *cols; /* comma-separated, in index order */
+} keys[] = {
+    {T_SESSIONS, "hash"},
+    {T_DATA, "hash,key"},
+    {T_COUNTERS, "key"},
+    {T_SCHEMA, "one"},
 };
 
 /* ---- the store ---- */
 
 struct pg_store {
 	struct sgw_store base;
-	char *conninfo;     /* our own copy: reconnecting needs it after the
-	                     * configuration's copy has been wiped */
+	char *conninfo; /* our own copy: reconnecting needs it after the
+	                 * configuration's copy has been wiped */
 	char prefix[SGW_PG_PREFIX_MAXLEN + 1];
-	int create;         /* create missing tables when connecting */
-	int check_only;     /* SGW_STORE_CHECK: create nothing */
+	int create;     /* create missing tables when connecting */
+	int check_only; /* SGW_STORE_CHECK: create nothing */
 	int64_t connect_ms;
 	int64_t command_ms;
-	PGconn *conn;       /* NULL until first use, or after an error */
-	char *sql[NSTMT];   /* stmts[].sql with the prefix filled in */
-	char report[512];   /* what the last schema set-up did (init) */
-	int pending;        /* CHECK found tables to create: nothing prepared */
+	PGconn *conn;     /* NULL until first use, or after an error */
+	char *sql[NSTMT]; /* stmts[].sql with the prefix filled in */
+	char report[512]; /* what the last schema set-up did (init) */
+	int pending;      /* CHECK found tables to create: nothing prepared */
 };
 
 /* One statement to send: a prepared one (sql NULL) or literal SQL. */
 struct call {
 	enum stmt s;
-	const char *sql;       /* literal SQL, parameters typed by the server */
-	int simple;            /* sql is several statements: the simple
-	                        * protocol, no parameters, text results */
-	int n;                 /* parameters */
+	const char *sql; /* literal SQL, parameters typed by the server */
+	int simple;      /* sql is several statements: the simple
+	                  * protocol, no parameters, text results */
+	int retry;       /* safe to send again on a new connection */
+	int n;           /* parameters */
 	const char *val[MAXP];
 	int len[MAXP];
 	int fmt[MAXP];
@@ -492,8 +511,7 @@ expand(const char *prefix, const char *tmpl, char *sql, size_t sz)
 	return 0;
 }
 
-static int
-fail(struct pg_store *ps, int rc, const char *fmt, ...)
+static int fail(struct pg_store *ps, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* errstr = "postgres: " + the message; rc is returned. */
@@ -532,7 +550,8 @@ drop(struct pg_store *ps)
 }
 
 /*
- * What a failed result means. Connection-level errors (class 08, the
+ * What a failed result means (timeout_ms: the statement_timeout it ran
+ * under). Connection-level errors (class 08, the
  * server shutting down, or a result libpq made up because the socket
  * closed) are BROKEN; a statement the server cancelled is a TIMEOUT; a
  * full disk is NOSPACE; the rest are UNAVAILABLE. A statement name the
@@ -541,7 +560,7 @@ drop(struct pg_store *ps)
  * the tables again.
  */
 static int
-result_rc(struct pg_store *ps, const PGresult *r)
+result_rc(struct pg_store *ps, const PGresult *r, int64_t timeout_ms)
 {
 	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 	const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
@@ -551,16 +570,18 @@ result_rc(struct pg_store *ps, const PGresult *r)
 	    strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
 	    strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0) {
 		fail(ps, BROKEN, "connection lost: %s",
-		    first_line(msg != NULL ? msg : PQerrorMessage(ps->conn), line,
-		        sizeof(line)));
+		    first_line(msg != NULL ? msg : PQerrorMessage(ps->conn),
+		        line, sizeof(line)));
 		return BROKEN;
 	}
 	if (strcmp(state, "57014") == 0 || strcmp(state, "55P03") == 0)
 		return fail(ps, SGW_STORE_TIMEOUT,
-		    "statement cancelled after command_timeout (%lld ms): %s",
-		    (long long)ps->command_ms, msg != NULL ? msg : state);
+		    "statement cancelled after "
+		    "%lld ms: %s",
+		    (long long)timeout_ms, msg != NULL ? msg : state);
 	if (strcmp(state, "53100") == 0)
-		return fail(ps, SGW_STORE_NOSPACE, "%s", msg != NULL ? msg : state);
+		return fail(
+		    ps, SGW_STORE_NOSPACE, "%s", msg != NULL ? msg : state);
 	if (strcmp(state, "26000") == 0 || strcmp(state, "42P01") == 0)
 		drop(ps);
 	return fail(ps, SGW_STORE_UNAVAILABLE, "%s (SQLSTATE %s)",
@@ -573,7 +594,8 @@ static int
 wait_ready(struct pg_store *ps, int64_t deadline)
 {
 	while (PQisBusy(ps->conn)) {
-		struct pollfd pfd = {.fd = PQsocket(ps->conn), .events = POLLIN};
+		struct pollfd pfd = {
+		    .fd = PQsocket(ps->conn), .events = POLLIN};
 		int64_t left = deadline - mono_ms();
 		int n;
 
@@ -605,7 +627,8 @@ collect(struct pg_store *ps, int64_t deadline, PGresult **out)
 			return rc;
 		if ((r = PQgetResult(ps->conn)) == NULL)
 			return SGW_STORE_OK;
-		if (*out != NULL && (PQresultStatus(*out) == PGRES_FATAL_ERROR ||
+		if (*out != NULL &&
+		    (PQresultStatus(*out) == PGRES_FATAL_ERROR ||
 		        PQresultStatus(*out) == PGRES_PIPELINE_ABORTED)) {
 			PQclear(r);
 			continue;
@@ -623,10 +646,10 @@ send_one(struct pg_store *ps, const struct call *c)
 	if (c->simple)
 		return PQsendQuery(ps->conn, c->sql);
 	if (c->sql != NULL)
-		return PQsendQueryParams(ps->conn, c->sql, c->n, NULL, c->val,
-		    c->len, c->fmt, 1);
-	return PQsendQueryPrepared(ps->conn, stmts[c->s].name, c->n, c->val,
-	    c->len, c->fmt, 1);
+		return PQsendQueryParams(
+		    ps->conn, c->sql, c->n, NULL, c->val, c->len, c->fmt, 1);
+	return PQsendQueryPrepared(
+	    ps->conn, stmts[c->s].name, c->n, c->val, c->len, c->fmt, 1);
 }
 
 /* The connection failed under us: errstr says how. */
@@ -652,7 +675,9 @@ static int
 exchange(struct pg_store *ps, struct call *calls, int n, PGresult **res,
     int64_t timeout_ms)
 {
-	int64_t margin = timeout_ms / 2 > 100 ? timeout_ms / 2 : 100;
+	/* Generous: on a loaded host the server's own cancel can take a
+	 * while to arrive, and it leaves the connection usable. */
+	int64_t margin = timeout_ms > 250 ? timeout_ms : 250;
 	int64_t deadline = mono_ms() + n * timeout_ms + margin;
 	PGresult *sync = NULL;
 	int rc = SGW_STORE_OK;
@@ -673,14 +698,12 @@ exchange(struct pg_store *ps, struct call *calls, int n, PGresult **res,
 		rc = broken(ps);
 		goto fail;
 	}
-	for (int i = 0; i <= n; i++) {
-		PGresult **out = i < n ? &res[i] : &sync;
-
-		if (i == n && n == 1)
-			break;
-		if ((rc = collect(ps, deadline, out)) == SGW_STORE_TIMEOUT) {
-			rc = fail(ps, rc, "no answer within command_timeout "
-			    "(%lld ms)", (long long)timeout_ms);
+	/* n results, then a pipeline's sync. */
+	for (int i = 0; i < n + (n > 1); i++) {
+		if ((rc = collect(ps, deadline, i < n ? &res[i] : &sync)) ==
+		    SGW_STORE_TIMEOUT) {
+			rc = fail(ps, rc, "no answer within %lld ms",
+			    (long long)(n * timeout_ms + margin));
 			goto fail;
 		}
 		if (rc != SGW_STORE_OK) {
@@ -689,13 +712,14 @@ exchange(struct pg_store *ps, struct call *calls, int n, PGresult **res,
 		}
 	}
 	PQclear(sync);
+	sync = NULL;
 	if (n > 1 && !PQexitPipelineMode(ps->conn)) {
 		rc = broken(ps);
 		goto fail;
 	}
 	for (int i = 0; i < n; i++) {
-		ExecStatusType st = res[i] != NULL ? PQresultStatus(res[i]) :
-		                                     PGRES_FATAL_ERROR;
+		ExecStatusType st =
+		    res[i] != NULL ? PQresultStatus(res[i]) : PGRES_FATAL_ERROR;
 
 		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK ||
 		    st == PGRES_PIPELINE_ABORTED)
@@ -703,13 +727,14 @@ exchange(struct pg_store *ps, struct call *calls, int n, PGresult **res,
 		if (res[i] == NULL)
 			rc = broken(ps);
 		else
-			rc = result_rc(ps, res[i]);
+			rc = result_rc(ps, res[i], timeout_ms);
 		if (rc == BROKEN)
 			drop(ps);
 		return rc;
 	}
 	return SGW_STORE_OK;
 fail:
+	PQclear(sync);
 	drop(ps);
 	return rc;
 }
@@ -787,9 +812,11 @@ dial(struct pg_store *ps)
 		struct pollfd pfd = {.fd = PQsocket(ps->conn)};
 		int64_t left = deadline - mono_ms();
 
-		if (st == PGRES_POLLING_FAILED || PQstatus(ps->conn) == CONNECTION_BAD) {
+		if (st == PGRES_POLLING_FAILED ||
+		    PQstatus(ps->conn) == CONNECTION_BAD) {
 			fail(ps, SGW_STORE_UNAVAILABLE, "cannot connect: %s",
-			    first_line(PQerrorMessage(ps->conn), line, sizeof(line)));
+			    first_line(
+			        PQerrorMessage(ps->conn), line, sizeof(line)));
 			goto fail;
 		}
 		if (left <= 0) {
@@ -800,7 +827,8 @@ dial(struct pg_store *ps)
 		}
 		pfd.events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT;
 		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR) {
-			fail(ps, SGW_STORE_UNAVAILABLE, "poll: %s", strerror(errno));
+			fail(ps, SGW_STORE_UNAVAILABLE, "poll: %s",
+			    strerror(errno));
 			goto fail;
 		}
 		st = PQconnectPoll(ps->conn);
@@ -813,8 +841,10 @@ fail:
 	return SGW_STORE_UNAVAILABLE;
 }
 
-/* The status of the schema, set-up's own result codes. */
-#define SCHEMA_BAD (-200) /* errstr says why; opening must fail */
+/* Set-up's own result: the database answers, but this gateway cannot use
+ * it as it is (an unknown schema version, missing tables, a wrong shape,
+ * no right to create tables). errstr says why; opening fails on it. */
+#define SCHEMA_BAD (-200)
 
 /* Which of our tables exist: have[] gets 0/1 each. */
 static int
@@ -835,7 +865,8 @@ tables_present(struct pg_store *ps, int have[NTABLES])
 		return rc;
 	if (PQntuples(r) != 1 || PQnfields(r) != NTABLES) {
 		PQclear(r);
-		return fail(ps, SGW_STORE_UNAVAILABLE, "unexpected catalog answer");
+		return fail(
+		    ps, SGW_STORE_UNAVAILABLE, "unexpected catalog answer");
 	}
 	for (int i = 0; i < NTABLES; i++)
 		have[i] = col_bool(r, 0, i);
@@ -851,14 +882,18 @@ check_version(struct pg_store *ps)
 	PGresult *r = NULL;
 	int rc;
 
-	snprintf(sql, sizeof(sql), "SELECT version::bigint FROM %sschema", ps->prefix);
+	snprintf(sql, sizeof(sql), "SELECT version::bigint FROM %sschema",
+	    ps->prefix);
 	if ((rc = setup_exec(ps, sql, ps->connect_ms, &r, 0)) != SGW_STORE_OK)
 		return rc;
 	if (PQntuples(r) != 1) {
-		rc = fail(ps, SCHEMA_BAD, "%sschema holds %d rows, not one "
-		    "version; refusing to start", ps->prefix, PQntuples(r));
+		rc = fail(ps, SCHEMA_BAD,
+		    "%sschema holds %d rows, not one "
+		    "version; refusing to start",
+		    ps->prefix, PQntuples(r));
 	} else if (col_i64(r, 0, 0) != SCHEMA_VERSION) {
-		rc = fail(ps, SCHEMA_BAD, "schema version %lld in %sschema is not "
+		rc = fail(ps, SCHEMA_BAD,
+		    "schema version %lld in %sschema is not "
 		    "one this sessiongw knows (%d); refusing to start",
 		    (long long)col_i64(r, 0, 0), ps->prefix, SCHEMA_VERSION);
 	}
@@ -899,18 +934,93 @@ check_columns(struct pg_store *ps, const int have[NTABLES])
 				type = PQgetvalue(r, i, 2);
 		}
 		if (type == NULL) {
-			rc = fail(ps, SCHEMA_BAD, "table %s has no column %s", tn,
-			    columns[k].name);
+			rc = fail(ps, SCHEMA_BAD, "table %s has no column %s",
+			    tn, columns[k].name);
 			break;
 		}
 		if (strcmp(type, columns[k].type) != 0) {
-			rc = fail(ps, SCHEMA_BAD, "column %s.%s is %s, not %s", tn,
-			    columns[k].name, type, columns[k].type);
+			rc = fail(ps, SCHEMA_BAD, "column %s.%s is %s, not %s",
+			    tn, columns[k].name, type, columns[k].type);
 			break;
 		}
 	}
 	PQclear(r);
 	return rc;
+}
+
+/* The unique keys, and data's foreign key that ends data with its
+ * session (in the tables that are there). */
+static int
+check_keys(struct pg_store *ps, const int have[NTABLES])
+{
+	char names[NTABLES][SGW_PG_PREFIX_MAXLEN + 16];
+	PGresult *r = NULL;
+	int rc;
+
+	for (int i = 0; i < NTABLES; i++)
+		snprintf(names[i], sizeof(names[i]), "%s%s", ps->prefix,
+		    table_names[i]);
+	rc = setup_exec(ps,
+	    "SELECT c.relname::text, "
+	    "string_agg(a.attname::text, ',' ORDER BY k.n) "
+	    "FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
+	    "CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY "
+	    "AS k(attnum, n) "
+	    "JOIN pg_attribute a ON a.attrelid = i.indrelid "
+	    "AND a.attnum = k.attnum "
+	    "WHERE i.indisunique AND i.indpred IS NULL AND i.indrelid IN "
+	    "(to_regclass($1), to_regclass($2), to_regclass($3), "
+	    "to_regclass($4)) "
+	    "GROUP BY c.relname, i.indexrelid "
+	    "UNION ALL "
+	    "SELECT 'cascade', count(*)::text FROM pg_constraint "
+	    "WHERE contype = 'f' AND confdeltype = 'c' "
+	    "AND conrelid = to_regclass($2) AND confrelid = to_regclass($1)",
+	    ps->connect_ms, &r, 4, names[0], names[1], names[2], names[3]);
+	if (rc != SGW_STORE_OK)
+		return rc;
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		const char *tn = names[keys[k].table];
+		int found = 0;
+
+		if (!have[keys[k].table])
+			continue;
+		for (int i = 0; i < PQntuples(r) && !found; i++)
+			found = strcmp(PQgetvalue(r, i, 0), tn) == 0 &&
+			    strcmp(PQgetvalue(r, i, 1), keys[k].cols) == 0;
+		if (!found) {
+			rc = fail(ps, SCHEMA_BAD,
+			    "table %s has no unique key on "
+			    "(%s)",
+			    tn, keys[k].cols);
+			goto done;
+		}
+	}
+	if (have[T_SESSIONS] && have[T_DATA]) {
+		const char *n = "0";
+
+		for (int i = 0; i < PQntuples(r); i++) {
+			if (strcmp(PQgetvalue(r, i, 0), "cascade") == 0)
+				n = PQgetvalue(r, i, 1);
+		}
+		if (strcmp(n, "0") == 0)
+			rc = fail(ps, SCHEMA_BAD,
+			    "table %s has no foreign key to "
+			    "%s ON DELETE CASCADE",
+			    names[T_DATA], names[T_SESSIONS]);
+	}
+done:
+	PQclear(r);
+	return rc;
+}
+
+/* The shape of what is there: columns, then keys. */
+static int
+check_shape(struct pg_store *ps, const int have[NTABLES])
+{
+	int rc = check_columns(ps, have);
+
+	return rc != SGW_STORE_OK ? rc : check_keys(ps, have);
 }
 
 /*
@@ -936,7 +1046,8 @@ create_missing(struct pg_store *ps)
 	rc = setup_exec(ps, "SELECT pg_advisory_xact_lock(hashtext($1))",
 	    ps->connect_ms, &r, 1, lock);
 	PQclear(r);
-	if (rc != SGW_STORE_OK || (rc = tables_present(ps, have)) != SGW_STORE_OK)
+	if (rc != SGW_STORE_OK ||
+	    (rc = tables_present(ps, have)) != SGW_STORE_OK)
 		goto fail;
 	if (have[T_SCHEMA] && (rc = check_version(ps)) != SGW_STORE_OK)
 		goto fail;
@@ -944,7 +1055,8 @@ create_missing(struct pg_store *ps)
 		if (have[i])
 			continue;
 		if (expand(ps->prefix, table_ddl[i], sql, sizeof(sql)) == -1) {
-			rc = fail(ps, SGW_STORE_UNAVAILABLE, "statement too long");
+			rc = fail(
+			    ps, SGW_STORE_UNAVAILABLE, "statement too long");
 			goto fail;
 		}
 		if ((rc = setup_simple(ps, sql)) != SGW_STORE_OK)
@@ -960,11 +1072,24 @@ create_missing(struct pg_store *ps)
 	if (made)
 		snprintf(p, left, " (version %d)", SCHEMA_VERSION);
 	else /* another process made them while we waited for the lock */
-		snprintf(ps->report, sizeof(ps->report), "nothing to do: tables "
-		    "%ssessions, %sdata, %scounters and %sschema exist (version %d)",
-		    ps->prefix, ps->prefix, ps->prefix, ps->prefix, SCHEMA_VERSION);
+		snprintf(ps->report, sizeof(ps->report),
+		    "nothing to do: tables "
+		    "%ssessions, %sdata, %scounters and %sschema exist "
+		    "(version %d)",
+		    ps->prefix, ps->prefix, ps->prefix, ps->prefix,
+		    SCHEMA_VERSION);
 	return SGW_STORE_OK;
 fail:
+	if (rc == SGW_STORE_UNAVAILABLE) {
+		char why[sizeof(ps->base.errstr)];
+
+		snprintf(why, sizeof(why), "%s", ps->base.errstr + 10);
+		fail(ps, rc,
+		    "cannot create the tables: %s (create_tables = on "
+		    "needs the right to; or run `sessiongw store init` as the "
+		    "owner)",
+		    why);
+	}
 	/* The connection is in an aborted or open transaction: a new one
 	 * is simpler than a ROLLBACK that may fail too. */
 	drop(ps);
@@ -990,17 +1115,20 @@ setup_schema(struct pg_store *ps)
 	for (int i = 0; i < NTABLES; i++) {
 		if (have[i])
 			continue;
-		snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing),
-		    "%s%s%s", n++ ? ", " : "", ps->prefix, table_names[i]);
+		snprintf(missing + strlen(missing),
+		    sizeof(missing) - strlen(missing), "%s%s%s",
+		    n++ ? ", " : "", ps->prefix, table_names[i]);
 	}
 	if (n > 0 && !ps->create)
-		return fail(ps, SCHEMA_BAD, "missing table%s %s (create_tables "
-		    "is off: run `sessiongw store init`)", n > 1 ? "s" : "", missing);
+		return fail(ps, SCHEMA_BAD,
+		    "missing table%s %s (create_tables "
+		    "is off: run `sessiongw store init`)",
+		    n > 1 ? "s" : "", missing);
 	if (n > 0 && ps->check_only) {
 		ps->pending = 1;
 		if (have[T_SCHEMA] && (rc = check_version(ps)) != SGW_STORE_OK)
 			return rc;
-		return check_columns(ps, have);
+		return check_shape(ps, have);
 	}
 	if (n > 0) {
 		if ((rc = create_missing(ps)) != SGW_STORE_OK)
@@ -1010,11 +1138,14 @@ setup_schema(struct pg_store *ps)
 	} else {
 		if ((rc = check_version(ps)) != SGW_STORE_OK)
 			return rc;
-		snprintf(ps->report, sizeof(ps->report), "nothing to do: tables "
-		    "%ssessions, %sdata, %scounters and %sschema exist (version %d)",
-		    ps->prefix, ps->prefix, ps->prefix, ps->prefix, SCHEMA_VERSION);
+		snprintf(ps->report, sizeof(ps->report),
+		    "nothing to do: tables "
+		    "%ssessions, %sdata, %scounters and %sschema exist "
+		    "(version %d)",
+		    ps->prefix, ps->prefix, ps->prefix, ps->prefix,
+		    SCHEMA_VERSION);
 	}
-	return check_columns(ps, have);
+	return check_shape(ps, have);
 }
 
 /* Prepares every statement in one pipeline. A statement the tables
@@ -1043,11 +1174,13 @@ prepare_all(struct pg_store *ps)
 			    "no answer while preparing statements");
 		if (rc == SGW_STORE_OK && r != NULL &&
 		    PQresultStatus(r) == PGRES_FATAL_ERROR) {
-			const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+			const char *m =
+			    PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 
 			/* The statements are part of the tables' shape. */
-			rc = fail(ps, SCHEMA_BAD, "preparing %s: %s", i < NSTMT ?
-			    stmts[i].name : "statements", m != NULL ? m : "failed");
+			rc = fail(ps, SCHEMA_BAD, "preparing %s: %s",
+			    i < NSTMT ? stmts[i].name : "statements",
+			    m != NULL ? m : "failed");
 		}
 		PQclear(r);
 		r = NULL;
@@ -1083,9 +1216,17 @@ ensure(struct pg_store *ps)
 	if (rc == SGW_STORE_OK && ps->conn != NULL && !ps->pending)
 		rc = prepare_all(ps);
 	if (rc == SGW_STORE_OK && ps->conn == NULL)
-		rc = fail(ps, SGW_STORE_UNAVAILABLE, "connection lost during set-up");
+		rc = fail(ps, BROKEN, "connection lost during set-up");
 	if (rc != SGW_STORE_OK)
 		drop(ps);
+	/*
+	 * Connected, then an SQL error rather than a lost connection or a
+	 * timeout (those are BROKEN and TIMEOUT): the server said no, as in
+	 * "permission denied for schema public" while creating the tables.
+	 * Waiting will not help, so opening fails on it.
+	 */
+	if (rc == SGW_STORE_UNAVAILABLE)
+		rc = SCHEMA_BAD;
 	return rc == BROKEN ? SGW_STORE_UNAVAILABLE : rc;
 }
 
@@ -1093,7 +1234,7 @@ static int
 retryable(const struct call *calls, int n)
 {
 	for (int i = 0; i < n; i++) {
-		if (calls[i].sql != NULL || !stmts[calls[i].s].retry)
+		if (!calls[i].retry)
 			return 0;
 	}
 	return 1;
@@ -1134,7 +1275,7 @@ run(struct pg_store *ps, struct call *calls, int n, PGresult **res)
 static struct call
 prepared(enum stmt s)
 {
-	struct call c = {.s = s};
+	struct call c = {.s = s, .retry = stmts[s].retry};
 
 	return c;
 }
@@ -1174,7 +1315,8 @@ read_record(const PGresult *r, int row, int first, struct sgw_record *rec)
 {
 	memset(rec, 0, sizeof(*rec));
 	if (col_copy(r, row, first, rec->user, sizeof(rec->user), 1) == -1 ||
-	    col_copy(r, row, first + 1, rec->client, sizeof(rec->client), 1) == -1 ||
+	    col_copy(r, row, first + 1, rec->client, sizeof(rec->client), 1) ==
+	        -1 ||
 	    PQgetlength(r, row, first + 2) != SGW_AGENT_LEN)
 		return -1;
 	memcpy(rec->agent, PQgetvalue(r, row, first + 2), SGW_AGENT_LEN);
@@ -1226,7 +1368,8 @@ pg_get(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 		rc = SGW_STORE_NOTFOUND;
 	else if ((rc = one_row(ps, r, 8)) == SGW_STORE_OK &&
 	    read_record(r, 0, 0, out) == -1)
-		rc = fail(ps, SGW_STORE_UNAVAILABLE, "a session row does not fit");
+		rc = fail(
+		    ps, SGW_STORE_UNAVAILABLE, "a session row does not fit");
 done:
 	PQclear(r);
 	return rc;
@@ -1240,8 +1383,8 @@ affected(struct pg_store *ps, struct call *c)
 	int rc;
 
 	if ((rc = run(ps, c, 1, &r)) == SGW_STORE_OK)
-		rc = strcmp(PQcmdTuples(r), "0") == 0 ? SGW_STORE_NOTFOUND :
-		                                       SGW_STORE_OK;
+		rc = strcmp(PQcmdTuples(r), "0") == 0 ? SGW_STORE_NOTFOUND
+		                                      : SGW_STORE_OK;
 	PQclear(r);
 	return rc;
 }
@@ -1269,8 +1412,8 @@ pg_del(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN])
 }
 
 static int
-pg_user_sessions(struct sgw_store *st, const char *user,
-    struct sgw_stored **out, size_t *n)
+pg_user_sessions(
+    struct sgw_store *st, const char *user, struct sgw_stored **out, size_t *n)
 {
 	struct pg_store *ps = (struct pg_store *)st;
 	struct call c = prepared(S_USER);
@@ -1295,7 +1438,8 @@ pg_user_sessions(struct sgw_store *st, const char *user,
 	for (int i = 0; i < rows; i++) {
 		if (PQgetlength(r, i, 0) != SGW_HASH_LEN ||
 		    read_record(r, i, 1, &v[i].rec) == -1) {
-			rc = fail(ps, SGW_STORE_UNAVAILABLE, "a session row does not fit");
+			rc = fail(ps, SGW_STORE_UNAVAILABLE,
+			    "a session row does not fit");
 			free(v);
 			goto done;
 		}
@@ -1356,6 +1500,8 @@ pg_data_put(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 	PGresult *r[2];
 	int rc;
 
+	if (len > INT32_MAX) /* libpq lengths are ints */
+		return fail(ps, SGW_STORE_UNAVAILABLE, "value too long");
 	arg_bytes(&c[0], hash, SGW_HASH_LEN);
 	arg_bytes(&c[1], hash, SGW_HASH_LEN);
 	arg_text(&c[1], key);
@@ -1385,8 +1531,9 @@ pg_data_del(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 	arg_text(&c, key);
 	if ((rc = run(ps, &c, 1, &r)) == SGW_STORE_OK &&
 	    (rc = one_row(ps, r, 2)) == SGW_STORE_OK)
-		rc = col_i64(r, 0, 0) == 0 || col_i64(r, 0, 1) == 0 ?
-		    SGW_STORE_NOTFOUND : SGW_STORE_OK;
+		rc = col_i64(r, 0, 0) == 0 || col_i64(r, 0, 1) == 0
+		    ? SGW_STORE_NOTFOUND
+		    : SGW_STORE_OK;
 	PQclear(r);
 	return rc;
 }
@@ -1472,11 +1619,14 @@ pg_counter_del(struct sgw_store *st, const char *key)
 	return rc == SGW_STORE_NOTFOUND ? SGW_STORE_OK : rc;
 }
 
+/* Literal SQL, not the prepared sgw_ping: it answers even on a -t
+ * connection that prepared nothing because the tables are still to be
+ * made. Still one round trip. */
 static int
 pg_ping(struct sgw_store *st)
 {
 	struct pg_store *ps = (struct pg_store *)st;
-	struct call c = prepared(S_PING);
+	struct call c = {.sql = "SELECT 1", .retry = 1};
 	PGresult *r;
 	int rc;
 
@@ -1548,22 +1698,22 @@ pg_close(struct sgw_store *st)
 }
 
 static const struct sgw_store_ops pg_ops = {
-	.put = pg_put,
-	.get = pg_get,
-	.refresh = pg_refresh,
-	.del = pg_del,
-	.user_sessions = pg_user_sessions,
-	.data_get = pg_data_get,
-	.data_put = pg_data_put,
-	.data_del = pg_data_del,
-	.counter_add = pg_counter_add,
-	.counter_get = pg_counter_get,
-	.counter_set = pg_counter_set,
-	.counter_del = pg_counter_del,
-	.ping = pg_ping,
-	.active = pg_active,
-	.sweep = pg_sweep,
-	.close = pg_close,
+    .put = pg_put,
+    .get = pg_get,
+    .refresh = pg_refresh,
+    .del = pg_del,
+    .user_sessions = pg_user_sessions,
+    .data_get = pg_data_get,
+    .data_put = pg_data_put,
+    .data_del = pg_data_del,
+    .counter_add = pg_counter_add,
+    .counter_get = pg_counter_get,
+    .counter_set = pg_counter_set,
+    .counter_del = pg_counter_del,
+    .ping = pg_ping,
+    .active = pg_active,
+    .sweep = pg_sweep,
+    .close = pg_close,
 };
 
 /* A store with its statements made, not yet connected. */
@@ -1618,8 +1768,9 @@ copy_err(const struct pg_store *ps, char *err, size_t errlen)
  * gateway must not start on it. A server that cannot be reached does not:
  * the worker starts, answers 503 and connects (and creates or checks the
  * tables) once the server is back, as it would after a restart.
- * CHECK: the same without creating anything, and an unreachable server
- * is an error too.
+ * CHECK: the same without creating anything; sgw_store_check's ping then
+ * says whether the server answers (so -t reports it, and a starting
+ * gateway says so and serves 503 until it does).
  */
 static struct sgw_store *
 pg_open(const struct sgw_conf *conf, const void *opts, enum sgw_store_mode mode,
@@ -1633,7 +1784,7 @@ pg_open(const struct sgw_conf *conf, const void *opts, enum sgw_store_mode mode,
 		return NULL;
 	ps->check_only = mode == SGW_STORE_CHECK;
 	rc = ensure(ps);
-	if (rc == SCHEMA_BAD || (rc != SGW_STORE_OK && ps->check_only)) {
+	if (rc == SCHEMA_BAD) {
 		copy_err(ps, err, errlen);
 		pg_close(&ps->base);
 		return NULL;
@@ -1663,12 +1814,12 @@ pg_init(const struct sgw_conf *conf, const void *opts, char *report,
 }
 
 const struct sgw_store_backend sgw_store_postgres = {
-	.name = "postgres",
-	.keys = pg_keys,
-	.nkeys = sizeof(pg_keys) / sizeof(pg_keys[0]),
-	.conf_size = sizeof(struct sgw_postgres_conf),
-	.validate = pg_validate,
-	.open = pg_open,
-	.init = pg_init,
-	.wipe = pg_wipe,
+    .name = "postgres",
+    .keys = pg_keys,
+    .nkeys = sizeof(pg_keys) / sizeof(pg_keys[0]),
+    .conf_size = sizeof(struct sgw_postgres_conf),
+    .validate = pg_validate,
+    .open = pg_open,
+    .init = pg_init,
+    .wipe = pg_wipe,
 };

@@ -29,8 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store.h" /* before conf.h, which uses struct sgw_conf early */
 #include "conf.h"
+#include "store.h"
 #include "store_lmdb.h"
 
 #define MIB ((size_t)1 << 20)
@@ -166,7 +166,8 @@ fx_setup(void **state)
 	f->o.path = f->dir;
 	f->o.map_size = 64 * MIB;
 	f->o.sync = 0;
-	if ((f->st = open_store(&f->o, SGW_STORE_SERVE, err, sizeof(err))) == NULL) {
+	if ((f->st = open_store(&f->o, SGW_STORE_SERVE, err, sizeof(err))) ==
+	    NULL) {
 		fprintf(stderr, "open: %s\n", err);
 		rmtree(f->dir);
 		free(f);
@@ -206,12 +207,14 @@ descriptor_has_the_lmdb_section(void **state)
 {
 	const struct sgw_conf_key *k = sgw_store_lmdb.keys;
 	char why[256];
-	struct sgw_lmdb_conf rel = {.path = "var/lib/sessiongw", .map_size = MIB};
+	struct sgw_lmdb_conf rel = {
+	    .path = "var/lib/sessiongw", .map_size = MIB};
 
 	(void)state;
 	assert_string_equal(sgw_store_lmdb.name, "lmdb");
 	assert_int_equal(sgw_store_lmdb.nkeys, 3);
-	assert_int_equal(sgw_store_lmdb.conf_size, sizeof(struct sgw_lmdb_conf));
+	assert_int_equal(
+	    sgw_store_lmdb.conf_size, sizeof(struct sgw_lmdb_conf));
 	assert_null(sgw_store_lmdb.wipe);
 	assert_string_equal(k[0].section, "lmdb");
 	assert_string_equal(k[0].name, "path");
@@ -311,14 +314,17 @@ put_over_an_existing_hash_replaces_it_whole(void **state)
 
 	mkhash(h, 1);
 	put_session(st, 1, "alice", NOW, NOW + 1000);
-	assert_int_equal(st->ops->data_put(st, h, "k", "v", 1, 64), SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->data_put(st, h, "k", "v", 1, 64), SGW_STORE_OK);
 	put_session(st, 1, "bob", NOW + 1, NOW + 2000);
 	assert_int_equal(st->ops->get(st, h, &r), SGW_STORE_OK);
 	assert_string_equal(r.user, "bob");
-	assert_int_equal(st->ops->user_sessions(st, "alice", &v, &n), SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->user_sessions(st, "alice", &v, &n), SGW_STORE_OK);
 	assert_int_equal(n, 0);
 	assert_null(v);
-	assert_int_equal(st->ops->data_get(st, h, "k", &val, &len), SGW_STORE_NOTFOUND);
+	assert_int_equal(
+	    st->ops->data_get(st, h, "k", &val, &len), SGW_STORE_NOTFOUND);
 	assert_int_equal(stat_of(st).expiry_index, 1);
 	assert_int_equal(stat_of(st).user_index, 1);
 }
@@ -336,7 +342,8 @@ refresh_moves_the_deadline_and_never_recreates(void **state)
 	mkhash(h, 1);
 	mkhash(gone, 2);
 	put_session(st, 1, "alice", NOW, NOW + 1000);
-	assert_int_equal(st->ops->refresh(st, h, NOW + 500, NOW + 1500, NOW + 500),
+	assert_int_equal(
+	    st->ops->refresh(st, h, NOW + 500, NOW + 1500, NOW + 500),
 	    SGW_STORE_OK);
 	assert_int_equal(st->ops->get(st, h, &r), SGW_STORE_OK);
 	assert_int_equal(r.seen_ms, NOW + 500);
@@ -345,7 +352,8 @@ refresh_moves_the_deadline_and_never_recreates(void **state)
 	assert_string_equal(r.user, "alice");
 	/* One expiry entry, at the new deadline. */
 	assert_int_equal(stat_of(st).expiry_index, 1);
-	assert_int_equal(st->ops->sweep(st, NOW + 1000, 100, &swept, &more), SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->sweep(st, NOW + 1000, 100, &swept, &more), SGW_STORE_OK);
 	assert_int_equal(swept, 0);
 	assert_int_equal(st->ops->get(st, h, &r), SGW_STORE_OK);
 
@@ -353,13 +361,14 @@ refresh_moves_the_deadline_and_never_recreates(void **state)
 	assert_int_equal(st->ops->refresh(st, gone, NOW, NOW + 1000, NOW),
 	    SGW_STORE_NOTFOUND);
 	assert_int_equal(st->ops->get(st, gone, &r), SGW_STORE_NOTFOUND);
-	assert_int_equal(st->ops->refresh(st, h, NOW + 1500, NOW + 3000, NOW + 1500),
+	assert_int_equal(
+	    st->ops->refresh(st, h, NOW + 1500, NOW + 3000, NOW + 1500),
 	    SGW_STORE_NOTFOUND);
 	assert_int_equal(st->ops->get(st, h, &r), SGW_STORE_OK);
 	assert_int_equal(r.deadline_ms, NOW + 1500);
 	assert_int_equal(st->ops->del(st, h), SGW_STORE_OK);
-	assert_int_equal(st->ops->refresh(st, h, NOW, NOW + 1000, NOW),
-	    SGW_STORE_NOTFOUND);
+	assert_int_equal(
+	    st->ops->refresh(st, h, NOW, NOW + 1000, NOW), SGW_STORE_NOTFOUND);
 	assert_int_equal(st->ops->get(st, h, &r), SGW_STORE_NOTFOUND);
 	assert_int_equal(stat_of(st).sessions, 0);
 	assert_int_equal(stat_of(st).expiry_index, 0);
@@ -379,9 +388,12 @@ del_removes_the_session_its_data_and_index_entries(void **state)
 	mkhash(h2, 2);
 	put_session(st, 1, "alice", NOW, NOW + 1000);
 	put_session(st, 2, "alice", NOW + 1, NOW + 1000);
-	assert_int_equal(st->ops->data_put(st, h, "a", "1", 1, 64), SGW_STORE_OK);
-	assert_int_equal(st->ops->data_put(st, h, "b", "2", 1, 64), SGW_STORE_OK);
-	assert_int_equal(st->ops->data_put(st, h2, "a", "3", 1, 64), SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->data_put(st, h, "a", "1", 1, 64), SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->data_put(st, h, "b", "2", 1, 64), SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->data_put(st, h2, "a", "3", 1, 64), SGW_STORE_OK);
 	assert_int_equal(st->ops->del(st, h), SGW_STORE_OK);
 	assert_int_equal(st->ops->del(st, h), SGW_STORE_NOTFOUND);
 	s = stat_of(st);
@@ -389,7 +401,8 @@ del_removes_the_session_its_data_and_index_entries(void **state)
 	assert_int_equal(s.user_index, 1);
 	assert_int_equal(s.expiry_index, 1);
 	assert_int_equal(s.data, 1); /* only the other session's */
-	assert_int_equal(st->ops->user_sessions(st, "alice", &v, &n), SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->user_sessions(st, "alice", &v, &n), SGW_STORE_OK);
 	assert_int_equal(n, 1);
 	assert_memory_equal(v[0].hash, h2, SGW_HASH_LEN);
 	free(v);
@@ -409,7 +422,8 @@ user_sessions_lists_oldest_first_and_only_the_user(void **state)
 	put_session(st, 3, "bob", NOW, NOW + 1000);
 	put_session(st, 4, "alice", NOW + 20, NOW - 1); /* past its deadline */
 	put_session(st, 5, "alicea", NOW, NOW + 1000);
-	assert_int_equal(st->ops->user_sessions(st, "alice", &v, &n), SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->user_sessions(st, "alice", &v, &n), SGW_STORE_OK);
 	assert_int_equal(n, 3);
 	assert_int_equal(v[0].rec.created_ms, NOW + 10);
 	assert_int_equal(v[1].rec.created_ms, NOW + 20);
@@ -422,7 +436,8 @@ user_sessions_lists_oldest_first_and_only_the_user(void **state)
 	assert_string_equal(v[2].rec.client, "192.0.2.7");
 	free(v);
 	v = NULL;
-	assert_int_equal(st->ops->user_sessions(st, "carol", &v, &n), SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->user_sessions(st, "carol", &v, &n), SGW_STORE_OK);
 	assert_int_equal(n, 0);
 	assert_null(v);
 }
@@ -448,18 +463,21 @@ user_sessions_drops_index_entries_without_a_session(void **state)
 		MDB_dbi dbi;
 		MDB_val k = {SGW_HASH_LEN, h};
 
-		if (mdb_env_create(&env) != 0 || mdb_env_set_maxdbs(env, 8) != 0 ||
+		if (mdb_env_create(&env) != 0 ||
+		    mdb_env_set_maxdbs(env, 8) != 0 ||
 		    mdb_env_open(env, f->dir, MDB_NOTLS, 0600) != 0 ||
 		    mdb_txn_begin(env, NULL, 0, &txn) != 0 ||
 		    mdb_dbi_open(txn, "sessions", 0, &dbi) != 0 ||
-		    mdb_del(txn, dbi, &k, NULL) != 0 || mdb_txn_commit(txn) != 0)
+		    mdb_del(txn, dbi, &k, NULL) != 0 ||
+		    mdb_txn_commit(txn) != 0)
 			_exit(1);
 		mdb_env_close(env);
 		_exit(0);
 	}
 	assert_int_equal(reap(pid), 0);
 	assert_int_equal(stat_of(f->st).user_index, 2);
-	assert_int_equal(f->st->ops->user_sessions(f->st, "alice", &v, &n), SGW_STORE_OK);
+	assert_int_equal(
+	    f->st->ops->user_sessions(f->st, "alice", &v, &n), SGW_STORE_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(v[0].rec.created_ms, NOW + 1);
 	free(v);
@@ -480,32 +498,42 @@ data_put_get_del(void **state)
 	mkhash(h, 1);
 	mkhash(none, 2);
 	put_session(st, 1, "alice", NOW, NOW + 1000);
-	assert_int_equal(st->ops->data_get(st, h, "k", &val, &len), SGW_STORE_NOTFOUND);
+	assert_int_equal(
+	    st->ops->data_get(st, h, "k", &val, &len), SGW_STORE_NOTFOUND);
 	assert_null(val);
-	assert_int_equal(st->ops->data_put(st, h, "k", "a\0b", 3, 64), SGW_STORE_OK);
-	assert_int_equal(st->ops->data_get(st, h, "k", &val, &len), SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->data_put(st, h, "k", "a\0b", 3, 64), SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->data_get(st, h, "k", &val, &len), SGW_STORE_OK);
 	assert_int_equal(len, 3);
 	assert_memory_equal(val, "a\0b", 4); /* NUL-terminated too */
 	free(val);
 	/* Replacing, an empty value, the largest value. */
-	assert_int_equal(st->ops->data_put(st, h, "k", "", 0, 64), SGW_STORE_OK);
-	assert_int_equal(st->ops->data_get(st, h, "k", &val, &len), SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->data_put(st, h, "k", "", 0, 64), SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->data_get(st, h, "k", &val, &len), SGW_STORE_OK);
 	assert_int_equal(len, 0);
 	assert_string_equal(val, "");
 	free(val);
 	memset(big, 'x', sizeof(big));
-	assert_int_equal(st->ops->data_put(st, h, "k", big, sizeof(big), 64), SGW_STORE_OK);
-	assert_int_equal(st->ops->data_get(st, h, "k", &val, &len), SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->data_put(st, h, "k", big, sizeof(big), 64), SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->data_get(st, h, "k", &val, &len), SGW_STORE_OK);
 	assert_int_equal(len, sizeof(big));
 	assert_memory_equal(val, big, sizeof(big));
 	free(val);
 	assert_int_equal(st->ops->data_del(st, h, "k"), SGW_STORE_OK);
 	assert_int_equal(st->ops->data_del(st, h, "k"), SGW_STORE_NOTFOUND);
-	assert_int_equal(st->ops->data_get(st, h, "k", &val, &len), SGW_STORE_NOTFOUND);
+	assert_int_equal(
+	    st->ops->data_get(st, h, "k", &val, &len), SGW_STORE_NOTFOUND);
 
 	/* No session: NOTFOUND for all three, and nothing stored. */
-	assert_int_equal(st->ops->data_put(st, none, "k", "v", 1, 64), SGW_STORE_NOTFOUND);
-	assert_int_equal(st->ops->data_get(st, none, "k", &val, &len), SGW_STORE_NOTFOUND);
+	assert_int_equal(
+	    st->ops->data_put(st, none, "k", "v", 1, 64), SGW_STORE_NOTFOUND);
+	assert_int_equal(
+	    st->ops->data_get(st, none, "k", &val, &len), SGW_STORE_NOTFOUND);
 	assert_int_equal(st->ops->data_del(st, none, "k"), SGW_STORE_NOTFOUND);
 	assert_int_equal(stat_of(st).data, 0);
 }
@@ -524,20 +552,27 @@ data_put_is_full_at_max_keys_but_replaces(void **state)
 	put_session(st, 2, "alice", NOW, NOW + 1000);
 	for (int i = 0; i < SGW_DATA_MAX_KEYS; i++) {
 		snprintf(key, sizeof(key), "k%d", i);
-		assert_int_equal(st->ops->data_put(st, h, key, "v", 1,
-		    SGW_DATA_MAX_KEYS), SGW_STORE_OK);
+		assert_int_equal(
+		    st->ops->data_put(st, h, key, "v", 1, SGW_DATA_MAX_KEYS),
+		    SGW_STORE_OK);
 	}
-	assert_int_equal(st->ops->data_put(st, h, "one-more", "v", 1, SGW_DATA_MAX_KEYS),
+	assert_int_equal(
+	    st->ops->data_put(st, h, "one-more", "v", 1, SGW_DATA_MAX_KEYS),
 	    SGW_STORE_FULL);
-	assert_int_equal(st->ops->data_put(st, h, "k7", "new", 3, SGW_DATA_MAX_KEYS),
+	assert_int_equal(
+	    st->ops->data_put(st, h, "k7", "new", 3, SGW_DATA_MAX_KEYS),
 	    SGW_STORE_OK);
 	/* Another session's keys do not count. */
-	assert_int_equal(st->ops->data_put(st, h2, "k", "v", 1, SGW_DATA_MAX_KEYS),
+	assert_int_equal(
+	    st->ops->data_put(st, h2, "k", "v", 1, SGW_DATA_MAX_KEYS),
 	    SGW_STORE_OK);
-	assert_int_equal(st->ops->data_put(st, h2, "k2", "v", 1, 1), SGW_STORE_FULL);
-	assert_int_equal(st->ops->data_put(st, h2, "k", "w", 1, 1), SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->data_put(st, h2, "k2", "v", 1, 1), SGW_STORE_FULL);
+	assert_int_equal(
+	    st->ops->data_put(st, h2, "k", "w", 1, 1), SGW_STORE_OK);
 	assert_int_equal(st->ops->data_del(st, h, "k0"), SGW_STORE_OK);
-	assert_int_equal(st->ops->data_put(st, h, "one-more", "v", 1, SGW_DATA_MAX_KEYS),
+	assert_int_equal(
+	    st->ops->data_put(st, h, "one-more", "v", 1, SGW_DATA_MAX_KEYS),
 	    SGW_STORE_OK);
 	assert_int_equal(stat_of(st).data, SGW_DATA_MAX_KEYS + 1);
 }
@@ -552,56 +587,67 @@ counters_add_get_set_del(void **state)
 	int64_t v = -1, ttl = -1;
 
 	/* Absent: OK with zeros, as a lockout that is not there reads. */
-	assert_int_equal(st->ops->counter_get(st, "f:u:alice", NOW, &v, &ttl),
-	    SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->counter_get(st, "f:u:alice", NOW, &v, &ttl), SGW_STORE_OK);
 	assert_int_equal(v, 0);
 	assert_int_equal(ttl, 0);
-	assert_int_equal(st->ops->counter_add(st, "f:u:alice", 1, 60000, NOW, &v),
+	assert_int_equal(
+	    st->ops->counter_add(st, "f:u:alice", 1, 60000, NOW, &v),
 	    SGW_STORE_OK);
 	assert_int_equal(v, 1);
 	/* An existing counter keeps its lifetime. */
-	assert_int_equal(st->ops->counter_add(st, "f:u:alice", 2, 99999, NOW + 10000, &v),
+	assert_int_equal(
+	    st->ops->counter_add(st, "f:u:alice", 2, 99999, NOW + 10000, &v),
 	    SGW_STORE_OK);
 	assert_int_equal(v, 3);
-	assert_int_equal(st->ops->counter_get(st, "f:u:alice", NOW + 20000, &v, &ttl),
+	assert_int_equal(
+	    st->ops->counter_get(st, "f:u:alice", NOW + 20000, &v, &ttl),
 	    SGW_STORE_OK);
 	assert_int_equal(v, 3);
 	assert_int_equal(ttl, 40000);
 	/* Past its lifetime it is absent, even unswept, and starts again. */
-	assert_int_equal(st->ops->counter_get(st, "f:u:alice", NOW + 60000, &v, &ttl),
+	assert_int_equal(
+	    st->ops->counter_get(st, "f:u:alice", NOW + 60000, &v, &ttl),
 	    SGW_STORE_OK);
 	assert_int_equal(v, 0);
 	assert_int_equal(ttl, 0);
-	assert_int_equal(st->ops->counter_add(st, "f:u:alice", 5, 1000, NOW + 60000, &v),
+	assert_int_equal(
+	    st->ops->counter_add(st, "f:u:alice", 5, 1000, NOW + 60000, &v),
 	    SGW_STORE_OK);
 	assert_int_equal(v, 5);
-	assert_int_equal(st->ops->counter_get(st, "f:u:alice", NOW + 60000, &v, &ttl),
+	assert_int_equal(
+	    st->ops->counter_get(st, "f:u:alice", NOW + 60000, &v, &ttl),
 	    SGW_STORE_OK);
 	assert_int_equal(ttl, 1000);
 	assert_int_equal(stat_of(st).expiry_index, 1);
 	/* set: whatever it was. */
-	assert_int_equal(st->ops->counter_set(st, "f:u:alice", 42, 5000, NOW + 60000),
+	assert_int_equal(
+	    st->ops->counter_set(st, "f:u:alice", 42, 5000, NOW + 60000),
 	    SGW_STORE_OK);
-	assert_int_equal(st->ops->counter_get(st, "f:u:alice", NOW + 61000, &v, &ttl),
+	assert_int_equal(
+	    st->ops->counter_get(st, "f:u:alice", NOW + 61000, &v, &ttl),
 	    SGW_STORE_OK);
 	assert_int_equal(v, 42);
 	assert_int_equal(ttl, 4000);
-	assert_int_equal(st->ops->counter_set(st, "l:u:alice", 1, 5000, NOW), SGW_STORE_OK);
-	assert_int_equal(st->ops->counter_add(st, "neg", -3, 5000, NOW, &v), SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->counter_set(st, "l:u:alice", 1, 5000, NOW), SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->counter_add(st, "neg", -3, 5000, NOW, &v), SGW_STORE_OK);
 	assert_int_equal(v, -3);
 	assert_int_equal(stat_of(st).counters, 3);
 	assert_int_equal(stat_of(st).expiry_index, 3);
 	assert_int_equal(st->ops->counter_del(st, "f:u:alice"), SGW_STORE_OK);
 	assert_int_equal(st->ops->counter_del(st, "f:u:alice"), SGW_STORE_OK);
 	v = ttl = -1;
-	assert_int_equal(st->ops->counter_get(st, "f:u:alice", NOW, &v, &ttl),
-	    SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->counter_get(st, "f:u:alice", NOW, &v, &ttl), SGW_STORE_OK);
 	assert_int_equal(v, 0);
 	assert_int_equal(ttl, 0);
 	assert_int_equal(stat_of(st).counters, 2);
 	assert_int_equal(stat_of(st).expiry_index, 2);
 	/* A key no add could make. */
-	assert_true(SGW_STORE_FAILED(st->ops->counter_add(st, "", 1, 1000, NOW, &v)));
+	assert_true(
+	    SGW_STORE_FAILED(st->ops->counter_add(st, "", 1, 1000, NOW, &v)));
 }
 
 /* ---- active and sweep ---- */
@@ -619,14 +665,16 @@ active_counts_sessions_before_their_deadline(void **state)
 	assert_int_equal(n, 0);
 	for (unsigned i = 0; i < 10; i++)
 		put_session(st, i, "alice", NOW, NOW + 100 * (int64_t)i);
-	assert_int_equal(st->ops->counter_add(st, "c", 1, 1, NOW - 50, &(int64_t){0}),
+	assert_int_equal(
+	    st->ops->counter_add(st, "c", 1, 1, NOW - 50, &(int64_t){0}),
 	    SGW_STORE_OK);
 	/* Deadlines NOW .. NOW+900: at NOW+500, six are due (0..500). */
 	assert_int_equal(st->ops->active(st, NOW + 500, &n), SGW_STORE_OK);
 	assert_int_equal(n, 4);
 	assert_int_equal(st->ops->active(st, NOW - 1, &n), SGW_STORE_OK);
 	assert_int_equal(n, 10);
-	assert_int_equal(st->ops->sweep(st, NOW + 500, 100, &swept, &more), SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->sweep(st, NOW + 500, 100, &swept, &more), SGW_STORE_OK);
 	assert_int_equal(swept, 6);
 	assert_int_equal(st->ops->active(st, NOW + 500, &n), SGW_STORE_OK);
 	assert_int_equal(n, 4);
@@ -650,25 +698,33 @@ sweep_removes_exactly_what_expired(void **state)
 		mkhash(h, i);
 		put_session(st, i, "alice", NOW - 100000 + i,
 		    i % 2 == 0 ? NOW - (int64_t)i : NOW + 1 + i);
-		assert_int_equal(st->ops->data_put(st, h, "a", "1", 1, 64), SGW_STORE_OK);
-		assert_int_equal(st->ops->data_put(st, h, "b", "2", 1, 64), SGW_STORE_OK);
+		assert_int_equal(
+		    st->ops->data_put(st, h, "a", "1", 1, 64), SGW_STORE_OK);
+		assert_int_equal(
+		    st->ops->data_put(st, h, "b", "2", 1, 64), SGW_STORE_OK);
 	}
 	/* Three counters due (one exactly at NOW), one not. */
-	assert_int_equal(st->ops->counter_set(st, "c1", 1, 10, NOW - 100), SGW_STORE_OK);
-	assert_int_equal(st->ops->counter_set(st, "c2", 1, 10, NOW - 10), SGW_STORE_OK);
-	assert_int_equal(st->ops->counter_set(st, "c3", 1, 0, NOW), SGW_STORE_OK);
-	assert_int_equal(st->ops->counter_set(st, "c4", 1, 1, NOW), SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->counter_set(st, "c1", 1, 10, NOW - 100), SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->counter_set(st, "c2", 1, 10, NOW - 10), SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->counter_set(st, "c3", 1, 0, NOW), SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->counter_set(st, "c4", 1, 1, NOW), SGW_STORE_OK);
 
 	/* Batches of 4: 13 due entries take four calls, "more" on three. */
 	do {
-		assert_int_equal(st->ops->sweep(st, NOW, 4, &swept, &more), SGW_STORE_OK);
+		assert_int_equal(
+		    st->ops->sweep(st, NOW, 4, &swept, &more), SGW_STORE_OK);
 		total += swept;
 		calls++;
 		assert_true(calls <= 4);
 	} while (more);
 	assert_int_equal(calls, 4);
 	assert_int_equal(total, 10);
-	assert_int_equal(st->ops->sweep(st, NOW, 4, &swept, &more), SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->sweep(st, NOW, 4, &swept, &more), SGW_STORE_OK);
 	assert_int_equal(swept, 0);
 	assert_int_equal(more, 0);
 
@@ -683,16 +739,20 @@ sweep_removes_exactly_what_expired(void **state)
 		assert_int_equal(st->ops->get(st, h, &r),
 		    i % 2 == 0 ? SGW_STORE_NOTFOUND : SGW_STORE_OK);
 	}
-	assert_int_equal(st->ops->user_sessions(st, "alice", &v, &n), SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->user_sessions(st, "alice", &v, &n), SGW_STORE_OK);
 	assert_int_equal(n, 10);
 	free(v);
-	assert_int_equal(st->ops->counter_get(st, "c4", NOW, &val, &ttl), SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->counter_get(st, "c4", NOW, &val, &ttl), SGW_STORE_OK);
 	assert_int_equal(val, 1);
-	assert_int_equal(st->ops->counter_get(st, "c3", NOW - 1, &val, &ttl), SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->counter_get(st, "c3", NOW - 1, &val, &ttl), SGW_STORE_OK);
 	assert_int_equal(val, 0); /* swept: gone even for an earlier "now" */
 
 	/* max 0 removes nothing and says whether something is due. */
-	assert_int_equal(st->ops->sweep(st, NOW + 5, 0, &swept, &more), SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->sweep(st, NOW + 5, 0, &swept, &more), SGW_STORE_OK);
 	assert_int_equal(swept, 0);
 	assert_int_equal(more, 1);
 }
@@ -718,23 +778,27 @@ sweep_cost_does_not_grow_with_live_sessions(void **state)
 		double t0, t1;
 
 		while (stat_of(st).sessions < live[round]) {
-			put_session(st, next, "live", NOW, NOW + 3600000 + next);
+			put_session(
+			    st, next, "live", NOW, NOW + 3600000 + next);
 			next++;
 		}
 		for (unsigned i = 0; i < 1000; i++, next++)
-			put_session(st, next, "dead", NOW - 100000, NOW - 1000 + i % 100);
+			put_session(st, next, "dead", NOW - 100000,
+			    NOW - 1000 + i % 100);
 		t0 = now_s();
-		assert_int_equal(st->ops->sweep(st, NOW, 1000, &swept, &more), SGW_STORE_OK);
+		assert_int_equal(
+		    st->ops->sweep(st, NOW, 1000, &swept, &more), SGW_STORE_OK);
 		t1 = now_s();
 		s = stat_of(st);
 		assert_int_equal(swept, 1000);
 		assert_int_equal(more, 0);
 		assert_int_equal(s.swept_visited, 1001);
 		assert_int_equal(s.sessions, live[round]);
-		print_message("sweep: 1000 expired among %u live: %llu expiry entries "
-		    "read, expiry index depth %u, %.2f ms\n", live[round],
-		    (unsigned long long)s.swept_visited, s.expiry_depth,
-		    (t1 - t0) * 1e3);
+		print_message(
+		    "sweep: 1000 expired among %u live: %llu expiry entries "
+		    "read, expiry index depth %u, %.2f ms\n",
+		    live[round], (unsigned long long)s.swept_visited,
+		    s.expiry_depth, (t1 - t0) * 1e3);
 	}
 }
 
@@ -752,16 +816,20 @@ sessions_survive_close_and_reopen(void **state)
 
 	mkhash(h, 1);
 	put_session(f->st, 1, "alice", NOW, NOW + 1000);
-	assert_int_equal(f->st->ops->data_put(f->st, h, "k", "v", 1, 64), SGW_STORE_OK);
-	assert_int_equal(f->st->ops->counter_add(f->st, "f:u:alice", 2, 5000, NOW, &v),
+	assert_int_equal(
+	    f->st->ops->data_put(f->st, h, "k", "v", 1, 64), SGW_STORE_OK);
+	assert_int_equal(
+	    f->st->ops->counter_add(f->st, "f:u:alice", 2, 5000, NOW, &v),
 	    SGW_STORE_OK);
 	reopen(f);
 	assert_int_equal(f->st->ops->get(f->st, h, &r), SGW_STORE_OK);
 	assert_string_equal(r.user, "alice");
-	assert_int_equal(f->st->ops->data_get(f->st, h, "k", &val, &len), SGW_STORE_OK);
+	assert_int_equal(
+	    f->st->ops->data_get(f->st, h, "k", &val, &len), SGW_STORE_OK);
 	assert_string_equal(val, "v");
 	free(val);
-	assert_int_equal(f->st->ops->counter_get(f->st, "f:u:alice", NOW, &v, &ttl),
+	assert_int_equal(
+	    f->st->ops->counter_get(f->st, "f:u:alice", NOW, &v, &ttl),
 	    SGW_STORE_OK);
 	assert_int_equal(v, 2);
 	/* sync = on opens the same store. */
@@ -789,7 +857,8 @@ two_processes_see_each_others_writes(void **state)
 	if ((pid = fork()) == 0) {
 		/* The child's own environment, opened after the fork. */
 		char err[512];
-		struct sgw_store *st = open_store(&f->o, SGW_STORE_SERVE, err, sizeof(err));
+		struct sgw_store *st =
+		    open_store(&f->o, SGW_STORE_SERVE, err, sizeof(err));
 		struct sgw_record rec;
 		int ok;
 
@@ -797,7 +866,8 @@ two_processes_see_each_others_writes(void **state)
 			_exit(2);
 		mkrec(&rec, "bob", NOW, NOW + 1000);
 		if (st->ops->put(st, theirs, &rec, NOW) != SGW_STORE_OK ||
-		    write(to_parent[1], "p", 1) != 1 || read(to_child[0], &c, 1) != 1)
+		    write(to_parent[1], "p", 1) != 1 ||
+		    read(to_child[0], &c, 1) != 1)
 			_exit(3);
 		ok = st->ops->get(st, mine, &rec) == SGW_STORE_OK &&
 		    strcmp(rec.user, "alice") == 0;
@@ -817,7 +887,8 @@ two_processes_see_each_others_writes(void **state)
 /* A child opens the environment with raw LMDB, begins a transaction
  * (write: puts a session record), says so, and waits to be killed. */
 static pid_t
-child_dying_in_txn(const char *dir, int write_txn, const unsigned char hash[SGW_HASH_LEN])
+child_dying_in_txn(
+    const char *dir, int write_txn, const unsigned char hash[SGW_HASH_LEN])
 {
 	int p[2];
 	char c;
@@ -832,13 +903,15 @@ child_dying_in_txn(const char *dir, int write_txn, const unsigned char hash[SGW_
 		MDB_val k = {SGW_HASH_LEN, (void *)hash}, v = {3, "bad"}, d;
 
 		close(p[0]);
-		if (mdb_env_create(&env) != 0 || mdb_env_set_maxdbs(env, 8) != 0 ||
+		if (mdb_env_create(&env) != 0 ||
+		    mdb_env_set_maxdbs(env, 8) != 0 ||
 		    mdb_env_open(env, dir, MDB_NOTLS | MDB_NOSYNC, 0600) != 0 ||
-		    mdb_txn_begin(env, NULL, write_txn ? 0 : MDB_RDONLY, &txn) != 0 ||
+		    mdb_txn_begin(
+		        env, NULL, write_txn ? 0 : MDB_RDONLY, &txn) != 0 ||
 		    mdb_dbi_open(txn, "sessions", 0, &dbi) != 0)
 			_exit(1);
-		if (write_txn ? mdb_put(txn, dbi, &k, &v, 0) != 0 :
-		    mdb_get(txn, dbi, &k, &d) != 0)
+		if (write_txn ? mdb_put(txn, dbi, &k, &v, 0) != 0
+		              : mdb_get(txn, dbi, &k, &d) != 0)
 			_exit(1);
 		if (write(p[1], "x", 1) != 1)
 			_exit(1);
@@ -873,12 +946,14 @@ a_reader_killed_in_its_transaction_is_cleared(void **state)
 	assert_true((pid = child_dying_in_txn(f->dir, 0, h)) > 0);
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	assert_int_equal(reap(pid), -1);
-	assert_int_equal(f->st->ops->sweep(f->st, NOW, 100, &swept, &more), SGW_STORE_OK);
+	assert_int_equal(
+	    f->st->ops->sweep(f->st, NOW, 100, &swept, &more), SGW_STORE_OK);
 	assert_int_equal(stat_of(f->st).stale_readers, 1);
 	/* Usable: it writes and reads, and a second check finds nothing. */
 	put_session(f->st, 2, "alice", NOW, NOW + 1000);
 	assert_int_equal(f->st->ops->get(f->st, h, &r), SGW_STORE_OK);
-	assert_int_equal(f->st->ops->sweep(f->st, NOW, 100, &swept, &more), SGW_STORE_OK);
+	assert_int_equal(
+	    f->st->ops->sweep(f->st, NOW, 100, &swept, &more), SGW_STORE_OK);
 	assert_int_equal(stat_of(f->st).stale_readers, 0);
 	/* A process that opens the store later clears them too. (While
 	 * another process holds the environment: the first one to open it
@@ -941,10 +1016,12 @@ a_full_map_refuses_new_writes_and_keeps_serving(void **state)
 	if ((huge = malloc(2 * MIB)) == NULL)
 		fail();
 	memset(huge, 'z', 2 * MIB);
-	assert_int_equal(st->ops->data_put(st, first, "huge", huge, 2 * MIB, 64),
+	assert_int_equal(
+	    st->ops->data_put(st, first, "huge", huge, 2 * MIB, 64),
 	    SGW_STORE_NOSPACE);
 	free(huge);
-	assert_string_equal(st->errstr, "lmdb: map_size (1m) is full: raise [lmdb] map_size");
+	assert_string_equal(
+	    st->errstr, "lmdb: map_size (1m) is full: raise [lmdb] map_size");
 	assert_int_equal(st->ops->get(st, first, &r), SGW_STORE_OK);
 	/* Then the reserve: filled with sessions and data. */
 	while (n < 1000) {
@@ -953,11 +1030,13 @@ a_full_map_refuses_new_writes_and_keeps_serving(void **state)
 		if ((rc = st->ops->put(st, h, &rec, NOW)) != SGW_STORE_OK)
 			break;
 		n++;
-		if ((rc = st->ops->data_put(st, h, "k", big, sizeof(big), 64)) != SGW_STORE_OK)
+		if ((rc = st->ops->data_put(
+		         st, h, "k", big, sizeof(big), 64)) != SGW_STORE_OK)
 			break;
 	}
 	assert_int_equal(rc, SGW_STORE_NOSPACE);
-	assert_string_equal(st->errstr, "lmdb: map_size (1m) is full: raise [lmdb] map_size");
+	assert_string_equal(
+	    st->errstr, "lmdb: map_size (1m) is full: raise [lmdb] map_size");
 	assert_true(n > 10);
 	mkhash(h, n + 1);
 	assert_int_equal(st->ops->put(st, h, &rec, NOW), SGW_STORE_NOSPACE);
@@ -971,8 +1050,9 @@ a_full_map_refuses_new_writes_and_keeps_serving(void **state)
 	(void)reap(pid);
 	for (int i = 0; i < 500; i++) {
 		assert_int_equal(st->ops->get(st, first, &r), SGW_STORE_OK);
-		assert_int_equal(st->ops->refresh(st, first, NOW + i, NOW + 1000 + i,
-		    NOW + i), SGW_STORE_OK);
+		assert_int_equal(st->ops->refresh(st, first, NOW + i,
+		                     NOW + 1000 + i, NOW + i),
+		    SGW_STORE_OK);
 	}
 	/* Ending sessions frees room for new ones. */
 	for (unsigned i = 1; i < n / 2; i++) {
@@ -981,7 +1061,8 @@ a_full_map_refuses_new_writes_and_keeps_serving(void **state)
 	}
 	mkhash(h, n + 1);
 	assert_int_equal(st->ops->put(st, h, &rec, NOW), SGW_STORE_OK);
-	assert_int_equal(st->ops->data_put(st, h, "k", big, sizeof(big), 64), SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->data_put(st, h, "k", big, sizeof(big), 64), SGW_STORE_OK);
 }
 
 /* A reload with a larger map_size: the new processes grow the file, the
@@ -1011,7 +1092,8 @@ a_map_grown_by_another_process_is_adopted(void **state)
 		struct sgw_store *st;
 
 		o.map_size = 8 * MIB;
-		if ((st = open_store(&o, SGW_STORE_SERVE, err, sizeof(err))) == NULL)
+		if ((st = open_store(&o, SGW_STORE_SERVE, err, sizeof(err))) ==
+		    NULL)
 			_exit(2);
 		for (unsigned i = 1; i <= 600; i++) {
 			unsigned char hh[SGW_HASH_LEN];
@@ -1020,7 +1102,8 @@ a_map_grown_by_another_process_is_adopted(void **state)
 			mkhash(hh, i);
 			mkrec(&rec, "bob", NOW, NOW + 1000);
 			if (st->ops->put(st, hh, &rec, NOW) != SGW_STORE_OK ||
-			    st->ops->data_put(st, hh, "k", big, sizeof(big), 64) != SGW_STORE_OK)
+			    st->ops->data_put(st, hh, "k", big, sizeof(big),
+			        64) != SGW_STORE_OK)
 				_exit(3);
 		}
 		sgw_store_close(st);
@@ -1029,7 +1112,8 @@ a_map_grown_by_another_process_is_adopted(void **state)
 	assert_int_equal(reap(pid), 0);
 	mkhash(h, 600);
 	assert_int_equal(f->st->ops->get(f->st, h, &r), SGW_STORE_OK);
-	assert_int_equal(f->st->ops->data_get(f->st, h, "k", &val, &len), SGW_STORE_OK);
+	assert_int_equal(
+	    f->st->ops->data_get(f->st, h, "k", &val, &len), SGW_STORE_OK);
 	assert_int_equal(len, sizeof(big));
 	free(val);
 	put_session(f->st, 1000, "alice", NOW, NOW + 1000);
@@ -1086,8 +1170,8 @@ serve_creates_the_directory_and_check_creates_nothing(void **state)
 	assert_int_equal(mkdir(sub, 0700), 0);
 	assert_non_null(st = open_store(&o, SGW_STORE_CHECK, err, sizeof(err)));
 	assert_int_equal(st->ops->ping(st), SGW_STORE_OK);
-	assert_true(SGW_STORE_FAILED(st->ops->get(st, (unsigned char[SGW_HASH_LEN]){0},
-	    &(struct sgw_record){0})));
+	assert_true(SGW_STORE_FAILED(st->ops->get(
+	    st, (unsigned char[SGW_HASH_LEN]){0}, &(struct sgw_record){0})));
 	sgw_store_close(st);
 	assert_false(exists(sub, "data.mdb"));
 	assert_false(exists(sub, "lock.mdb"));
@@ -1134,10 +1218,12 @@ an_unwritable_directory_is_reported(void **state)
 		char err[512] = "", want[256];
 		const struct passwd *pw = getpwnam("nobody");
 
-		if (geteuid() == 0 && (pw == NULL || chmod(f->dir, 0755) == -1 ||
-		    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1))
+		if (geteuid() == 0 &&
+		    (pw == NULL || chmod(f->dir, 0755) == -1 ||
+		        setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1))
 			_exit(2);
-		snprintf(want, sizeof(want), "cannot open %s: Permission denied", sub);
+		snprintf(want, sizeof(want),
+		    "cannot open %s: Permission denied", sub);
 		if (open_store(&o, SGW_STORE_CHECK, err, sizeof(err)) != NULL ||
 		    strcmp(err, want) != 0)
 			_exit(3);
@@ -1160,22 +1246,25 @@ init_makes_the_store_once_and_says_so(void **state)
 
 	snprintf(sub, sizeof(sub), "%s/init", f->dir);
 	o.path = sub;
-	assert_int_equal(sgw_store_lmdb.init(NULL, &o, report, sizeof(report), err,
-	    sizeof(err)), 0);
+	assert_int_equal(sgw_store_lmdb.init(NULL, &o, report, sizeof(report),
+	                     err, sizeof(err)),
+	    0);
 	snprintf(want, sizeof(want), "created %s (data.mdb, lock.mdb)", sub);
 	assert_string_equal(report, want);
 	assert_true(exists(sub, "data.mdb"));
 	assert_true(exists(sub, "lock.mdb"));
-	assert_int_equal(sgw_store_lmdb.init(NULL, &o, report, sizeof(report), err,
-	    sizeof(err)), 0);
+	assert_int_equal(sgw_store_lmdb.init(NULL, &o, report, sizeof(report),
+	                     err, sizeof(err)),
+	    0);
 	snprintf(want, sizeof(want), "nothing to do: %s is ready", sub);
 	assert_string_equal(report, want);
 
 	/* An existing empty directory. */
 	rmtree(sub);
 	assert_int_equal(mkdir(sub, 0700), 0);
-	assert_int_equal(sgw_store_lmdb.init(NULL, &o, report, sizeof(report), err,
-	    sizeof(err)), 0);
+	assert_int_equal(sgw_store_lmdb.init(NULL, &o, report, sizeof(report),
+	                     err, sizeof(err)),
+	    0);
 	snprintf(want, sizeof(want), "created data.mdb, lock.mdb in %s", sub);
 	assert_string_equal(report, want);
 
@@ -1186,10 +1275,11 @@ init_makes_the_store_once_and_says_so(void **state)
 
 	/* A parent that does not exist. */
 	snprintf(sub, sizeof(sub), "%s/no/such", f->dir);
-	assert_int_equal(sgw_store_lmdb.init(NULL, &o, report, sizeof(report), err,
-	    sizeof(err)), -1);
-	snprintf(want, sizeof(want), "cannot create %s: No such file or directory",
-	    sub);
+	assert_int_equal(sgw_store_lmdb.init(NULL, &o, report, sizeof(report),
+	                     err, sizeof(err)),
+	    -1);
+	snprintf(want, sizeof(want),
+	    "cannot create %s: No such file or directory", sub);
 	assert_string_equal(err, want);
 }
 
@@ -1211,23 +1301,26 @@ init_as_root_gives_the_store_to_the_workers_user(void **state)
 	conf.user = "nobody";
 	snprintf(sub, sizeof(sub), "%s/owned", f->dir);
 	o.path = sub;
-	assert_int_equal(sgw_store_lmdb.init(&conf, &o, report, sizeof(report), err,
-	    sizeof(err)), 0);
-	snprintf(want, sizeof(want), "created %s (data.mdb, lock.mdb), owned by nobody",
-	    sub);
+	assert_int_equal(sgw_store_lmdb.init(&conf, &o, report, sizeof(report),
+	                     err, sizeof(err)),
+	    0);
+	snprintf(want, sizeof(want),
+	    "created %s (data.mdb, lock.mdb), owned by nobody", sub);
 	assert_string_equal(report, want);
 	assert_int_equal(stat(sub, &sb), 0);
 	assert_int_equal(sb.st_uid, pw->pw_uid);
 	snprintf(want, sizeof(want), "%s/data.mdb", sub);
 	assert_int_equal(stat(want, &sb), 0);
 	assert_int_equal(sb.st_uid, pw->pw_uid);
-	assert_int_equal(sgw_store_lmdb.init(&conf, &o, report, sizeof(report), err,
-	    sizeof(err)), 0);
+	assert_int_equal(sgw_store_lmdb.init(&conf, &o, report, sizeof(report),
+	                     err, sizeof(err)),
+	    0);
 	snprintf(want, sizeof(want), "nothing to do: %s is ready", sub);
 	assert_string_equal(report, want);
 	conf.user = "no-such-user-here";
-	assert_int_equal(sgw_store_lmdb.init(&conf, &o, report, sizeof(report), err,
-	    sizeof(err)), -1);
+	assert_int_equal(sgw_store_lmdb.init(&conf, &o, report, sizeof(report),
+	                     err, sizeof(err)),
+	    -1);
 	assert_non_null(strstr(err, "no such user"));
 }
 
@@ -1260,38 +1353,105 @@ a_foreign_store_is_refused(void **state)
 	assert_non_null(strstr(err, "store format 99"));
 }
 
+/* ---- through the configuration ---- */
+
+static void
+the_lmdb_section_reaches_open_through_the_configuration(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_conf conf;
+	struct sgw_errs errs = {0};
+	const struct sgw_lmdb_conf *o;
+	struct sgw_store *st;
+	char text[512], want[512];
+
+	snprintf(text, sizeof(text),
+	    "[store]\nbackend = lmdb\n"
+	    "[lmdb]\npath = %s\nmap_size = 2m\nsync = on\n",
+	    f->dir);
+	assert_int_equal(
+	    sgw_conf_parse("x.conf", text, strlen(text), &conf, &errs), 0);
+	assert_non_null(o = sgw_conf_backend(&conf, "lmdb"));
+	assert_string_equal(o->path, f->dir);
+	assert_int_equal(o->map_size, 2 * MIB);
+	assert_int_equal(o->sync, 1);
+	sgw_store_close(f->st); /* one environment per process */
+	f->st = NULL;
+	assert_non_null(st = sgw_store_open(&conf, SGW_STORE_SERVE, &errs));
+	assert_string_equal(st->backend, "lmdb");
+	assert_int_equal(stat_of(st).map_size, 2 * MIB);
+	put_session(st, 1, "alice", NOW, NOW + 1000);
+	sgw_store_close(st);
+	sgw_conf_free(&conf);
+
+	/* What -t prints comes through sgw_store_open, prefixed once. */
+	snprintf(text, sizeof(text), "[lmdb]\npath = %s/none\n", f->dir);
+	assert_int_equal(
+	    sgw_conf_parse("x.conf", text, strlen(text), &conf, &errs), 0);
+	assert_null(sgw_store_open(&conf, SGW_STORE_CHECK, &errs));
+	assert_int_equal(errs.n, 1);
+	snprintf(want, sizeof(want),
+	    "store lmdb: cannot open %s/none: No such file or directory "
+	    "(sessiongw store init makes it)",
+	    f->dir);
+	assert_string_equal(errs.msg[0], want);
+	sgw_errs_clear(&errs);
+	sgw_conf_free(&conf);
+
+	/* The defaults, and the range of map_size. */
+	assert_int_equal(sgw_conf_parse("x.conf", "", 0, &conf, &errs), 0);
+	o = sgw_conf_backend(&conf, "lmdb");
+	assert_string_equal(o->path, "/var/lib/sessiongw");
+	assert_int_equal(o->map_size, 256 * MIB);
+	assert_int_equal(o->sync, 0);
+	sgw_conf_free(&conf);
+	snprintf(text, sizeof(text), "[lmdb]\nmap_size = 512k\n");
+	assert_int_equal(
+	    sgw_conf_parse("x.conf", text, strlen(text), &conf, &errs), -1);
+	assert_true(errs.n >= 1);
+	assert_non_null(strstr(errs.msg[0], "x.conf:2:"));
+	sgw_errs_clear(&errs);
+	snprintf(text, sizeof(text), "[lmdb]\npath = relative/dir\n");
+	assert_int_equal(
+	    sgw_conf_parse("x.conf", text, strlen(text), &conf, &errs), -1);
+	assert_true(errs.n >= 1);
+	assert_non_null(strstr(errs.msg[0], "absolute"));
+	sgw_errs_clear(&errs);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(descriptor_has_the_lmdb_section),
-		T(put_then_get_returns_every_field),
-		T(get_returns_a_record_past_its_deadline),
-		T(put_over_an_existing_hash_replaces_it_whole),
-		T(refresh_moves_the_deadline_and_never_recreates),
-		T(del_removes_the_session_its_data_and_index_entries),
-		T(user_sessions_lists_oldest_first_and_only_the_user),
-		T(user_sessions_drops_index_entries_without_a_session),
-		T(data_put_get_del),
-		T(data_put_is_full_at_max_keys_but_replaces),
-		T(counters_add_get_set_del),
-		T(active_counts_sessions_before_their_deadline),
-		T(sweep_removes_exactly_what_expired),
-		T(sweep_cost_does_not_grow_with_live_sessions),
-		T(sessions_survive_close_and_reopen),
-		T(two_processes_see_each_others_writes),
-		T(a_reader_killed_in_its_transaction_is_cleared),
-		T(a_writer_killed_in_its_transaction_leaves_the_store_usable),
-		T(a_full_map_refuses_new_writes_and_keeps_serving),
-		T(a_map_grown_by_another_process_is_adopted),
-		T(a_store_used_after_fork_refuses),
-		T(serve_creates_the_directory_and_check_creates_nothing),
-		T(an_unwritable_directory_is_reported),
-		T(init_makes_the_store_once_and_says_so),
-		T(init_as_root_gives_the_store_to_the_workers_user),
-		T(a_foreign_store_is_refused),
+	    cmocka_unit_test(descriptor_has_the_lmdb_section),
+	    T(put_then_get_returns_every_field),
+	    T(get_returns_a_record_past_its_deadline),
+	    T(put_over_an_existing_hash_replaces_it_whole),
+	    T(refresh_moves_the_deadline_and_never_recreates),
+	    T(del_removes_the_session_its_data_and_index_entries),
+	    T(user_sessions_lists_oldest_first_and_only_the_user),
+	    T(user_sessions_drops_index_entries_without_a_session),
+	    T(data_put_get_del),
+	    T(data_put_is_full_at_max_keys_but_replaces),
+	    T(counters_add_get_set_del),
+	    T(active_counts_sessions_before_their_deadline),
+	    T(sweep_removes_exactly_what_expired),
+	    T(sweep_cost_does_not_grow_with_live_sessions),
+	    T(sessions_survive_close_and_reopen),
+	    T(two_processes_see_each_others_writes),
+	    T(a_reader_killed_in_its_transaction_is_cleared),
+	    T(a_writer_killed_in_its_transaction_leaves_the_store_usable),
+	    T(a_full_map_refuses_new_writes_and_keeps_serving),
+	    T(a_map_grown_by_another_process_is_adopted),
+	    T(a_store_used_after_fork_refuses),
+	    T(serve_creates_the_directory_and_check_creates_nothing),
+	    T(an_unwritable_directory_is_reported),
+	    T(init_makes_the_store_once_and_says_so),
+	    T(init_as_root_gives_the_store_to_the_workers_user),
+	    T(a_foreign_store_is_refused),
+	    T(the_lmdb_section_reaches_open_through_the_configuration),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

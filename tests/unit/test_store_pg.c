@@ -42,9 +42,9 @@ static const struct sgw_store_backend *const B = &sgw_store_postgres;
 
 /* The private server the whole group shares. */
 static struct {
-	const char *skip;   /* why the tests cannot run here, or NULL */
+	const char *skip; /* why the tests cannot run here, or NULL */
 	int port;
-	char dir[64];       /* owned by postgres: data/, log, socket */
+	char dir[64];              /* owned by postgres: data/, log, socket */
 	volatile pid_t postmaster; /* read by the SIGALRM handler */
 	unsigned next_prefix;
 } g;
@@ -63,8 +63,8 @@ struct fx {
 static void
 msleep(int64_t ms)
 {
-	struct timespec ts = {.tv_sec = ms / 1000,
-	    .tv_nsec = (long)(ms % 1000) * 1000000L};
+	struct timespec ts = {
+	    .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
@@ -145,7 +145,8 @@ run_cmd(int as_pg, int limit_s, const char *const *argv)
 static void
 conninfo_for(char *buf, size_t sz, int port, const char *db)
 {
-	snprintf(buf, sz, "host=127.0.0.1 port=%d user=sgw dbname=%s", port, db);
+	snprintf(
+	    buf, sz, "host=127.0.0.1 port=%d user=sgw dbname=%s", port, db);
 }
 
 static PGconn *
@@ -206,8 +207,10 @@ pg_start(void)
 
 	snprintf(data, sizeof(data), "%s/data", g.dir);
 	snprintf(logf, sizeof(logf), "%s/log", g.dir);
-	snprintf(opts, sizeof(opts), "-p %d -k %s -c listen_addresses=127.0.0.1 "
-	    "-c fsync=off -c full_page_writes=off", g.port, g.dir);
+	snprintf(opts, sizeof(opts),
+	    "-p %d -k %s -c listen_addresses=127.0.0.1 "
+	    "-c fsync=off -c full_page_writes=off",
+	    g.port, g.dir);
 	if (run_cmd(1, 40, start) != 0) {
 		dump_tail("cmd.log");
 		dump_tail("log");
@@ -252,8 +255,8 @@ group_setup(void **state)
 	struct sigaction sa = {0};
 	struct passwd *pw;
 	char data[96];
-	const char *initdb[] = {PG_BIN "/initdb", "-D", data, "-A", "trust", "-U",
-	    "sgw", "-E", "UTF8", "--no-locale", NULL};
+	const char *initdb[] = {PG_BIN "/initdb", "-D", data, "-A", "trust",
+	    "-U", "sgw", "-E", "UTF8", "--no-locale", NULL};
 	PGconn *c;
 	PGresult *r;
 
@@ -266,7 +269,8 @@ group_setup(void **state)
 		g.skip = "not root: initdb must run as the postgres user";
 		return 0;
 	}
-	if (access(PG_BIN "/initdb", X_OK) != 0 || access(PG_BIN "/pg_ctl", X_OK) != 0) {
+	if (access(PG_BIN "/initdb", X_OK) != 0 ||
+	    access(PG_BIN "/pg_ctl", X_OK) != 0) {
 		g.skip = "no PostgreSQL 15 server binaries in " PG_BIN;
 		return 0;
 	}
@@ -276,7 +280,8 @@ group_setup(void **state)
 	}
 	alarm(120);
 	snprintf(g.dir, sizeof(g.dir), "/tmp/sgw-pg-XXXXXX");
-	if (mkdtemp(g.dir) == NULL || chown(g.dir, pw->pw_uid, pw->pw_gid) == -1 ||
+	if (mkdtemp(g.dir) == NULL ||
+	    chown(g.dir, pw->pw_uid, pw->pw_gid) == -1 ||
 	    chmod(g.dir, 0700) == -1)
 		return -1;
 	snprintf(data, sizeof(data), "%s/data", g.dir);
@@ -338,13 +343,15 @@ fx_setup(void **state)
 	snprintf(f->prefix, sizeof(f->prefix), "t%u_", ++g.next_prefix);
 	snprintf(f->conninfo, sizeof(f->conninfo),
 	    "host=127.0.0.1 port=%d user=sgw dbname=sessiongw "
-	    "application_name=sgwtest_%s", g.port, f->prefix);
+	    "application_name=sgwtest_%s",
+	    g.port, f->prefix);
 	fx_opts(f, 1);
 	if ((f->raw = raw_connect("sessiongw")) == NULL) {
 		fprintf(stderr, "raw connection failed\n");
 		return -1;
 	}
-	if ((f->st = open_store(f, SGW_STORE_SERVE, err, sizeof(err))) == NULL) {
+	if ((f->st = open_store(f, SGW_STORE_SERVE, err, sizeof(err))) ==
+	    NULL) {
 		fprintf(stderr, "open: %s\n", err);
 		return -1;
 	}
@@ -396,7 +403,8 @@ q(struct fx *f, const char *fmt, ...)
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
 		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
 	snprintf(val, sizeof(val), "%s",
-	    st == PGRES_TUPLES_OK && PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "");
+	    st == PGRES_TUPLES_OK && PQntuples(r) > 0 ? PQgetvalue(r, 0, 0)
+	                                              : "");
 	PQclear(r);
 	return val;
 }
@@ -445,7 +453,8 @@ put_then_get_returns_every_field(void **state)
 {
 	struct fx *f = need_pg(state);
 	unsigned char h[SGW_HASH_LEN], other[SGW_HASH_LEN];
-	struct sgw_record in = rec_of("alice", NOW, NOW + 60000, NOW + 3600000), out;
+	struct sgw_record in = rec_of("alice", NOW, NOW + 60000, NOW + 3600000),
+	                  out;
 
 	in.seen_ms = NOW + 5;
 	in.remember_me = 1;
@@ -458,12 +467,15 @@ put_then_get_returns_every_field(void **state)
 	assert_string_equal(out.client, "192.0.2.7");
 	assert_memory_equal(out.agent, in.agent, SGW_AGENT_LEN);
 	assert_true(out.created_ms == NOW && out.seen_ms == NOW + 5);
-	assert_true(out.deadline_ms == NOW + 60000 && out.expires_ms == NOW + 3600000);
+	assert_true(
+	    out.deadline_ms == NOW + 60000 && out.expires_ms == NOW + 3600000);
 	assert_int_equal(out.remember_me, 1);
-	assert_int_equal(f->st->ops->get(f->st, other, &out), SGW_STORE_NOTFOUND);
+	assert_int_equal(
+	    f->st->ops->get(f->st, other, &out), SGW_STORE_NOTFOUND);
 	/* The row is keyed by the hash as given. */
-	assert_string_equal(q(f, "SELECT encode(hash, 'hex') FROM %ssessions",
-	    f->prefix), "1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e");
+	assert_string_equal(
+	    q(f, "SELECT encode(hash, 'hex') FROM %ssessions", f->prefix),
+	    "1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e");
 }
 
 static void
@@ -489,16 +501,19 @@ refresh_sets_times_and_never_recreates(void **state)
 
 	put_one(f, 1, "alice", NOW, NOW + 1000, NOW + 9000);
 	hash_of(h, 1);
-	assert_int_equal(f->st->ops->refresh(f->st, h, NOW + 500, NOW + 1500, NOW + 500),
+	assert_int_equal(
+	    f->st->ops->refresh(f->st, h, NOW + 500, NOW + 1500, NOW + 500),
 	    SGW_STORE_OK);
 	assert_int_equal(f->st->ops->get(f->st, h, &out), SGW_STORE_OK);
 	assert_true(out.seen_ms == NOW + 500 && out.deadline_ms == NOW + 1500);
 	assert_true(out.created_ms == NOW && out.expires_ms == NOW + 9000);
 	assert_int_equal(f->st->ops->del(f->st, h), SGW_STORE_OK);
-	assert_int_equal(f->st->ops->refresh(f->st, h, NOW + 600, NOW + 1600, NOW + 600),
+	assert_int_equal(
+	    f->st->ops->refresh(f->st, h, NOW + 600, NOW + 1600, NOW + 600),
 	    SGW_STORE_NOTFOUND);
 	assert_int_equal(f->st->ops->get(f->st, h, &out), SGW_STORE_NOTFOUND);
-	assert_string_equal(q(f, "SELECT count(*) FROM %ssessions", f->prefix), "0");
+	assert_string_equal(
+	    q(f, "SELECT count(*) FROM %ssessions", f->prefix), "0");
 }
 
 static void
@@ -509,11 +524,14 @@ del_ends_session_and_its_data(void **state)
 
 	put_one(f, 1, "alice", NOW, NOW + 1000, NOW + 9000);
 	hash_of(h, 1);
-	assert_int_equal(f->st->ops->data_put(f->st, h, "k", "v", 1, 64), SGW_STORE_OK);
-	assert_string_equal(q(f, "SELECT count(*) FROM %sdata", f->prefix), "1");
+	assert_int_equal(
+	    f->st->ops->data_put(f->st, h, "k", "v", 1, 64), SGW_STORE_OK);
+	assert_string_equal(
+	    q(f, "SELECT count(*) FROM %sdata", f->prefix), "1");
 	assert_int_equal(f->st->ops->del(f->st, h), SGW_STORE_OK);
 	assert_int_equal(f->st->ops->del(f->st, h), SGW_STORE_NOTFOUND);
-	assert_string_equal(q(f, "SELECT count(*) FROM %sdata", f->prefix), "0");
+	assert_string_equal(
+	    q(f, "SELECT count(*) FROM %sdata", f->prefix), "0");
 }
 
 static void
@@ -527,9 +545,10 @@ user_sessions_are_the_users_oldest_first(void **state)
 	put_one(f, 1, "alice", NOW + 300, NOW + 1000, NOW + 9000);
 	put_one(f, 2, "alice", NOW + 100, NOW + 1000, NOW + 9000);
 	put_one(f, 3, "bob", NOW, NOW + 1000, NOW + 9000);
-	put_one(f, 4, "alice", NOW + 200, NOW - 1, NOW + 9000); /* past deadline */
-	assert_int_equal(f->st->ops->user_sessions(f->st, "alice", &v, &n),
-	    SGW_STORE_OK);
+	put_one(
+	    f, 4, "alice", NOW + 200, NOW - 1, NOW + 9000); /* past deadline */
+	assert_int_equal(
+	    f->st->ops->user_sessions(f->st, "alice", &v, &n), SGW_STORE_OK);
 	assert_int_equal(n, 3);
 	hash_of(h, 2);
 	assert_memory_equal(v[0].hash, h, SGW_HASH_LEN);
@@ -540,8 +559,8 @@ user_sessions_are_the_users_oldest_first(void **state)
 	assert_memory_equal(v[2].hash, h, SGW_HASH_LEN);
 	assert_string_equal(v[2].rec.user, "alice");
 	free(v);
-	assert_int_equal(f->st->ops->user_sessions(f->st, "carol", &v, &n),
-	    SGW_STORE_OK);
+	assert_int_equal(
+	    f->st->ops->user_sessions(f->st, "carol", &v, &n), SGW_STORE_OK);
 	assert_int_equal(n, 0);
 	assert_null(v);
 }
@@ -560,25 +579,31 @@ data_round_trip_and_limits(void **state)
 	put_one(f, 1, "alice", NOW, NOW + 1000, NOW + 9000);
 	hash_of(h, 1);
 	hash_of(gone, 2);
-	assert_int_equal(o->data_put(f->st, gone, "k", "v", 1, 3), SGW_STORE_NOTFOUND);
-	assert_int_equal(o->data_get(f->st, gone, "k", &val, &len), SGW_STORE_NOTFOUND);
+	assert_int_equal(
+	    o->data_put(f->st, gone, "k", "v", 1, 3), SGW_STORE_NOTFOUND);
+	assert_int_equal(
+	    o->data_get(f->st, gone, "k", &val, &len), SGW_STORE_NOTFOUND);
 	assert_int_equal(o->data_del(f->st, gone, "k"), SGW_STORE_NOTFOUND);
-	assert_int_equal(o->data_get(f->st, h, "k1", &val, &len), SGW_STORE_NOTFOUND);
+	assert_int_equal(
+	    o->data_get(f->st, h, "k1", &val, &len), SGW_STORE_NOTFOUND);
 	assert_null(val);
 	/* Values are bytes: a NUL inside is kept. */
-	assert_int_equal(o->data_put(f->st, h, "k1", "a\0b", 3, 3), SGW_STORE_OK);
+	assert_int_equal(
+	    o->data_put(f->st, h, "k1", "a\0b", 3, 3), SGW_STORE_OK);
 	assert_int_equal(o->data_get(f->st, h, "k1", &val, &len), SGW_STORE_OK);
 	assert_int_equal(len, 3);
 	assert_memory_equal(val, "a\0b", 4);
 	free(val);
-	assert_int_equal(o->data_put(f->st, h, "k1", "new", 3, 3), SGW_STORE_OK);
+	assert_int_equal(
+	    o->data_put(f->st, h, "k1", "new", 3, 3), SGW_STORE_OK);
 	assert_int_equal(o->data_get(f->st, h, "k1", &val, &len), SGW_STORE_OK);
 	assert_string_equal(val, "new");
 	free(val);
 	assert_int_equal(o->data_put(f->st, h, "k2", "", 0, 3), SGW_STORE_OK);
 	assert_int_equal(o->data_put(f->st, h, "k3", "3", 1, 3), SGW_STORE_OK);
 	/* Three other keys: full; replacing one of the three is not. */
-	assert_int_equal(o->data_put(f->st, h, "k4", "4", 1, 3), SGW_STORE_FULL);
+	assert_int_equal(
+	    o->data_put(f->st, h, "k4", "4", 1, 3), SGW_STORE_FULL);
 	assert_int_equal(o->data_put(f->st, h, "k3", "33", 2, 3), SGW_STORE_OK);
 	assert_int_equal(o->data_get(f->st, h, "k2", &val, &len), SGW_STORE_OK);
 	assert_int_equal(len, 0);
@@ -586,7 +611,8 @@ data_round_trip_and_limits(void **state)
 	assert_int_equal(o->data_del(f->st, h, "k1"), SGW_STORE_OK);
 	assert_int_equal(o->data_del(f->st, h, "k1"), SGW_STORE_NOTFOUND);
 	assert_int_equal(o->data_put(f->st, h, "k4", "4", 1, 3), SGW_STORE_OK);
-	assert_string_equal(q(f, "SELECT count(*) FROM %sdata", f->prefix), "3");
+	assert_string_equal(
+	    q(f, "SELECT count(*) FROM %sdata", f->prefix), "3");
 }
 
 /* Puts of different keys racing for the last places of one session:
@@ -604,8 +630,8 @@ data_put_limit_holds_under_concurrency(void **state)
 	for (int k = 0; k < 4; k++) {
 		if ((kids[k] = fork()) == 0) {
 			char err[256];
-			struct sgw_store *st = open_store(f, SGW_STORE_SERVE, err,
-			    sizeof(err));
+			struct sgw_store *st =
+			    open_store(f, SGW_STORE_SERVE, err, sizeof(err));
 			int bad = st == NULL;
 
 			for (int i = 0; st != NULL && i < 10; i++) {
@@ -614,9 +640,10 @@ data_put_limit_holds_under_concurrency(void **state)
 
 				snprintf(key, sizeof(key), "c%d_%d", k, i);
 				rc = st->ops->data_put(st, h, key, "x", 1, 5);
-				if (rc != SGW_STORE_OK && rc != SGW_STORE_FULL) {
-					fprintf(stderr, "data_put %s: %d %s\n", key, rc,
-					    st->errstr);
+				if (rc != SGW_STORE_OK &&
+				    rc != SGW_STORE_FULL) {
+					fprintf(stderr, "data_put %s: %d %s\n",
+					    key, rc, st->errstr);
 					bad = 1;
 				}
 			}
@@ -633,7 +660,8 @@ data_put_limit_holds_under_concurrency(void **state)
 		full |= !WIFEXITED(status) || WEXITSTATUS(status) != 0;
 	}
 	assert_int_equal(full, 0);
-	assert_string_equal(q(f, "SELECT count(*) FROM %sdata", f->prefix), "5");
+	assert_string_equal(
+	    q(f, "SELECT count(*) FROM %sdata", f->prefix), "5");
 }
 
 /* ---- counters ---- */
@@ -645,37 +673,48 @@ counters_add_keep_their_lifetime_and_expire(void **state)
 	const struct sgw_store_ops *o = f->st->ops;
 	int64_t v = -1, ttl = -1;
 
-	assert_int_equal(o->counter_get(f->st, "f:u:alice", NOW, &v, &ttl), SGW_STORE_OK);
+	assert_int_equal(
+	    o->counter_get(f->st, "f:u:alice", NOW, &v, &ttl), SGW_STORE_OK);
 	assert_true(v == 0 && ttl == 0);
-	assert_int_equal(o->counter_add(f->st, "f:u:alice", 1, 60000, NOW, &v), SGW_STORE_OK);
+	assert_int_equal(o->counter_add(f->st, "f:u:alice", 1, 60000, NOW, &v),
+	    SGW_STORE_OK);
 	assert_true(v == 1);
 	/* A live counter keeps the end it was given. */
-	assert_int_equal(o->counter_add(f->st, "f:u:alice", 2, 99999, NOW + 1000, &v),
+	assert_int_equal(
+	    o->counter_add(f->st, "f:u:alice", 2, 99999, NOW + 1000, &v),
 	    SGW_STORE_OK);
 	assert_true(v == 3);
-	assert_int_equal(o->counter_get(f->st, "f:u:alice", NOW + 2000, &v, &ttl),
+	assert_int_equal(
+	    o->counter_get(f->st, "f:u:alice", NOW + 2000, &v, &ttl),
 	    SGW_STORE_OK);
 	assert_true(v == 3 && ttl == 58000);
 	/* At its end it is gone, and starts again from 0. */
-	assert_int_equal(o->counter_get(f->st, "f:u:alice", NOW + 60000, &v, &ttl),
+	assert_int_equal(
+	    o->counter_get(f->st, "f:u:alice", NOW + 60000, &v, &ttl),
 	    SGW_STORE_OK);
 	assert_true(v == 0 && ttl == 0);
-	assert_int_equal(o->counter_add(f->st, "f:u:alice", 5, 1000, NOW + 60000, &v),
+	assert_int_equal(
+	    o->counter_add(f->st, "f:u:alice", 5, 1000, NOW + 60000, &v),
 	    SGW_STORE_OK);
 	assert_true(v == 5);
-	assert_int_equal(o->counter_get(f->st, "f:u:alice", NOW + 60000, &v, &ttl),
+	assert_int_equal(
+	    o->counter_get(f->st, "f:u:alice", NOW + 60000, &v, &ttl),
 	    SGW_STORE_OK);
 	assert_true(v == 5 && ttl == 1000);
 	/* set replaces value and lifetime; del is OK twice. */
-	assert_int_equal(o->counter_set(f->st, "f:u:alice", 42, 5000, NOW), SGW_STORE_OK);
-	assert_int_equal(o->counter_get(f->st, "f:u:alice", NOW, &v, &ttl), SGW_STORE_OK);
+	assert_int_equal(
+	    o->counter_set(f->st, "f:u:alice", 42, 5000, NOW), SGW_STORE_OK);
+	assert_int_equal(
+	    o->counter_get(f->st, "f:u:alice", NOW, &v, &ttl), SGW_STORE_OK);
 	assert_true(v == 42 && ttl == 5000);
-	assert_int_equal(o->counter_add(f->st, "f:c:192.0.2.1", -1, 5000, NOW, &v),
+	assert_int_equal(
+	    o->counter_add(f->st, "f:c:192.0.2.1", -1, 5000, NOW, &v),
 	    SGW_STORE_OK);
 	assert_true(v == -1);
 	assert_int_equal(o->counter_del(f->st, "f:u:alice"), SGW_STORE_OK);
 	assert_int_equal(o->counter_del(f->st, "f:u:alice"), SGW_STORE_OK);
-	assert_int_equal(o->counter_get(f->st, "f:u:alice", NOW, &v, &ttl), SGW_STORE_OK);
+	assert_int_equal(
+	    o->counter_get(f->st, "f:u:alice", NOW, &v, &ttl), SGW_STORE_OK);
 	assert_true(v == 0 && ttl == 0);
 }
 
@@ -690,11 +729,12 @@ active_counts_sessions_before_their_deadline(void **state)
 	assert_int_equal(f->st->ops->active(f->st, NOW, &n), SGW_STORE_OK);
 	assert_int_equal(n, 0);
 	put_one(f, 1, "alice", NOW, NOW + 1000, NOW + 9000);
-	put_one(f, 2, "alice", NOW, NOW, NOW + 9000);      /* ends now */
+	put_one(f, 2, "alice", NOW, NOW, NOW + 9000); /* ends now */
 	put_one(f, 3, "bob", NOW, NOW + 5000, NOW + 5000);
 	assert_int_equal(f->st->ops->active(f->st, NOW, &n), SGW_STORE_OK);
 	assert_int_equal(n, 2);
-	assert_int_equal(f->st->ops->active(f->st, NOW + 1000, &n), SGW_STORE_OK);
+	assert_int_equal(
+	    f->st->ops->active(f->st, NOW + 1000, &n), SGW_STORE_OK);
 	assert_int_equal(n, 1);
 }
 
@@ -710,22 +750,27 @@ sweep_removes_expired_in_bounded_batches(void **state)
 
 	/* 12 past their absolute end, 13 gone idle, 5 live. */
 	for (unsigned i = 0; i < 12; i++)
-		put_one(f, 100 + i, "a", NOW - 9000, NOW - 100 - i, NOW - 100 - i);
+		put_one(
+		    f, 100 + i, "a", NOW - 9000, NOW - 100 - i, NOW - 100 - i);
 	for (unsigned i = 0; i < 13; i++)
 		put_one(f, 200 + i, "b", NOW - 9000, NOW - i, NOW + 9000);
 	for (unsigned i = 0; i < 5; i++)
 		put_one(f, 300 + i, "c", NOW - 9000, NOW + 1 + i, NOW + 9000);
 	hash_of(h, 200);
 	assert_int_equal(o->data_put(f->st, h, "k", "v", 1, 64), SGW_STORE_OK);
-	assert_int_equal(o->counter_add(f->st, "old", 1, 10, NOW - 100, &v), SGW_STORE_OK);
-	assert_int_equal(o->counter_add(f->st, "live", 1, 10000, NOW, &v), SGW_STORE_OK);
+	assert_int_equal(
+	    o->counter_add(f->st, "old", 1, 10, NOW - 100, &v), SGW_STORE_OK);
+	assert_int_equal(
+	    o->counter_add(f->st, "live", 1, 10000, NOW, &v), SGW_STORE_OK);
 
 	assert_int_equal(o->sweep(f->st, NOW, 10, &gone, &more), SGW_STORE_OK);
 	assert_int_equal(gone, 10);
 	assert_int_equal(more, 1);
 	/* Oldest first: the first batch took sessions past their end. */
-	assert_string_equal(q(f, "SELECT count(*) FROM %ssessions WHERE user_name = 'a'",
-	    f->prefix), "2");
+	assert_string_equal(
+	    q(f, "SELECT count(*) FROM %ssessions WHERE user_name = 'a'",
+	        f->prefix),
+	    "2");
 	assert_int_equal(o->sweep(f->st, NOW, 10, &gone, &more), SGW_STORE_OK);
 	assert_int_equal(gone, 10);
 	assert_int_equal(more, 1);
@@ -735,12 +780,19 @@ sweep_removes_expired_in_bounded_batches(void **state)
 	assert_int_equal(o->sweep(f->st, NOW, 10, &gone, &more), SGW_STORE_OK);
 	assert_int_equal(gone, 0);
 	assert_int_equal(more, 0);
-	assert_string_equal(q(f, "SELECT string_agg(DISTINCT user_name, ',') FROM "
-	    "%ssessions", f->prefix), "c");
-	assert_string_equal(q(f, "SELECT count(*) FROM %ssessions", f->prefix), "5");
-	assert_string_equal(q(f, "SELECT count(*) FROM %sdata", f->prefix), "0");
-	assert_string_equal(q(f, "SELECT string_agg(key, ',') FROM %scounters",
-	    f->prefix), "live");
+	assert_string_equal(
+	    q(f,
+	        "SELECT string_agg(DISTINCT user_name, ',') FROM "
+	        "%ssessions",
+	        f->prefix),
+	    "c");
+	assert_string_equal(
+	    q(f, "SELECT count(*) FROM %ssessions", f->prefix), "5");
+	assert_string_equal(
+	    q(f, "SELECT count(*) FROM %sdata", f->prefix), "0");
+	assert_string_equal(
+	    q(f, "SELECT string_agg(key, ',') FROM %scounters", f->prefix),
+	    "live");
 }
 
 static void
@@ -752,7 +804,8 @@ sweep_says_more_when_exactly_max_are_left(void **state)
 
 	for (unsigned i = 0; i < 4; i++)
 		put_one(f, 100 + i, "a", NOW - 9000, NOW - 1, NOW + 9000);
-	assert_int_equal(f->st->ops->sweep(f->st, NOW, 4, &gone, &more), SGW_STORE_OK);
+	assert_int_equal(
+	    f->st->ops->sweep(f->st, NOW, 4, &gone, &more), SGW_STORE_OK);
 	assert_int_equal(gone, 4);
 	assert_int_equal(more, 0);
 }
@@ -771,18 +824,24 @@ refresh_is_a_heap_only_update(void **state)
 		put_one(f, i, "alice", NOW, NOW + 1000, NOW + 90000000);
 	for (int i = 0; i < n; i++) {
 		hash_of(h, (unsigned)i % 50);
-		assert_int_equal(f->st->ops->refresh(f->st, h, NOW + i, NOW + 1000 + i,
-		    NOW + i), SGW_STORE_OK);
+		assert_int_equal(f->st->ops->refresh(f->st, h, NOW + i,
+		                     NOW + 1000 + i, NOW + i),
+		    SGW_STORE_OK);
 	}
 	/* A backend sends its table statistics when it ends (and at most
 	 * once a second before that): close the store, then wait for them. */
 	f->st->ops->close(f->st);
 	f->st = NULL;
 	for (int i = 0; i < 100 && upd < n; i++) {
-		upd = atol(q(f, "SELECT coalesce(n_tup_upd, 0) FROM pg_stat_user_tables "
-		    "WHERE relname = '%ssessions'", f->prefix));
-		hot = atol(q(f, "SELECT coalesce(n_tup_hot_upd, 0) FROM pg_stat_user_tables "
-		    "WHERE relname = '%ssessions'", f->prefix));
+		upd = atol(q(f,
+		    "SELECT coalesce(n_tup_upd, 0) FROM pg_stat_user_tables "
+		    "WHERE relname = '%ssessions'",
+		    f->prefix));
+		hot = atol(q(f,
+		    "SELECT coalesce(n_tup_hot_upd, 0) FROM "
+		    "pg_stat_user_tables "
+		    "WHERE relname = '%ssessions'",
+		    f->prefix));
 		if (upd < n)
 			msleep(50);
 	}
@@ -796,8 +855,9 @@ refresh_is_a_heap_only_update(void **state)
 static int
 table_exists(struct fx *f, const char *prefix, const char *name)
 {
-	return strcmp(q(f, "SELECT to_regclass('%s%s') IS NOT NULL", prefix, name),
-	    "t") == 0;
+	return strcmp(
+	           q(f, "SELECT to_regclass('%s%s') IS NOT NULL", prefix, name),
+	           "t") == 0;
 }
 
 static void
@@ -839,8 +899,10 @@ concurrent_opens_create_the_schema_once(void **state)
 		bad |= !WIFEXITED(status) || WEXITSTATUS(status) != 0;
 	}
 	assert_int_equal(bad, 0);
-	assert_string_equal(q(f, "SELECT count(*) || ':' || max(version) FROM %sschema",
-	    f->prefix), "1:1");
+	assert_string_equal(
+	    q(f, "SELECT count(*) || ':' || max(version) FROM %sschema",
+	        f->prefix),
+	    "1:1");
 	assert_true(table_exists(f, f->prefix, "sessions"));
 	assert_true(table_exists(f, f->prefix, "data"));
 	assert_true(table_exists(f, f->prefix, "counters"));
@@ -858,14 +920,17 @@ unknown_schema_version_is_refused(void **state)
 	assert_null(st);
 	print_message("version 7: %s\n", err);
 	assert_non_null(strstr(err, "schema version 7 in "));
-	assert_non_null(strstr(err, "schema is not one this sessiongw knows (1); "
+	assert_non_null(strstr(err,
+	    "schema is not one this sessiongw knows (1); "
 	    "refusing to start"));
 	st = open_store(f, SGW_STORE_CHECK, err, sizeof(err));
 	assert_null(st);
 	assert_non_null(strstr(err, "schema version 7"));
 	/* A worker already running refuses too, once it reconnects. */
-	q(f, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
-	    "application_name = 'sgwtest_%s'", f->prefix);
+	q(f,
+	    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+	    "application_name = 'sgwtest_%s'",
+	    f->prefix);
 	assert_true(SGW_STORE_FAILED(f->st->ops->ping(f->st)) ||
 	    SGW_STORE_FAILED(f->st->ops->ping(f->st)));
 	assert_non_null(strstr(f->st->errstr, "schema version 7"));
@@ -904,12 +969,15 @@ check_mode_creates_nothing_and_finds_wrong_shapes(void **state)
 	snprintf(f->prefix, sizeof(f->prefix), "chk%u_", ++g.next_prefix);
 	st = open_store(f, SGW_STORE_CHECK, err, sizeof(err));
 	assert_non_null(st);
+	assert_int_equal(st->ops->ping(st), SGW_STORE_OK);
 	st->ops->close(st);
 	assert_false(table_exists(f, f->prefix, "sessions"));
 	assert_false(table_exists(f, f->prefix, "schema"));
 	/* A table of the wrong shape. */
-	q(f, "CREATE TABLE %scounters (key text PRIMARY KEY, value text, "
-	    "expires_ms bigint)", f->prefix);
+	q(f,
+	    "CREATE TABLE %scounters (key text PRIMARY KEY, value text, "
+	    "expires_ms bigint)",
+	    f->prefix);
 	st = open_store(f, SGW_STORE_CHECK, err, sizeof(err));
 	assert_null(st);
 	print_message("wrong shape: %s\n", err);
@@ -917,6 +985,30 @@ check_mode_creates_nothing_and_finds_wrong_shapes(void **state)
 	st = open_store(f, SGW_STORE_SERVE, err, sizeof(err));
 	assert_null(st);
 	assert_non_null(strstr(err, "counters.value is text, not bigint"));
+	/* The right columns without the key the statements need: preparing
+	 * them says so. */
+	q(f, "DROP TABLE %scounters", f->prefix);
+	q(f,
+	    "CREATE TABLE %scounters (key text NOT NULL, value bigint, "
+	    "expires_ms bigint)",
+	    f->prefix);
+	st = open_store(f, SGW_STORE_SERVE, err, sizeof(err));
+	assert_null(st);
+	print_message("no key: %s\n", err);
+	assert_non_null(strstr(err, "counters has no unique key on (key)"));
+	/* Data that would outlive its session. */
+	q(f, "DROP TABLE %scounters", f->prefix);
+	q(f, "DROP TABLE %sdata", f->prefix);
+	q(f,
+	    "CREATE TABLE %sdata (hash bytea, key text, value bytea, "
+	    "PRIMARY KEY (hash, key))",
+	    f->prefix);
+	st = open_store(f, SGW_STORE_SERVE, err, sizeof(err));
+	assert_null(st);
+	print_message("no cascade: %s\n", err);
+	assert_non_null(strstr(err, "data has no foreign key to "));
+	assert_string_equal(
+	    q(f, "SELECT count(*) FROM %sschema", f->prefix), "1");
 }
 
 static void
@@ -928,22 +1020,46 @@ init_creates_once_and_then_has_nothing_to_do(void **state)
 
 	snprintf(f->prefix, sizeof(f->prefix), "init%u_", ++g.next_prefix);
 	fx_opts(f, 0);
-	assert_int_equal(B->init(NULL, &f->pc, report, sizeof(report), err,
-	    sizeof(err)), 0);
+	assert_int_equal(
+	    B->init(NULL, &f->pc, report, sizeof(report), err, sizeof(err)), 0);
 	print_message("init: %s\n", report);
-	snprintf(want, sizeof(want), "created tables %1$ssessions, %1$sdata, "
-	    "%1$scounters, %1$sschema (version 1)", f->prefix);
+	snprintf(want, sizeof(want),
+	    "created tables %1$ssessions, %1$sdata, "
+	    "%1$scounters, %1$sschema (version 1)",
+	    f->prefix);
 	assert_string_equal(report, want);
-	if (B->init(NULL, &f->pc, report, sizeof(report), err, sizeof(err)) != 0)
+	if (B->init(NULL, &f->pc, report, sizeof(report), err, sizeof(err)) !=
+	    0)
 		fail_msg("init again: %s", err);
 	print_message("init again: %s\n", report);
 	assert_non_null(strstr(report, "nothing to do"));
-	assert_string_equal(q(f, "SELECT count(*) FROM %sschema", f->prefix), "1");
+	assert_string_equal(
+	    q(f, "SELECT count(*) FROM %sschema", f->prefix), "1");
 	/* create_tables = off is happy now. */
 	st = open_store(f, SGW_STORE_SERVE, err, sizeof(err));
 	assert_non_null(st);
 	assert_int_equal(st->ops->ping(st), SGW_STORE_OK);
 	st->ops->close(st);
+}
+
+static void
+no_right_to_create_tables_fails_the_open(void **state)
+{
+	struct fx *f = need_pg(state);
+	char err[512] = "";
+	struct sgw_store *st;
+
+	/* PostgreSQL 15 lets only the database owner create in public. */
+	q(f,
+	    "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE "
+	    "rolname = 'weak') THEN CREATE ROLE weak LOGIN; END IF; END $$");
+	snprintf(f->prefix, sizeof(f->prefix), "weak%u_", ++g.next_prefix);
+	snprintf(f->conninfo, sizeof(f->conninfo),
+	    "host=127.0.0.1 port=%d user=weak dbname=sessiongw", g.port);
+	st = open_store(f, SGW_STORE_SERVE, err, sizeof(err));
+	assert_null(st);
+	print_message("no CREATE: %s\n", err);
+	assert_non_null(strstr(err, "permission denied"));
 }
 
 /* ---- failures ---- */
@@ -960,12 +1076,17 @@ unreachable_server_is_an_error_never_ok(void **state)
 	int port = free_port();
 
 	snprintf(f->conninfo, sizeof(f->conninfo),
-	    "host=127.0.0.1 port=%d user=sgw dbname=sessiongw password=hunter2", port);
+	    "host=127.0.0.1 port=%d user=sgw dbname=sessiongw password=hunter2",
+	    port);
+	/* As sgw_store_check asks: the open succeeds (the configuration
+	 * is not wrong), the ping says the server does not answer. */
 	st = open_store(f, SGW_STORE_CHECK, err, sizeof(err));
-	assert_null(st);
-	print_message("unreachable: %s\n", err);
-	assert_non_null(strstr(err, "cannot connect"));
-	assert_null(strstr(err, "hunter2"));
+	assert_non_null(st);
+	assert_int_equal(st->ops->ping(st), SGW_STORE_UNAVAILABLE);
+	print_message("unreachable: %s\n", st->errstr);
+	assert_non_null(strstr(st->errstr, "cannot connect"));
+	assert_null(strstr(st->errstr, "hunter2"));
+	st->ops->close(st);
 	/* A worker starts anyway and answers 503 until the server is there. */
 	st = open_store(f, SGW_STORE_SERVE, err, sizeof(err));
 	assert_non_null(st);
@@ -997,7 +1118,8 @@ restarted_server_is_found_again(void **state)
 	assert_int_equal(o->get(f->st, h, &out), SGW_STORE_UNAVAILABLE);
 	print_message("stopped: %s\n", f->st->errstr);
 	assert_int_equal(o->ping(f->st), SGW_STORE_UNAVAILABLE);
-	assert_int_equal(o->refresh(f->st, h, NOW, NOW + 1, NOW), SGW_STORE_UNAVAILABLE);
+	assert_int_equal(
+	    o->refresh(f->st, h, NOW, NOW + 1, NOW), SGW_STORE_UNAVAILABLE);
 	assert_int_equal(o->counter_add(f->st, "n", 1, 100000, NOW, &v),
 	    SGW_STORE_UNAVAILABLE);
 	/* Back: the same store works without being reopened. */
@@ -1016,7 +1138,8 @@ restarted_server_is_found_again(void **state)
 	assert_int_equal(pg_start(), 0);
 	assert_int_equal(o->counter_add(f->st, "n", 1, 100000, NOW, &v),
 	    SGW_STORE_UNAVAILABLE);
-	assert_int_equal(o->counter_add(f->st, "n", 1, 100000, NOW, &v), SGW_STORE_OK);
+	assert_int_equal(
+	    o->counter_add(f->st, "n", 1, 100000, NOW, &v), SGW_STORE_OK);
 	assert_true(v == 1);
 	f->raw = raw_connect("sessiongw");
 	assert_non_null(f->raw);
@@ -1041,13 +1164,15 @@ statement_timeout_is_timeout(void **state)
 	assert_int_equal(o->refresh(f->st, h, NOW + 1, NOW + 100001, NOW + 1),
 	    SGW_STORE_TIMEOUT);
 	took = mono_ms() - t0;
-	print_message("locked row: %s after %lld ms\n", f->st->errstr, (long long)took);
-	assert_true(took >= CMD_TIMEOUT_MS - 10 && took < CMD_TIMEOUT_MS + 1000);
+	print_message(
+	    "locked row: %s after %lld ms\n", f->st->errstr, (long long)took);
+	assert_true(
+	    took >= CMD_TIMEOUT_MS - 10 && took < CMD_TIMEOUT_MS + 1000);
 	/* Reads are not blocked by the lock. */
 	assert_int_equal(o->get(f->st, h, &out), SGW_STORE_OK);
 	q(f, "ROLLBACK");
-	assert_int_equal(o->refresh(f->st, h, NOW + 1, NOW + 100001, NOW + 1),
-	    SGW_STORE_OK);
+	assert_int_equal(
+	    o->refresh(f->st, h, NOW + 1, NOW + 100001, NOW + 1), SGW_STORE_OK);
 }
 
 static void
@@ -1062,8 +1187,10 @@ silent_server_times_out_and_recovers(void **state)
 
 	put_one(f, 1, "alice", NOW, NOW + 100000, NOW + 900000);
 	hash_of(h, 1);
-	backend = atoi(q(f, "SELECT pid FROM pg_stat_activity WHERE "
-	    "application_name = 'sgwtest_%s'", f->prefix));
+	backend = atoi(q(f,
+	    "SELECT pid FROM pg_stat_activity WHERE "
+	    "application_name = 'sgwtest_%s'",
+	    f->prefix));
 	assert_true(backend > 0);
 	/* A backend that answers nothing at all: statement_timeout cannot
 	 * help, the client-side deadline must. */
@@ -1161,6 +1288,7 @@ main(void)
 	    T(create_tables_off_needs_the_tables),
 	    T(check_mode_creates_nothing_and_finds_wrong_shapes),
 	    T(init_creates_once_and_then_has_nothing_to_do),
+	    T(no_right_to_create_tables_fails_the_open),
 	    T(unreachable_server_is_an_error_never_ok),
 	    T(restarted_server_is_found_again),
 	    T(statement_timeout_is_timeout),
