@@ -72,7 +72,13 @@ sgw_store_check(const struct sgw_conf *conf, struct sgw_errs *errs)
 	if (st == NULL)
 		return -1;
 	if (st->ops->ping(st) != SGW_STORE_OK) {
-		sgw_errs_add(errs, "store %s: %s", st->backend, st->errstr);
+		size_t n = strlen(st->backend);
+		const char *why = st->errstr;
+
+		/* errstr names its backend already ("redis: ..."). */
+		if (strncmp(why, st->backend, n) == 0 && strncmp(why + n, ": ", 2) == 0)
+			why += n + 2;
+		sgw_errs_add(errs, "store %s: %s", st->backend, why);
 		rc = 1;
 	}
 	sgw_store_close(st);

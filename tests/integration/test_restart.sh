@@ -8,6 +8,8 @@
 start_store
 gateway_conf "$T/sgw.conf"
 add_user alice 'pw-alice-1'
+# A store nothing has used yet (no tables, an empty directory) is fine.
+expect_match "-t on a fresh store: ok" 'configuration .* is ok' "$("$SGW_BIN" -t -c "$T/sgw.conf" 2>&1)"
 start_gateway "$T/sgw.conf"
 
 gw_login alice pw-alice-1
