@@ -86,16 +86,18 @@ static struct script s_del = {
     ""};
 
 /* KEYS: index. ARGV: session prefix. {hash, u, c, a, ct, ls, ab, dl, rm}...
- * oldest first; members whose session is gone are dropped. */
+ * oldest first, then how many members were dropped because their session
+ * is gone. */
 static struct script s_user = {
-    "local out = {} "
+    "local out, gone = {}, 0 "
     "for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do "
     "  local v = redis.call('HMGET', ARGV[1] .. m, 'u', 'c', 'a', 'ct', 'ls', "
     "    'ab', 'dl', 'rm') "
     "  if v[1] then "
     "    table.insert(out, m) "
     "    for i = 1, 8 do table.insert(out, v[i] or '') end "
-    "  else redis.call('ZREM', KEYS[1], m) end end "
+    "  else redis.call('ZREM', KEYS[1], m) gone = gone + 1 end end "
+    "table.insert(out, gone) "
     "return out",
     ""};
 
@@ -661,9 +663,14 @@ r_user_sessions(struct sgw_store *st, const char *user, struct sgw_stored **outp
 	if ((r = script(rs, &s_user, 3, (const char *[]){"1", ikey, sprefix}, NULL,
 	         1, &rc)) == NULL)
 		return rc;
-	if (r->type != REDIS_REPLY_ARRAY || r->elements % 9 != 0)
+	if (r->type != REDIS_REPLY_ARRAY || r->elements % 9 != 1)
 		return bad_reply(rs, r);
-	if (r->elements > 0 && (v = calloc(r->elements / 9, sizeof(*v))) == NULL) {
+	/* The last element counts the members whose session was gone. A
+	 * session ended on purpose leaves its index (s_del), so these are
+	 * the ones Redis expired by their TTL: sgw_sessions_expired_total
+	 * counts them when the user's index is next read. */
+	st->expired += (uint64_t)num(r->element[r->elements - 1]);
+	if (r->elements > 1 && (v = calloc(r->elements / 9, sizeof(*v))) == NULL) {
 		freeReplyObject(r);
 		seterr(rs, "out of memory", NULL);
 		return SGW_STORE_UNAVAILABLE;

@@ -466,6 +466,31 @@ expired_session_is_not_revived(void **state)
 	assert_int_equal(raw_int(f, "ZCARD %su:alice", f->prefix), 0);
 }
 
+/* sgw_sessions_expired_total on Redis: a session Redis expired by its TTL
+ * leaves its member in the user's index, and the next read of the index
+ * counts it (a session ended on purpose takes its member with it). */
+static void
+ttl_expiries_are_counted_when_the_index_is_read(void **state)
+{
+	struct fx *f = *state;
+	unsigned char a[SGW_HASH_LEN], b[SGW_HASH_LEN];
+	struct sgw_stored *v = NULL;
+	size_t n = 0;
+
+	make(f, a, "gina", 200, 60000, 0, NULL);
+	make(f, b, "gina", 60000, 120000, 0, NULL);
+	assert_int_equal(sgw_session_end(f->st, b), SGW_STORE_OK);
+	test_msleep(350);
+	f->st->expired = 0;
+	assert_int_equal(f->st->ops->user_sessions(f->st, "gina", &v, &n), SGW_STORE_OK);
+	assert_int_equal(n, 0);
+	assert_null(v);
+	assert_int_equal(f->st->expired, 1);
+	/* Counted once: the member is gone now. */
+	assert_int_equal(f->st->ops->user_sessions(f->st, "gina", &v, &n), SGW_STORE_OK);
+	assert_int_equal(f->st->expired, 1);
+}
+
 static void
 max_per_user_never_ends_the_new_one(void **state)
 {
@@ -1046,6 +1071,7 @@ main(void)
 	    T(expired_session_is_not_revived),
 	    T(max_per_user_never_ends_the_new_one),
 	    T(index_outlives_every_session),
+	    T(ttl_expiries_are_counted_when_the_index_is_read),
 	    T(key_prefix_isolates_gateways),
 	    T(acl_user_and_database),
 	    cmocka_unit_test_setup_teardown(requirepass_password_alone, rp_setup,
