@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "worker.h"
+#include "proc.h"
 #include "timefmt.h"
 
 #define REQUEST_MAX 8192      /* bytes of a request we read, at most */
@@ -339,24 +339,13 @@ on_term(int sig)
 static void
 install_signals(void)
 {
-	struct sigaction sa;
-	sigset_t none;
-
 	/* Nothing to finish: a scrape cut short is simply retried. */
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_term;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	sigaction(SIGPIPE, &sa, NULL);
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGCHLD, &sa, NULL);
-	/* The master forks with its signals blocked. */
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	static const struct sgw_proc_handler h[] = {
+	    {SIGTERM, on_term}, {SIGINT, on_term},
+	};
+
+	sgw_proc_signals(h, sizeof(h) / sizeof(h[0]));
+	sgw_proc_unblock_signals();
 }
 
 /* Sends all of data, within the connection's deadline. */
@@ -555,7 +544,7 @@ sgw_metrics_serve(int fd, const struct sgw_metrics *m,
 	install_signals();
 	/* Tells it apart from the workers in ps and pgrep. */
 	prctl(PR_SET_NAME, "sgw-metrics", 0, 0, 0);
-	if (sgw_drop_privileges(conf, "metrics server") == -1)
+	if (sgw_proc_drop_privileges(conf, "metrics server") == -1)
 		return 1;
 	/* Set after the drop, which clears it: the listening port must not
 	 * outlive a master that was killed. */
