@@ -58,7 +58,7 @@ sgw_resp_init(struct sgw_response *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->status = 500;
-	r->endpoint = "other";
+	r->endpoint = SGW_ENDPOINT_OTHER;
 }
 
 void

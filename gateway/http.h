@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "outcome.h"
 #include "store.h"
 
 enum sgw_role { SGW_ROLE_RESPONDER, SGW_ROLE_AUTHORIZER };
@@ -62,7 +63,13 @@ struct sgw_response {
 	int status;
 	struct sgw_buf headers; /* "Name: value\r\n" lines, no Status */
 	struct sgw_buf body;
-	const char *endpoint;   /* label for logs and metrics */
+	/* What happened, for the worker to count (metrics.h): handlers
+	 * record it here and never count themselves. */
+	enum sgw_endpoint endpoint;   /* set by dispatch; SGW_ENDPOINT_OTHER */
+	enum sgw_authz_result authz;  /* check, authorizer; SGW_AUTHZ_NONE */
+	enum sgw_login_result login;  /* login; SGW_LOGIN_NONE */
+	unsigned sessions_created;    /* sessions this request made */
+	unsigned store_errors;        /* store failures it ran into */
 };
 
 void sgw_resp_init(struct sgw_response *r);

@@ -25,16 +25,8 @@
 #define IO_TIMEOUT_S 2        /* SO_RCVTIMEO / SO_SNDTIMEO per call */
 #define CONN_DEADLINE_MS 5000 /* one connection, start to end */
 
-/* Indexes of requests[]: the labels dispatch.c puts in resp->endpoint;
- * "other" also takes anything not listed. */
 /* The metrics server's ends of the pipes to the sweeper; -1: none. */
 static int scrape_ask = -1, scrape_done = -1;
-
-static const char *const endpoints[SGW_METRICS_ENDPOINTS] = {
-	"login", "logout", "logout-all", "session", "sessions", "data",
-	"check", "healthz", "authorizer", "unknown", "other",
-};
-#define ENDPOINT_OTHER (SGW_METRICS_ENDPOINTS - 1)
 
 /* The statuses the handlers send (see sgw_status_text); the last column
  * is "other". */
@@ -134,12 +126,11 @@ get(const uint64_t *c)
 }
 
 static size_t
-endpoint_index(const char *endpoint)
+endpoint_index(enum sgw_endpoint endpoint)
 {
-	for (size_t i = 0; endpoint != NULL && i < ENDPOINT_OTHER; i++)
-		if (strcmp(endpoint, endpoints[i]) == 0)
-			return i;
-	return ENDPOINT_OTHER;
+	if ((unsigned)endpoint >= SGW_ENDPOINT_N)
+		return SGW_ENDPOINT_OTHER;
+	return (size_t)endpoint;
 }
 
 static size_t
@@ -152,7 +143,7 @@ code_index(int status)
 }
 
 void
-sgw_metrics_request(const char *endpoint, int status, int64_t ns)
+sgw_metrics_request(enum sgw_endpoint endpoint, int status, int64_t ns)
 {
 	uint64_t d = ns > 0 ? (uint64_t)ns : 0;
 	size_t b = 0;
@@ -265,7 +256,8 @@ sgw_metrics_render(const struct sgw_metrics *m, struct sgw_buf *out)
 			if (c < CODE_OTHER)
 				snprintf(code, sizeof(code), "%d", codes[c]);
 			sgw_buf_addf(out, "sgw_requests_total{endpoint=\"%s\",code=\"%s\"} %llu\n",
-			    endpoints[e], code, (unsigned long long)get(&m->requests[e][c]));
+			    sgw_endpoint_name((enum sgw_endpoint)e), code,
+			    (unsigned long long)get(&m->requests[e][c]));
 		}
 	}
 	family(out, "sgw_authz_total", "counter",

@@ -18,8 +18,9 @@
 
 #include "conf.h"
 #include "http.h"
+#include "outcome.h"
 
-#define SGW_METRICS_ENDPOINTS 11 /* resp->endpoint labels set by dispatch */
+#define SGW_METRICS_ENDPOINTS SGW_ENDPOINT_N /* resp->endpoint, set by dispatch */
 #define SGW_METRICS_CODES 16     /* the statuses we send, then "other" */
 #define SGW_METRICS_BUCKETS 13   /* 12 bounds, then +Inf */
 
@@ -69,9 +70,9 @@ void sgw_metrics_free(struct sgw_metrics *m);
 void sgw_metrics_attach(struct sgw_metrics *m);
 
 /* The hooks. Each is one relaxed atomic operation. */
-/* A request answered: endpoint is resp->endpoint (an unknown label or NULL
+/* A request answered: endpoint is resp->endpoint (a value out of range
  * counts as "other"), status the HTTP status, ns how long it took. */
-void sgw_metrics_request(const char *endpoint, int status, int64_t ns);
+void sgw_metrics_request(enum sgw_endpoint endpoint, int status, int64_t ns);
 void sgw_metrics_authz(enum sgw_metrics_authz result);
 void sgw_metrics_login(enum sgw_metrics_login result);
 void sgw_metrics_session_created(void);

@@ -551,7 +551,27 @@ mono_ns(void)
 static void
 count_answer(struct sgw_ctx *ctx, const struct sgw_response *resp, int64_t started)
 {
+	static const enum sgw_metrics_authz authz[] = {
+		[SGW_AUTHZ_PASS] = SGW_METRICS_AUTHZ_PASS,
+		[SGW_AUTHZ_UNAUTHENTICATED] = SGW_METRICS_AUTHZ_UNAUTHENTICATED,
+		[SGW_AUTHZ_FORBIDDEN] = SGW_METRICS_AUTHZ_FORBIDDEN,
+		[SGW_AUTHZ_UNAVAILABLE] = SGW_METRICS_AUTHZ_UNAVAILABLE,
+	};
+	static const enum sgw_metrics_login login[] = {
+		[SGW_LOGIN_SUCCESS] = SGW_METRICS_LOGIN_SUCCESS,
+		[SGW_LOGIN_FAILURE] = SGW_METRICS_LOGIN_FAILURE,
+		[SGW_LOGIN_LOCKED] = SGW_METRICS_LOGIN_LOCKED,
+	};
+
 	sgw_metrics_request(resp->endpoint, resp->status, mono_ns() - started);
+	if (resp->authz != SGW_AUTHZ_NONE)
+		sgw_metrics_authz(authz[resp->authz]);
+	if (resp->login != SGW_LOGIN_NONE)
+		sgw_metrics_login(login[resp->login]);
+	for (unsigned i = 0; i < resp->sessions_created; i++)
+		sgw_metrics_session_created();
+	for (unsigned i = 0; i < resp->store_errors; i++)
+		sgw_metrics_store_error();
 	if (ctx->store->expired > 0) {
 		sgw_metrics_sessions_expired(ctx->store->expired);
 		ctx->store->expired = 0;
@@ -592,7 +612,7 @@ serve(struct sgw_ctx *ctx, FCGX_Request *r, char *bodybuf, int conn)
 	count_answer(ctx, &resp, started);
 	log_debug("%s %s -> %d (%s) client=%s",
 	    q.role == SGW_ROLE_AUTHORIZER ? "AUTHORIZER" : q.method,
-	    resp.endpoint, resp.status, q.role == SGW_ROLE_AUTHORIZER ?
+	    sgw_endpoint_name(resp.endpoint), resp.status, q.role == SGW_ROLE_AUTHORIZER ?
 	    "authorizer" : "responder", q.client);
 	sgw_resp_free(&resp);
 	/* On a kept connection libfcgi reads the next request where this

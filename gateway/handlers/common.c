@@ -8,7 +8,6 @@
 #include "cookie.h"
 #include "handlers.h"
 #include "log.h"
-#include "metrics.h"
 #include "redirect.h"
 #include "timefmt.h"
 
@@ -142,7 +141,7 @@ void
 sgw_resp_unavailable(struct sgw_ctx *ctx, struct sgw_response *resp)
 {
 	log_error("%s", ctx->store->errstr);
-	sgw_metrics_store_error();
+	resp->store_errors++;
 	sgw_resp_error(resp, 503, "session store unavailable");
 	sgw_resp_header(resp, "Retry-After", "1");
 }
