@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "buf.h"
 #include "outcome.h"
 #include "store.h"
 
@@ -45,19 +46,6 @@ struct sgw_request {
 	char client[SGW_CLIENT_MAXLEN + 1]; /* the client's address */
 	char endpoint[512];                 /* the responder path, no query */
 };
-
-/* A growable byte buffer. */
-struct sgw_buf {
-	char *data; /* malloc'd, NUL-terminated when len > 0 */
-	size_t len;
-	size_t cap;
-	int oom;    /* an append failed; the buffer is incomplete */
-};
-
-void sgw_buf_add(struct sgw_buf *b, const void *data, size_t len);
-void sgw_buf_addf(struct sgw_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-void sgw_buf_free(struct sgw_buf *b);
 
 struct sgw_response {
 	int status;

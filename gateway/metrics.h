@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "conf.h"
-#include "http.h"
+#include "buf.h"
 #include "outcome.h"
 
 #define SGW_METRICS_ENDPOINTS SGW_ENDPOINT_N /* resp->endpoint, set by dispatch */
