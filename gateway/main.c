@@ -12,6 +12,7 @@
 #include "log.h"
 #include "master.h"
 #include "metrics.h"
+#include "metrics_server.h"
 #include "runtime.h"
 #include "session.h"
 #include "store.h"

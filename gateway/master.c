@@ -27,6 +27,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "metrics_server.h"
 #include "timefmt.h"
 #include "worker.h"
 
