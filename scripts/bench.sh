@@ -156,18 +156,9 @@ fi
 # No access log: it costs every scenario the same and is not what is
 # measured here.
 cat >"$T/nginx/nginx.conf" <<EOF
-worker_processes 1;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx-error.log warn;
-events { worker_connections 1024; }
-http {
+$(nginx_preamble "$T/nginx" "$T/nginx-error.log" warn 1024)
     include /etc/nginx/mime.types;
     access_log off;
-    client_body_temp_path $T/nginx/tmp/body;
-    proxy_temp_path $T/nginx/tmp/proxy;
-    fastcgi_temp_path $T/nginx/tmp/fastcgi;
-    uwsgi_temp_path $T/nginx/tmp/uwsgi;
-    scgi_temp_path $T/nginx/tmp/scgi;
 $(cat "$T/nginx/sites.conf")
     # (a) the ceiling: the same file, no auth_request.
     server {
