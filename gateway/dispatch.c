@@ -77,7 +77,8 @@ sgw_dispatch(struct sgw_ctx *ctx, struct sgw_request *req,
 	size_t plen = strlen(prefix);
 	const char *m = req->method, *rest, *arg;
 
-	if (sgw_client_addr(ctx->conf, req->remote_addr, req->forwarded,
+	if (sgw_client_addr(ctx->conf->trusted_proxies,
+	        ctx->conf->ntrusted_proxies, req->remote_addr, req->forwarded,
 	        req->client, sizeof(req->client)) == -1)
 		req->client[0] = '\0';
 

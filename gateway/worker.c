@@ -678,6 +678,8 @@ sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
 		return 1;
 	sgw_session_policy_from(&ctx.policy, conf);
 	sgw_limits_from(&ctx.limits, conf);
+	sgw_cookie_attrs_from(&ctx.cookie, conf);
+	sgw_redirect_policy_from(&ctx.redirect, conf);
 	/* After fork and after dropping privileges: a store belongs to the
 	 * process that opened it, and its files to the workers' user. */
 	if ((ctx.store = sgw_store_open(conf, SGW_STORE_SERVE, &errs)) == NULL) {

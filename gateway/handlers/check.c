@@ -79,7 +79,7 @@ sgw_handle_authorize(struct sgw_ctx *ctx, struct sgw_request *req,
 	uri = authorizer || req->orig_uri == NULL ? req->request_uri : req->orig_uri;
 	if (uri == NULL ||
 	    sgw_path_normalise(uri, strlen(uri), path, sizeof(path)) < 0 ||
-	    (rule = sgw_access_match(ctx->conf, path)) == NULL ||
+	    (rule = sgw_access_match(ctx->conf->rules, ctx->conf->nrules, path)) == NULL ||
 	    rule->policy == SGW_POLICY_DENY) {
 		resp->authz = SGW_AUTHZ_FORBIDDEN;
 		sgw_resp_error(resp, 403, "forbidden");

@@ -101,7 +101,6 @@ succeed(struct sgw_ctx *ctx, struct sgw_request *req, struct sgw_response *resp,
     const struct sgw_credentials *cr, const struct sgw_user *u,
     const struct sgw_attempt *at)
 {
-	const struct sgw_conf *conf = ctx->conf;
 	struct sgw_login who = {
 	    .user = u->name,
 	    .roles = u->roles,
@@ -154,7 +153,7 @@ succeed(struct sgw_ctx *ctx, struct sgw_request *req, struct sgw_response *resp,
 		return;
 	}
 	sgw_resp_redirect(resp, 303,
-	    sgw_redirect_choose(conf, cr->return_to, req->host));
+	    sgw_redirect_choose(&ctx->redirect, cr->return_to, req->host));
 }
 
 /* The answer to a body sgw_credentials_parse refused. */

@@ -175,6 +175,8 @@ fx_new(void **state, const char *extra)
 	f->ctx.store = &f->fake->base;
 	sgw_session_policy_from(&f->ctx.policy, &f->conf);
 	sgw_limits_from(&f->ctx.limits, &f->conf);
+	sgw_cookie_attrs_from(&f->ctx.cookie, &f->conf);
+	sgw_redirect_policy_from(&f->ctx.redirect, &f->conf);
 	f->ctx.login_page = sgw_builtin_login_page;
 	sgw_resp_init(&f->resp);
 	*state = f;
