@@ -86,6 +86,6 @@ for m in "${!edges[@]}"; do
 done
 
 if [ $fail = 0 ]; then
-	echo "layering: ${#edges[@]} modules, no cycle, lib/ includes nothing above it"
+	echo "layering: ${#edges[@]} including modules, no cycle, lib/ includes nothing above it"
 fi
 exit $fail
