@@ -83,19 +83,20 @@ sgw_dispatch(struct sgw_ctx *ctx, struct sgw_request *req,
 	size_t plen = strlen(prefix);
 	const char *m = req->method, *rest, *arg;
 
-	if (sgw_client_addr(ctx->conf, req->remote_addr, req->forwarded,
+	if (sgw_client_addr(ctx->conf->trusted_proxies,
+	        ctx->conf->ntrusted_proxies, req->remote_addr, req->forwarded,
 	        req->client, sizeof(req->client)) == -1)
 		req->client[0] = '\0';
 
 	if (req->role == SGW_ROLE_AUTHORIZER) {
-		resp->endpoint = "authorizer";
+		resp->endpoint = SGW_ENDPOINT_AUTHORIZER;
 		sgw_handle_authorize(ctx, req, resp, 1);
 		return;
 	}
 	if (endpoint_of(req, req->endpoint, sizeof(req->endpoint)) == -1 ||
 	    strncmp(req->endpoint, prefix, plen) != 0 ||
 	    (req->endpoint[plen] != '/' && req->endpoint[plen] != '\0')) {
-		resp->endpoint = "unknown";
+		resp->endpoint = SGW_ENDPOINT_UNKNOWN;
 		sgw_resp_error(resp, 404, "not found");
 		return;
 	}
@@ -104,10 +105,10 @@ sgw_dispatch(struct sgw_ctx *ctx, struct sgw_request *req,
 	if (strcmp(rest, "/check") == 0) {
 		/* nginx's auth_request subrequest carries the main request's
 		 * method: every method is the check. */
-		resp->endpoint = "check";
+		resp->endpoint = SGW_ENDPOINT_CHECK;
 		sgw_handle_authorize(ctx, req, resp, 0);
 	} else if (strcmp(rest, "/login") == 0) {
-		resp->endpoint = "login";
+		resp->endpoint = SGW_ENDPOINT_LOGIN;
 		if (is_get(m))
 			sgw_handle_login_page(ctx, req, resp);
 		else if (is(m, "POST"))
@@ -115,49 +116,49 @@ sgw_dispatch(struct sgw_ctx *ctx, struct sgw_request *req,
 		else
 			not_allowed(resp, "GET, HEAD, POST");
 	} else if (strcmp(rest, "/logout") == 0) {
-		resp->endpoint = "logout";
+		resp->endpoint = SGW_ENDPOINT_LOGOUT;
 		if (is(m, "POST"))
 			sgw_handle_logout(ctx, req, resp);
 		else
 			not_allowed(resp, "POST");
 	} else if (strcmp(rest, "/logout-all") == 0) {
-		resp->endpoint = "logout-all";
+		resp->endpoint = SGW_ENDPOINT_LOGOUT_ALL;
 		if (is(m, "POST"))
 			sgw_handle_logout_all(ctx, req, resp);
 		else
 			not_allowed(resp, "POST");
 	} else if (strcmp(rest, "/session") == 0) {
-		resp->endpoint = "session";
+		resp->endpoint = SGW_ENDPOINT_SESSION;
 		if (is_get(m))
 			sgw_handle_session(ctx, req, resp);
 		else
 			not_allowed(resp, "GET, HEAD");
 	} else if (strcmp(rest, "/sessions") == 0) {
-		resp->endpoint = "sessions";
+		resp->endpoint = SGW_ENDPOINT_SESSIONS;
 		if (is_get(m))
 			sgw_handle_sessions(ctx, req, resp);
 		else
 			not_allowed(resp, "GET, HEAD");
 	} else if ((arg = one_segment(rest, "/sessions/")) != NULL) {
-		resp->endpoint = "sessions";
+		resp->endpoint = SGW_ENDPOINT_SESSIONS;
 		if (is(m, "DELETE"))
 			sgw_handle_session_delete(ctx, req, resp, arg);
 		else
 			not_allowed(resp, "DELETE");
 	} else if ((arg = one_segment(rest, "/session/data/")) != NULL) {
-		resp->endpoint = "data";
+		resp->endpoint = SGW_ENDPOINT_DATA;
 		if (is_get(m) || is(m, "PUT") || is(m, "DELETE"))
 			sgw_handle_data(ctx, req, resp, arg);
 		else
 			not_allowed(resp, "GET, HEAD, PUT, DELETE");
 	} else if (strcmp(rest, "/healthz") == 0) {
-		resp->endpoint = "healthz";
+		resp->endpoint = SGW_ENDPOINT_HEALTHZ;
 		if (is_get(m))
 			sgw_handle_health(ctx, req, resp);
 		else
 			not_allowed(resp, "GET, HEAD");
 	} else {
-		resp->endpoint = "unknown";
+		resp->endpoint = SGW_ENDPOINT_UNKNOWN;
 		sgw_resp_error(resp, 404, "not found");
 	}
 }

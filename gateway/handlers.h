@@ -5,8 +5,10 @@
 #define SGW_HANDLERS_H
 
 #include "conf.h"
+#include "cookie.h"
 #include "http.h"
 #include "ratelimit.h"
+#include "redirect.h"
 #include "session.h"
 #include "store.h"
 #include "token.h"
@@ -20,6 +22,8 @@ struct sgw_ctx {
 	struct sgw_store *store;
 	struct sgw_session_policy policy; /* from conf */
 	struct sgw_limits limits;         /* from conf */
+	struct sgw_cookie_attrs cookie;   /* from conf */
+	struct sgw_redirect_policy redirect; /* from conf */
 	int64_t users_checked_ms;         /* when the users file was last
 	                                   * looked at (monotonic) */
 	const char *login_page;   /* the login page template */

@@ -5,82 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Room for n more bytes and a NUL. 0, or -1 with b->oom set. */
-static int
-buf_reserve(struct sgw_buf *b, size_t n)
-{
-	size_t cap;
-	char *p;
-
-	if (b->oom)
-		return -1;
-	if (b->len + n + 1 <= b->cap)
-		return 0;
-	for (cap = b->cap ? b->cap : 256; cap < b->len + n + 1; cap *= 2)
-		;
-	if ((p = realloc(b->data, cap)) == NULL) {
-		b->oom = 1;
-		return -1;
-	}
-	b->data = p;
-	b->cap = cap;
-	return 0;
-}
-
-void
-sgw_buf_add(struct sgw_buf *b, const void *data, size_t len)
-{
-	if (buf_reserve(b, len) != 0)
-		return;
-	memcpy(b->data + b->len, data, len);
-	b->len += len;
-	b->data[b->len] = '\0';
-}
-
-/* Formats straight into the buffer, growing it at most once: no
- * allocation of its own (a response used to cost two vasprintf per
- * header). */
-static void
-buf_vaddf(struct sgw_buf *b, const char *fmt, va_list ap)
-{
-	va_list again;
-	size_t room;
-	int n;
-
-	if (buf_reserve(b, 0) != 0)
-		return;
-	room = b->cap - b->len;
-	va_copy(again, ap);
-	n = vsnprintf(b->data + b->len, room, fmt, ap);
-	if (n >= 0 && (size_t)n >= room && buf_reserve(b, (size_t)n) == 0)
-		n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, again);
-	va_end(again);
-	if (n < 0 || b->oom || b->len + (size_t)n >= b->cap) {
-		b->oom = 1;
-		if (b->data != NULL)
-			b->data[b->len] = '\0';
-		return;
-	}
-	b->len += (size_t)n;
-}
-
-void
-sgw_buf_addf(struct sgw_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	buf_vaddf(b, fmt, ap);
-	va_end(ap);
-}
-
-void
-sgw_buf_free(struct sgw_buf *b)
-{
-	free(b->data);
-	memset(b, 0, sizeof(*b));
-}
-
 /* Where the parameter called name (n bytes) goes, or NULL when no handler
  * reads it. */
 static const char **
@@ -161,7 +85,7 @@ sgw_resp_init(struct sgw_response *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->status = 500;
-	r->endpoint = "other";
+	r->endpoint = SGW_ENDPOINT_OTHER;
 }
 
 void
@@ -202,7 +126,7 @@ sgw_resp_header(struct sgw_response *r, const char *name, const char *fmt, ...)
 	sgw_buf_add(&r->headers, name, strlen(name));
 	sgw_buf_add(&r->headers, ": ", 2);
 	va_start(ap, fmt);
-	buf_vaddf(&r->headers, fmt, ap);
+	sgw_buf_vaddf(&r->headers, fmt, ap);
 	va_end(ap);
 	header_end(r, start, start + strlen(name) + 2);
 }

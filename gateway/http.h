@@ -12,6 +12,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "buf.h"
+#include "outcome.h"
 #include "store.h"
 
 enum sgw_role { SGW_ROLE_RESPONDER, SGW_ROLE_AUTHORIZER };
@@ -54,24 +56,17 @@ struct sgw_request {
  */
 void sgw_request_from_params(struct sgw_request *q, char *const *envp);
 
-/* A growable byte buffer. */
-struct sgw_buf {
-	char *data; /* malloc'd, NUL-terminated when len > 0 */
-	size_t len;
-	size_t cap;
-	int oom;    /* an append failed; the buffer is incomplete */
-};
-
-void sgw_buf_add(struct sgw_buf *b, const void *data, size_t len);
-void sgw_buf_addf(struct sgw_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-void sgw_buf_free(struct sgw_buf *b);
-
 struct sgw_response {
 	int status;
 	struct sgw_buf headers; /* "Name: value\r\n" lines, no Status */
 	struct sgw_buf body;
-	const char *endpoint;   /* label for logs and metrics */
+	/* What happened, for the worker to count (metrics.h): handlers
+	 * record it here and never count themselves. */
+	enum sgw_endpoint endpoint;   /* set by dispatch; SGW_ENDPOINT_OTHER */
+	enum sgw_authz_result authz;  /* check, authorizer; SGW_AUTHZ_NONE */
+	enum sgw_login_result login;  /* login; SGW_LOGIN_NONE */
+	unsigned sessions_created;    /* sessions this request made */
+	unsigned store_errors;        /* store failures it ran into */
 };
 
 void sgw_resp_init(struct sgw_response *r);

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "master.h"
 #include "metrics.h"
+#include "metrics_server.h"
 #include "runtime.h"
 #include "session.h"
 #include "store.h"
@@ -352,7 +353,8 @@ serve(const char *file, int test_only)
 	}
 	if ((fd = sgw_listen_inherited()) == 0) {
 		log_info("spawned mode: serving the listening socket on fd 0");
-	} else if ((fd = sgw_listen_open(&rt.conf, err, sizeof(err))) == -1) {
+	} else if ((fd = sgw_listen_open(&rt.conf.listen_addr,
+	    rt.conf.listen_mode, rt.conf.backlog, err, sizeof(err))) == -1) {
 		fprintf(stderr, "%s\n", err);
 		sgw_runtime_free(&rt);
 		return 1;

@@ -27,6 +27,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "metrics_server.h"
 #include "timefmt.h"
 #include "worker.h"
 
@@ -69,9 +70,9 @@ on_signal(int sig)
 }
 
 int
-sgw_listen_open(const struct sgw_conf *conf, char *err, size_t errsz)
+sgw_listen_open(const struct sgw_addr *a, mode_t mode, int backlog, char *err,
+    size_t errsz)
 {
-	const struct sgw_addr *a = &conf->listen_addr;
 	char where[300];
 	int fd = -1, one = 1;
 
@@ -87,7 +88,7 @@ sgw_listen_open(const struct sgw_conf *conf, char *err, size_t errsz)
 			unlink(a->path);
 		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 		    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-		    chmod(a->path, conf->listen_mode) == -1)
+		    chmod(a->path, mode) == -1)
 			goto fail;
 	} else {
 		struct sockaddr_in sin = {.sin_family = AF_INET,
@@ -102,7 +103,7 @@ sgw_listen_open(const struct sgw_conf *conf, char *err, size_t errsz)
 		    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
 			goto fail;
 	}
-	if (listen(fd, conf->backlog) == -1)
+	if (listen(fd, backlog) == -1)
 		goto fail;
 	return fd;
 fail:
@@ -182,11 +183,8 @@ spawn_sweeper(struct master *m)
 static int
 metrics_listen(const struct sgw_conf *conf, char *err, size_t errsz)
 {
-	struct sgw_conf c = *conf;
-
-	c.listen_addr = conf->metrics_addr;
-	c.backlog = METRICS_BACKLOG;
-	return sgw_listen_open(&c, err, errsz);
+	return sgw_listen_open(&conf->metrics_addr, conf->listen_mode,
+	    METRICS_BACKLOG, err, errsz);
 }
 
 static void

@@ -1,5 +1,6 @@
 /*
- * metrics: the counters of SPEC section 8 and the /metrics listener.
+ * metrics: the counters of SPEC section 8 (the listener that serves
+ * them is metrics_server.h).
  *
  * The counters live in one shared mapping (of a memfd) that the master
  * makes before it forks anything, so every worker of every generation adds to
@@ -16,10 +17,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "conf.h"
-#include "http.h"
+#include "buf.h"
+#include "outcome.h"
 
-#define SGW_METRICS_ENDPOINTS 11 /* resp->endpoint labels set by dispatch */
+#define SGW_METRICS_ENDPOINTS SGW_ENDPOINT_N /* resp->endpoint, set by dispatch */
 #define SGW_METRICS_CODES 16     /* the statuses we send, then "other" */
 #define SGW_METRICS_BUCKETS 13   /* 12 bounds, then +Inf */
 
@@ -62,6 +63,9 @@ struct sgw_metrics {
 struct sgw_metrics *sgw_metrics_new(void);
 /* Unmaps; accepts NULL. */
 void sgw_metrics_free(struct sgw_metrics *m);
+/* The memfd behind the last sgw_metrics_new (-1: none), which the
+ * metrics server maps again after exec. Still owned by this module. */
+int sgw_metrics_fd(void);
 
 /* The counters the hooks below add to in this process (inherited across
  * fork). NULL, the default, makes every hook a no-op: subcommands and
@@ -69,9 +73,9 @@ void sgw_metrics_free(struct sgw_metrics *m);
 void sgw_metrics_attach(struct sgw_metrics *m);
 
 /* The hooks. Each is one relaxed atomic operation. */
-/* A request answered: endpoint is resp->endpoint (an unknown label or NULL
+/* A request answered: endpoint is resp->endpoint (a value out of range
  * counts as "other"), status the HTTP status, ns how long it took. */
-void sgw_metrics_request(const char *endpoint, int status, int64_t ns);
+void sgw_metrics_request(enum sgw_endpoint endpoint, int status, int64_t ns);
 void sgw_metrics_authz(enum sgw_metrics_authz result);
 void sgw_metrics_login(enum sgw_metrics_login result);
 void sgw_metrics_session_created(void);
@@ -79,10 +83,6 @@ void sgw_metrics_store_error(void);
 void sgw_metrics_sessions_expired(uint64_t n);
 void sgw_metrics_set_active(uint64_t n);
 void sgw_metrics_cleanup_ran(int64_t unix_ms);
-/* The metrics server's ends of the pipes to the sweeper (sweeper.h), set
- * before it is forked; it asks for a fresh sgw_sessions_active on every
- * scrape. */
-void sgw_metrics_set_scrape_pipe(int ask_fd, int done_fd);
 /* Names the store backend in sgw_store_errors_total{backend}. */
 void sgw_metrics_set_backend(struct sgw_metrics *m, const char *name);
 void sgw_metrics_worker_restart(void);
@@ -91,32 +91,5 @@ void sgw_metrics_set_workers(size_t n);
 /* Appends m in the Prometheus text format 0.0.4 (# HELP and # TYPE for
  * every family, every series even when 0). Check out->oom. */
 void sgw_metrics_render(const struct sgw_metrics *m, struct sgw_buf *out);
-
-/*
- * The metrics server: the body of a child process of the master. Answers
- * plain HTTP on the listening socket fd, one connection at a time:
- * GET /metrics renders m, anything else is 404. Drops privileges to
- * conf->user first, like a worker. Runs until SIGTERM (exit 0); returns
- * an exit status (1) only when it cannot go on, so the master restarts it.
- */
-int sgw_metrics_serve(int fd, const struct sgw_metrics *m,
-    const struct sgw_conf *conf);
-
-/* The hidden first argument that makes `sessiongw` the metrics server. */
-#define SGW_METRICS_SERVER_ARG "--metrics-server"
-
-/*
- * In a child forked by the master: replaces the process with a fresh
- * `sessiongw --metrics-server` that serves the listening socket fd and the
- * counters of the last sgw_metrics_new, with conf's user, log settings
- * and metrics_listen; nothing else of this process's memory goes over.
- * Returns only when it failed (logged); the caller then exits.
- */
-void sgw_metrics_exec(int fd, const struct sgw_conf *conf);
-
-/* main() of `sessiongw --metrics-server USER LOGLEVEL LOGFILE LISTEN`,
- * with the socket on fd 3 and the counters' memfd on fd 4, as
- * sgw_metrics_exec leaves them. Returns the exit status. */
-int sgw_metrics_server_main(int argc, char **argv);
 
 #endif

@@ -15,9 +15,9 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "proc.h"
 #include "store.h"
 #include "timefmt.h"
-#include "worker.h"
 
 /* A batch is one bounded write transaction (lmdb) or statement
  * (postgres): short enough that a login waiting for the writer is not
@@ -154,28 +154,18 @@ sgw_sweeper_run(const struct sgw_conf *conf, int ask_fd, int done_fd)
 {
 	struct sgw_errs errs = {0};
 	struct sgw_store *st;
-	struct sigaction sa;
-	sigset_t none;
+	static const struct sgw_proc_handler h[] = {
+	    {SIGTERM, on_term}, {SIGINT, on_term},
+	};
 	int64_t next;
 
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_term;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	sigaction(SIGPIPE, &sa, NULL);
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGCHLD, &sa, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	sgw_proc_signals(h, sizeof(h) / sizeof(h[0]));
+	sgw_proc_unblock_signals();
 
 	/* Named apart from the workers, so that `pgrep -x sessiongw` (and
 	 * an operator's ps) tells them apart; it dies with the master. */
 	prctl(PR_SET_NAME, "sgw-sweeper", 0, 0, 0);
-	if (sgw_drop_privileges(conf, "sweeper") == -1)
+	if (sgw_proc_drop_privileges(conf, "sweeper") == -1)
 		return 1;
 	/* After the drop, which clears it. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);

@@ -29,12 +29,10 @@
 #include <fastcgi.h>
 #include <fcntl.h>
 #include <fcgiapp.h>
-#include <grp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +47,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "metrics.h"
+#include "proc.h"
 #include "store.h"
 #include "timefmt.h"
 
@@ -96,29 +95,17 @@ on_alarm(int sig)
 static void
 install_signals(void)
 {
-	struct sigaction sa;
-	int handled[] = {SIGTERM, SIGINT, SIGUSR2, SIGUSR1, SIGALRM};
+	/* The others only arrive while we wait in epoll_pwait(); SIGALRM must
+	 * break a blocked read (proc.h sets no SA_RESTART). */
+	static const struct sgw_proc_handler h[] = {
+	    {SIGTERM, on_term}, {SIGINT, on_term}, {SIGUSR2, on_term},
+	    {SIGUSR1, on_usr1}, {SIGALRM, on_alarm},
+	};
 
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	/* No SA_RESTART: SIGALRM must break a blocked read. The others only
-	 * arrive while we wait in epoll_pwait(). */
-	sa.sa_handler = on_term;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGUSR2, &sa, NULL);
-	sa.sa_handler = on_usr1;
-	sigaction(SIGUSR1, &sa, NULL);
-	sa.sa_handler = on_alarm;
-	sigaction(SIGALRM, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGPIPE, &sa, NULL);
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGCHLD, &sa, NULL);
+	sgw_proc_signals(h, sizeof(h) / sizeof(h[0]));
 	sigemptyset(&mask_run);
-	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
-		sigaddset(&mask_run, handled[i]);
+	for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++)
+		sigaddset(&mask_run, h[i].sig);
 	sigemptyset(&alarm_set);
 	sigaddset(&alarm_set, SIGALRM);
 	mask_idle = alarm_set;
@@ -479,31 +466,6 @@ wait_work(int lfd, const struct sgw_conf *conf, int accepting, int64_t until)
 	return 0;
 }
 
-int
-sgw_drop_privileges(const struct sgw_conf *conf, const char *who)
-{
-	struct passwd *pw;
-
-	if (conf->user[0] == '\0' || geteuid() != 0)
-		return 0;
-	if ((pw = getpwnam(conf->user)) == NULL) {
-		log_error("%s: user %s: no such user", who, conf->user);
-		return -1;
-	}
-	if (initgroups(pw->pw_name, pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
-	    setuid(pw->pw_uid) == -1) {
-		sgw_log_errno(SGW_LOG_ERROR, "%s: cannot become user %s", who,
-		    conf->user);
-		return -1;
-	}
-	if (setuid(0) != -1) {
-		log_error("%s: could still regain root after becoming %s", who,
-		    conf->user);
-		return -1;
-	}
-	return 0;
-}
-
 /* Reads the body, at most max_body + 1 bytes: more means 413. Never
  * sized by CONTENT_LENGTH alone (nginx may send it twice); stdin ends
  * with its own end-of-stream record. */
@@ -582,7 +544,27 @@ mono_ns(void)
 static void
 count_answer(struct sgw_ctx *ctx, const struct sgw_response *resp, int64_t started)
 {
+	static const enum sgw_metrics_authz authz[] = {
+		[SGW_AUTHZ_PASS] = SGW_METRICS_AUTHZ_PASS,
+		[SGW_AUTHZ_UNAUTHENTICATED] = SGW_METRICS_AUTHZ_UNAUTHENTICATED,
+		[SGW_AUTHZ_FORBIDDEN] = SGW_METRICS_AUTHZ_FORBIDDEN,
+		[SGW_AUTHZ_UNAVAILABLE] = SGW_METRICS_AUTHZ_UNAVAILABLE,
+	};
+	static const enum sgw_metrics_login login[] = {
+		[SGW_LOGIN_SUCCESS] = SGW_METRICS_LOGIN_SUCCESS,
+		[SGW_LOGIN_FAILURE] = SGW_METRICS_LOGIN_FAILURE,
+		[SGW_LOGIN_LOCKED] = SGW_METRICS_LOGIN_LOCKED,
+	};
+
 	sgw_metrics_request(resp->endpoint, resp->status, mono_ns() - started);
+	if (resp->authz != SGW_AUTHZ_NONE)
+		sgw_metrics_authz(authz[resp->authz]);
+	if (resp->login != SGW_LOGIN_NONE)
+		sgw_metrics_login(login[resp->login]);
+	for (unsigned i = 0; i < resp->sessions_created; i++)
+		sgw_metrics_session_created();
+	for (unsigned i = 0; i < resp->store_errors; i++)
+		sgw_metrics_store_error();
 	if (ctx->store->expired > 0) {
 		sgw_metrics_sessions_expired(ctx->store->expired);
 		ctx->store->expired = 0;
@@ -623,7 +605,7 @@ serve(struct sgw_ctx *ctx, FCGX_Request *r, char *bodybuf, int conn)
 	count_answer(ctx, &resp, started);
 	log_debug("%s %s -> %d (%s) client=%s",
 	    q.role == SGW_ROLE_AUTHORIZER ? "AUTHORIZER" : q.method,
-	    resp.endpoint, resp.status, q.role == SGW_ROLE_AUTHORIZER ?
+	    sgw_endpoint_name(resp.endpoint), resp.status, q.role == SGW_ROLE_AUTHORIZER ?
 	    "authorizer" : "responder", q.client);
 	sgw_resp_free(&resp);
 	/* On a kept connection libfcgi reads the next request where this
@@ -685,7 +667,7 @@ sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
 	int rc = 1;
 
 	install_signals();
-	if (sgw_drop_privileges(conf, "worker") == -1)
+	if (sgw_proc_drop_privileges(conf, "worker") == -1)
 		return 1;
 	sgw_session_policy_from(&ctx.policy, conf);
 	sgw_limits_from(&ctx.limits, conf);
@@ -696,6 +678,8 @@ sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
 		log_error("worker: cannot set up the keys' HMAC contexts");
 		goto done;
 	}
+	sgw_cookie_attrs_from(&ctx.cookie, conf);
+	sgw_redirect_policy_from(&ctx.redirect, conf);
 	/* After fork and after dropping privileges: a store belongs to the
 	 * process that opened it, and its files to the workers' user. */
 	if ((ctx.store = sgw_store_open(conf, SGW_STORE_SERVE, &errs)) == NULL) {

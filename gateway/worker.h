@@ -17,10 +17,4 @@
 int sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
     unsigned generation);
 
-/* Started as root with `user` set: becomes that user (groups, gid, uid)
- * and makes sure root cannot be regained. `who` names the process in log
- * lines. Returns 0, or -1 after logging why. Every process that parses
- * what the network sends calls it before the first byte. */
-int sgw_drop_privileges(const struct sgw_conf *conf, const char *who);
-
 #endif

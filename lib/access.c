@@ -238,13 +238,13 @@ rule_matches(const struct sgw_rule *r, const char *path)
 }
 
 const struct sgw_rule *
-sgw_access_match(const struct sgw_conf *conf, const char *path)
+sgw_access_match(const struct sgw_rule *rules, size_t nrules, const char *path)
 {
-	if (conf == NULL || path == NULL || conf->rules == NULL)
+	if (path == NULL || rules == NULL)
 		return NULL;
-	for (size_t i = 0; i < conf->nrules; i++) {
-		if (rule_matches(&conf->rules[i], path))
-			return &conf->rules[i];
+	for (size_t i = 0; i < nrules; i++) {
+		if (rule_matches(&rules[i], path))
+			return &rules[i];
 	}
 	return NULL;
 }

@@ -37,8 +37,10 @@ long sgw_path_resolve(const char *path, size_t len, char *out, size_t outsz);
  * with a trailing star matches every path starting with the rest, and
  * also that rest minus its trailing '/' (so the rule "/admin/" + star
  * matches "/admin"); a pattern without a star matches only itself.
+ * rules is the configuration's rules array (conf->rules, nrules).
  */
-const struct sgw_rule *sgw_access_match(const struct sgw_conf *conf, const char *path);
+const struct sgw_rule *sgw_access_match(const struct sgw_rule *rules,
+    size_t nrules, const char *path);
 
 enum sgw_verdict {
 	SGW_VERDICT_PASS,            /* 200 */

@@ -54,18 +54,17 @@ take_entry(const char *xff, size_t start, size_t end, char buf[SGW_IPV4_TEXT_MAX
 }
 
 int
-sgw_client_addr(const struct sgw_conf *conf, const char *remote_addr,
-    const char *xff, char *out, size_t outsz)
+sgw_client_addr(const struct sgw_cidr *trusted, size_t ntrusted,
+    const char *remote_addr, const char *xff, char *out, size_t outsz)
 {
 	char good[SGW_IPV4_TEXT_MAX], entry[SGW_IPV4_TEXT_MAX];
-	const struct sgw_cidr *trusted;
-	size_t ntrusted, end;
+	size_t end;
 
 	if (remote_addr == NULL || remote_addr[0] == '\0' || out == NULL ||
 	    outsz == 0)
 		return -1;
-	trusted = conf != NULL ? conf->trusted_proxies : NULL;
-	ntrusted = conf != NULL ? conf->ntrusted_proxies : 0;
+	if (trusted == NULL)
+		ntrusted = 0;
 	/* An untrusted peer (IPv6 ones included: the networks are IPv4)
 	 * speaks for itself, whatever header it sent. */
 	if (xff == NULL || !sgw_cidr_contains(trusted, ntrusted, remote_addr))

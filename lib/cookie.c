@@ -141,8 +141,18 @@ put(struct buf *b, const char *fmt, ...)
 	b->n += (size_t)r;
 }
 
+void
+sgw_cookie_attrs_from(struct sgw_cookie_attrs *a, const struct sgw_conf *conf)
+{
+	a->name = conf->cookie_name;
+	a->domain = conf->cookie_domain;
+	a->path = conf->cookie_path;
+	a->secure = conf->cookie_secure;
+	a->same_site = conf->same_site;
+}
+
 int
-sgw_cookie_build(char *out, size_t outsz, const struct sgw_conf *conf,
+sgw_cookie_build(char *out, size_t outsz, const struct sgw_cookie_attrs *a,
     const char *token, int64_t max_age_s)
 {
 	struct buf b = { out, outsz, 0, 0 };
@@ -151,14 +161,14 @@ sgw_cookie_build(char *out, size_t outsz, const struct sgw_conf *conf,
 	if (out == NULL || outsz == 0)
 		return -1;
 	out[0] = '\0';
-	if (conf == NULL || !valid_name(conf->cookie_name) ||
-	    conf->cookie_path == NULL || conf->cookie_path[0] == '\0' ||
-	    !valid_av(conf->cookie_path))
+	if (a == NULL || !valid_name(a->name) ||
+	    a->path == NULL || a->path[0] == '\0' ||
+	    !valid_av(a->path))
 		return -1;
-	domain = conf->cookie_domain != NULL ? conf->cookie_domain : "";
+	domain = a->domain != NULL ? a->domain : "";
 	if (!valid_av(domain) || (token != NULL && !valid_value(token)))
 		return -1;
-	switch (conf->same_site) {
+	switch (a->same_site) {
 	case SGW_SAME_SITE_STRICT:
 		same_site = "Strict";
 		break;
@@ -172,8 +182,8 @@ sgw_cookie_build(char *out, size_t outsz, const struct sgw_conf *conf,
 		return -1;
 	}
 
-	put(&b, "%s=%s; Path=%s", conf->cookie_name,
-	    token != NULL ? token : "", conf->cookie_path);
+	put(&b, "%s=%s; Path=%s", a->name,
+	    token != NULL ? token : "", a->path);
 	if (domain[0] != '\0')
 		put(&b, "; Domain=%s", domain);
 	/* Clearing sends the attributes it was set with, or the browser
@@ -183,7 +193,7 @@ sgw_cookie_build(char *out, size_t outsz, const struct sgw_conf *conf,
 	else if (max_age_s >= 0)
 		put(&b, "; Max-Age=%" PRId64, max_age_s);
 	put(&b, "; HttpOnly");
-	if (conf->cookie_secure)
+	if (a->secure)
 		put(&b, "; Secure");
 	put(&b, "; SameSite=%s", same_site);
 

@@ -21,6 +21,20 @@
 int sgw_cookie_next(const char *hdr, size_t len, size_t *pos, const char *name,
     const char **val, size_t *vlen);
 
+/* The attributes of the session cookie ([cookie] of the configuration).
+ * The strings are borrowed. */
+struct sgw_cookie_attrs {
+	const char *name;             /* cookie_name */
+	const char *domain;           /* cookie_domain; NULL or "" = host-only */
+	const char *path;             /* cookie_path */
+	int secure;                   /* cookie_secure */
+	enum sgw_same_site same_site; /* same_site */
+};
+
+/* Fills a from conf; a borrows conf's strings, so it lives no longer. */
+void sgw_cookie_attrs_from(struct sgw_cookie_attrs *a,
+    const struct sgw_conf *conf);
+
 /*
  * Builds a Set-Cookie value (without "Set-Cookie: ") into out:
  *   NAME=TOKEN; Path=P[; Domain=D][; Max-Age=N]; HttpOnly[; Secure]; SameSite=S
@@ -28,7 +42,7 @@ int sgw_cookie_next(const char *hdr, size_t len, size_t *pos, const char *name,
  * means a browser-session cookie (no Max-Age). Returns the length, or -1
  * when out is too small.
  */
-int sgw_cookie_build(char *out, size_t outsz, const struct sgw_conf *conf,
+int sgw_cookie_build(char *out, size_t outsz, const struct sgw_cookie_attrs *a,
     const char *token, int64_t max_age_s);
 
 #endif

@@ -70,7 +70,7 @@ host_part(const char *s)
 
 int
 sgw_redirect_host_allowed(
-    const struct sgw_conf *conf, const char *host, const char *request_host)
+    const struct sgw_redirect_policy *conf, const char *host, const char *request_host)
 {
 	size_t hlen;
 
@@ -109,7 +109,7 @@ all_bytes_safe(const char *s)
  * allowed host. */
 static int
 https_url_allowed(
-    const struct sgw_conf *conf, const char *s, const char *request_host)
+    const struct sgw_redirect_policy *conf, const char *s, const char *request_host)
 {
 	const char *auth = s + strlen("https://");
 	char host[HOST_MAX + 1];
@@ -159,7 +159,7 @@ decodes_to_network_path(const char *s)
 
 static int
 return_to_safe(
-    const struct sgw_conf *conf, const char *s, const char *request_host)
+    const struct sgw_redirect_policy *conf, const char *s, const char *request_host)
 {
 	if (s == NULL || s[0] == '\0' || !all_bytes_safe(s))
 		return 0;
@@ -170,9 +170,18 @@ return_to_safe(
 	return 0;
 }
 
+void
+sgw_redirect_policy_from(struct sgw_redirect_policy *p,
+    const struct sgw_conf *conf)
+{
+	p->default_redirect = conf->default_redirect;
+	p->redirect_hosts = conf->redirect_hosts;
+	p->nredirect_hosts = conf->nredirect_hosts;
+}
+
 const char *
 sgw_redirect_choose(
-    const struct sgw_conf *conf, const char *return_to, const char *host)
+    const struct sgw_redirect_policy *conf, const char *return_to, const char *host)
 {
 	const char *fallback = "/";
 

@@ -245,18 +245,9 @@ render_peer_site() { # HTTP-PORT APP-PORT
 start_nginx_sites() { # after every render_site: one nginx for all of them
 	HTTP_STATIC=$(free_port)
 	cat >"$T/nginx/nginx.conf" <<-EOF
-	worker_processes 1;
-	pid $T/nginx/nginx.pid;
-	error_log $T/nginx-error.log warn;
-	events { worker_connections 4096; }
-	http {
+	$(nginx_preamble "$T/nginx" "$T/nginx-error.log" warn 4096)
 	    include /etc/nginx/mime.types;
 	    access_log off;
-	    client_body_temp_path $T/nginx/tmp/body;
-	    proxy_temp_path $T/nginx/tmp/proxy;
-	    fastcgi_temp_path $T/nginx/tmp/fastcgi;
-	    uwsgi_temp_path $T/nginx/tmp/uwsgi;
-	    scgi_temp_path $T/nginx/tmp/scgi;
 	$(cat "$T/nginx/sites.conf")
 	    # the ceiling: the same file, no auth_request.
 	    server {

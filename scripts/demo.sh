@@ -16,6 +16,7 @@
 # DEMO_PG_PORT (5439).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/nginx-preamble.sh
 src=$(pwd)
 
 http_port=${DEMO_HTTP_PORT:-8080}
@@ -123,18 +124,9 @@ sed -e "s/127\.0\.0\.1:9000/127.0.0.1:$gw_port/" \
 	-e "s/listen 80;/listen 127.0.0.1:$http_port;/" \
 	conf/nginx-sessiongw.conf >"$d/nginx/site.conf"
 cat >"$d/nginx/nginx.conf" <<EOF
-worker_processes 1;
-pid $d/nginx/nginx.pid;
-error_log $d/nginx-error.log;
-events { worker_connections 256; }
-http {
+$(nginx_preamble "$d/nginx" "$d/nginx-error.log")
     include /etc/nginx/mime.types;
     access_log $d/nginx-access.log;
-    client_body_temp_path $d/nginx/tmp/body;
-    proxy_temp_path $d/nginx/tmp/proxy;
-    fastcgi_temp_path $d/nginx/tmp/fastcgi;
-    uwsgi_temp_path $d/nginx/tmp/uwsgi;
-    scgi_temp_path $d/nginx/tmp/scgi;
     include $d/nginx/site.conf;
     server {
         listen 127.0.0.1:$app_port;

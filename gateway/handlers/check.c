@@ -10,7 +10,6 @@
 #include "form.h"
 #include "handlers.h"
 #include "log.h"
-#include "metrics.h"
 
 static int
 accepts_html(const char *accept)
@@ -80,31 +79,31 @@ sgw_handle_authorize(struct sgw_ctx *ctx, struct sgw_request *req,
 	uri = authorizer || req->orig_uri == NULL ? req->request_uri : req->orig_uri;
 	if (uri == NULL ||
 	    sgw_path_normalise(uri, strlen(uri), path, sizeof(path)) < 0 ||
-	    (rule = sgw_access_match(ctx->conf, path)) == NULL ||
+	    (rule = sgw_access_match(ctx->conf->rules, ctx->conf->nrules, path)) == NULL ||
 	    rule->policy == SGW_POLICY_DENY) {
-		sgw_metrics_authz(SGW_METRICS_AUTHZ_FORBIDDEN);
+		resp->authz = SGW_AUTHZ_FORBIDDEN;
 		sgw_resp_error(resp, 403, "forbidden");
 		return;
 	}
 	if (sgw_access_wants_session(rule)) {
 		found = sgw_request_session(ctx, req, &s, hash);
 		if (found == -1) {
-			sgw_metrics_authz(SGW_METRICS_AUTHZ_UNAVAILABLE);
+			resp->authz = SGW_AUTHZ_UNAVAILABLE;
 			sgw_resp_unavailable(ctx, resp);
 			return;
 		}
 	}
 	switch (sgw_access_decide(rule, found, found ? s.roles : NULL)) {
 	case SGW_VERDICT_PASS:
-		sgw_metrics_authz(SGW_METRICS_AUTHZ_PASS);
+		resp->authz = SGW_AUTHZ_PASS;
 		pass(resp, found ? &s : NULL, authorizer);
 		break;
 	case SGW_VERDICT_UNAUTHENTICATED:
-		sgw_metrics_authz(SGW_METRICS_AUTHZ_UNAUTHENTICATED);
+		resp->authz = SGW_AUTHZ_UNAUTHENTICATED;
 		unauthenticated(ctx, req, resp, uri, authorizer);
 		break;
 	case SGW_VERDICT_FORBIDDEN:
-		sgw_metrics_authz(SGW_METRICS_AUTHZ_FORBIDDEN);
+		resp->authz = SGW_AUTHZ_FORBIDDEN;
 		sgw_resp_error(resp, 403, "forbidden");
 		break;
 	}

@@ -8,7 +8,6 @@
 #include "cookie.h"
 #include "handlers.h"
 #include "log.h"
-#include "metrics.h"
 #include "redirect.h"
 #include "timefmt.h"
 
@@ -142,7 +141,7 @@ void
 sgw_resp_unavailable(struct sgw_ctx *ctx, struct sgw_response *resp)
 {
 	log_error("%s", ctx->store->errstr);
-	sgw_metrics_store_error();
+	resp->store_errors++;
 	sgw_resp_error(resp, 503, "session store unavailable");
 	sgw_resp_header_str(resp, "Retry-After", "1");
 }
@@ -154,7 +153,7 @@ sgw_resp_cookie(struct sgw_ctx *ctx, struct sgw_response *resp,
 	char c[1024];
 	int64_t max_age = remember_me ? ctx->conf->remember_me_timeout_ms / 1000 : -1;
 
-	if (sgw_cookie_build(c, sizeof(c), ctx->conf, token, max_age) < 0) {
+	if (sgw_cookie_build(c, sizeof(c), &ctx->cookie, token, max_age) < 0) {
 		resp->headers.oom = 1; /* cannot happen with a valid config */
 		return;
 	}
@@ -190,8 +189,8 @@ sgw_cross_site(const struct sgw_ctx *ctx, const struct sgw_request *req)
 		return 1;
 	host_only(host, h, sizeof(h));
 	if (req->host == NULL)
-		return !sgw_redirect_host_allowed(ctx->conf, h, "");
-	return !sgw_redirect_host_allowed(ctx->conf, h, req->host);
+		return !sgw_redirect_host_allowed(&ctx->redirect, h, "");
+	return !sgw_redirect_host_allowed(&ctx->redirect, h, req->host);
 }
 
 json_t *

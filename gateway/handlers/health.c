@@ -3,7 +3,6 @@
  */
 #include "handlers.h"
 #include "log.h"
-#include "metrics.h"
 
 void
 sgw_handle_health(struct sgw_ctx *ctx, struct sgw_request *req,
@@ -12,7 +11,7 @@ sgw_handle_health(struct sgw_ctx *ctx, struct sgw_request *req,
 	(void)req;
 	if (ctx->store->ops->ping(ctx->store) != SGW_STORE_OK) {
 		log_warnx("healthz: %s", ctx->store->errstr);
-		sgw_metrics_store_error();
+		resp->store_errors++;
 		resp->status = 503;
 		sgw_buf_add(&resp->body, "unavailable\n", 12);
 	} else {

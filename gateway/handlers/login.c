@@ -10,7 +10,6 @@
 #include "form.h"
 #include "handlers.h"
 #include "log.h"
-#include "metrics.h"
 #include "redirect.h"
 
 #define FAILED_MESSAGE "Invalid username or password."
@@ -102,7 +101,6 @@ succeed(struct sgw_ctx *ctx, struct sgw_request *req, struct sgw_response *resp,
     const struct sgw_credentials *cr, const struct sgw_user *u,
     const struct sgw_attempt *at)
 {
-	const struct sgw_conf *conf = ctx->conf;
 	struct sgw_login who = {
 	    .user = u->name,
 	    .roles = u->roles,
@@ -137,8 +135,8 @@ succeed(struct sgw_ctx *ctx, struct sgw_request *req, struct sgw_response *resp,
 		sgw_resp_unavailable(ctx, resp);
 		return;
 	}
-	sgw_metrics_login(SGW_METRICS_LOGIN_SUCCESS);
-	sgw_metrics_session_created();
+	resp->login = SGW_LOGIN_SUCCESS;
+	resp->sessions_created++;
 	sgw_resp_cookie(ctx, resp, token, cr->remember_me);
 	explicit_bzero(token, sizeof(token));
 	log_info("login ok user=%s client=%s session=%s%s",
@@ -155,7 +153,7 @@ succeed(struct sgw_ctx *ctx, struct sgw_request *req, struct sgw_response *resp,
 		return;
 	}
 	sgw_resp_redirect(resp, 303,
-	    sgw_redirect_choose(conf, cr->return_to, req->host));
+	    sgw_redirect_choose(&ctx->redirect, cr->return_to, req->host));
 }
 
 /* The answer to a body sgw_credentials_parse refused. */
@@ -216,7 +214,7 @@ sgw_handle_login(struct sgw_ctx *ctx, struct sgw_request *req,
 	}
 	if (retry > 0) {
 		log_warnx("login locked user=%s client=%s", un, req->client);
-		sgw_metrics_login(SGW_METRICS_LOGIN_LOCKED);
+		resp->login = SGW_LOGIN_LOCKED;
 		refuse(ctx, resp, &cr, 429, "too many failed logins; try again later");
 		sgw_resp_header(resp, "Retry-After", "%lld",
 		    (long long)((retry + 999) / 1000));
@@ -231,7 +229,7 @@ sgw_handle_login(struct sgw_ctx *ctx, struct sgw_request *req,
 		}
 		log_info("login failed user=%s client=%s%s", un, req->client,
 		    retry > 0 ? " (now locked out)" : "");
-		sgw_metrics_login(SGW_METRICS_LOGIN_FAILURE);
+		resp->login = SGW_LOGIN_FAILURE;
 		refuse(ctx, resp, &cr, 401, FAILED_MESSAGE);
 		goto done;
 	}

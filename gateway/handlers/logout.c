@@ -29,7 +29,7 @@ answer(struct sgw_ctx *ctx, struct sgw_request *req, struct sgw_response *resp,
 	    sgw_form_get(req->body, req->body_len, "return_to", &return_to) == -1)
 		return_to = NULL;
 	sgw_resp_redirect(resp, 303,
-	    sgw_redirect_choose(ctx->conf, return_to, req->host));
+	    sgw_redirect_choose(&ctx->redirect, return_to, req->host));
 	free(return_to);
 }
 

@@ -14,15 +14,14 @@
 #include "conf.h"
 #include "errs.h"
 #include "fuzz.h"
+#include "store_redis.h"
 
 static void
 check_conf(const struct sgw_conf *c)
 {
 	/* conf.h: strings are owned and never NULL. */
 	const char *const strs[] = {c->file, c->listen, c->allowed_clients,
-	    c->log_file, c->user, c->metrics_listen, c->redis_address,
-	    c->sentinel_master, c->redis_username, c->redis_password,
-	    c->key_prefix, c->users_file, c->secret_file, c->cookie_name,
+	    c->log_file, c->user, c->metrics_listen, c->users_file, c->secret_file, c->cookie_name,
 	    c->cookie_domain, c->cookie_path, c->prefix, c->default_redirect,
 	    c->login_url, c->login_template};
 
@@ -46,7 +45,14 @@ check_conf(const struct sgw_conf *c)
 	CHECK(c->cookie_name[0] != '\0');
 	CHECK(c->redirect_hosts != NULL || c->nredirect_hosts == 0);
 	CHECK(c->trusted_proxies != NULL || c->ntrusted_proxies == 0);
-	CHECK(c->sentinels != NULL || c->nsentinels == 0);
+	/* The [redis] options live in the backend's own struct. */
+	const struct sgw_redis_conf *rc = sgw_conf_backend(c, "redis");
+
+	CHECK(rc != NULL);
+	CHECK(rc->address != NULL && rc->sentinel_master != NULL &&
+	    rc->username != NULL && rc->password != NULL &&
+	    rc->key_prefix != NULL);
+	CHECK(rc->sentinels != NULL || rc->nsentinels == 0);
 }
 
 /*

@@ -82,11 +82,13 @@ build(const struct sgw_conf *conf, const char *token, int64_t max_age)
 	static const size_t sizes[] = {1, 2, 17, 64, 97, 128, 255, 4096};
 	size_t big = 8192 + (token != NULL ? strlen(token) : 0);
 	char *ref = malloc(big);
+	struct sgw_cookie_attrs a;
 	int want;
 
 	if (ref == NULL)
 		return;
-	want = sgw_cookie_build(ref, big, conf, token, max_age);
+	sgw_cookie_attrs_from(&a, conf);
+	want = sgw_cookie_build(ref, big, &a, token, max_age);
 	if (want >= 0) {
 		size_t nlen = strlen(conf->cookie_name);
 
@@ -110,7 +112,7 @@ build(const struct sgw_conf *conf, const char *token, int64_t max_age)
 
 		if (out == NULL)
 			break;
-		r = sgw_cookie_build(out, sizes[i], conf, token, max_age);
+		r = sgw_cookie_build(out, sizes[i], &a, token, max_age);
 		if (want >= 0 && (size_t)want < sizes[i]) {
 			CHECK(r == want && strcmp(out, ref) == 0);
 		} else {

@@ -142,7 +142,7 @@ out:
 static void
 check_access(const char *path)
 {
-	const struct sgw_rule *r = sgw_access_match(&conf, path);
+	const struct sgw_rule *r = sgw_access_match(conf.rules, conf.nrules, path);
 	enum sgw_verdict v;
 
 	/* The last rule is "/[*] authenticated": every path matches one. */
@@ -217,9 +217,12 @@ out:
 static void
 check_redirect(const char *rt, const char *host)
 {
-	const char *got = sgw_redirect_choose(&conf, rt, host);
+	struct sgw_redirect_policy pol;
+	const char *got;
 	size_t hl;
 
+	sgw_redirect_policy_from(&pol, &conf);
+	got = sgw_redirect_choose(&pol, rt, host);
 	CHECK(got == rt || got == conf.default_redirect);
 	if (got != rt)
 		return;
@@ -270,7 +273,8 @@ check_client(const char *remote, const char *xff)
 
 		if (out == NULL)
 			return;
-		r = sgw_client_addr(&conf, remote, xff, out, sizes[i]);
+		r = sgw_client_addr(conf.trusted_proxies, conf.ntrusted_proxies,
+		    remote, xff, out, sizes[i]);
 		if (r == 0) {
 			CHECK(strlen(out) < sizes[i] && out[0] != '\0');
 			CHECK(strcmp(out, remote) == 0 ||

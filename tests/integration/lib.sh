@@ -12,6 +12,8 @@ set -uo pipefail
 : "${SGW_FCGI_CLIENT:?SGW_FCGI_CLIENT must name the fcgi_client tool}"
 : "${SGW_SOURCE_DIR:?SGW_SOURCE_DIR must name the source tree}"
 
+. "$SGW_SOURCE_DIR/scripts/nginx-preamble.sh"
+
 T=$(mktemp -d /tmp/sgw-test.XXXXXX)
 chmod 755 "$T"
 PIDS=()
@@ -339,18 +341,9 @@ start_nginx() {
 		-e "s/listen 80;/listen 127.0.0.1:$NGINX_PORT;/" \
 		"$SGW_SOURCE_DIR/conf/nginx-sessiongw.conf" >"$d/site.conf"
 	cat >"$d/nginx.conf" <<-EOF
-	worker_processes 1;
-	pid $d/nginx.pid;
-	error_log $T/nginx-error.log info;
-	events { worker_connections 256; }
-	http {
+	$(nginx_preamble "$d" "$T/nginx-error.log" info 256)
 	    include /etc/nginx/mime.types;
 	    access_log $T/nginx-access.log;
-	    client_body_temp_path $d/tmp/body;
-	    proxy_temp_path $d/tmp/proxy;
-	    fastcgi_temp_path $d/tmp/fastcgi;
-	    uwsgi_temp_path $d/tmp/uwsgi;
-	    scgi_temp_path $d/tmp/scgi;
 	    include $d/site.conf;
 	    server {
 	        listen 127.0.0.1:$APP_PORT;

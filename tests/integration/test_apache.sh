@@ -19,17 +19,8 @@ start_gateway "$T/sgw.conf"
 APP_PORT=$(free_port)
 mkdir -p "$T/app/tmp" && chmod 777 "$T/app/tmp"
 cat >"$T/app/nginx.conf" <<EOF
-worker_processes 1;
-pid $T/app/nginx.pid;
-error_log $T/app-error.log info;
-events { worker_connections 64; }
-http {
+$(nginx_preamble "$T/app" "$T/app-error.log" info 64)
     access_log off;
-    client_body_temp_path $T/app/tmp/body;
-    proxy_temp_path $T/app/tmp/proxy;
-    fastcgi_temp_path $T/app/tmp/fastcgi;
-    uwsgi_temp_path $T/app/tmp/uwsgi;
-    scgi_temp_path $T/app/tmp/scgi;
     server {
         listen 127.0.0.1:$APP_PORT;
         location / {

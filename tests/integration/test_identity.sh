@@ -114,18 +114,9 @@ sed -e "s/server 127\.0\.0\.1:9000;/server 127.0.0.1:$SGW_PORT;/" \
 	"$SGW_SOURCE_DIR/conf/nginx-sessiongw.conf" >"$d/site.conf"
 cp /etc/nginx/fastcgi_params "$d/fastcgi_params"
 cat >"$d/nginx.conf" <<NGINX
-worker_processes 1;
-pid $d/nginx.pid;
-error_log $T/nginx-error.log info;
-events { worker_connections 64; }
-http {
+$(nginx_preamble "$d" "$T/nginx-error.log" info 64)
     include /etc/nginx/mime.types;
     access_log off;
-    client_body_temp_path $d/tmp/body;
-    proxy_temp_path $d/tmp/proxy;
-    fastcgi_temp_path $d/tmp/fastcgi;
-    uwsgi_temp_path $d/tmp/uwsgi;
-    scgi_temp_path $d/tmp/scgi;
     include $d/site.conf;
 }
 NGINX

@@ -240,17 +240,8 @@ cat >"$d/nginx.conf" <<EOF
 # Debian's nginx workers run as www-data: the socket's group must let
 # them in.
 user www-data;
-worker_processes 1;
-pid $d/nginx.pid;
-error_log $T/nginx-error.log info;
-events { worker_connections 64; }
-http {
+$(nginx_preamble "$d" "$T/nginx-error.log" info 64)
     access_log $T/nginx-access.log;
-    client_body_temp_path $d/tmp/body;
-    proxy_temp_path $d/tmp/proxy;
-    fastcgi_temp_path $d/tmp/fastcgi;
-    uwsgi_temp_path $d/tmp/uwsgi;
-    scgi_temp_path $d/tmp/scgi;
     server {
         listen 127.0.0.1:$NGINX_PORT;
         include /etc/nginx/snippets/sessiongw.conf;

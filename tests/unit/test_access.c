@@ -415,16 +415,16 @@ match_prefix_pattern_covers_directory_and_below(void **state)
 	conf.rules = r;
 	conf.nrules = 1;
 
-	assert_ptr_equal(sgw_access_match(&conf, "/admin"), &r[0]);
-	assert_ptr_equal(sgw_access_match(&conf, "/admin/"), &r[0]);
-	assert_ptr_equal(sgw_access_match(&conf, "/admin/x"), &r[0]);
-	assert_ptr_equal(sgw_access_match(&conf, "/admin/x/y/"), &r[0]);
-	assert_null(sgw_access_match(&conf, "/adminx"));
-	assert_null(sgw_access_match(&conf, "/admi"));
-	assert_null(sgw_access_match(&conf, "/"));
-	assert_null(sgw_access_match(&conf, "/x/admin/"));
+	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/admin"), &r[0]);
+	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/admin/"), &r[0]);
+	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/admin/x"), &r[0]);
+	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/admin/x/y/"), &r[0]);
+	assert_null(sgw_access_match(conf.rules, conf.nrules, "/adminx"));
+	assert_null(sgw_access_match(conf.rules, conf.nrules, "/admi"));
+	assert_null(sgw_access_match(conf.rules, conf.nrules, "/"));
+	assert_null(sgw_access_match(conf.rules, conf.nrules, "/x/admin/"));
 	/* Case matters: paths are case-sensitive on the servers we front. */
-	assert_null(sgw_access_match(&conf, "/Admin/"));
+	assert_null(sgw_access_match(conf.rules, conf.nrules, "/Admin/"));
 }
 
 static void
@@ -439,10 +439,10 @@ match_prefix_without_slash_is_a_plain_prefix(void **state)
 	conf.rules = r;
 	conf.nrules = 1;
 
-	assert_ptr_equal(sgw_access_match(&conf, "/foo"), &r[0]);
-	assert_ptr_equal(sgw_access_match(&conf, "/foobar"), &r[0]);
-	assert_ptr_equal(sgw_access_match(&conf, "/foo/x"), &r[0]);
-	assert_null(sgw_access_match(&conf, "/fo"));
+	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/foo"), &r[0]);
+	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/foobar"), &r[0]);
+	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/foo/x"), &r[0]);
+	assert_null(sgw_access_match(conf.rules, conf.nrules, "/fo"));
 }
 
 static void
@@ -457,8 +457,8 @@ match_root_star_matches_everything(void **state)
 	conf.rules = r;
 	conf.nrules = 1;
 
-	assert_ptr_equal(sgw_access_match(&conf, "/"), &r[0]);
-	assert_ptr_equal(sgw_access_match(&conf, "/anything/at/all"), &r[0]);
+	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/"), &r[0]);
+	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/anything/at/all"), &r[0]);
 }
 
 static void
@@ -473,15 +473,15 @@ match_exact_pattern_matches_only_itself(void **state)
 	conf.rules = r;
 	conf.nrules = 1;
 
-	assert_ptr_equal(sgw_access_match(&conf, "/status"), &r[0]);
-	assert_null(sgw_access_match(&conf, "/status/"));
-	assert_null(sgw_access_match(&conf, "/statusx"));
-	assert_null(sgw_access_match(&conf, "/statu"));
+	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/status"), &r[0]);
+	assert_null(sgw_access_match(conf.rules, conf.nrules, "/status/"));
+	assert_null(sgw_access_match(conf.rules, conf.nrules, "/statusx"));
+	assert_null(sgw_access_match(conf.rules, conf.nrules, "/statu"));
 
 	rule(&r[0], "/dir/", 0, SGW_POLICY_ANONYMOUS);
-	assert_ptr_equal(sgw_access_match(&conf, "/dir/"), &r[0]);
-	assert_null(sgw_access_match(&conf, "/dir"));
-	assert_null(sgw_access_match(&conf, "/dir/x"));
+	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/dir/"), &r[0]);
+	assert_null(sgw_access_match(conf.rules, conf.nrules, "/dir"));
+	assert_null(sgw_access_match(conf.rules, conf.nrules, "/dir/x"));
 }
 
 static void
@@ -498,15 +498,15 @@ match_first_rule_wins(void **state)
 	conf.rules = r;
 	conf.nrules = 3;
 
-	assert_ptr_equal(sgw_access_match(&conf, "/auth/login"), &r[0]);
-	assert_ptr_equal(sgw_access_match(&conf, "/admin/users"), &r[1]);
-	assert_ptr_equal(sgw_access_match(&conf, "/admin"), &r[1]);
-	assert_ptr_equal(sgw_access_match(&conf, "/app/"), &r[2]);
+	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/auth/login"), &r[0]);
+	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/admin/users"), &r[1]);
+	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/admin"), &r[1]);
+	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/app/"), &r[2]);
 
 	/* A broad rule first shadows the narrower ones after it. */
 	rule(&r[0], "/", 1, SGW_POLICY_DENY);
-	assert_ptr_equal(sgw_access_match(&conf, "/auth/login"), &r[0]);
-	assert_ptr_equal(sgw_access_match(&conf, "/admin/users"), &r[0]);
+	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/auth/login"), &r[0]);
+	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/admin/users"), &r[0]);
 }
 
 static void
@@ -522,16 +522,16 @@ match_no_rule_is_null(void **state)
 	conf.rules = r;
 	conf.nrules = 2;
 
-	assert_null(sgw_access_match(&conf, "/c"));
-	assert_null(sgw_access_match(&conf, "/b/"));
-	assert_null(sgw_access_match(&conf, NULL));
-	assert_null(sgw_access_match(NULL, "/a/"));
+	assert_null(sgw_access_match(conf.rules, conf.nrules, "/c"));
+	assert_null(sgw_access_match(conf.rules, conf.nrules, "/b/"));
+	assert_null(sgw_access_match(conf.rules, conf.nrules, NULL));
+	assert_null(sgw_access_match(NULL, 0, "/a/"));
 
 	/* Only the first nrules count. */
 	conf.nrules = 1;
-	assert_null(sgw_access_match(&conf, "/b"));
+	assert_null(sgw_access_match(conf.rules, conf.nrules, "/b"));
 	conf.nrules = 0;
-	assert_null(sgw_access_match(&conf, "/a/"));
+	assert_null(sgw_access_match(conf.rules, conf.nrules, "/a/"));
 }
 
 /* ---- the decision ---- */
@@ -648,7 +648,7 @@ verdict_for(const struct sgw_conf *conf, const char *uri, int has_session,
 	if (sgw_path_normalise(uri, strlen(uri), path, sizeof(path)) < 0)
 		return sgw_access_decide(NULL, has_session, roles);
 	return sgw_access_decide(
-	    sgw_access_match(conf, path), has_session, roles);
+	    sgw_access_match(conf->rules, conf->nrules, path), has_session, roles);
 }
 
 static void

@@ -16,6 +16,16 @@
 
 /* The values of NAME in hdr (len bytes), each in brackets, so that an
  * empty value ("[]") differs from none (""). */
+/* The attributes the worker builds once from the configuration. */
+static const struct sgw_cookie_attrs *
+attrs(const struct sgw_conf *c)
+{
+	static struct sgw_cookie_attrs a;
+
+	sgw_cookie_attrs_from(&a, c);
+	return &a;
+}
+
 static void
 values(const char *hdr, size_t len, char *out, size_t outsz)
 {
@@ -152,7 +162,7 @@ build_session_cookie_has_no_max_age(void **state)
 
 	(void)state;
 	conf_init(&c);
-	assert_int_equal(sgw_cookie_build(out, sizeof(out), &c, "abc.def", -1),
+	assert_int_equal(sgw_cookie_build(out, sizeof(out), attrs(&c), "abc.def", -1),
 	    (int)strlen(want));
 	assert_string_equal(out, want);
 }
@@ -168,7 +178,7 @@ build_remember_me_cookie_with_domain_and_strict(void **state)
 	c.cookie_domain = "example.com";
 	c.cookie_path = "/app";
 	c.same_site = SGW_SAME_SITE_STRICT;
-	assert_true(sgw_cookie_build(out, sizeof(out), &c, "t", 2592000) > 0);
+	assert_true(sgw_cookie_build(out, sizeof(out), attrs(&c), "t", 2592000) > 0);
 	assert_string_equal(out, "sgw_session=t; Path=/app; Domain=example.com; "
 	    "Max-Age=2592000; HttpOnly; Secure; SameSite=Strict");
 }
@@ -183,7 +193,7 @@ build_without_secure_and_same_site_none(void **state)
 	conf_init(&c);
 	c.cookie_secure = 0;
 	c.same_site = SGW_SAME_SITE_NONE;
-	assert_true(sgw_cookie_build(out, sizeof(out), &c, "t", -1) > 0);
+	assert_true(sgw_cookie_build(out, sizeof(out), attrs(&c), "t", -1) > 0);
 	assert_string_equal(out, "sgw_session=t; Path=/; HttpOnly; SameSite=None");
 }
 
@@ -197,10 +207,10 @@ clearing_keeps_attributes_with_max_age_zero(void **state)
 	conf_init(&c);
 	c.cookie_domain = "example.com";
 	/* max_age_s is ignored when clearing: always Max-Age=0. */
-	assert_true(sgw_cookie_build(out, sizeof(out), &c, NULL, 3600) > 0);
+	assert_true(sgw_cookie_build(out, sizeof(out), attrs(&c), NULL, 3600) > 0);
 	assert_string_equal(out, "sgw_session=; Path=/; Domain=example.com; "
 	    "Max-Age=0; HttpOnly; Secure; SameSite=Lax");
-	assert_true(sgw_cookie_build(out, sizeof(out), &c, NULL, -1) > 0);
+	assert_true(sgw_cookie_build(out, sizeof(out), attrs(&c), NULL, -1) > 0);
 	assert_string_equal(out, "sgw_session=; Path=/; Domain=example.com; "
 	    "Max-Age=0; HttpOnly; Secure; SameSite=Lax");
 }
@@ -214,14 +224,14 @@ build_refuses_small_buffer_without_truncating(void **state)
 
 	(void)state;
 	conf_init(&c);
-	n = sgw_cookie_build(out, sizeof(out), &c, "abc", -1);
+	n = sgw_cookie_build(out, sizeof(out), attrs(&c), "abc", -1);
 	assert_true(n > 0);
 	/* Exactly enough (with the NUL) works; one byte less does not. */
-	assert_int_equal(sgw_cookie_build(out, (size_t)n + 1, &c, "abc", -1), n);
+	assert_int_equal(sgw_cookie_build(out, (size_t)n + 1, attrs(&c), "abc", -1), n);
 	memset(out, 'x', sizeof(out));
-	assert_int_equal(sgw_cookie_build(out, (size_t)n, &c, "abc", -1), -1);
+	assert_int_equal(sgw_cookie_build(out, (size_t)n, attrs(&c), "abc", -1), -1);
 	assert_string_equal(out, "");
-	assert_int_equal(sgw_cookie_build(out, 0, &c, "abc", -1), -1);
+	assert_int_equal(sgw_cookie_build(out, 0, attrs(&c), "abc", -1), -1);
 }
 
 static void
@@ -232,17 +242,17 @@ build_refuses_values_that_would_inject_attributes(void **state)
 
 	(void)state;
 	conf_init(&c);
-	assert_int_equal(sgw_cookie_build(out, sizeof(out), &c, "a; Domain=x", -1),
+	assert_int_equal(sgw_cookie_build(out, sizeof(out), attrs(&c), "a; Domain=x", -1),
 	    -1);
-	assert_int_equal(sgw_cookie_build(out, sizeof(out), &c, "a;Domain=x", -1),
+	assert_int_equal(sgw_cookie_build(out, sizeof(out), attrs(&c), "a;Domain=x", -1),
 	    -1);
-	assert_int_equal(sgw_cookie_build(out, sizeof(out), &c, "a\r\nX: y", -1),
+	assert_int_equal(sgw_cookie_build(out, sizeof(out), attrs(&c), "a\r\nX: y", -1),
 	    -1);
 	c.cookie_path = "/;Secure";
-	assert_int_equal(sgw_cookie_build(out, sizeof(out), &c, "a", -1), -1);
+	assert_int_equal(sgw_cookie_build(out, sizeof(out), attrs(&c), "a", -1), -1);
 	conf_init(&c);
 	c.cookie_name = "bad name";
-	assert_int_equal(sgw_cookie_build(out, sizeof(out), &c, "a", -1), -1);
+	assert_int_equal(sgw_cookie_build(out, sizeof(out), attrs(&c), "a", -1), -1);
 }
 
 int

@@ -175,14 +175,14 @@ test_counters_after_increments(void **state)
 
 	(void)state;
 	sgw_metrics_attach(&m);
-	sgw_metrics_request("login", 200, 1000);
-	sgw_metrics_request("login", 200, 1000);
-	sgw_metrics_request("login", 401, 1000);
-	sgw_metrics_request("check", 503, 1000);
-	sgw_metrics_request("authorizer", 302, 1000);
+	sgw_metrics_request(SGW_ENDPOINT_LOGIN, 200, 1000);
+	sgw_metrics_request(SGW_ENDPOINT_LOGIN, 200, 1000);
+	sgw_metrics_request(SGW_ENDPOINT_LOGIN, 401, 1000);
+	sgw_metrics_request(SGW_ENDPOINT_CHECK, 503, 1000);
+	sgw_metrics_request(SGW_ENDPOINT_AUTHORIZER, 302, 1000);
 	/* Labels outside the fixed sets cannot make new series. */
-	sgw_metrics_request("/auth/evil\"label", 299, 1000);
-	sgw_metrics_request(NULL, 200, 1000);
+	sgw_metrics_request((enum sgw_endpoint)99, 299, 1000);
+	sgw_metrics_request((enum sgw_endpoint)-1, 200, 1000);
 	sgw_metrics_authz(SGW_METRICS_AUTHZ_PASS);
 	sgw_metrics_authz(SGW_METRICS_AUTHZ_PASS);
 	sgw_metrics_authz(SGW_METRICS_AUTHZ_UNAUTHENTICATED);
@@ -205,7 +205,7 @@ test_counters_after_increments(void **state)
 	sgw_metrics_attach(NULL);
 	/* Detached: the hooks count nothing. */
 	sgw_metrics_login(SGW_METRICS_LOGIN_SUCCESS);
-	sgw_metrics_request("login", 200, 1000);
+	sgw_metrics_request(SGW_ENDPOINT_LOGIN, 200, 1000);
 
 	text = render(&m);
 	expect_line(text, "sgw_requests_total{endpoint=\"login\",code=\"200\"} 2");
@@ -248,13 +248,13 @@ test_histogram_buckets_are_cumulative(void **state)
 
 	(void)state;
 	sgw_metrics_attach(&m);
-	sgw_metrics_request("check", 200, 100000);     /* 0.1 ms */
-	sgw_metrics_request("check", 200, 500000);     /* on the bound: le="0.0005" */
-	sgw_metrics_request("check", 200, 500001);     /* just above it */
-	sgw_metrics_request("check", 200, 3000000);    /* 3 ms */
-	sgw_metrics_request("check", 200, 1000000000); /* 1 s, on the bound */
-	sgw_metrics_request("check", 200, 2000000000); /* 2 s */
-	sgw_metrics_request("check", 200, 10000000000LL); /* 10 s: +Inf only */
+	sgw_metrics_request(SGW_ENDPOINT_CHECK, 200, 100000);     /* 0.1 ms */
+	sgw_metrics_request(SGW_ENDPOINT_CHECK, 200, 500000);     /* on the bound: le="0.0005" */
+	sgw_metrics_request(SGW_ENDPOINT_CHECK, 200, 500001);     /* just above it */
+	sgw_metrics_request(SGW_ENDPOINT_CHECK, 200, 3000000);    /* 3 ms */
+	sgw_metrics_request(SGW_ENDPOINT_CHECK, 200, 1000000000); /* 1 s, on the bound */
+	sgw_metrics_request(SGW_ENDPOINT_CHECK, 200, 2000000000); /* 2 s */
+	sgw_metrics_request(SGW_ENDPOINT_CHECK, 200, 10000000000LL); /* 10 s: +Inf only */
 	sgw_metrics_attach(NULL);
 	sum = 100000ULL + 500000 + 500001 + 3000000 + 1000000000 + 2000000000 +
 	    10000000000ULL;
@@ -289,7 +289,7 @@ test_negative_duration_counts_as_zero(void **state)
 
 	(void)state;
 	sgw_metrics_attach(&m);
-	sgw_metrics_request("healthz", 200, -5);
+	sgw_metrics_request(SGW_ENDPOINT_HEALTHZ, 200, -5);
 	sgw_metrics_attach(NULL);
 	text = render(&m);
 	expect_line(text, "sgw_request_duration_seconds_bucket{le=\"0.0005\"} 1");
@@ -316,7 +316,7 @@ test_shared_mapping_survives_fork(void **state)
 		assert_true(pid != -1);
 		if (pid == 0) {
 			for (int k = 0; k < 1000; k++)
-				sgw_metrics_request("check", 200, 1000);
+				sgw_metrics_request(SGW_ENDPOINT_CHECK, 200, 1000);
 			sgw_metrics_login(SGW_METRICS_LOGIN_SUCCESS);
 			_exit(0);
 		}

@@ -17,6 +17,16 @@
 
 static char *extra_hosts[] = {"sso.example.org", "docs.example.net"};
 
+/* The policy the worker builds once from the configuration. */
+static const struct sgw_redirect_policy *
+pol(const struct sgw_conf *c)
+{
+	static struct sgw_redirect_policy p;
+
+	sgw_redirect_policy_from(&p, c);
+	return &p;
+}
+
 static struct sgw_conf
 make_conf(void)
 {
@@ -36,7 +46,7 @@ check_choices(const char *const *in, size_t n, const char *host, int ok)
 	struct sgw_conf conf = make_conf();
 
 	for (size_t i = 0; i < n; i++) {
-		const char *got = sgw_redirect_choose(&conf, in[i], host);
+		const char *got = sgw_redirect_choose(pol(&conf), in[i], host);
 
 		if (ok && got != in[i])
 			fail_msg("\"%s\" refused (got \"%s\")", in[i], got);
@@ -216,10 +226,10 @@ choose_https_to_host_allowed_when_host_is_request_host(void **state)
 	const char *u = "https://HOST:8443/x";
 	(void)state;
 
-	assert_ptr_equal(sgw_redirect_choose(&conf, u, "host"), u);
-	assert_ptr_equal(sgw_redirect_choose(&conf, u, "host:80"), u);
+	assert_ptr_equal(sgw_redirect_choose(pol(&conf), u, "host"), u);
+	assert_ptr_equal(sgw_redirect_choose(pol(&conf), u, "host:80"), u);
 	assert_ptr_equal(
-	    sgw_redirect_choose(&conf, u, "other"), conf.default_redirect);
+	    sgw_redirect_choose(pol(&conf), u, "other"), conf.default_redirect);
 }
 
 static void
@@ -245,7 +255,7 @@ choose_accepts_redirect_hosts(void **state)
 	/* Only the first nredirect_hosts count. */
 	conf.nredirect_hosts = 1;
 	assert_ptr_equal(
-	    sgw_redirect_choose(&conf, "https://docs.example.net/", NULL),
+	    sgw_redirect_choose(pol(&conf), "https://docs.example.net/", NULL),
 	    conf.default_redirect);
 }
 
@@ -256,12 +266,12 @@ choose_with_null_host_allows_only_paths_and_listed_hosts(void **state)
 	(void)state;
 
 	assert_ptr_equal(
-	    sgw_redirect_choose(&conf, "https://app.example.com/", NULL),
+	    sgw_redirect_choose(pol(&conf), "https://app.example.com/", NULL),
 	    conf.default_redirect);
 	assert_ptr_equal(
-	    sgw_redirect_choose(&conf, "https://app.example.com/", ""),
+	    sgw_redirect_choose(pol(&conf), "https://app.example.com/", ""),
 	    conf.default_redirect);
-	assert_string_equal(sgw_redirect_choose(&conf, "/app/", NULL), "/app/");
+	assert_string_equal(sgw_redirect_choose(pol(&conf), "/app/", NULL), "/app/");
 }
 
 static void
@@ -271,9 +281,9 @@ choose_refuses_null_and_empty(void **state)
 	(void)state;
 
 	assert_ptr_equal(
-	    sgw_redirect_choose(&conf, NULL, HOST), conf.default_redirect);
+	    sgw_redirect_choose(pol(&conf), NULL, HOST), conf.default_redirect);
 	assert_ptr_equal(
-	    sgw_redirect_choose(&conf, "", HOST), conf.default_redirect);
+	    sgw_redirect_choose(pol(&conf), "", HOST), conf.default_redirect);
 }
 
 static void
@@ -284,12 +294,12 @@ choose_falls_back_to_root_without_default(void **state)
 
 	memset(&conf, 0, sizeof(conf));
 	assert_string_equal(
-	    sgw_redirect_choose(&conf, "//evil.com", HOST), "/");
+	    sgw_redirect_choose(pol(&conf), "//evil.com", HOST), "/");
 	assert_string_equal(sgw_redirect_choose(NULL, "//evil.com", HOST), "/");
 	assert_string_equal(sgw_redirect_choose(NULL, "/x", HOST), "/x");
 	conf.default_redirect = (char *)"";
 	assert_string_equal(
-	    sgw_redirect_choose(&conf, "//evil.com", HOST), "/");
+	    sgw_redirect_choose(pol(&conf), "//evil.com", HOST), "/");
 }
 
 static void
@@ -299,21 +309,21 @@ host_allowed_ignores_port_and_case(void **state)
 	(void)state;
 
 	assert_int_equal(sgw_redirect_host_allowed(
-	                     &conf, "app.example.com", "app.example.com"),
+	                     pol(&conf), "app.example.com", "app.example.com"),
 	    1);
 	assert_int_equal(sgw_redirect_host_allowed(
-	                     &conf, "App.Example.Com:8443", "app.example.com"),
+	                     pol(&conf), "App.Example.Com:8443", "app.example.com"),
 	    1);
 	assert_int_equal(sgw_redirect_host_allowed(
-	                     &conf, "app.example.com", "APP.EXAMPLE.COM:80"),
+	                     pol(&conf), "app.example.com", "APP.EXAMPLE.COM:80"),
 	    1);
 	assert_int_equal(
-	    sgw_redirect_host_allowed(&conf, "[::1]:8080", "[::1]"), 1);
+	    sgw_redirect_host_allowed(pol(&conf), "[::1]:8080", "[::1]"), 1);
 	assert_int_equal(sgw_redirect_host_allowed(
-	                     &conf, "SSO.example.org:1", "app.example.com"),
+	                     pol(&conf), "SSO.example.org:1", "app.example.com"),
 	    1);
 	assert_int_equal(
-	    sgw_redirect_host_allowed(&conf, "docs.example.net", NULL), 1);
+	    sgw_redirect_host_allowed(pol(&conf), "docs.example.net", NULL), 1);
 }
 
 static void
@@ -323,24 +333,24 @@ host_allowed_refuses_other_hosts(void **state)
 	(void)state;
 
 	assert_int_equal(
-	    sgw_redirect_host_allowed(&conf, "evil.com", "app.example.com"), 0);
+	    sgw_redirect_host_allowed(pol(&conf), "evil.com", "app.example.com"), 0);
 	assert_int_equal(sgw_redirect_host_allowed(
-	                     &conf, "app.example.co", "app.example.com"),
+	                     pol(&conf), "app.example.co", "app.example.com"),
 	    0);
-	assert_int_equal(sgw_redirect_host_allowed(&conf,
+	assert_int_equal(sgw_redirect_host_allowed(pol(&conf),
 	                     "app.example.com.evil.com", "app.example.com"),
 	    0);
 	assert_int_equal(
-	    sgw_redirect_host_allowed(&conf, "app.example.com", NULL), 0);
+	    sgw_redirect_host_allowed(pol(&conf), "app.example.com", NULL), 0);
 	assert_int_equal(
-	    sgw_redirect_host_allowed(&conf, NULL, "app.example.com"), 0);
-	assert_int_equal(sgw_redirect_host_allowed(&conf, "", ""), 0);
-	assert_int_equal(sgw_redirect_host_allowed(&conf, ":80", ":80"), 0);
+	    sgw_redirect_host_allowed(pol(&conf), NULL, "app.example.com"), 0);
+	assert_int_equal(sgw_redirect_host_allowed(pol(&conf), "", ""), 0);
+	assert_int_equal(sgw_redirect_host_allowed(pol(&conf), ":80", ":80"), 0);
 	/* Junk after the colon is not a port to ignore. */
-	assert_int_equal(sgw_redirect_host_allowed(&conf,
+	assert_int_equal(sgw_redirect_host_allowed(pol(&conf),
 	                     "app.example.com:x@evil.com", "app.example.com"),
 	    0);
-	assert_int_equal(sgw_redirect_host_allowed(&conf, "[::1", "[::1"), 0);
+	assert_int_equal(sgw_redirect_host_allowed(pol(&conf), "[::1", "[::1"), 0);
 	assert_int_equal(sgw_redirect_host_allowed(
 	                     NULL, "sso.example.org", "app.example.com"),
 	    0);
