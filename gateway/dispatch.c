@@ -25,17 +25,21 @@ endpoint_of(const struct sgw_request *req, char *out, size_t outsz)
 
 	/* nginx's case, on every check: resolved where it lies. */
 	if (req->document_uri != NULL && req->document_uri[0] != '\0') {
-		if ((len = strnlen(req->document_uri, sizeof(raw))) >= sizeof(raw))
+		if ((len = strnlen(req->document_uri, sizeof(raw))) >=
+		    sizeof(raw))
 			return -1;
-		return sgw_path_resolve(req->document_uri, len, out, outsz) < 0 ?
-		    -1 : 0;
+		return sgw_path_resolve(req->document_uri, len, out, outsz) < 0
+		    ? -1
+		    : 0;
 	}
 	if (req->script_name != NULL && req->script_name[0] != '\0')
 		n = snprintf(raw, sizeof(raw), "%s%s", req->script_name,
 		    req->path_info != NULL ? req->path_info : "");
 	else if (req->request_uri != NULL)
 		return sgw_path_normalise(req->request_uri,
-		           strlen(req->request_uri), out, outsz) < 0 ? -1 : 0;
+		           strlen(req->request_uri), out, outsz) < 0
+		    ? -1
+		    : 0;
 	else
 		return -1;
 	if (n < 0 || (size_t)n >= sizeof(raw))
@@ -76,8 +80,8 @@ one_segment(const char *rest, const char *head)
 }
 
 void
-sgw_dispatch(struct sgw_ctx *ctx, struct sgw_request *req,
-    struct sgw_response *resp)
+sgw_dispatch(
+    struct sgw_ctx *ctx, struct sgw_request *req, struct sgw_response *resp)
 {
 	const char *prefix = ctx->conf->prefix;
 	size_t plen = strlen(prefix);

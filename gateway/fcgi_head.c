@@ -15,7 +15,8 @@ sgw_fcgi_head_complete(const unsigned char *b, size_t n)
 			return 1;
 		if (type == FCGI_PARAMS && clen == 0)
 			return 1;
-		if (type == FCGI_BEGIN_REQUEST && off + FCGI_HEADER_LEN + 2 <= n) {
+		if (type == FCGI_BEGIN_REQUEST &&
+		    off + FCGI_HEADER_LEN + 2 <= n) {
 			int role = b[off + 8] << 8 | b[off + 9];
 
 			if (role != FCGI_RESPONDER && role != FCGI_AUTHORIZER)

@@ -18,36 +18,43 @@
 struct sgw_ctx {
 	const struct sgw_conf *conf;
 	const struct sgw_keys *keys;
-	struct sgw_users *users;  /* re-read when the file changes */
+	struct sgw_users *users; /* re-read when the file changes */
 	struct sgw_store *store;
-	struct sgw_session_policy policy; /* from conf */
-	struct sgw_limits limits;         /* from conf */
-	struct sgw_cookie_attrs cookie;   /* from conf */
+	struct sgw_session_policy policy;    /* from conf */
+	struct sgw_limits limits;            /* from conf */
+	struct sgw_cookie_attrs cookie;      /* from conf */
 	struct sgw_redirect_policy redirect; /* from conf */
-	int64_t users_checked_ms;         /* when the users file was last
-	                                   * looked at (monotonic) */
-	const char *login_page;   /* the login page template */
+	int64_t users_checked_ms;            /* when the users file was last
+	                                      * looked at (monotonic) */
+	const char *login_page;              /* the login page template */
 };
 
 /* Routes a request by role and path (SPEC section 6) and fills resp. */
-void sgw_dispatch(struct sgw_ctx *ctx, struct sgw_request *req,
-    struct sgw_response *resp);
+void sgw_dispatch(
+    struct sgw_ctx *ctx, struct sgw_request *req, struct sgw_response *resp);
 
 /* The AUTHORIZER role and GET {prefix}/check share one decision. */
 void sgw_handle_authorize(struct sgw_ctx *ctx, struct sgw_request *req,
     struct sgw_response *resp, int authorizer);
 
-void sgw_handle_login_page(struct sgw_ctx *, struct sgw_request *, struct sgw_response *);
-void sgw_handle_login(struct sgw_ctx *, struct sgw_request *, struct sgw_response *);
-void sgw_handle_logout(struct sgw_ctx *, struct sgw_request *, struct sgw_response *);
-void sgw_handle_logout_all(struct sgw_ctx *, struct sgw_request *, struct sgw_response *);
-void sgw_handle_session(struct sgw_ctx *, struct sgw_request *, struct sgw_response *);
-void sgw_handle_sessions(struct sgw_ctx *, struct sgw_request *, struct sgw_response *);
+void sgw_handle_login_page(
+    struct sgw_ctx *, struct sgw_request *, struct sgw_response *);
+void sgw_handle_login(
+    struct sgw_ctx *, struct sgw_request *, struct sgw_response *);
+void sgw_handle_logout(
+    struct sgw_ctx *, struct sgw_request *, struct sgw_response *);
+void sgw_handle_logout_all(
+    struct sgw_ctx *, struct sgw_request *, struct sgw_response *);
+void sgw_handle_session(
+    struct sgw_ctx *, struct sgw_request *, struct sgw_response *);
+void sgw_handle_sessions(
+    struct sgw_ctx *, struct sgw_request *, struct sgw_response *);
 void sgw_handle_session_delete(struct sgw_ctx *, struct sgw_request *,
     struct sgw_response *, const char *id);
-void sgw_handle_data(struct sgw_ctx *, struct sgw_request *, struct sgw_response *,
-    const char *key);
-void sgw_handle_health(struct sgw_ctx *, struct sgw_request *, struct sgw_response *);
+void sgw_handle_data(struct sgw_ctx *, struct sgw_request *,
+    struct sgw_response *, const char *key);
+void sgw_handle_health(
+    struct sgw_ctx *, struct sgw_request *, struct sgw_response *);
 
 /*
  * The request's session: the first value of the session cookie whose MAC
@@ -67,13 +74,13 @@ int sgw_require_session(struct sgw_ctx *ctx, const struct sgw_request *req,
 
 /* For requests that change state: answers 403 and returns 1 when the
  * Origin names another site (sgw_cross_site), else returns 0. */
-int sgw_refuse_cross_site(const struct sgw_ctx *ctx, const struct sgw_request *req,
-    struct sgw_response *resp);
+int sgw_refuse_cross_site(const struct sgw_ctx *ctx,
+    const struct sgw_request *req, struct sgw_response *resp);
 
 /* Ends every session whose token (with a valid MAC) came with the
  * request; *ended gets how many were live. -1 when the store failed. */
-int sgw_end_presented_sessions(struct sgw_ctx *ctx, const struct sgw_request *req,
-    size_t *ended);
+int sgw_end_presented_sessions(
+    struct sgw_ctx *ctx, const struct sgw_request *req, size_t *ended);
 
 /* Re-reads the users file when it changed; a broken new file is logged
  * and the old users kept. A login looks at the file every time (a new

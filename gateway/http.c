@@ -74,8 +74,9 @@ sgw_request_from_params(struct sgw_request *q, char *const *envp)
 		if (slot != NULL && *slot == NULL)
 			*slot = eq + 1;
 	}
-	q->role = role != NULL && strcmp(role, "AUTHORIZER") == 0 ?
-	    SGW_ROLE_AUTHORIZER : SGW_ROLE_RESPONDER;
+	q->role = role != NULL && strcmp(role, "AUTHORIZER") == 0
+	    ? SGW_ROLE_AUTHORIZER
+	    : SGW_ROLE_RESPONDER;
 	if (q->method == NULL)
 		q->method = "GET";
 }
@@ -108,7 +109,8 @@ header_end(struct sgw_response *r, size_t start, size_t value)
 	if (h->oom)
 		return;
 	for (size_t i = value; i < h->len; i++) {
-		if (h->data[i] == '\r' || h->data[i] == '\n' || h->data[i] == '\0') {
+		if (h->data[i] == '\r' || h->data[i] == '\n' ||
+		    h->data[i] == '\0') {
 			h->len = start;
 			h->data[start] = '\0';
 			return;
@@ -202,8 +204,10 @@ sgw_resp_error(struct sgw_response *r, int status, const char *msg)
 	sgw_buf_free(b);
 	sgw_buf_add(b, "{\"error\":\"", 10);
 	while (*p != '\0') {
-		size_t n = strcspn(p, "\"\\\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a"
-		    "\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a"
+		size_t n = strcspn(p,
+		    "\"\\\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a"
+		    "\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18"
+		    "\x19\x1a"
 		    "\x1b\x1c\x1d\x1e\x1f");
 		const char *short_esc = "\"\"\\\\\bb\ff\nn\rr\tt";
 		const char *e;
@@ -220,8 +224,8 @@ sgw_resp_error(struct sgw_response *r, int status, const char *msg)
 
 			sgw_buf_add(b, esc, 2);
 		} else {
-			char esc[6] = {'\\', 'u', '0', '0', hex[(unsigned char)*p >> 4],
-			    hex[*p & 15]};
+			char esc[6] = {'\\', 'u', '0', '0',
+			    hex[(unsigned char)*p >> 4], hex[*p & 15]};
 
 			sgw_buf_add(b, esc, 6);
 		}
@@ -248,20 +252,35 @@ const char *
 sgw_status_text(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 204: return "No Content";
-	case 302: return "Found";
-	case 303: return "See Other";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 413: return "Payload Too Large";
-	case 415: return "Unsupported Media Type";
-	case 429: return "Too Many Requests";
-	case 503: return "Service Unavailable";
-	default: return "Internal Server Error";
+	case 200:
+		return "OK";
+	case 204:
+		return "No Content";
+	case 302:
+		return "Found";
+	case 303:
+		return "See Other";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Payload Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 429:
+		return "Too Many Requests";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Internal Server Error";
 	}
 }

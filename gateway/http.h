@@ -40,7 +40,7 @@ struct sgw_request {
 	const char *user_agent;   /* HTTP_USER_AGENT */
 	const char *body;         /* the body read so far (responder only) */
 	size_t body_len;
-	int body_too_large;       /* more than max_body bytes arrived */
+	int body_too_large; /* more than max_body bytes arrived */
 
 	/* Filled by dispatch. */
 	char client[SGW_CLIENT_MAXLEN + 1]; /* the client's address */
@@ -62,30 +62,32 @@ struct sgw_response {
 	struct sgw_buf body;
 	/* What happened, for the worker to count (metrics.h): handlers
 	 * record it here and never count themselves. */
-	enum sgw_endpoint endpoint;   /* set by dispatch; SGW_ENDPOINT_OTHER */
-	enum sgw_authz_result authz;  /* check, authorizer; SGW_AUTHZ_NONE */
-	enum sgw_login_result login;  /* login; SGW_LOGIN_NONE */
-	unsigned sessions_created;    /* sessions this request made */
-	unsigned store_errors;        /* store failures it ran into */
+	enum sgw_endpoint endpoint;  /* set by dispatch; SGW_ENDPOINT_OTHER */
+	enum sgw_authz_result authz; /* check, authorizer; SGW_AUTHZ_NONE */
+	enum sgw_login_result login; /* login; SGW_LOGIN_NONE */
+	unsigned sessions_created;   /* sessions this request made */
+	unsigned store_errors;       /* store failures it ran into */
 };
 
 void sgw_resp_init(struct sgw_response *r);
 void sgw_resp_free(struct sgw_response *r);
 /* Adds a header line, formatted in place; a value holding CR, LF or NUL
  * (callers pass values they built or validated) drops the header. */
-void sgw_resp_header(struct sgw_response *r, const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void sgw_resp_header(struct sgw_response *r, const char *name, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
 /* The same for a value used as it is. */
-void sgw_resp_header_str(struct sgw_response *r, const char *name,
-    const char *value);
+void sgw_resp_header_str(
+    struct sgw_response *r, const char *name, const char *value);
 /* Sets status and a JSON body (takes the reference of obj). */
 void sgw_resp_json(struct sgw_response *r, int status, json_t *obj);
 /* Sets status and {"error": msg}. */
 void sgw_resp_error(struct sgw_response *r, int status, const char *msg);
 /* Sets status and an HTML body. */
-void sgw_resp_html(struct sgw_response *r, int status, const char *html, size_t len);
+void sgw_resp_html(
+    struct sgw_response *r, int status, const char *html, size_t len);
 /* 303 See Other to location (already validated). */
-void sgw_resp_redirect(struct sgw_response *r, int status, const char *location);
+void sgw_resp_redirect(
+    struct sgw_response *r, int status, const char *location);
 
 /* The standard reason phrase for a status. */
 const char *sgw_status_text(int status);

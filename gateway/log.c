@@ -24,7 +24,8 @@ static const char *level_names[] = {"error", "warn", "info", "debug"};
 static int
 open_file(void)
 {
-	int fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	int fd =
+	    open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 
 	if (fd == -1)
 		return -1;
@@ -45,7 +46,8 @@ sgw_log_open(enum sgw_log_level level, const char *file)
 		log_path[0] = '\0';
 		return 0;
 	}
-	if (snprintf(log_path, sizeof(log_path), "%s", file) >= (int)sizeof(log_path))
+	if (snprintf(log_path, sizeof(log_path), "%s", file) >=
+	    (int)sizeof(log_path))
 		return -1;
 	return open_file();
 }
@@ -67,8 +69,8 @@ vlog(enum sgw_log_level level, int with_errno, const char *fmt, va_list ap)
 
 	if (level > cur_level)
 		return;
-	n = snprintf(line, sizeof(line), "%s %s [%d] ", sgw_rfc3339(sgw_now_ms(), ts),
-	    level_names[level], (int)getpid());
+	n = snprintf(line, sizeof(line), "%s %s [%d] ",
+	    sgw_rfc3339(sgw_now_ms(), ts), level_names[level], (int)getpid());
 	m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	if (m < 0)
 		m = 0;
@@ -83,7 +85,8 @@ vlog(enum sgw_log_level level, int with_errno, const char *fmt, va_list ap)
 		n += m;
 	}
 	if (with_errno)
-		n += snprintf(line + n, sizeof(line) - (size_t)n, ": %s", strerror(saved));
+		n += snprintf(line + n, sizeof(line) - (size_t)n, ": %s",
+		    strerror(saved));
 	if (n >= (int)sizeof(line) - 1)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
@@ -190,7 +193,8 @@ sgw_log_safe(const char *s, char *out, size_t outsz)
 
 		if (c > 0x20 && c < 0x7f && c != '"' && c != '\\') {
 			piece[k++] = (char)c;
-		} else if (c >= 0x80 && (cp = utf8_decode(p + i, n - i, &len)) >= 0 &&
+		} else if (c >= 0x80 &&
+		    (cp = utf8_decode(p + i, n - i, &len)) >= 0 &&
 		    !escape_cp(cp)) {
 			memcpy(piece, p + i, len);
 			k = len;
@@ -213,7 +217,8 @@ sgw_log_safe(const char *s, char *out, size_t outsz)
 			/* It does not all fit: back to the last whole piece
 			 * that leaves room for the mark, and say so. */
 			o = keep;
-			for (const char *m = CUT_MARK; *m != '\0' && o + 1 < outsz; m++)
+			for (const char *m = CUT_MARK;
+			     *m != '\0' && o + 1 < outsz; m++)
 				out[o++] = *m;
 			break;
 		}

@@ -25,7 +25,8 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: sessiongw [-c FILE] [-t] [-v]\n"
-	    "       sessiongw passwd [-c FILE] [-B] [--keep-sessions] USER [ROLE...]\n"
+	    "       sessiongw passwd [-c FILE] [-B] [--keep-sessions] USER "
+	    "[ROLE...]\n"
 	    "       sessiongw sessions list [-c FILE] USER\n"
 	    "       sessiongw sessions revoke [-c FILE] USER [ID]\n"
 	    "       sessiongw store init [-c FILE]\n"
@@ -95,7 +96,8 @@ cmd_secret(void)
 	char line[SGW_SECRET_LINE];
 
 	if (sgw_secret_new(line) == -1) {
-		fprintf(stderr, "sessiongw: the random number generator failed\n");
+		fprintf(
+		    stderr, "sessiongw: the random number generator failed\n");
 		return 1;
 	}
 	printf("%s\n", line);
@@ -116,8 +118,8 @@ open_store(const struct sgw_conf *conf)
 }
 
 static int
-end_sessions(const struct sgw_conf *conf, const char *user, const char *id,
-    size_t *n)
+end_sessions(
+    const struct sgw_conf *conf, const char *user, const char *id, size_t *n)
 {
 	struct sgw_session_policy p;
 	struct sgw_store *st;
@@ -172,11 +174,13 @@ cmd_passwd(int argc, char **argv)
 	if (load_conf(file, &conf) == -1)
 		return 1;
 	if (read_password(pw, sizeof(pw)) == -1) {
-		fprintf(stderr, "sessiongw: no password given on standard input\n");
+		fprintf(
+		    stderr, "sessiongw: no password given on standard input\n");
 		goto done;
 	}
 	if (sgw_users_password_chars(pw) < SGW_PASSWORD_MIN_CHARS) {
-		fprintf(stderr, "sessiongw: the password is too short: at least "
+		fprintf(stderr,
+		    "sessiongw: the password is too short: at least "
 		    "%d characters (UTF-8 characters, not bytes)\n",
 		    SGW_PASSWORD_MIN_CHARS);
 		goto done;
@@ -186,7 +190,8 @@ cmd_passwd(int argc, char **argv)
 		goto done;
 	}
 	if (sgw_users_file_set(conf.users_file, user, hash,
-	        argc > 0 && roles[0] != '\0' ? roles : NULL, &replaced, &errs) == -1) {
+	        argc > 0 && roles[0] != '\0' ? roles : NULL, &replaced,
+	        &errs) == -1) {
 		print_errs(&errs);
 		goto done;
 	}
@@ -196,12 +201,16 @@ cmd_passwd(int argc, char **argv)
 	/* A new password must not leave a stolen session alive. */
 	if (replaced && !keep) {
 		if (SGW_STORE_FAILED(end_sessions(&conf, user, NULL, &n))) {
-			fprintf(stderr, "sessiongw: password changed, but the user's "
-			    "sessions could not be ended; run `sessiongw sessions "
-			    "revoke %s` when Redis is back\n", user);
+			fprintf(stderr,
+			    "sessiongw: password changed, but the user's "
+			    "sessions could not be ended; run `sessiongw "
+			    "sessions "
+			    "revoke %s` when Redis is back\n",
+			    user);
 			rc = 1;
 		} else {
-			fprintf(stderr, "sessiongw: ended %zu session(s) of %s\n", n, user);
+			fprintf(stderr,
+			    "sessiongw: ended %zu session(s) of %s\n", n, user);
 		}
 	}
 done:
@@ -239,14 +248,16 @@ cmd_sessions(int argc, char **argv)
 	user = argv[i++];
 	if (strcmp(verb, "revoke") == 0 && i < argc)
 		id = argv[i++];
-	if (i != argc || (strcmp(verb, "list") != 0 && strcmp(verb, "revoke") != 0))
+	if (i != argc ||
+	    (strcmp(verb, "list") != 0 && strcmp(verb, "revoke") != 0))
 		usage();
 	if (load_conf(file, &conf) == -1)
 		return 1;
 	if (strcmp(verb, "revoke") == 0) {
 		rc = end_sessions(&conf, user, id, &n);
 		if (rc == SGW_STORE_NOTFOUND)
-			fprintf(stderr, "sessiongw: %s has no session %s\n", user, id);
+			fprintf(stderr, "sessiongw: %s has no session %s\n",
+			    user, id);
 		else if (rc == SGW_STORE_OK)
 			printf("ended %zu session(s) of %s\n", n, user);
 		sgw_conf_free(&conf);
@@ -262,9 +273,11 @@ cmd_sessions(int argc, char **argv)
 		fprintf(stderr, "sessiongw: %s\n", st->errstr);
 	} else {
 		for (size_t k = 0; k < n; k++) {
-			char c[SGW_RFC3339_LEN], l[SGW_RFC3339_LEN], e[SGW_RFC3339_LEN];
+			char c[SGW_RFC3339_LEN], l[SGW_RFC3339_LEN],
+			    e[SGW_RFC3339_LEN];
 
-			printf("%s %s %s %s %s\n", v[k].id, sgw_rfc3339(v[k].created_ms, c),
+			printf("%s %s %s %s %s\n", v[k].id,
+			    sgw_rfc3339(v[k].created_ms, c),
 			    sgw_rfc3339(v[k].last_seen_ms, l),
 			    sgw_rfc3339(v[k].expires_ms, e),
 			    v[k].client[0] != '\0' ? v[k].client : "-");
@@ -319,7 +332,9 @@ check_store(const struct sgw_conf *conf, int test_only)
 
 	for (size_t i = 0; i < errs.n; i++)
 		fprintf(stderr, "%s: %s%s\n", conf->file, errs.msg[i],
-		    rc == 1 && !test_only ? " (starting anyway: 503 until it answers)" : "");
+		    rc == 1 && !test_only
+		        ? " (starting anyway: 503 until it answers)"
+		        : "");
 	sgw_errs_clear(&errs);
 	return rc == -1 || (rc == 1 && test_only) ? -1 : 0;
 }
@@ -354,7 +369,8 @@ serve(const char *file, int test_only)
 	if ((fd = sgw_listen_inherited()) == 0) {
 		log_info("spawned mode: serving the listening socket on fd 0");
 	} else if ((fd = sgw_listen_open(&rt.conf.listen_addr,
-	    rt.conf.listen_mode, rt.conf.backlog, err, sizeof(err))) == -1) {
+	                rt.conf.listen_mode, rt.conf.backlog, err,
+	                sizeof(err))) == -1) {
 		fprintf(stderr, "%s\n", err);
 		sgw_runtime_free(&rt);
 		return 1;

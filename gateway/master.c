@@ -33,8 +33,9 @@
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
-#define CRASH_WINDOW_MS 5000 /* a worker not ready after this no longer blocks starts */
-#define STOP_GRACE_MS 30000  /* then stragglers are killed */
+#define CRASH_WINDOW_MS                                                        \
+	5000 /* a worker not ready after this no longer blocks starts */
+#define STOP_GRACE_MS 30000 /* then stragglers are killed */
 #define RETIRE_GRACE_MS 10000
 #define METRICS_RESTART_MS 1000 /* a dead metrics server waits this long */
 #define METRICS_BACKLOG 64
@@ -42,7 +43,7 @@
 struct child {
 	pid_t pid;
 	unsigned gen;
-	int64_t started;  /* monotonic ms */
+	int64_t started;   /* monotonic ms */
 	int64_t retire_at; /* 0, or when a retiring worker is killed */
 	int ready;         /* it reported it is serving (ready pipe) */
 };
@@ -70,8 +71,8 @@ on_signal(int sig)
 }
 
 int
-sgw_listen_open(const struct sgw_addr *a, mode_t mode, int backlog, char *err,
-    size_t errsz)
+sgw_listen_open(
+    const struct sgw_addr *a, mode_t mode, int backlog, char *err, size_t errsz)
 {
 	char where[300];
 	int fd = -1, one = 1;
@@ -86,7 +87,8 @@ sgw_listen_open(const struct sgw_addr *a, mode_t mode, int backlog, char *err,
 		 * anything else at that path is not. */
 		if (lstat(a->path, &st) == 0 && S_ISSOCK(st.st_mode))
 			unlink(a->path);
-		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) ==
+		        -1 ||
 		    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
 		    chmod(a->path, mode) == -1)
 			goto fail;
@@ -98,8 +100,10 @@ sgw_listen_open(const struct sgw_addr *a, mode_t mode, int backlog, char *err,
 			errno = EINVAL;
 			goto fail;
 		}
-		if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
-		    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+		if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) ==
+		        -1 ||
+		    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+		        sizeof(one)) == -1 ||
 		    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
 			goto fail;
 	}
@@ -134,15 +138,15 @@ struct master {
 	unsigned gen;
 	struct child *kids;
 	size_t nkids, cap;
-	int crashes;          /* workers in a row that died before ready */
-	int64_t next_spawn;   /* monotonic ms: back-off */
+	int crashes;            /* workers in a row that died before ready */
+	int64_t next_spawn;     /* monotonic ms: back-off */
 	int ready_rd, ready_wr; /* the ready pipe: workers write their pid */
-	sigset_t waitmask;    /* the mask while waiting (signals open) */
+	sigset_t waitmask;      /* the mask while waiting (signals open) */
 	struct sgw_metrics *metrics; /* shared with every child */
-	int metrics_fd;       /* the metrics listener, or -1 when off */
-	pid_t metrics_pid;    /* the metrics server, or 0 */
-	int64_t metrics_next; /* monotonic ms: its restart back-off */
-	pid_t sweeper_pid;    /* the sweeper, or 0 */
+	int metrics_fd;              /* the metrics listener, or -1 when off */
+	pid_t metrics_pid;           /* the metrics server, or 0 */
+	int64_t metrics_next;        /* monotonic ms: its restart back-off */
+	pid_t sweeper_pid;           /* the sweeper, or 0 */
 	int64_t sweeper_next; /* monotonic ms: when it may be (re)started */
 	struct sgw_sweeper_pipes pipes; /* metrics server <-> sweeper */
 };
@@ -173,7 +177,8 @@ spawn_sweeper(struct master *m)
 		close(m->fd);
 		if (m->metrics_fd != -1)
 			close(m->metrics_fd);
-		_exit(sgw_sweeper_run(&m->rt.conf, m->pipes.ask[0], m->pipes.done[1]));
+		_exit(sgw_sweeper_run(
+		    &m->rt.conf, m->pipes.ask[0], m->pipes.done[1]));
 	}
 	m->sweeper_pid = pid;
 }
@@ -295,8 +300,9 @@ read_ready(struct master *m)
 				if (m->kids[i].pid != pids[k])
 					continue;
 				m->kids[i].ready = 1;
-				/* The configuration can start a worker: whatever
-				 * made the earlier ones die is over. */
+				/* The configuration can start a worker:
+				 * whatever made the earlier ones die is over.
+				 */
 				if (m->kids[i].gen == m->gen)
 					m->crashes = 0;
 			}
@@ -322,11 +328,13 @@ reap(struct master *m, int stopping)
 			m->sweeper_pid = 0;
 			if (stopping)
 				continue;
-			/* A reload stops it on purpose (status 0): start the new
-			 * one at once; a failure waits a little. */
+			/* A reload stops it on purpose (status 0): start the
+			 * new one at once; a failure waits a little. */
 			if (WIFSIGNALED(status) || WEXITSTATUS(status) != 0) {
-				log_warnx("sweeper %d died; restarting it", (int)pid);
-				m->sweeper_next = sgw_mono_ms() + METRICS_RESTART_MS;
+				log_warnx(
+				    "sweeper %d died; restarting it", (int)pid);
+				m->sweeper_next =
+				    sgw_mono_ms() + METRICS_RESTART_MS;
 			}
 			continue;
 		}
@@ -335,11 +343,14 @@ reap(struct master *m, int stopping)
 			if (stopping)
 				continue;
 			if (WIFSIGNALED(status))
-				log_warnx("metrics server %d killed by signal %d; restarting it",
+				log_warnx("metrics server %d killed by signal "
+				          "%d; restarting it",
 				    (int)pid, WTERMSIG(status));
 			else
-				log_warnx("metrics server %d exited with status %d; "
-				    "restarting it", (int)pid, WEXITSTATUS(status));
+				log_warnx(
+				    "metrics server %d exited with status %d; "
+				    "restarting it",
+				    (int)pid, WEXITSTATUS(status));
 			m->metrics_next = sgw_mono_ms() + METRICS_RESTART_MS;
 			continue;
 		}
@@ -353,25 +364,31 @@ reap(struct master *m, int stopping)
 			sgw_metrics_set_workers(m->nkids);
 			lived = sgw_mono_ms() - c.started;
 			if (WIFSIGNALED(status))
-				log_warnx("worker %d killed by signal %d after %lld ms",
-				    (int)pid, WTERMSIG(status), (long long)lived);
+				log_warnx("worker %d killed by signal %d after "
+				          "%lld ms",
+				    (int)pid, WTERMSIG(status),
+				    (long long)lived);
 			else if (WEXITSTATUS(status) != 0)
-				log_warnx("worker %d exited with status %d", (int)pid,
-				    WEXITSTATUS(status));
+				log_warnx("worker %d exited with status %d",
+				    (int)pid, WEXITSTATUS(status));
 			if (stopping || c.gen != m->gen)
 				break;
 			/* The main loop starts its replacement (perhaps after
 			 * the back-off); counted here, once per death. */
 			sgw_metrics_worker_restart();
-			if (!c.ready || (WIFEXITED(status) && WEXITSTATUS(status) != 0 &&
-			    lived < CRASH_WINDOW_MS)) {
+			if (!c.ready ||
+			    (WIFEXITED(status) && WEXITSTATUS(status) != 0 &&
+			        lived < CRASH_WINDOW_MS)) {
 				int64_t d = BACKOFF_MIN_MS;
 
-				for (int k = 1; k < m->crashes && d < BACKOFF_MAX_MS; k++)
+				for (int k = 1;
+				     k < m->crashes && d < BACKOFF_MAX_MS; k++)
 					d *= 2;
 				m->crashes++;
-				m->next_spawn = sgw_mono_ms() + (d < BACKOFF_MAX_MS ? d : BACKOFF_MAX_MS);
-				log_warnx("workers are dying quickly; next start in %lld ms",
+				m->next_spawn = sgw_mono_ms() +
+				    (d < BACKOFF_MAX_MS ? d : BACKOFF_MAX_MS);
+				log_warnx("workers are dying quickly; next "
+				          "start in %lld ms",
 				    (long long)(m->next_spawn - sgw_mono_ms()));
 			} else {
 				m->crashes = 0;
@@ -396,14 +413,16 @@ reload(struct master *m)
 		return;
 	}
 	if (strcmp(fresh.conf.listen, m->rt.conf.listen) != 0)
-		log_warnx("listen changed to %s: restart to apply it (keeping %s)",
+		log_warnx(
+		    "listen changed to %s: restart to apply it (keeping %s)",
 		    fresh.conf.listen, m->rt.conf.listen);
 	/* allowed_clients needs nothing: each new worker checks its peers
 	 * against its own configuration. */
 	if (strcmp(fresh.conf.metrics_listen, m->rt.conf.metrics_listen) != 0)
 		log_warnx("metrics_listen changes need a restart");
 	if (sgw_log_open(fresh.conf.log_level, fresh.conf.log_file) == -1)
-		sgw_log_errno(SGW_LOG_ERROR, "cannot open log file %s", fresh.conf.log_file);
+		sgw_log_errno(SGW_LOG_ERROR, "cannot open log file %s",
+		    fresh.conf.log_file);
 	sgw_runtime_free(&m->rt);
 	m->rt = fresh;
 	m->gen++;
@@ -450,7 +469,8 @@ install_signals(sigset_t *waitmask)
 static void
 wait_ms(struct master *m, int64_t ms)
 {
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
+	struct timespec ts = {
+	    .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
 	struct pollfd p = {.fd = m->ready_rd, .events = POLLIN};
 
 	ppoll(&p, 1, &ts, &m->waitmask);
@@ -469,7 +489,9 @@ stop(struct master *m)
 		kill(m->sweeper_pid, SIGTERM);
 	while (m->nkids > 0 || m->metrics_pid > 0 || m->sweeper_pid > 0) {
 		if (sgw_mono_ms() >= deadline) {
-			log_warnx("killing %zu workers that did not stop in time", m->nkids);
+			log_warnx(
+			    "killing %zu workers that did not stop in time",
+			    m->nkids);
 			signal_all(m, SIGKILL, 0);
 			if (m->metrics_pid > 0)
 				kill(m->metrics_pid, SIGKILL);
@@ -488,8 +510,12 @@ stop(struct master *m)
 int
 sgw_master_run(const char *conf_file, struct sgw_runtime *rt, int fd)
 {
-	struct master m = {.conf_file = conf_file, .fd = fd, .gen = 1,
-	    .metrics_fd = -1, .ready_rd = -1, .ready_wr = -1,
+	struct master m = {.conf_file = conf_file,
+	    .fd = fd,
+	    .gen = 1,
+	    .metrics_fd = -1,
+	    .ready_rd = -1,
+	    .ready_wr = -1,
 	    .pipes = {{-1, -1}, {-1, -1}}};
 	char err[512];
 	int rc, fl, p[2];
@@ -499,9 +525,11 @@ sgw_master_run(const char *conf_file, struct sgw_runtime *rt, int fd)
 	/* Workers poll the socket and accept only what is there: a worker
 	 * that lost the race gets EAGAIN instead of sleeping in accept(), and
 	 * a stopping one can serve the queue and stop when it is empty. */
-	if ((fl = fcntl(fd, F_GETFL)) == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
 	    pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1) {
-		fprintf(stderr, "sessiongw: cannot set up the listening socket: %s\n",
+		fprintf(stderr,
+		    "sessiongw: cannot set up the listening socket: %s\n",
 		    strerror(errno));
 		rc = 1;
 		goto done;
@@ -511,21 +539,24 @@ sgw_master_run(const char *conf_file, struct sgw_runtime *rt, int fd)
 	/* Before the first fork: every worker of every generation, and the
 	 * metrics server, must see the same counters. */
 	if ((m.metrics = sgw_metrics_new()) == NULL) {
-		fprintf(stderr, "sessiongw: cannot map the metrics counters: %s\n",
+		fprintf(stderr,
+		    "sessiongw: cannot map the metrics counters: %s\n",
 		    strerror(errno));
 		rc = 1;
 		goto done;
 	}
 	sgw_metrics_attach(m.metrics);
 	if (m.rt.conf.metrics_listen[0] != '\0' &&
-	    (m.metrics_fd = metrics_listen(&m.rt.conf, err, sizeof(err))) == -1) {
+	    (m.metrics_fd = metrics_listen(&m.rt.conf, err, sizeof(err))) ==
+	        -1) {
 		fprintf(stderr, "%s\n", err);
 		rc = 1;
 		goto done;
 	}
 	sgw_metrics_set_backend(m.metrics, m.rt.conf.store_backend);
 	if (sgw_sweeper_pipes_open(&m.pipes) == -1) {
-		fprintf(stderr, "sessiongw: cannot make pipes: %s\n", strerror(errno));
+		fprintf(stderr, "sessiongw: cannot make pipes: %s\n",
+		    strerror(errno));
 		rc = 1;
 		goto done;
 	}
@@ -554,9 +585,12 @@ sgw_master_run(const char *conf_file, struct sgw_runtime *rt, int fd)
 		reap(&m, 0);
 		now = sgw_mono_ms();
 		for (size_t i = 0; i < m.nkids; i++)
-			if (m.kids[i].retire_at != 0 && now >= m.kids[i].retire_at) {
-				log_warnx("worker %d of an old generation did not leave; "
-				    "killing it", (int)m.kids[i].pid);
+			if (m.kids[i].retire_at != 0 &&
+			    now >= m.kids[i].retire_at) {
+				log_warnx("worker %d of an old generation did "
+				          "not leave; "
+				          "killing it",
+				    (int)m.kids[i].pid);
 				kill(m.kids[i].pid, SIGKILL);
 				m.kids[i].retire_at = 0;
 			}

@@ -15,34 +15,73 @@
 /* The statuses the handlers send (see sgw_status_text); the last column
  * is "other". */
 static const int codes[SGW_METRICS_CODES - 1] = {
-	200, 204, 302, 303, 400, 401, 403, 404, 405, 409, 413, 415, 429, 500, 503,
+    200,
+    204,
+    302,
+    303,
+    400,
+    401,
+    403,
+    404,
+    405,
+    409,
+    413,
+    415,
+    429,
+    500,
+    503,
 };
 #define CODE_OTHER (SGW_METRICS_CODES - 1)
 
 static const char *const authz_results[SGW_METRICS_AUTHZ_N] = {
-	"pass", "unauthenticated", "forbidden", "unavailable",
+    "pass",
+    "unauthenticated",
+    "forbidden",
+    "unavailable",
 };
 
 static const char *const login_results[SGW_METRICS_LOGIN_N] = {
-	"success", "failure", "locked",
+    "success",
+    "failure",
+    "locked",
 };
 
 /* Upper bounds of the duration buckets in nanoseconds, so a request is
  * sorted with integer comparisons; the labels are the same values in
  * seconds, written out so that they print exactly. */
 static const uint64_t bucket_ns[SGW_METRICS_BUCKETS - 1] = {
-	500000, 1000000, 2500000, 5000000, 10000000, 25000000, 50000000,
-	100000000, 250000000, 500000000, 1000000000, 2500000000,
+    500000,
+    1000000,
+    2500000,
+    5000000,
+    10000000,
+    25000000,
+    50000000,
+    100000000,
+    250000000,
+    500000000,
+    1000000000,
+    2500000000,
 };
 static const char *const bucket_le[SGW_METRICS_BUCKETS] = {
-	"0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1",
-	"0.25", "0.5", "1", "2.5", "+Inf",
+    "0.0005",
+    "0.001",
+    "0.0025",
+    "0.005",
+    "0.01",
+    "0.025",
+    "0.05",
+    "0.1",
+    "0.25",
+    "0.5",
+    "1",
+    "2.5",
+    "+Inf",
 };
 
-
 static struct sgw_metrics *counters;
-static struct sgw_metrics *made;  /* the last mapping sgw_metrics_new made */
-static int made_fd = -1;          /* ...and its memfd */
+static struct sgw_metrics *made; /* the last mapping sgw_metrics_new made */
+static int made_fd = -1;         /* ...and its memfd */
 
 struct sgw_metrics *
 sgw_metrics_new(void)
@@ -56,8 +95,8 @@ sgw_metrics_new(void)
 	if (fd == -1)
 		return NULL;
 	if (ftruncate(fd, sizeof(struct sgw_metrics)) == 0)
-		p = mmap(NULL, sizeof(struct sgw_metrics), PROT_READ | PROT_WRITE,
-		    MAP_SHARED, fd, 0);
+		p = mmap(NULL, sizeof(struct sgw_metrics),
+		    PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED) {
 		int saved = errno;
 
@@ -136,7 +175,8 @@ sgw_metrics_request(enum sgw_endpoint endpoint, int status, int64_t ns)
 		return;
 	while (b < SGW_METRICS_BUCKETS - 1 && d > bucket_ns[b])
 		b++;
-	add(&counters->requests[endpoint_index(endpoint)][code_index(status)], 1);
+	add(&counters->requests[endpoint_index(endpoint)][code_index(status)],
+	    1);
 	add(&counters->duration[b], 1);
 	add(&counters->duration_ns, d);
 }
@@ -180,15 +220,16 @@ void
 sgw_metrics_set_active(uint64_t n)
 {
 	if (counters != NULL)
-		__atomic_store_n(&counters->sessions_active, n, __ATOMIC_RELAXED);
+		__atomic_store_n(
+		    &counters->sessions_active, n, __ATOMIC_RELAXED);
 }
 
 void
 sgw_metrics_cleanup_ran(int64_t unix_ms)
 {
 	if (counters != NULL)
-		__atomic_store_n(&counters->cleanup_last_run_ms, (uint64_t)unix_ms,
-		    __ATOMIC_RELAXED);
+		__atomic_store_n(&counters->cleanup_last_run_ms,
+		    (uint64_t)unix_ms, __ATOMIC_RELAXED);
 }
 
 void
@@ -209,14 +250,16 @@ void
 sgw_metrics_set_workers(size_t n)
 {
 	if (counters != NULL)
-		__atomic_store_n(&counters->workers, (uint64_t)n, __ATOMIC_RELAXED);
+		__atomic_store_n(
+		    &counters->workers, (uint64_t)n, __ATOMIC_RELAXED);
 }
 
 static void
-family(struct sgw_buf *out, const char *name, const char *type,
-    const char *help)
+family(
+    struct sgw_buf *out, const char *name, const char *type, const char *help)
 {
-	sgw_buf_addf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	sgw_buf_addf(
+	    out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 void
@@ -232,7 +275,9 @@ sgw_metrics_render(const struct sgw_metrics *m, struct sgw_buf *out)
 
 			if (c < CODE_OTHER)
 				snprintf(code, sizeof(code), "%d", codes[c]);
-			sgw_buf_addf(out, "sgw_requests_total{endpoint=\"%s\",code=\"%s\"} %llu\n",
+			sgw_buf_addf(out,
+			    "sgw_requests_total{endpoint=\"%s\",code=\"%s\"} "
+			    "%llu\n",
 			    sgw_endpoint_name((enum sgw_endpoint)e), code,
 			    (unsigned long long)get(&m->requests[e][c]));
 		}
@@ -242,11 +287,13 @@ sgw_metrics_render(const struct sgw_metrics *m, struct sgw_buf *out)
 	for (size_t i = 0; i < SGW_METRICS_AUTHZ_N; i++)
 		sgw_buf_addf(out, "sgw_authz_total{result=\"%s\"} %llu\n",
 		    authz_results[i], (unsigned long long)get(&m->authz[i]));
-	family(out, "sgw_logins_total", "counter", "Login attempts, by result.");
+	family(
+	    out, "sgw_logins_total", "counter", "Login attempts, by result.");
 	for (size_t i = 0; i < SGW_METRICS_LOGIN_N; i++)
 		sgw_buf_addf(out, "sgw_logins_total{result=\"%s\"} %llu\n",
 		    login_results[i], (unsigned long long)get(&m->logins[i]));
-	family(out, "sgw_sessions_created_total", "counter", "Sessions created.");
+	family(
+	    out, "sgw_sessions_created_total", "counter", "Sessions created.");
 	sgw_buf_addf(out, "sgw_sessions_created_total %llu\n",
 	    (unsigned long long)get(&m->sessions_created));
 	family(out, "sgw_sessions_active", "gauge",
@@ -258,7 +305,8 @@ sgw_metrics_render(const struct sgw_metrics *m, struct sgw_buf *out)
 	sgw_buf_addf(out, "sgw_sessions_expired_total %llu\n",
 	    (unsigned long long)get(&m->sessions_expired));
 	family(out, "sgw_store_errors_total", "counter",
-	    "Session store failures answered with 503, and failed health pings.");
+	    "Session store failures answered with 503, and failed health "
+	    "pings.");
 	sgw_buf_addf(out, "sgw_store_errors_total{backend=\"%s\"} %llu\n",
 	    m->backend[0] != '\0' ? m->backend : "none",
 	    (unsigned long long)get(&m->store_errors));
@@ -266,18 +314,24 @@ sgw_metrics_render(const struct sgw_metrics *m, struct sgw_buf *out)
 		uint64_t t = get(&m->cleanup_last_run_ms);
 
 		/* Redis expires by itself and has no sweep to report. */
-		family(out, "sgw_store_cleanup_last_run_timestamp_seconds", "gauge",
-		    "When the sweeper last removed expired sessions (0: not yet).");
+		family(out, "sgw_store_cleanup_last_run_timestamp_seconds",
+		    "gauge",
+		    "When the sweeper last removed expired sessions (0: not "
+		    "yet).");
 		sgw_buf_addf(out,
-		    "sgw_store_cleanup_last_run_timestamp_seconds %llu.%03llu\n",
-		    (unsigned long long)(t / 1000), (unsigned long long)(t % 1000));
+		    "sgw_store_cleanup_last_run_timestamp_seconds "
+		    "%llu.%03llu\n",
+		    (unsigned long long)(t / 1000),
+		    (unsigned long long)(t % 1000));
 	}
 	family(out, "sgw_worker_restarts_total", "counter",
 	    "Workers replaced after they died or were recycled.");
 	sgw_buf_addf(out, "sgw_worker_restarts_total %llu\n",
 	    (unsigned long long)get(&m->worker_restarts));
-	family(out, "sgw_workers", "gauge", "Worker processes alive, of all generations.");
-	sgw_buf_addf(out, "sgw_workers %llu\n", (unsigned long long)get(&m->workers));
+	family(out, "sgw_workers", "gauge",
+	    "Worker processes alive, of all generations.");
+	sgw_buf_addf(
+	    out, "sgw_workers %llu\n", (unsigned long long)get(&m->workers));
 
 	/* Buckets are stored apart and summed here, so the cumulative counts
 	 * never decrease and +Inf is _count by construction, even while
@@ -286,12 +340,14 @@ sgw_metrics_render(const struct sgw_metrics *m, struct sgw_buf *out)
 	    "Time to decide and write a response.");
 	for (size_t b = 0; b < SGW_METRICS_BUCKETS; b++) {
 		total += get(&m->duration[b]);
-		sgw_buf_addf(out, "sgw_request_duration_seconds_bucket{le=\"%s\"} %llu\n",
+		sgw_buf_addf(out,
+		    "sgw_request_duration_seconds_bucket{le=\"%s\"} %llu\n",
 		    bucket_le[b], (unsigned long long)total);
 	}
 	sum = get(&m->duration_ns);
 	sgw_buf_addf(out, "sgw_request_duration_seconds_sum %llu.%09llu\n",
-	    (unsigned long long)(sum / 1000000000), (unsigned long long)(sum % 1000000000));
+	    (unsigned long long)(sum / 1000000000),
+	    (unsigned long long)(sum % 1000000000));
 	sgw_buf_addf(out, "sgw_request_duration_seconds_count %llu\n",
 	    (unsigned long long)total);
 }

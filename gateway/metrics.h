@@ -20,9 +20,10 @@
 #include "buf.h"
 #include "outcome.h"
 
-#define SGW_METRICS_ENDPOINTS SGW_ENDPOINT_N /* resp->endpoint, set by dispatch */
-#define SGW_METRICS_CODES 16     /* the statuses we send, then "other" */
-#define SGW_METRICS_BUCKETS 13   /* 12 bounds, then +Inf */
+#define SGW_METRICS_ENDPOINTS                                                  \
+	SGW_ENDPOINT_N         /* resp->endpoint, set by dispatch */
+#define SGW_METRICS_CODES 16   /* the statuses we send, then "other" */
+#define SGW_METRICS_BUCKETS 13 /* 12 bounds, then +Inf */
 
 enum sgw_metrics_authz {
 	SGW_METRICS_AUTHZ_PASS,
@@ -47,10 +48,10 @@ struct sgw_metrics {
 	uint64_t sessions_created;
 	uint64_t store_errors;
 	uint64_t sessions_expired;
-	uint64_t sessions_active;               /* gauge; the sweeper sets it */
-	uint64_t cleanup_last_run_ms;           /* gauge; Unix ms, 0 = never */
-	char backend[16];                       /* the store's name, set once
-	                                         * before any fork */
+	uint64_t sessions_active;     /* gauge; the sweeper sets it */
+	uint64_t cleanup_last_run_ms; /* gauge; Unix ms, 0 = never */
+	char backend[16];             /* the store's name, set once
+	                               * before any fork */
 	uint64_t worker_restarts;
 	uint64_t workers;                       /* gauge; the master sets it */
 	uint64_t duration[SGW_METRICS_BUCKETS]; /* per bucket, not cumulative */

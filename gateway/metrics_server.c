@@ -31,7 +31,7 @@
  * listening socket and the counters. */
 #define CHILD_LISTEN_FD 3
 #define CHILD_COUNTERS_FD 4
-#define CHILD_ASK_FD 5  /* the scrape pipes to the sweeper (sweeper.h) */
+#define CHILD_ASK_FD 5 /* the scrape pipes to the sweeper (sweeper.h) */
 #define CHILD_DONE_FD 6
 
 /* The metrics server's ends of the pipes to the sweeper; -1: none. */
@@ -56,7 +56,8 @@ install_signals(void)
 {
 	/* Nothing to finish: a scrape cut short is simply retried. */
 	static const struct sgw_proc_handler h[] = {
-	    {SIGTERM, on_term}, {SIGINT, on_term},
+	    {SIGTERM, on_term},
+	    {SIGINT, on_term},
 	};
 
 	sgw_proc_signals(h, sizeof(h) / sizeof(h[0]));
@@ -103,7 +104,8 @@ answer(int c, int status, const char *reason, const char *type,
 static int
 headers_end(const char *buf, size_t n)
 {
-	return memmem(buf, n, "\r\n\r\n", 4) != NULL || memmem(buf, n, "\n\n", 2) != NULL;
+	return memmem(buf, n, "\r\n\r\n", 4) != NULL ||
+	    memmem(buf, n, "\n\n", 2) != NULL;
 }
 
 /* Reads the request until the end of its headers, the buffer is full, the
@@ -159,7 +161,8 @@ serve_one(int c, const struct sgw_metrics *m)
 	 * its side), but a request that fills the buffer is refused. */
 	if ((eol = memchr(req, '\n', n)) == NULL ||
 	    (n == sizeof(req) && !headers_end(req, n))) {
-		answer(c, 400, "Bad Request", text, "bad request\n", 12, deadline);
+		answer(
+		    c, 400, "Bad Request", text, "bad request\n", 12, deadline);
 		return;
 	}
 	if (!wants_metrics(req, (size_t)(eol - req))) {
@@ -171,14 +174,16 @@ serve_one(int c, const struct sgw_metrics *m)
 
 		/* sgw_sessions_active is read from the store now, by the
 		 * sweeper, which holds the store's credentials; this process
-		 * does not. Without an answer in time, the last count stands. */
+		 * does not. Without an answer in time, the last count stands.
+		 */
 		(void)sgw_sweeper_ask(scrape_ask, scrape_done, 1000);
 		sgw_metrics_render(m, &body);
 		if (body.oom)
-			answer(c, 500, "Internal Server Error", text, "out of memory\n", 14,
-			    deadline);
+			answer(c, 500, "Internal Server Error", text,
+			    "out of memory\n", 14, deadline);
 		else
-			answer(c, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
+			answer(c, 200, "OK",
+			    "text/plain; version=0.0.4; charset=utf-8",
 			    body.data, body.len, deadline);
 		sgw_buf_free(&body);
 	}
@@ -208,13 +213,16 @@ sgw_metrics_exec(int fd, const struct sgw_conf *conf)
 	    (cfd = fcntl(sgw_metrics_fd(), F_DUPFD_CLOEXEC, 10)) == -1 ||
 	    (afd = fcntl(scrape_ask, F_DUPFD_CLOEXEC, 10)) == -1 ||
 	    (dfd = fcntl(scrape_done, F_DUPFD_CLOEXEC, 10)) == -1 ||
-	    dup2(lfd, CHILD_LISTEN_FD) == -1 || dup2(cfd, CHILD_COUNTERS_FD) == -1 ||
+	    dup2(lfd, CHILD_LISTEN_FD) == -1 ||
+	    dup2(cfd, CHILD_COUNTERS_FD) == -1 ||
 	    dup2(afd, CHILD_ASK_FD) == -1 || dup2(dfd, CHILD_DONE_FD) == -1) {
-		sgw_log_errno(SGW_LOG_ERROR, "metrics server: cannot pass its sockets");
+		sgw_log_errno(
+		    SGW_LOG_ERROR, "metrics server: cannot pass its sockets");
 		return;
 	}
 	execv("/proc/self/exe", argv);
-	sgw_log_errno(SGW_LOG_ERROR, "metrics server: cannot run /proc/self/exe");
+	sgw_log_errno(
+	    SGW_LOG_ERROR, "metrics server: cannot run /proc/self/exe");
 }
 
 int
@@ -236,13 +244,15 @@ sgw_metrics_server_main(int argc, char **argv)
 	conf.log_file = argv[4];
 	conf.metrics_listen = argv[5];
 	if (sgw_log_open(conf.log_level, conf.log_file) == -1)
-		fprintf(stderr, "sessiongw: metrics server: cannot open log file %s: %s\n",
+		fprintf(stderr,
+		    "sessiongw: metrics server: cannot open log file %s: %s\n",
 		    conf.log_file, strerror(errno));
 	/* Read-only: the server only renders the counters. */
 	m = mmap(NULL, sizeof(*m), PROT_READ, MAP_SHARED, CHILD_COUNTERS_FD, 0);
 	close(CHILD_COUNTERS_FD);
 	if (m == MAP_FAILED) {
-		sgw_log_errno(SGW_LOG_ERROR, "metrics server: cannot map the counters");
+		sgw_log_errno(
+		    SGW_LOG_ERROR, "metrics server: cannot map the counters");
 		return 1;
 	}
 	fcntl(CHILD_LISTEN_FD, F_SETFD, FD_CLOEXEC);
@@ -253,8 +263,8 @@ sgw_metrics_server_main(int argc, char **argv)
 }
 
 int
-sgw_metrics_serve(int fd, const struct sgw_metrics *m,
-    const struct sgw_conf *conf)
+sgw_metrics_serve(
+    int fd, const struct sgw_metrics *m, const struct sgw_conf *conf)
 {
 	install_signals();
 	/* Tells it apart from the workers in ps and pgrep. */
@@ -271,13 +281,15 @@ sgw_metrics_serve(int fd, const struct sgw_metrics *m,
 		if (c == -1) {
 			/* A connection that went away before we took it, or a
 			 * signal: take the next one. */
-			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+			if (errno == EINTR || errno == ECONNABORTED ||
+			    errno == EPROTO)
 				continue;
 			sgw_log_errno(SGW_LOG_ERROR, "metrics server: accept");
 			return 1;
 		}
 		serve_one(c, m);
-		/* The answer is complete: let the client see EOF before close. */
+		/* The answer is complete: let the client see EOF before close.
+		 */
 		shutdown(c, SHUT_WR);
 		close(c);
 	}

@@ -22,8 +22,8 @@ void sgw_metrics_set_scrape_pipe(int ask_fd, int done_fd);
  * conf->user first, like a worker. Runs until SIGTERM (exit 0); returns
  * an exit status (1) only when it cannot go on, so the master restarts it.
  */
-int sgw_metrics_serve(int fd, const struct sgw_metrics *m,
-    const struct sgw_conf *conf);
+int sgw_metrics_serve(
+    int fd, const struct sgw_metrics *m, const struct sgw_conf *conf);
 
 /* The hidden first argument that makes `sessiongw` the metrics server. */
 #define SGW_METRICS_SERVER_ARG "--metrics-server"

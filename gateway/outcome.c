@@ -6,17 +6,17 @@
 #include <stddef.h>
 
 static const char *const names[SGW_ENDPOINT_N] = {
-	[SGW_ENDPOINT_LOGIN] = "login",
-	[SGW_ENDPOINT_LOGOUT] = "logout",
-	[SGW_ENDPOINT_LOGOUT_ALL] = "logout-all",
-	[SGW_ENDPOINT_SESSION] = "session",
-	[SGW_ENDPOINT_SESSIONS] = "sessions",
-	[SGW_ENDPOINT_DATA] = "data",
-	[SGW_ENDPOINT_CHECK] = "check",
-	[SGW_ENDPOINT_HEALTHZ] = "healthz",
-	[SGW_ENDPOINT_AUTHORIZER] = "authorizer",
-	[SGW_ENDPOINT_UNKNOWN] = "unknown",
-	[SGW_ENDPOINT_OTHER] = "other",
+    [SGW_ENDPOINT_LOGIN] = "login",
+    [SGW_ENDPOINT_LOGOUT] = "logout",
+    [SGW_ENDPOINT_LOGOUT_ALL] = "logout-all",
+    [SGW_ENDPOINT_SESSION] = "session",
+    [SGW_ENDPOINT_SESSIONS] = "sessions",
+    [SGW_ENDPOINT_DATA] = "data",
+    [SGW_ENDPOINT_CHECK] = "check",
+    [SGW_ENDPOINT_HEALTHZ] = "healthz",
+    [SGW_ENDPOINT_AUTHORIZER] = "authorizer",
+    [SGW_ENDPOINT_UNKNOWN] = "unknown",
+    [SGW_ENDPOINT_OTHER] = "other",
 };
 
 const char *

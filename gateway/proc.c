@@ -50,8 +50,8 @@ sgw_proc_drop_privileges(const struct sgw_conf *conf, const char *who)
 		log_error("%s: user %s: no such user", who, conf->user);
 		return -1;
 	}
-	if (initgroups(pw->pw_name, pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
-	    setuid(pw->pw_uid) == -1) {
+	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
+	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1) {
 		sgw_log_errno(SGW_LOG_ERROR, "%s: cannot become user %s", who,
 		    conf->user);
 		return -1;

@@ -13,8 +13,8 @@
 
 /* One signal and the handler it gets. */
 struct sgw_proc_handler {
-	int sig;              /* SIGTERM, ... */
-	void (*fn)(int);      /* the handler */
+	int sig;         /* SIGTERM, ... */
+	void (*fn)(int); /* the handler */
 };
 
 /* The dispositions a child starts from: SIGHUP, SIGUSR1 and SIGPIPE

@@ -15,23 +15,30 @@ read_template(const char *file, struct sgw_errs *errs)
 	 * master. */
 	if (sgw_file_read(file, SGW_TEMPLATE_MAX, SGW_FILE_REGULAR, &f) < 0) {
 		if (f.err == SGW_FILE_TOO_LARGE)
-			sgw_errs_add(errs, "%s: login template larger than %d "
-			    "bytes", file, SGW_TEMPLATE_MAX);
+			sgw_errs_add(errs,
+			    "%s: login template larger than %d "
+			    "bytes",
+			    file, SGW_TEMPLATE_MAX);
 		else if (f.err == SGW_FILE_NOT_REGULAR)
-			sgw_errs_add(errs, "%s: login template is not a regular "
-			    "file", file);
+			sgw_errs_add(errs,
+			    "%s: login template is not a regular "
+			    "file",
+			    file);
 		else
 			sgw_errs_add(errs, "%s: cannot read login template: %s",
 			    file, strerror(f.err_no));
 		return NULL;
 	}
 	if (memchr(f.buf, '\0', f.len) != NULL) {
-		sgw_errs_add(errs, "%s: login template contains a NUL byte", file);
+		sgw_errs_add(
+		    errs, "%s: login template contains a NUL byte", file);
 		goto fail;
 	}
 	if (strstr(f.buf, "{{action}}") == NULL) {
-		sgw_errs_add(errs, "%s: login template has no {{action}} placeholder "
-		    "for the form's action", file);
+		sgw_errs_add(errs,
+		    "%s: login template has no {{action}} placeholder "
+		    "for the form's action",
+		    file);
 		goto fail;
 	}
 	return f.buf;
@@ -41,7 +48,8 @@ fail:
 }
 
 int
-sgw_runtime_load(const char *file, struct sgw_runtime *rt, struct sgw_errs *errs)
+sgw_runtime_load(
+    const char *file, struct sgw_runtime *rt, struct sgw_errs *errs)
 {
 	size_t before = errs->n + errs->dropped;
 
@@ -83,9 +91,11 @@ sgw_runtime_wipe_secrets(struct sgw_runtime *rt)
 	 * freed memory keeps its bytes. */
 	for (size_t i = 0; i < rt->users.n; i++)
 		if (rt->users.v[i].hash != NULL)
-			explicit_bzero(rt->users.v[i].hash, strlen(rt->users.v[i].hash));
+			explicit_bzero(
+			    rt->users.v[i].hash, strlen(rt->users.v[i].hash));
 	if (rt->users.dummy_hash != NULL)
-		explicit_bzero(rt->users.dummy_hash, strlen(rt->users.dummy_hash));
+		explicit_bzero(
+		    rt->users.dummy_hash, strlen(rt->users.dummy_hash));
 	sgw_users_free(&rt->users);
 	/* Every key its table marks SGW_K_SECRET, of every backend: a
 	 * backend that adds a secret key marks it and is covered here. */

@@ -21,7 +21,8 @@ struct sgw_runtime {
 
 /* Reads file and what it names. Returns 0, or -1 with every problem in
  * errs (and *rt zeroed). */
-int sgw_runtime_load(const char *file, struct sgw_runtime *rt, struct sgw_errs *errs);
+int sgw_runtime_load(
+    const char *file, struct sgw_runtime *rt, struct sgw_errs *errs);
 /* Frees and wipes; accepts a zeroed struct. */
 void sgw_runtime_free(struct sgw_runtime *rt);
 /* For a process that must hold no secret (the metrics server): wipes the

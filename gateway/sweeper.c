@@ -129,8 +129,9 @@ sweep(struct sgw_store *st)
 	sgw_metrics_sessions_expired(total);
 	sgw_metrics_cleanup_ran(now);
 	if (total > 0 || more)
-		log_info("sweep: %zu expired session%s removed in %lld ms%s", total,
-		    total == 1 ? "" : "s", (long long)(mono_ms() - started),
+		log_info("sweep: %zu expired session%s removed in %lld ms%s",
+		    total, total == 1 ? "" : "s",
+		    (long long)(mono_ms() - started),
 		    more ? " (more left for the next round)" : "");
 	else
 		log_debug("sweep: nothing expired");
@@ -155,7 +156,8 @@ sgw_sweeper_run(const struct sgw_conf *conf, int ask_fd, int done_fd)
 	struct sgw_errs errs = {0};
 	struct sgw_store *st;
 	static const struct sgw_proc_handler h[] = {
-	    {SIGTERM, on_term}, {SIGINT, on_term},
+	    {SIGTERM, on_term},
+	    {SIGINT, on_term},
 	};
 	int64_t next;
 
@@ -196,7 +198,8 @@ sgw_sweeper_run(const struct sgw_conf *conf, int ask_fd, int done_fd)
 			drain(ask_fd);
 			count(st);
 			if (write(done_fd, &b, 1) < 0 && errno != EAGAIN)
-				log_debug("sweeper: cannot answer the metrics server");
+				log_debug("sweeper: cannot answer the metrics "
+				          "server");
 		} else if (n > 0 && (pfd.revents & (POLLHUP | POLLERR))) {
 			ask_fd = -1; /* the metrics server is gone for good */
 		}

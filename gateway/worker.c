@@ -59,8 +59,8 @@ static volatile sig_atomic_t reopen_log;
 static volatile sig_atomic_t timed_out;
 static volatile sig_atomic_t timer_fd = -1; /* what SIGALRM shuts down */
 
-static sigset_t mask_run;   /* every handled signal blocked */
-static sigset_t mask_idle;  /* only SIGALRM blocked: waiting for work */
+static sigset_t mask_run;  /* every handled signal blocked */
+static sigset_t mask_idle; /* only SIGALRM blocked: waiting for work */
 static sigset_t alarm_set;
 
 static void
@@ -98,8 +98,11 @@ install_signals(void)
 	/* The others only arrive while we wait in epoll_pwait(); SIGALRM must
 	 * break a blocked read (proc.h sets no SA_RESTART). */
 	static const struct sgw_proc_handler h[] = {
-	    {SIGTERM, on_term}, {SIGINT, on_term}, {SIGUSR2, on_term},
-	    {SIGUSR1, on_usr1}, {SIGALRM, on_alarm},
+	    {SIGTERM, on_term},
+	    {SIGINT, on_term},
+	    {SIGUSR2, on_term},
+	    {SIGUSR1, on_usr1},
+	    {SIGALRM, on_alarm},
 	};
 
 	sgw_proc_signals(h, sizeof(h) / sizeof(h[0]));
@@ -200,7 +203,8 @@ take_connection(int lfd, const struct sgw_conf *conf)
 	socklen_t len = sizeof(ss);
 	int c, one = 1;
 
-	if ((c = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC)) == -1) {
+	if ((c = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC)) ==
+	    -1) {
 		switch (errno) {
 		case EAGAIN:
 #if EWOULDBLOCK != EAGAIN
@@ -235,13 +239,16 @@ take_connection(int lfd, const struct sgw_conf *conf)
 			/* Once a second at most: anyone can connect. */
 			if (sgw_mono_ms() - last >= 1000) {
 				last = sgw_mono_ms();
-				log_warnx("refused a connection from %s: not in allowed_clients",
-				    inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip)));
+				log_warnx("refused a connection from %s: not "
+				          "in allowed_clients",
+				    inet_ntop(AF_INET, &sin->sin_addr, ip,
+				        sizeof(ip)));
 			}
 			close(c);
 			return TAKE_AGAIN;
 		}
-		/* Answers are written in one go: no Nagle delay (as libfcgi). */
+		/* Answers are written in one go: no Nagle delay (as libfcgi).
+		 */
 		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
 	return c;
@@ -286,7 +293,8 @@ refuse_role(int fd, int request_id, int role)
 	if (write(fd, &rec, sizeof(rec)) != (ssize_t)sizeof(rec))
 		log_debug("worker: cannot refuse FastCGI role %d: %s", role,
 		    strerror(errno));
-	log_info("refused FastCGI role %d: only RESPONDER and AUTHORIZER are served",
+	log_info(
+	    "refused FastCGI role %d: only RESPONDER and AUTHORIZER are served",
 	    role);
 }
 
@@ -301,13 +309,14 @@ refuse_role(int fd, int request_id, int role)
  * its deadline (request_timeout from the accept or from the end of the
  * last answer) to deliver; then it is closed.
  */
-#define PENDING_MAX 64   /* connections one worker holds */
-#define PEEK_MAX 16384   /* what it looks at for a request head: a
-                          * longer head goes to libfcgi when this much
-                          * is there (the timer still bounds it), and
-                          * a peer trickling bytes costs at most this
-                          * much copying per byte */
-#define SERVE_MIN_MS 100 /* what a request whose head came in time gets */
+#define PENDING_MAX 64 /* connections one worker holds */
+#define PEEK_MAX                                                               \
+	16384              /* what it looks at for a request head: a           \
+	                    * longer head goes to libfcgi when this much       \
+	                    * is there (the timer still bounds it), and        \
+	                    * a peer trickling bytes costs at most this        \
+	                    * much copying per byte */
+#define SERVE_MIN_MS 100   /* what a request whose head came in time gets */
 #define RETIRE_WAIT_MS 500 /* for pending heads, when retired or recycled */
 
 struct pending {
@@ -328,14 +337,16 @@ static unsigned char peekbuf[PEEK_MAX];
 static int
 pending_look(struct pending *p)
 {
-	ssize_t n = recv(p->fd, peekbuf, sizeof(peekbuf), MSG_PEEK | MSG_DONTWAIT);
+	ssize_t n =
+	    recv(p->fd, peekbuf, sizeof(peekbuf), MSG_PEEK | MSG_DONTWAIT);
 
 	if (n > 0) {
 		p->ready = sgw_fcgi_head_complete(peekbuf, (size_t)n) ||
 		    (size_t)n == sizeof(peekbuf);
 		return 0;
 	}
-	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+	if (n == -1 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return 0;
 	return -1;
 }
@@ -356,7 +367,8 @@ pending_close(size_t i, int expired)
 		/* What a web server's keepalive cache does. */
 		log_debug("closed a kept connection idle for request_timeout");
 	else if (expired)
-		log_info("closed a connection that sent no whole request within "
+		log_info(
+		    "closed a connection that sent no whole request within "
 		    "request_timeout");
 	close(pend[i].fd);
 	pend[i] = pend[--npend];
@@ -366,10 +378,11 @@ pending_close(size_t i, int expired)
 static void
 pending_add(int fd, int64_t deadline, int answered)
 {
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET,
-	    .data.fd = fd};
+	struct epoll_event ev = {
+	    .events = EPOLLIN | EPOLLRDHUP | EPOLLET, .data.fd = fd};
 
-	if (npend == PENDING_MAX || epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
+	if (npend == PENDING_MAX ||
+	    epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
 		close(fd);
 		return;
 	}
@@ -388,7 +401,8 @@ pending_next(void)
 	int best = -1;
 
 	for (size_t i = 0; i < npend; i++)
-		if (pend[i].ready && (best == -1 || pend[i].deadline < pend[best].deadline))
+		if (pend[i].ready &&
+		    (best == -1 || pend[i].deadline < pend[best].deadline))
 			best = (int)i;
 	return best;
 }
@@ -415,7 +429,8 @@ watch_listen(int lfd, int on)
 {
 	struct epoll_event ev = {.events = on ? EPOLLIN : 0, .data.fd = lfd};
 
-	if (on != listen_watched && epoll_ctl(epfd, EPOLL_CTL_MOD, lfd, &ev) == 0)
+	if (on != listen_watched &&
+	    epoll_ctl(epfd, EPOLL_CTL_MOD, lfd, &ev) == 0)
 		listen_watched = on;
 }
 
@@ -438,8 +453,9 @@ wait_work(int lfd, const struct sgw_conf *conf, int accepting, int64_t until)
 	if (next <= 0)
 		timeout = -1;
 	else
-		timeout = next <= now ? 0 : next - now > INT32_MAX ? INT32_MAX :
-		    (int)(next - now);
+		timeout = next <= now        ? 0
+		    : next - now > INT32_MAX ? INT32_MAX
+		                             : (int)(next - now);
 	n = epoll_pwait(epfd, ev, 16, timeout, &mask_idle);
 	for (int k = 0; k < n; k++) {
 		size_t i;
@@ -451,15 +467,18 @@ wait_work(int lfd, const struct sgw_conf *conf, int accepting, int64_t until)
 			if (c == TAKE_FAIL)
 				return TAKE_FAIL;
 			if (c >= 0)
-				pending_add(c, sgw_mono_ms() + conf->request_timeout_ms, 0);
+				pending_add(c,
+				    sgw_mono_ms() + conf->request_timeout_ms,
+				    0);
 			continue;
 		}
 		for (i = 0; i < npend && pend[i].fd != ev[k].data.fd; i++)
 			;
 		if (i == npend)
 			continue;
-		if (pending_look(&pend[i]) == -1 || (!pend[i].ready &&
-		    (ev[k].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))))
+		if (pending_look(&pend[i]) == -1 ||
+		    (!pend[i].ready &&
+		        (ev[k].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))))
 			pending_close(i, 0);
 	}
 	pending_expire(0);
@@ -475,7 +494,8 @@ read_body(FCGX_Stream *in, char *buf, size_t max, struct sgw_request *req)
 	size_t n = 0;
 	int got;
 
-	while (n <= max && (got = FCGX_GetStr(buf + n, (int)(max + 1 - n), in)) > 0)
+	while (n <= max &&
+	    (got = FCGX_GetStr(buf + n, (int)(max + 1 - n), in)) > 0)
 		n += (size_t)got;
 	req->body = buf;
 	req->body_len = n > max ? max : n;
@@ -509,8 +529,8 @@ status_line(FCGX_Stream *out, int status)
 /* The authorizer's 200 carries Status and Variable-* only: Apache hands
  * any other header of a 200 on to the client. */
 static void
-write_response(FCGX_Request *r, const struct sgw_request *q,
-    struct sgw_response *resp)
+write_response(
+    FCGX_Request *r, const struct sgw_request *q, struct sgw_response *resp)
 {
 	FCGX_Stream *out = r->out;
 	int authz_pass = q->role == SGW_ROLE_AUTHORIZER && resp->status == 200;
@@ -542,18 +562,19 @@ mono_ns(void)
 /* Counts the answer once it is written (write_response may turn it into
  * a 500). */
 static void
-count_answer(struct sgw_ctx *ctx, const struct sgw_response *resp, int64_t started)
+count_answer(
+    struct sgw_ctx *ctx, const struct sgw_response *resp, int64_t started)
 {
 	static const enum sgw_metrics_authz authz[] = {
-		[SGW_AUTHZ_PASS] = SGW_METRICS_AUTHZ_PASS,
-		[SGW_AUTHZ_UNAUTHENTICATED] = SGW_METRICS_AUTHZ_UNAUTHENTICATED,
-		[SGW_AUTHZ_FORBIDDEN] = SGW_METRICS_AUTHZ_FORBIDDEN,
-		[SGW_AUTHZ_UNAVAILABLE] = SGW_METRICS_AUTHZ_UNAVAILABLE,
+	    [SGW_AUTHZ_PASS] = SGW_METRICS_AUTHZ_PASS,
+	    [SGW_AUTHZ_UNAUTHENTICATED] = SGW_METRICS_AUTHZ_UNAUTHENTICATED,
+	    [SGW_AUTHZ_FORBIDDEN] = SGW_METRICS_AUTHZ_FORBIDDEN,
+	    [SGW_AUTHZ_UNAVAILABLE] = SGW_METRICS_AUTHZ_UNAVAILABLE,
 	};
 	static const enum sgw_metrics_login login[] = {
-		[SGW_LOGIN_SUCCESS] = SGW_METRICS_LOGIN_SUCCESS,
-		[SGW_LOGIN_FAILURE] = SGW_METRICS_LOGIN_FAILURE,
-		[SGW_LOGIN_LOCKED] = SGW_METRICS_LOGIN_LOCKED,
+	    [SGW_LOGIN_SUCCESS] = SGW_METRICS_LOGIN_SUCCESS,
+	    [SGW_LOGIN_FAILURE] = SGW_METRICS_LOGIN_FAILURE,
+	    [SGW_LOGIN_LOCKED] = SGW_METRICS_LOGIN_LOCKED,
 	};
 
 	sgw_metrics_request(resp->endpoint, resp->status, mono_ns() - started);
@@ -593,7 +614,8 @@ serve(struct sgw_ctx *ctx, FCGX_Request *r, char *bodybuf, int conn)
 		read_body(r->in, bodybuf, ctx->conf->max_body, &q);
 	disarm();
 	if (timed_out) {
-		log_info("closed a connection that sent no whole request within "
+		log_info(
+		    "closed a connection that sent no whole request within "
 		    "request_timeout");
 		return -1;
 	}
@@ -605,8 +627,9 @@ serve(struct sgw_ctx *ctx, FCGX_Request *r, char *bodybuf, int conn)
 	count_answer(ctx, &resp, started);
 	log_debug("%s %s -> %d (%s) client=%s",
 	    q.role == SGW_ROLE_AUTHORIZER ? "AUTHORIZER" : q.method,
-	    sgw_endpoint_name(resp.endpoint), resp.status, q.role == SGW_ROLE_AUTHORIZER ?
-	    "authorizer" : "responder", q.client);
+	    sgw_endpoint_name(resp.endpoint), resp.status,
+	    q.role == SGW_ROLE_AUTHORIZER ? "authorizer" : "responder",
+	    q.client);
 	sgw_resp_free(&resp);
 	/* On a kept connection libfcgi reads the next request where this
 	 * one's stdin ends: what is left of it (a GET's empty record, the
@@ -616,7 +639,8 @@ serve(struct sgw_ctx *ctx, FCGX_Request *r, char *bodybuf, int conn)
 	 * authorizer (see above). */
 	if (q.role == SGW_ROLE_RESPONDER && r->keepConnection) {
 		FCGX_FFlush(r->out);
-		while (FCGX_GetStr(bodybuf, (int)ctx->conf->max_body + 1, r->in) > 0)
+		while (FCGX_GetStr(
+		           bodybuf, (int)ctx->conf->max_body + 1, r->in) > 0)
 			;
 	}
 	return 0;
@@ -646,8 +670,8 @@ report_ready(int ready_fd)
 }
 
 int
-sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
-    unsigned generation)
+sgw_worker_run(
+    int fd, int ready_fd, struct sgw_runtime *rt, unsigned generation)
 {
 	const struct sgw_conf *conf = &rt->conf;
 	struct sgw_ctx ctx = {
@@ -682,7 +706,8 @@ sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
 	sgw_redirect_policy_from(&ctx.redirect, conf);
 	/* After fork and after dropping privileges: a store belongs to the
 	 * process that opened it, and its files to the workers' user. */
-	if ((ctx.store = sgw_store_open(conf, SGW_STORE_SERVE, &errs)) == NULL) {
+	if ((ctx.store = sgw_store_open(conf, SGW_STORE_SERVE, &errs)) ==
+	    NULL) {
 		for (size_t i = 0; i < errs.n; i++)
 			log_error("worker: %s", errs.msg[i]);
 		sgw_errs_clear(&errs);
@@ -696,8 +721,9 @@ sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
 		goto done;
 	}
 	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
-	    epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &(struct epoll_event){
-	        .events = EPOLLIN, .data.fd = fd}) == -1) {
+	    epoll_ctl(epfd, EPOLL_CTL_ADD, fd,
+	        &(struct epoll_event){.events = EPOLLIN, .data.fd = fd}) ==
+	        -1) {
 		sgw_log_errno(SGW_LOG_ERROR, "worker: epoll");
 		goto done;
 	}
@@ -736,9 +762,12 @@ sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
 			if (take_queue) {
 				int c;
 
-				/* Refused peers are taken too: bounded in time. */
-				while (npend < PENDING_MAX && sgw_mono_ms() < drain_until &&
-				    (c = take_connection(fd, conf)) != TAKE_NONE) {
+				/* Refused peers are taken too: bounded in time.
+				 */
+				while (npend < PENDING_MAX &&
+				    sgw_mono_ms() < drain_until &&
+				    (c = take_connection(fd, conf)) !=
+				        TAKE_NONE) {
 					if (c == TAKE_FAIL)
 						goto done;
 					if (c >= 0)
@@ -749,7 +778,7 @@ sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
 				break;
 			if (pending_next() == -1 &&
 			    wait_work(fd, conf, drain_until == 0 || take_queue,
-			    drain_until) == TAKE_FAIL)
+			        drain_until) == TAKE_FAIL)
 				goto done;
 			continue;
 		}
@@ -773,17 +802,20 @@ sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
 		arm(conn, limit);
 		r.detached = 1;
 		got = FCGX_Accept_r(&r);
-		if (got < 0 || (r.role != FCGI_RESPONDER && r.role != FCGI_AUTHORIZER)) {
+		if (got < 0 ||
+		    (r.role != FCGI_RESPONDER && r.role != FCGI_AUTHORIZER)) {
 			/* libfcgi gave the connection up (the peer closed it,
 			 * sent something that is not FastCGI, or the timer cut
 			 * it), or the role is one we do not play; libfcgi
 			 * closes a connection with an unknown role silently. */
 			if (r.isBeginProcessed && !timed_out &&
-			    r.role != FCGI_RESPONDER && r.role != FCGI_AUTHORIZER)
+			    r.role != FCGI_RESPONDER &&
+			    r.role != FCGI_AUTHORIZER)
 				refuse_role(conn, r.requestId, r.role);
 			else if (timed_out)
-				log_info("closed a connection that sent no whole request "
-				    "within request_timeout");
+				log_info("closed a connection that sent no "
+				         "whole request "
+				         "within request_timeout");
 			if (r.ipcFd >= 0)
 				drop_request(&r);
 			end_connection(conn);
@@ -801,8 +833,10 @@ sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
 		}
 		answered++;
 		take_signals();
-		if (conf->max_requests > 0 && ++served >= conf->max_requests && !recycle) {
-			log_info("worker recycled after %lld requests", (long long)served);
+		if (conf->max_requests > 0 && ++served >= conf->max_requests &&
+		    !recycle) {
+			log_info("worker recycled after %lld requests",
+			    (long long)served);
 			recycle = 1;
 		}
 		if (stopping || recycle)
@@ -816,14 +850,16 @@ sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
 			 * pending ones, and the worker serves others. */
 			close(r.ipcFd);
 			r.ipcFd = -1;
-			pending_add(conn, sgw_mono_ms() + conf->request_timeout_ms, answered);
+			pending_add(conn,
+			    sgw_mono_ms() + conf->request_timeout_ms, answered);
 		}
 		conn = -1;
 		disarm();
 	}
 	rc = 0;
 	if (stopping && !no_drain)
-		log_info("worker exiting: served %ld queued connections", drained);
+		log_info(
+		    "worker exiting: served %ld queued connections", drained);
 	else
 		log_info("worker exiting");
 done:

@@ -14,7 +14,7 @@
  * lazily, then writes its pid to ready_fd (unless -1) and closes it.
  * Returns the exit status: 0 after a requested stop or a recycle, 1 on a
  * failure. */
-int sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
-    unsigned generation);
+int sgw_worker_run(
+    int fd, int ready_fd, struct sgw_runtime *rt, unsigned generation);
 
 #endif

@@ -39,8 +39,8 @@ long sgw_path_resolve(const char *path, size_t len, char *out, size_t outsz);
  * matches "/admin"); a pattern without a star matches only itself.
  * rules is the configuration's rules array (conf->rules, nrules).
  */
-const struct sgw_rule *sgw_access_match(const struct sgw_rule *rules,
-    size_t nrules, const char *path);
+const struct sgw_rule *sgw_access_match(
+    const struct sgw_rule *rules, size_t nrules, const char *path);
 
 enum sgw_verdict {
 	SGW_VERDICT_PASS,            /* 200 */
@@ -53,8 +53,8 @@ enum sgw_verdict {
  * has_session says whether a valid session came with the request, roles
  * is its comma-separated role list.
  */
-enum sgw_verdict sgw_access_decide(const struct sgw_rule *rule, int has_session,
-    const char *roles);
+enum sgw_verdict sgw_access_decide(
+    const struct sgw_rule *rule, int has_session, const char *roles);
 
 /* Whether a rule needs the session looked up at all (anonymous rules still
  * pass identity on when there is one; deny never does). */

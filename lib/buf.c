@@ -83,4 +83,3 @@ sgw_buf_free(struct sgw_buf *b)
 	free(b->data);
 	memset(b, 0, sizeof(*b));
 }
-

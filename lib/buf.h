@@ -14,7 +14,7 @@ struct sgw_buf {
 	char *data; /* malloc'd, NUL-terminated when len > 0 */
 	size_t len;
 	size_t cap;
-	int oom;    /* an append failed; the buffer is incomplete */
+	int oom; /* an append failed; the buffer is incomplete */
 };
 
 /* Append len bytes of data (or a printf-formatted string). */

@@ -40,7 +40,8 @@ copy_out(const char *s, size_t n, char *out, size_t outsz)
  * when it is an IPv4 address. Returns 0, or -1 when it is not one.
  */
 static int
-take_entry(const char *xff, size_t start, size_t end, char buf[SGW_IPV4_TEXT_MAX])
+take_entry(
+    const char *xff, size_t start, size_t end, char buf[SGW_IPV4_TEXT_MAX])
 {
 	uint32_t ignored;
 

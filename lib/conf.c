@@ -121,7 +121,8 @@ build_keys(void)
 	if (nkeys > 0)
 		return;
 	bv = sgw_store_backends(&nb);
-	for (; i < NGLOBAL && strcmp(global_keys[i].section, "session") != 0; i++) {
+	for (; i < NGLOBAL && strcmp(global_keys[i].section, "session") != 0;
+	     i++) {
 		owner_of[nkeys] = -1;
 		keys_all[nkeys++] = &global_keys[i];
 	}
@@ -199,9 +200,9 @@ struct val {
 struct ctx {
 	const char *file;
 	struct sgw_errs *errs;
-	unsigned nerr;            /* problems found in this pass */
-	const char *section;      /* current section; NULL before any */
-	int section_bad;          /* inside an unknown [section] */
+	unsigned nerr;                /* problems found in this pass */
+	const char *section;          /* current section; NULL before any */
+	int section_bad;              /* inside an unknown [section] */
 	unsigned seen[NKEYS_MAX];     /* line a key was first set on, 0 = not */
 	unsigned char bad[NKEYS_MAX]; /* the key's value was refused */
 };
@@ -345,7 +346,7 @@ host_problem(const char *s)
 	if (n > 253)
 		return "host name too long";
 	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||
-		(s[0] >= '0' && s[0] <= '9')))
+	        (s[0] >= '0' && s[0] <= '9')))
 		return "host name must start with a letter or digit";
 	for (size_t i = 0; i < n; i++) {
 		if (!sgw_is_host_char(s[i]))
@@ -405,7 +406,11 @@ parse_duration(const char *s, int64_t *ms, const char **why)
 		const char *unit;
 		int64_t ms;
 	} units[] = {
-		{"ms", 1}, {"s", SEC}, {"m", MINUTE}, {"h", HOUR}, {"d", DAY},
+	    {"ms", 1},
+	    {"s", SEC},
+	    {"m", MINUTE},
+	    {"h", HOUR},
+	    {"d", DAY},
 	};
 	size_t n = strspn(s, "0123456789");
 	int64_t v;
@@ -478,8 +483,8 @@ fmt_size(int64_t n, char *buf, size_t len)
 }
 
 int
-sgw_addr_parse(const char *s, int allow_names, struct sgw_addr *out,
-    const char **why)
+sgw_addr_parse(
+    const char *s, int allow_names, struct sgw_addr *out, const char **why)
 {
 	const char *ignored;
 	struct sgw_addr a;
@@ -521,8 +526,8 @@ sgw_addr_parse(const char *s, int allow_names, struct sgw_addr *out,
 		*why = "missing :port";
 		return -1;
 	}
-	if (parse_digits(colon + 1, strlen(colon + 1), &port) < 0 ||
-	    port < 1 || port > 65535) {
+	if (parse_digits(colon + 1, strlen(colon + 1), &port) < 0 || port < 1 ||
+	    port > 65535) {
 		*why = "port must be 1..65535";
 		return -1;
 	}
@@ -598,19 +603,21 @@ check_path(struct val *in)
 	const char *v = in->v;
 
 	if (v[0] != '/')
-		return fail(in, "expected a path starting with '/', got %s",
-		    in->q);
+		return fail(
+		    in, "expected a path starting with '/', got %s", in->q);
 	if (v[1] == '/' || v[1] == '\\')
-		return fail(in, "must not start with \"//\" or \"/\\\" "
-				"(a browser reads that as another site), "
-				"got %s",
+		return fail(in,
+		    "must not start with \"//\" or \"/\\\" "
+		    "(a browser reads that as another site), "
+		    "got %s",
 		    in->q);
 	for (; *v != '\0'; v++) {
 		unsigned char ch = (unsigned char)*v;
 
 		if (ch <= ' ' || ch >= 0x7f || ch == ';')
-			return fail(in, "expected a path of printable ASCII "
-					"without blanks or ';', got %s",
+			return fail(in,
+			    "expected a path of printable ASCII "
+			    "without blanks or ';', got %s",
 			    in->q);
 	}
 	return 0;
@@ -636,14 +643,15 @@ set_prefix(void *c, const struct sgw_conf_key *k, struct val *in)
 	if (check_path(in) < 0)
 		return -1;
 	if (strpbrk(in->v, "*?") != NULL)
-		return fail(in, "'*' and '?' have no place in a prefix, got %s",
-		    in->q);
+		return fail(
+		    in, "'*' and '?' have no place in a prefix, got %s", in->q);
 	n = strlen(in->v);
 	while (n > 0 && in->v[n - 1] == '/')
 		n--;
 	if (n == 0)
-		return fail(in, "must name a path below \"/\" (such as /auth), "
-				"got %s",
+		return fail(in,
+		    "must name a path below \"/\" (such as /auth), "
+		    "got %s",
 		    in->q);
 	if ((dup = strndup(in->v, n)) == NULL)
 		return fail(in, "out of memory");
@@ -660,8 +668,9 @@ set_token(void *c, const struct sgw_conf_key *k, struct val *in)
 		unsigned char ch = (unsigned char)*p;
 
 		if (!sgw_is_token_char(ch))
-			return fail(in, "expected a cookie name of letters, "
-					"digits and !#$%%&'*+-.^_`|~, got %s",
+			return fail(in,
+			    "expected a cookie name of letters, "
+			    "digits and !#$%%&'*+-.^_`|~, got %s",
 			    in->q);
 	}
 	return replace_str(c, k->off, in->v, in);
@@ -694,16 +703,16 @@ set_addr(void *c, const struct sgw_conf_key *k, struct val *in)
 {
 	int names = (k->flags & SGW_K_NAMES) != 0;
 	const char *what = (k->flags & SGW_K_NOUNIX) ? "IPv4 host:port"
-	    : names                          ? "host:port or unix:/path"
-					     : "IPv4 host:port or unix:/path";
+	    : names                                  ? "host:port or unix:/path"
+	            : "IPv4 host:port or unix:/path";
 	struct sgw_addr a;
 	const char *why;
 
 	memset(&a, 0, sizeof(a));
 	if (in->v[0] != '\0') {
 		if (sgw_addr_parse(in->v, names, &a, &why) < 0)
-			return fail(in, "expected %s (%s), got %s", what, why,
-			    in->q);
+			return fail(
+			    in, "expected %s (%s), got %s", what, why, in->q);
 		if (a.is_unix && (k->flags & SGW_K_NOUNIX))
 			return fail(in, "expected %s, got %s", what, in->q);
 	}
@@ -721,14 +730,15 @@ set_duration(void *c, const struct sgw_conf_key *k, struct val *in)
 	int64_t ms;
 
 	if (parse_duration(in->v, &ms, &why) < 0)
-		return fail(in, "expected a duration such as 500ms, 30s, 15m, "
-				"12h or 30d (%s), got %s",
+		return fail(in,
+		    "expected a duration such as 500ms, 30s, 15m, "
+		    "12h or 30d (%s), got %s",
 		    why, in->q);
 	if (ms < k->min)
 		return k->min == 1
 		    ? fail(in, "must be greater than 0, got %s", in->q)
 		    : fail(in, "must be at least %s, got %s",
-			  fmt_duration(k->min, lim, sizeof(lim)), in->q);
+		          fmt_duration(k->min, lim, sizeof(lim)), in->q);
 	if (ms > k->max)
 		return fail(in, "must be at most %s, got %s",
 		    fmt_duration(k->max, lim, sizeof(lim)), in->q);
@@ -752,8 +762,9 @@ set_size(void *c, const struct sgw_conf_key *k, struct val *in)
 		mult = 0;
 	if (mult == 0 || parse_digits(in->v, n, &v) < 0 ||
 	    v > INT64_MAX / mult || v * mult < k->min || v * mult > k->max)
-		return fail(in, "expected a size %s..%s (bytes, or with a k or "
-				"m suffix), got %s",
+		return fail(in,
+		    "expected a size %s..%s (bytes, or with a k or "
+		    "m suffix), got %s",
 		    fmt_size(k->min, lo, sizeof(lo)),
 		    fmt_size(k->max, hi, sizeof(hi)), in->q);
 	*(size_t *)field(c, k->off) = (size_t)(v * mult);
@@ -767,8 +778,7 @@ fail_int(const struct sgw_conf_key *k, struct val *in)
 	if (k->max == INT_MAX || k->max == INT64_MAX)
 		return fail(in, "expected an integer >= %" PRId64 ", got %s",
 		    k->min, in->q);
-	return fail(in, "expected an integer %" PRId64 "..%" PRId64
-			", got %s",
+	return fail(in, "expected an integer %" PRId64 "..%" PRId64 ", got %s",
 	    k->min, k->max, in->q);
 }
 
@@ -829,8 +839,9 @@ set_mode(void *c, const struct sgw_conf_key *k, struct val *in)
 			break;
 	}
 	if (p == in->v || *p != '\0' || v > k->max)
-		return fail(in, "expected an octal mode 0000..0777 such as "
-				"0660, got %s",
+		return fail(in,
+		    "expected an octal mode 0000..0777 such as "
+		    "0660, got %s",
 		    in->q);
 	*(mode_t *)field(c, k->off) = (mode_t)v;
 	return 0;
@@ -840,13 +851,13 @@ static int
 set_loglevel(void *c, const struct sgw_conf_key *k, struct val *in)
 {
 	/* In the order of enum sgw_log_level. */
-	static const char *const words[] = {"error", "warn", "info", "debug",
-	    NULL};
+	static const char *const words[] = {
+	    "error", "warn", "info", "debug", NULL};
 	int i = pick(in->v, words);
 
 	if (i < 0)
-		return fail(in, "expected error, warn, info or debug, got %s",
-		    in->q);
+		return fail(
+		    in, "expected error, warn, info or debug, got %s", in->q);
 	*(enum sgw_log_level *)field(c, k->off) = (enum sgw_log_level)i;
 	return 0;
 }
@@ -888,8 +899,9 @@ set_ipv4list(void *c, const struct sgw_conf_key *k, struct val *in)
 		size_t n = strlen(item);
 
 		if (sgw_ipv4_parse(item, &ip) < 0) {
-			fail(in, "expected IPv4 addresses separated by commas, "
-				 "%s is not one",
+			fail(in,
+			    "expected IPv4 addresses separated by commas, "
+			    "%s is not one",
 			    show(item, shown, 1));
 			goto out;
 		}
@@ -928,7 +940,8 @@ free_strv(char **v, size_t n)
  */
 struct list_kind {
 	size_t size; /* of one slot */
-	int (*parse)(const struct sgw_conf_key *k, struct val *in, char *item, void *slot);
+	int (*parse)(const struct sgw_conf_key *k, struct val *in, char *item,
+	    void *slot);
 	void (*drop)(void *slot);
 };
 
@@ -942,8 +955,8 @@ free_slots(const struct list_kind *kind, char *v, size_t n)
 }
 
 static int
-parse_array(const struct sgw_conf_key *k, struct val *in, const struct list_kind *kind,
-    void **out, size_t *nout)
+parse_array(const struct sgw_conf_key *k, struct val *in,
+    const struct list_kind *kind, void **out, size_t *nout)
 {
 	size_t n = count_items(in->v, LIST_SEPS), i = 0;
 	char *copy, *cur, *item, *v = NULL;
@@ -971,28 +984,32 @@ out:
 }
 
 static int
-parse_cidr_item(const struct sgw_conf_key *k, struct val *in, char *item, void *slot)
+parse_cidr_item(
+    const struct sgw_conf_key *k, struct val *in, char *item, void *slot)
 {
 	char shown[SHOW_LEN];
 
 	(void)k;
 	if (sgw_cidr_parse(item, slot) == 0)
 		return 0;
-	return fail(in, "expected IPv4 networks such as 10.0.0.0/8 or "
-			"192.0.2.1, %s is not one",
+	return fail(in,
+	    "expected IPv4 networks such as 10.0.0.0/8 or "
+	    "192.0.2.1, %s is not one",
 	    show(item, shown, 1));
 }
 
 static int
-parse_host_item(const struct sgw_conf_key *k, struct val *in, char *item, void *slot)
+parse_host_item(
+    const struct sgw_conf_key *k, struct val *in, char *item, void *slot)
 {
 	char **sp = slot, shown[SHOW_LEN];
 	const char *problem;
 
 	(void)k;
 	if ((problem = host_problem(item)) != NULL)
-		return fail(in, "expected host names without a port, %s is "
-				"not one (%s)",
+		return fail(in,
+		    "expected host names without a port, %s is "
+		    "not one (%s)",
 		    show(item, shown, 1), problem);
 	if ((*sp = strdup(item)) == NULL)
 		return fail(in, "out of memory");
@@ -1008,7 +1025,8 @@ drop_host_item(void *slot)
 }
 
 static int
-parse_addr_item(const struct sgw_conf_key *k, struct val *in, char *item, void *slot)
+parse_addr_item(
+    const struct sgw_conf_key *k, struct val *in, char *item, void *slot)
 {
 	struct sgw_addr *a = slot;
 	char shown[SHOW_LEN];
@@ -1020,17 +1038,18 @@ parse_addr_item(const struct sgw_conf_key *k, struct val *in, char *item, void *
 		why = "unix sockets are not supported here";
 	if (why == NULL)
 		return 0;
-	return fail(in, "expected host:port addresses separated by "
-			"commas, %s is not one (%s)",
+	return fail(in,
+	    "expected host:port addresses separated by "
+	    "commas, %s is not one (%s)",
 	    show(item, shown, 1), why);
 }
 
-static const struct list_kind cidr_list = {sizeof(struct sgw_cidr),
-    parse_cidr_item, NULL};
-static const struct list_kind host_list = {sizeof(char *), parse_host_item,
-    drop_host_item};
-static const struct list_kind addr_list = {sizeof(struct sgw_addr),
-    parse_addr_item, NULL};
+static const struct list_kind cidr_list = {
+    sizeof(struct sgw_cidr), parse_cidr_item, NULL};
+static const struct list_kind host_list = {
+    sizeof(char *), parse_host_item, drop_host_item};
+static const struct list_kind addr_list = {
+    sizeof(struct sgw_addr), parse_addr_item, NULL};
 
 static int
 set_cidrlist(void *c, const struct sgw_conf_key *k, struct val *in)
@@ -1099,8 +1118,9 @@ parse_roles(struct sgw_rule *r, const char *list, struct val *in)
 		size_t len = strcspn(p, ",");
 
 		if (len == 0)
-			return fail(in, "expected role:NAME[,NAME...] with no "
-					"empty name, got %s",
+			return fail(in,
+			    "expected role:NAME[,NAME...] with no "
+			    "empty name, got %s",
 			    in->q);
 		if ((r->roles[r->nroles] = strndup(p, len)) == NULL)
 			return fail(in, "out of memory");
@@ -1158,8 +1178,9 @@ set_rule(void *c, const struct sgw_conf_key *k, struct val *in)
 		if (parse_roles(&r, pol + 5, in) < 0)
 			goto out;
 	} else {
-		fail(in, "expected a policy anonymous, authenticated, deny or "
-			 "role:NAME[,NAME...], got %s",
+		fail(in,
+		    "expected a policy anonymous, authenticated, deny or "
+		    "role:NAME[,NAME...], got %s",
 		    in->q);
 		goto out;
 	}
@@ -1182,24 +1203,33 @@ out:
 typedef int setter(void *, const struct sgw_conf_key *, struct val *);
 
 static setter *const setters[] = {
-	[SGW_T_STR] = set_str,           [SGW_T_PATH] = set_path,
-	[SGW_T_PREFIX] = set_prefix,     [SGW_T_TOKEN] = set_token,
-	[SGW_T_DOMAIN] = set_domain,     [SGW_T_ADDR] = set_addr,
-	[SGW_T_DURATION] = set_duration, [SGW_T_SIZE] = set_size,
-	[SGW_T_INT] = set_int,           [SGW_T_INT64] = set_int64,
-	[SGW_T_BOOL] = set_bool,         [SGW_T_MODE] = set_mode,
-	[SGW_T_LOGLEVEL] = set_loglevel, [SGW_T_SAMESITE] = set_samesite,
-	[SGW_T_IPV4LIST] = set_ipv4list, [SGW_T_CIDRLIST] = set_cidrlist,
-	[SGW_T_HOSTLIST] = set_hostlist, [SGW_T_ADDRLIST] = set_addrlist,
-	[SGW_T_RULE] = set_rule,
+    [SGW_T_STR] = set_str,
+    [SGW_T_PATH] = set_path,
+    [SGW_T_PREFIX] = set_prefix,
+    [SGW_T_TOKEN] = set_token,
+    [SGW_T_DOMAIN] = set_domain,
+    [SGW_T_ADDR] = set_addr,
+    [SGW_T_DURATION] = set_duration,
+    [SGW_T_SIZE] = set_size,
+    [SGW_T_INT] = set_int,
+    [SGW_T_INT64] = set_int64,
+    [SGW_T_BOOL] = set_bool,
+    [SGW_T_MODE] = set_mode,
+    [SGW_T_LOGLEVEL] = set_loglevel,
+    [SGW_T_SAMESITE] = set_samesite,
+    [SGW_T_IPV4LIST] = set_ipv4list,
+    [SGW_T_CIDRLIST] = set_cidrlist,
+    [SGW_T_HOSTLIST] = set_hostlist,
+    [SGW_T_ADDRLIST] = set_addrlist,
+    [SGW_T_RULE] = set_rule,
 };
 _Static_assert(sizeof(setters) / sizeof(setters[0]) == SGW_T_NTYPES,
     "one setter per key type");
 
 /* The checks every value gets, then the row's setter. */
 static int
-set_value(void *c, const struct sgw_conf_key *k, const char *v,
-    unsigned line, struct val *in)
+set_value(void *c, const struct sgw_conf_key *k, const char *v, unsigned line,
+    struct val *in)
 {
 	in->v = v;
 	in->line = line;
@@ -1211,8 +1241,7 @@ set_value(void *c, const struct sgw_conf_key *k, const char *v,
 		return fail(in, "must not be empty");
 	/* Strings that end up in keys, cookies or paths have a bound, so a
 	 * value that -t accepts cannot overflow what is built from it. */
-	if (k->type <= SGW_T_DOMAIN && k->max > 0 &&
-	    strlen(v) > (size_t)k->max)
+	if (k->type <= SGW_T_DOMAIN && k->max > 0 && strlen(v) > (size_t)k->max)
 		return fail(in, "longer than %lld bytes", (long long)k->max);
 	return setters[k->type](c, k, in);
 }
@@ -1379,8 +1408,8 @@ later(unsigned a, unsigned b)
 
 /* A timeout that must not be shorter than idle_timeout. */
 static void
-check_at_least_idle(struct ctx *x, const struct sgw_conf *c,
-    const char *name, int64_t ms)
+check_at_least_idle(
+    struct ctx *x, const struct sgw_conf *c, const char *name, int64_t ms)
 {
 	char a[32], b[32];
 
@@ -1389,7 +1418,7 @@ check_at_least_idle(struct ctx *x, const struct sgw_conf *c,
 		return;
 	report(x,
 	    later(line_of(x, "session", name),
-		line_of(x, "session", "idle_timeout")),
+	        line_of(x, "session", "idle_timeout")),
 	    "%s (%s) must be at least idle_timeout (%s)", name,
 	    fmt_duration(ms, a, sizeof(a)),
 	    fmt_duration(c->idle_timeout_ms, b, sizeof(b)));
@@ -1403,13 +1432,14 @@ check_at_least_idle(struct ctx *x, const struct sgw_conf *c,
 static void
 check_cookie_prefix(struct ctx *x, const struct sgw_conf *c)
 {
-	unsigned line = later(later(line_of(x, "cookie", "name"),
-				      line_of(x, "cookie", "secure")),
-	    later(line_of(x, "cookie", "path"), line_of(x, "cookie", "domain")));
+	unsigned line = later(
+	    later(line_of(x, "cookie", "name"), line_of(x, "cookie", "secure")),
+	    later(
+	        line_of(x, "cookie", "path"), line_of(x, "cookie", "domain")));
 
 	if (strncasecmp(c->cookie_name, "__Host-", 7) == 0 &&
 	    (!c->cookie_secure || strcmp(c->cookie_path, "/") != 0 ||
-		c->cookie_domain[0] != '\0'))
+	        c->cookie_domain[0] != '\0'))
 		report(x, line,
 		    "a cookie name starting with __Host- requires secure = on, "
 		    "path = / and an empty domain");
@@ -1457,8 +1487,8 @@ sgw_conf_wipe_secrets(struct sgw_conf *conf)
 	for (size_t i = 0; i < NKEYS; i++) {
 		char **sp;
 
-		if (!(keys(i).flags & SGW_K_SECRET) || keys(i).type != SGW_T_STR ||
-		    base_of(conf, i) == NULL)
+		if (!(keys(i).flags & SGW_K_SECRET) ||
+		    keys(i).type != SGW_T_STR || base_of(conf, i) == NULL)
 			continue;
 		sp = field(base_of(conf, i), keys(i).off);
 		if (*sp != NULL)
@@ -1506,15 +1536,15 @@ finish(struct ctx *x, struct sgw_conf *c)
 	/* login_url's default lives under the prefix, like the default
 	 * rules: moving the prefix should not strand unauthenticated
 	 * browsers on a 404. */
-	if (!line_of(x, "access", "login_url") && line_of(x, "login", "prefix") &&
-	    !is_bad(x, "login", "prefix")) {
+	if (!line_of(x, "access", "login_url") &&
+	    line_of(x, "login", "prefix") && !is_bad(x, "login", "prefix")) {
 		char *url = NULL;
 
 		if (asprintf(&url, "%s/login", c->prefix) < 0)
 			url = NULL;
 		if (url == NULL ||
 		    set_value(c, &keys(find_key("access", "login_url")), url, 0,
-			&in) < 0)
+		        &in) < 0)
 			report(x, line_of(x, "login", "prefix"),
 			    "login_url: %s",
 			    url == NULL ? "out of memory" : in.why);
@@ -1524,13 +1554,13 @@ finish(struct ctx *x, struct sgw_conf *c)
 		report(x, line_of(x, "login", "prefix"), "rule: %s", in.why);
 
 	check_at_least_idle(x, c, "absolute_timeout", c->absolute_timeout_ms);
-	check_at_least_idle(x, c, "remember_me_timeout",
-	    c->remember_me_timeout_ms);
+	check_at_least_idle(
+	    x, c, "remember_me_timeout", c->remember_me_timeout_ms);
 	if (c->same_site == SGW_SAME_SITE_NONE && !c->cookie_secure &&
 	    !is_bad(x, "cookie", "same_site") && !is_bad(x, "cookie", "secure"))
 		report(x,
 		    later(line_of(x, "cookie", "same_site"),
-			line_of(x, "cookie", "secure")),
+		        line_of(x, "cookie", "secure")),
 		    "same_site = none requires secure = on (browsers refuse "
 		    "such cookies otherwise)");
 	check_cookie_prefix(x, c);
@@ -1718,8 +1748,8 @@ sgw_conf_load(const char *file, struct sgw_conf *conf, struct sgw_errs *errs)
 	memset(conf, 0, sizeof(*conf));
 	/* Not SGW_FILE_REGULAR: -c /dev/stdin (a pipe) is read too. */
 	if (sgw_file_read(file, FILE_MAX, 0, &f) < 0) {
-		sgw_errs_add(errs, "%s: %s", file != NULL ? file : "(null)",
-		    f.errstr);
+		sgw_errs_add(
+		    errs, "%s: %s", file != NULL ? file : "(null)", f.errstr);
 		return -1;
 	}
 	rc = sgw_conf_parse(file, f.buf, f.len, conf, errs);

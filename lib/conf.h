@@ -17,10 +17,10 @@
 
 /* An address to listen on or connect to: IPv4 host:port or unix:/path. */
 struct sgw_addr {
-	int is_unix;      /* 1: `path` is set; 0: `host` and `port` are */
-	char host[256];   /* numeric IPv4 or a host name (redis only) */
-	int port;         /* 1..65535 */
-	char path[108];   /* unix socket path (sun_path size) */
+	int is_unix;    /* 1: `path` is set; 0: `host` and `port` are */
+	char host[256]; /* numeric IPv4 or a host name (redis only) */
+	int port;       /* 1..65535 */
+	char path[108]; /* unix socket path (sun_path size) */
 };
 
 enum sgw_policy {
@@ -31,15 +31,19 @@ enum sgw_policy {
 };
 
 struct sgw_rule {
-	char *pattern;          /* without the trailing '*' */
-	int prefix;             /* 1 when the pattern ended in '*' */
+	char *pattern; /* without the trailing '*' */
+	int prefix;    /* 1 when the pattern ended in '*' */
 	enum sgw_policy policy;
-	char **roles;           /* SGW_POLICY_ROLE: the accepted roles */
+	char **roles; /* SGW_POLICY_ROLE: the accepted roles */
 	size_t nroles;
-	unsigned line;          /* where it was configured (0 = default) */
+	unsigned line; /* where it was configured (0 = default) */
 };
 
-enum sgw_same_site { SGW_SAME_SITE_STRICT, SGW_SAME_SITE_LAX, SGW_SAME_SITE_NONE };
+enum sgw_same_site {
+	SGW_SAME_SITE_STRICT,
+	SGW_SAME_SITE_LAX,
+	SGW_SAME_SITE_NONE
+};
 enum sgw_log_level { SGW_LOG_ERROR, SGW_LOG_WARN, SGW_LOG_INFO, SGW_LOG_DEBUG };
 
 struct sgw_conf;
@@ -109,33 +113,33 @@ struct sgw_conf {
 	char *file; /* the file it was read from */
 
 	/* [server] */
-	char *listen;                 /* as written */
-	struct sgw_addr listen_addr;  /* parsed */
+	char *listen;                /* as written */
+	struct sgw_addr listen_addr; /* parsed */
 	mode_t listen_mode;
 	int backlog;
-	int workers;                  /* 1..1024 */
-	int64_t max_requests;         /* 0 = never recycle */
-	char *allowed_clients;        /* comma-separated IPv4, "" = anyone */
+	int workers;           /* 1..1024 */
+	int64_t max_requests;  /* 0 = never recycle */
+	char *allowed_clients; /* comma-separated IPv4, "" = anyone */
 	enum sgw_log_level log_level;
-	char *log_file;               /* "" = stderr */
+	char *log_file; /* "" = stderr */
 	size_t max_body;
-	int64_t request_timeout_ms;   /* a whole request must arrive within it */
-	char *user;                   /* "" = stay who we are */
-	char *metrics_listen;         /* "" = off */
+	int64_t request_timeout_ms; /* a whole request must arrive within it */
+	char *user;                 /* "" = stay who we are */
+	char *metrics_listen;       /* "" = off */
 	struct sgw_addr metrics_addr; /* parsed when metrics_listen is set */
 
 	/* [store] */
-	char *store_backend;            /* a name from the store registry */
-	int64_t cleanup_interval_ms;    /* the sweeper's period */
-	void **backend_opts;            /* one options struct per registered
-	                                 * backend, in registry order: see
-	                                 * sgw_conf_backend() */
+	char *store_backend;         /* a name from the store registry */
+	int64_t cleanup_interval_ms; /* the sweeper's period */
+	void **backend_opts;         /* one options struct per registered
+	                              * backend, in registry order: see
+	                              * sgw_conf_backend() */
 
 	/* [session] */
 	int64_t idle_timeout_ms;
 	int64_t absolute_timeout_ms;
 	int64_t remember_me_timeout_ms;
-	int max_per_user;             /* 0 = unlimited */
+	int max_per_user; /* 0 = unlimited */
 	int bind_client;
 	int bind_user_agent;
 	char *users_file;
@@ -143,15 +147,15 @@ struct sgw_conf {
 
 	/* [cookie] */
 	char *cookie_name;
-	char *cookie_domain;          /* "" = host-only */
+	char *cookie_domain; /* "" = host-only */
 	char *cookie_path;
 	int cookie_secure;
 	enum sgw_same_site same_site;
 
 	/* [login] */
-	char *prefix;                 /* no trailing slash, e.g. "/auth" */
+	char *prefix; /* no trailing slash, e.g. "/auth" */
 	char *default_redirect;
-	char **redirect_hosts;        /* lower-case host names */
+	char **redirect_hosts; /* lower-case host names */
 	size_t nredirect_hosts;
 	int max_failures;
 	int max_client_failures;
@@ -162,12 +166,12 @@ struct sgw_conf {
 	struct sgw_cidr *trusted_proxies;
 	size_t ntrusted_proxies;
 	char *login_url;
-	struct sgw_rule *rules;       /* first match wins */
-	size_t nrules;                /* when none is configured, the SPEC
-	                               * defaults: "PREFIX/[*] anonymous",
-	                               * "/admin/[*] role:admin" and
-	                               * "/[*] authenticated" ([*] is a star) */
-	char *login_template;         /* [login] template: "" = built-in page */
+	struct sgw_rule *rules; /* first match wins */
+	size_t nrules;          /* when none is configured, the SPEC
+	                         * defaults: "PREFIX/[*] anonymous",
+	                         * "/admin/[*] role:admin" and
+	                         * "/[*] authenticated" ([*] is a star) */
+	char *login_template;   /* [login] template: "" = built-in page */
 };
 
 /*
@@ -177,7 +181,8 @@ struct sgw_conf {
  * On -1 *conf is freed and zeroed. The caller frees *conf with
  * sgw_conf_free().
  */
-int sgw_conf_load(const char *file, struct sgw_conf *conf, struct sgw_errs *errs);
+int sgw_conf_load(
+    const char *file, struct sgw_conf *conf, struct sgw_errs *errs);
 
 /* The same from a buffer; `file` only names it in messages. */
 int sgw_conf_parse(const char *file, const char *text, size_t len,
@@ -192,8 +197,8 @@ void sgw_conf_free(struct sgw_conf *conf);
 /* "127.0.0.1:9000" or "unix:/path" into *out. Returns 0 or -1 with a short
  * reason in *why (a static string). Host names are allowed only when
  * allow_names is set (Redis); listen addresses must be numeric IPv4. */
-int sgw_addr_parse(const char *s, int allow_names, struct sgw_addr *out,
-    const char **why);
+int sgw_addr_parse(
+    const char *s, int allow_names, struct sgw_addr *out, const char **why);
 
 /* Formats an address for messages: "127.0.0.1:9000" or "unix:/path". */
 const char *sgw_addr_str(const struct sgw_addr *a, char *buf, size_t len);

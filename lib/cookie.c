@@ -115,13 +115,13 @@ valid_av(const char *s)
 
 struct buf {
 	char *p;
-	size_t sz;  /* capacity, including the NUL */
-	size_t n;   /* characters written */
-	int full;   /* something did not fit */
+	size_t sz; /* capacity, including the NUL */
+	size_t n;  /* characters written */
+	int full;  /* something did not fit */
 };
 
-static void
-put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 put(struct buf *b, const char *fmt, ...)
@@ -155,15 +155,14 @@ int
 sgw_cookie_build(char *out, size_t outsz, const struct sgw_cookie_attrs *a,
     const char *token, int64_t max_age_s)
 {
-	struct buf b = { out, outsz, 0, 0 };
+	struct buf b = {out, outsz, 0, 0};
 	const char *domain, *same_site;
 
 	if (out == NULL || outsz == 0)
 		return -1;
 	out[0] = '\0';
-	if (a == NULL || !valid_name(a->name) ||
-	    a->path == NULL || a->path[0] == '\0' ||
-	    !valid_av(a->path))
+	if (a == NULL || !valid_name(a->name) || a->path == NULL ||
+	    a->path[0] == '\0' || !valid_av(a->path))
 		return -1;
 	domain = a->domain != NULL ? a->domain : "";
 	if (!valid_av(domain) || (token != NULL && !valid_value(token)))
@@ -182,8 +181,7 @@ sgw_cookie_build(char *out, size_t outsz, const struct sgw_cookie_attrs *a,
 		return -1;
 	}
 
-	put(&b, "%s=%s; Path=%s", a->name,
-	    token != NULL ? token : "", a->path);
+	put(&b, "%s=%s; Path=%s", a->name, token != NULL ? token : "", a->path);
 	if (domain[0] != '\0')
 		put(&b, "; Domain=%s", domain);
 	/* Clearing sends the attributes it was set with, or the browser

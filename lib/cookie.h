@@ -24,16 +24,16 @@ int sgw_cookie_next(const char *hdr, size_t len, size_t *pos, const char *name,
 /* The attributes of the session cookie ([cookie] of the configuration).
  * The strings are borrowed. */
 struct sgw_cookie_attrs {
-	const char *name;             /* cookie_name */
-	const char *domain;           /* cookie_domain; NULL or "" = host-only */
-	const char *path;             /* cookie_path */
-	int secure;                   /* cookie_secure */
+	const char *name;   /* cookie_name */
+	const char *domain; /* cookie_domain; NULL or "" = host-only */
+	const char *path;   /* cookie_path */
+	int secure;         /* cookie_secure */
 	enum sgw_same_site same_site; /* same_site */
 };
 
 /* Fills a from conf; a borrows conf's strings, so it lives no longer. */
-void sgw_cookie_attrs_from(struct sgw_cookie_attrs *a,
-    const struct sgw_conf *conf);
+void sgw_cookie_attrs_from(
+    struct sgw_cookie_attrs *a, const struct sgw_conf *conf);
 
 /*
  * Builds a Set-Cookie value (without "Set-Cookie: ") into out:

@@ -147,8 +147,8 @@ json_field(json_t *root, const char *key, size_t max, char **dst,
 }
 
 static enum sgw_credentials_rc
-parse_json(const char *body, size_t len, struct sgw_credentials *c,
-    const char **why)
+parse_json(
+    const char *body, size_t len, struct sgw_credentials *c, const char **why)
 {
 	json_error_t jerr;
 	json_t *root, *v;
@@ -174,13 +174,13 @@ parse_json(const char *body, size_t len, struct sgw_credentials *c,
 		goto done;
 	}
 	if ((st = json_field(root, "username", USERNAME_MAX, &c->username,
-	    "username must be a string", "username too long", why)) != 0)
+	         "username must be a string", "username too long", why)) != 0)
 		goto done;
 	if ((st = json_field(root, "password", PASSWORD_MAX, &c->password,
-	    "password must be a string", "password too long", why)) != 0)
+	         "password must be a string", "password too long", why)) != 0)
 		goto done;
 	if ((st = json_field(root, "return_to", RETURN_TO_MAX, &c->return_to,
-	    "return_to must be a string", "return_to too long", why)) != 0)
+	         "return_to must be a string", "return_to too long", why)) != 0)
 		goto done;
 	if ((v = json_object_get(root, "remember_me")) != NULL) {
 		if (!json_is_boolean(v)) {
@@ -221,8 +221,8 @@ form_field(const char *body, size_t len, const char *name, size_t max,
 }
 
 static enum sgw_credentials_rc
-parse_form(const char *body, size_t len, struct sgw_credentials *c,
-    const char **why)
+parse_form(
+    const char *body, size_t len, struct sgw_credentials *c, const char **why)
 {
 	char *remember = NULL;
 	enum sgw_credentials_rc st;
@@ -231,14 +231,14 @@ parse_form(const char *body, size_t len, struct sgw_credentials *c,
 		*why = "malformed form body";
 		return SGW_CREDENTIALS_MALFORMED;
 	}
-	if ((st = form_field(body, len, "username", USERNAME_MAX,
-	    &c->username, "username too long", why)) != 0)
+	if ((st = form_field(body, len, "username", USERNAME_MAX, &c->username,
+	         "username too long", why)) != 0)
 		return st;
-	if ((st = form_field(body, len, "password", PASSWORD_MAX,
-	    &c->password, "password too long", why)) != 0)
+	if ((st = form_field(body, len, "password", PASSWORD_MAX, &c->password,
+	         "password too long", why)) != 0)
 		return st;
 	if ((st = form_field(body, len, "return_to", RETURN_TO_MAX,
-	    &c->return_to, "return_to too long", why)) != 0)
+	         &c->return_to, "return_to too long", why)) != 0)
 		return st;
 	/* "on" is what an HTML checkbox sends when ticked (it sends nothing
 	 * when not); any other value is not a yes. */
@@ -252,8 +252,8 @@ parse_form(const char *body, size_t len, struct sgw_credentials *c,
 }
 
 enum sgw_credentials_rc
-sgw_credentials_parse(const char *content_type, const char *body,
-    size_t len, struct sgw_credentials *out, const char **why)
+sgw_credentials_parse(const char *content_type, const char *body, size_t len,
+    struct sgw_credentials *out, const char **why)
 {
 	enum sgw_body_kind kind;
 	const char *ignored;
@@ -285,8 +285,8 @@ sgw_credentials_parse(const char *content_type, const char *body,
 		st = SGW_CREDENTIALS_MALFORMED;
 		goto done;
 	}
-	st = kind == SGW_BODY_JSON ? parse_json(body, len, out, why) :
-	    parse_form(body, len, out, why);
+	st = kind == SGW_BODY_JSON ? parse_json(body, len, out, why)
+	                           : parse_form(body, len, out, why);
 	if (st != SGW_CREDENTIALS_OK)
 		goto done;
 	if (out->username == NULL || out->username[0] == '\0') {

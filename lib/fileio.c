@@ -54,8 +54,7 @@ drop(char *b, size_t n, int secret)
 }
 
 int
-sgw_file_read(const char *file, size_t max, unsigned flags,
-    struct sgw_file *f)
+sgw_file_read(const char *file, size_t max, unsigned flags, struct sgw_file *f)
 {
 	int regular = (flags & (SGW_FILE_REGULAR | SGW_FILE_SECRET)) != 0;
 	int secret = (flags & SGW_FILE_SECRET) != 0;
@@ -70,8 +69,8 @@ sgw_file_read(const char *file, size_t max, unsigned flags,
 	/* O_NONBLOCK: opening a FIFO for reading waits for a writer, which
 	 * would hang the master (or -t) on a file swapped for one. It does
 	 * nothing to reads of a regular file. */
-	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-	    (regular ? O_NONBLOCK : 0));
+	fd = open(
+	    file, O_RDONLY | O_CLOEXEC | O_NOCTTY | (regular ? O_NONBLOCK : 0));
 	if (fd < 0)
 		return fail(f, SGW_FILE_ERRNO, errno);
 	if (fstat(fd, &f->st) < 0) {
@@ -89,8 +88,9 @@ sgw_file_read(const char *file, size_t max, unsigned flags,
 	/* st_size is a hint only: the file may change while it is read.
 	 * One byte more than max tells "too large" from "just fits". */
 	cap = S_ISREG(f->st.st_mode) && f->st.st_size > 0 &&
-	    (size_t)f->st.st_size <= max ? (size_t)f->st.st_size + 1 :
-	    FIRST_CAP;
+	        (size_t)f->st.st_size <= max
+	    ? (size_t)f->st.st_size + 1
+	    : FIRST_CAP;
 	if (cap > max + 1)
 		cap = max + 1;
 	if ((b = malloc(cap + 1)) == NULL) {
@@ -157,8 +157,8 @@ sgw_file_free(struct sgw_file *f)
 }
 
 int
-sgw_line_next(const char *text, size_t len, size_t *pos, const char **line,
-    size_t *n)
+sgw_line_next(
+    const char *text, size_t len, size_t *pos, const char **line, size_t *n)
 {
 	const char *s, *nl;
 

@@ -13,11 +13,13 @@
 #include <sys/stat.h>
 
 /* sgw_file_read flags. */
-#define SGW_FILE_REGULAR 0x1 /* only a regular file; a FIFO is refused
-                              * without waiting for a writer */
-#define SGW_FILE_SECRET 0x2  /* SGW_FILE_REGULAR, refused when others may
-                              * access it (mode & 007), and every copy of
-                              * the contents is wiped */
+#define SGW_FILE_REGULAR                                                       \
+	0x1 /* only a regular file; a FIFO is refused                          \
+	     * without waiting for a writer */
+#define SGW_FILE_SECRET                                                        \
+	0x2 /* SGW_FILE_REGULAR, refused when others may                       \
+	     * access it (mode & 007), and every copy of                       \
+	     * the contents is wiped */
 
 enum sgw_file_err {
 	SGW_FILE_OK,
@@ -45,8 +47,8 @@ struct sgw_file {
  * SGW_FILE_REGULAR, pipes are read too (-c /dev/stdin). The caller frees
  * f->buf with sgw_file_free, which accepts a failed or zeroed *f.
  */
-int sgw_file_read(const char *file, size_t max, unsigned flags,
-    struct sgw_file *f);
+int sgw_file_read(
+    const char *file, size_t max, unsigned flags, struct sgw_file *f);
 void sgw_file_free(struct sgw_file *f);
 
 /*
@@ -56,7 +58,7 @@ void sgw_file_free(struct sgw_file *f);
  * "a\nb" is two lines, "a\n" one and "" none. Returns 1 with a line, 0
  * when none is left.
  */
-int sgw_line_next(const char *text, size_t len, size_t *pos,
-    const char **line, size_t *n);
+int sgw_line_next(
+    const char *text, size_t len, size_t *pos, const char **line, size_t *n);
 
 #endif

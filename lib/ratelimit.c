@@ -57,8 +57,8 @@ sgw_ratelimit_begin(struct sgw_store *st, const struct sgw_limits *l,
 		return SGW_STORE_OK;
 	}
 	key(k, "f:u:", a->user);
-	if ((rc = st->ops->counter_add(st, k, 1, l->window_ms, now, &a->nuser)) !=
-	    SGW_STORE_OK)
+	if ((rc = st->ops->counter_add(
+	         st, k, 1, l->window_ms, now, &a->nuser)) != SGW_STORE_OK)
 		return rc;
 	if (by_client) {
 		key(k, "f:c:", a->client);
@@ -83,7 +83,8 @@ lock(struct sgw_store *st, const struct sgw_limits *l, const char *name,
 	int rc;
 
 	key(k, lkind, name);
-	if ((rc = st->ops->counter_set(st, k, 1, l->lockout_ms, now)) != SGW_STORE_OK)
+	if ((rc = st->ops->counter_set(st, k, 1, l->lockout_ms, now)) !=
+	    SGW_STORE_OK)
 		return rc;
 	key(k, fkind, name);
 	return st->ops->counter_del(st, k);
@@ -97,7 +98,8 @@ sgw_ratelimit_failed(struct sgw_store *st, const struct sgw_limits *l,
 
 	*retry_ms = 0;
 	if (a->nuser >= l->max_failures) {
-		if ((rc = lock(st, l, a->user, "f:u:", "l:u:", now)) != SGW_STORE_OK)
+		if ((rc = lock(st, l, a->user, "f:u:", "l:u:", now)) !=
+		    SGW_STORE_OK)
 			return rc;
 		*retry_ms = l->lockout_ms;
 	}

@@ -69,8 +69,8 @@ host_part(const char *s)
 }
 
 int
-sgw_redirect_host_allowed(
-    const struct sgw_redirect_policy *conf, const char *host, const char *request_host)
+sgw_redirect_host_allowed(const struct sgw_redirect_policy *conf,
+    const char *host, const char *request_host)
 {
 	size_t hlen;
 
@@ -108,8 +108,8 @@ all_bytes_safe(const char *s)
 /* Whether the absolute URL s ("https://" already checked) names an
  * allowed host. */
 static int
-https_url_allowed(
-    const struct sgw_redirect_policy *conf, const char *s, const char *request_host)
+https_url_allowed(const struct sgw_redirect_policy *conf, const char *s,
+    const char *request_host)
 {
 	const char *auth = s + strlen("https://");
 	char host[HOST_MAX + 1];
@@ -158,8 +158,8 @@ decodes_to_network_path(const char *s)
 }
 
 static int
-return_to_safe(
-    const struct sgw_redirect_policy *conf, const char *s, const char *request_host)
+return_to_safe(const struct sgw_redirect_policy *conf, const char *s,
+    const char *request_host)
 {
 	if (s == NULL || s[0] == '\0' || !all_bytes_safe(s))
 		return 0;
@@ -171,8 +171,8 @@ return_to_safe(
 }
 
 void
-sgw_redirect_policy_from(struct sgw_redirect_policy *p,
-    const struct sgw_conf *conf)
+sgw_redirect_policy_from(
+    struct sgw_redirect_policy *p, const struct sgw_conf *conf)
 {
 	p->default_redirect = conf->default_redirect;
 	p->redirect_hosts = conf->redirect_hosts;
@@ -180,8 +180,8 @@ sgw_redirect_policy_from(struct sgw_redirect_policy *p,
 }
 
 const char *
-sgw_redirect_choose(
-    const struct sgw_redirect_policy *conf, const char *return_to, const char *host)
+sgw_redirect_choose(const struct sgw_redirect_policy *conf,
+    const char *return_to, const char *host)
 {
 	const char *fallback = "/";
 

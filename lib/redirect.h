@@ -9,14 +9,14 @@
 /* Where a login or logout may send the browser (default_redirect and
  * redirect_hosts of the configuration). The strings are borrowed. */
 struct sgw_redirect_policy {
-	const char *default_redirect;      /* "" or NULL: "/" */
-	char *const *redirect_hosts;       /* lower-case host names */
+	const char *default_redirect; /* "" or NULL: "/" */
+	char *const *redirect_hosts;  /* lower-case host names */
 	size_t nredirect_hosts;
 };
 
 /* Fills p from conf; p borrows conf's strings, so it lives no longer. */
-void sgw_redirect_policy_from(struct sgw_redirect_policy *p,
-    const struct sgw_conf *conf);
+void sgw_redirect_policy_from(
+    struct sgw_redirect_policy *p, const struct sgw_conf *conf);
 
 /*
  * Returns return_to when it is safe, else p->default_redirect (p may be

@@ -11,7 +11,8 @@
 #include "timefmt.h"
 
 void
-sgw_session_policy_from(struct sgw_session_policy *p, const struct sgw_conf *conf)
+sgw_session_policy_from(
+    struct sgw_session_policy *p, const struct sgw_conf *conf)
 {
 	p->idle_ms = conf->idle_timeout_ms;
 	p->absolute_ms = conf->absolute_timeout_ms;
@@ -55,8 +56,8 @@ agent_hash(const char *agent, unsigned char out[SGW_AGENT_LEN])
 /* A record that the policy no longer counts as a session: its absolute
  * end, or its idle end under the idle timeout in force now, has come. */
 static int
-expired(const struct sgw_record *r, const struct sgw_session_policy *p,
-    int64_t now)
+expired(
+    const struct sgw_record *r, const struct sgw_session_policy *p, int64_t now)
 {
 	return now >= r->expires_ms || now >= r->seen_ms + p->idle_ms;
 }
@@ -139,7 +140,8 @@ sgw_session_create(struct sgw_store *st, const struct sgw_session_policy *p,
 		*evicted = 0;
 	memset(&r, 0, sizeof(r));
 	if (strlen(who->user) > SGW_USER_MAXLEN)
-		return sgw_store_fail(st, SGW_STORE_UNAVAILABLE, "user name too long");
+		return sgw_store_fail(
+		    st, SGW_STORE_UNAVAILABLE, "user name too long");
 	copy_text(r.user, sizeof(r.user), who->user);
 	copy_text(r.client, sizeof(r.client), who->client);
 	agent_hash(who->agent, r.agent);
@@ -245,7 +247,7 @@ sgw_session_list(struct sgw_store *st, const struct sgw_session_policy *p,
 {
 	struct sgw_stored *v = NULL;
 	struct sgw_session *out = NULL;
-	unsigned char (*h)[SGW_HASH_LEN] = NULL;
+	unsigned char(*h)[SGW_HASH_LEN] = NULL;
 	size_t n = 0;
 	int rc;
 
@@ -264,7 +266,8 @@ sgw_session_list(struct sgw_store *st, const struct sgw_session_policy *p,
 		free(v);
 		free(out);
 		free(h);
-		return sgw_store_fail(st, SGW_STORE_UNAVAILABLE, "out of memory");
+		return sgw_store_fail(
+		    st, SGW_STORE_UNAVAILABLE, "out of memory");
 	}
 	for (size_t i = 0; i < n; i++) {
 		sgw_session_from_record(&out[i], &v[i].rec, v[i].hash, p);

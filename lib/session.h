@@ -25,7 +25,7 @@ struct sgw_session_policy {
 	int64_t idle_ms;
 	int64_t absolute_ms;
 	int64_t remember_ms;
-	int max_per_user;  /* 0 = unlimited */
+	int max_per_user; /* 0 = unlimited */
 	int bind_client;
 	int bind_agent;
 };
@@ -38,8 +38,8 @@ struct sgw_session {
 	char id[SGW_PUBLIC_ID_HEX];         /* public id */
 	int64_t created_ms;                 /* Unix time, milliseconds */
 	int64_t last_seen_ms;
-	int64_t expires_ms;                 /* absolute end */
-	int64_t idle_expires_ms;            /* end if unused from now on */
+	int64_t expires_ms;      /* absolute end */
+	int64_t idle_expires_ms; /* end if unused from now on */
 	int remember_me;
 };
 
@@ -58,8 +58,8 @@ struct sgw_asker {
 	const char *agent; /* NULL when none */
 };
 
-void sgw_session_policy_from(struct sgw_session_policy *p,
-    const struct sgw_conf *conf);
+void sgw_session_policy_from(
+    struct sgw_session_policy *p, const struct sgw_conf *conf);
 
 /*
  * Stores a new session under hash and fills *out. With max_per_user set,
@@ -84,7 +84,8 @@ int sgw_session_check(struct sgw_store *st, const struct sgw_session_policy *p,
     const struct sgw_asker *asker, int64_t now_ms, struct sgw_session *out);
 
 /* Ends one session: OK when it was live, NOTFOUND when it was not. */
-int sgw_session_end(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN]);
+int sgw_session_end(
+    struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN]);
 
 /*
  * The user's live sessions, oldest first, as a malloc'd array (*out, the
@@ -101,12 +102,12 @@ int sgw_session_list(struct sgw_store *st, const struct sgw_session_policy *p,
  * is NULL; *count gets how many ended. NOTFOUND when id names none of the
  * user's live sessions (which is how nobody ends another user's session).
  */
-int sgw_session_end_user(struct sgw_store *st, const struct sgw_session_policy *p,
-    const char *user, const char *id, int64_t now_ms, size_t *count);
+int sgw_session_end_user(struct sgw_store *st,
+    const struct sgw_session_policy *p, const char *user, const char *id,
+    int64_t now_ms, size_t *count);
 
 /* The record's times as the handlers show them. */
 void sgw_session_from_record(struct sgw_session *s, const struct sgw_record *r,
     const unsigned char hash[SGW_HASH_LEN], const struct sgw_session_policy *p);
-
 
 #endif

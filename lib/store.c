@@ -18,9 +18,9 @@ extern const struct sgw_store_backend sgw_store_redis;
 
 /* In the order sessiongw.conf(5) documents the sections. */
 static const struct sgw_store_backend *const registry[] = {
-	&sgw_store_lmdb,
-	&sgw_store_postgres,
-	&sgw_store_redis,
+    &sgw_store_lmdb,
+    &sgw_store_postgres,
+    &sgw_store_redis,
 };
 
 const struct sgw_store_backend *const *
@@ -33,8 +33,8 @@ sgw_store_backends(size_t *n)
 const struct sgw_store_backend *
 sgw_store_backend_find(const char *name)
 {
-	for (size_t i = 0; name != NULL && i < sizeof(registry) / sizeof(registry[0]);
-	    i++) {
+	for (size_t i = 0;
+	     name != NULL && i < sizeof(registry) / sizeof(registry[0]); i++) {
 		if (strcmp(registry[i]->name, name) == 0)
 			return registry[i];
 	}

@@ -51,11 +51,11 @@ struct sgw_conf_key;
 
 enum sgw_store_rc {
 	SGW_STORE_OK = 0,
-	SGW_STORE_NOTFOUND = 1,    /* no such session, key or counter */
-	SGW_STORE_FULL = 2,        /* data: the session has max_keys keys */
+	SGW_STORE_NOTFOUND = 1,     /* no such session, key or counter */
+	SGW_STORE_FULL = 2,         /* data: the session has max_keys keys */
 	SGW_STORE_UNAVAILABLE = -1, /* cannot reach or open the store */
-	SGW_STORE_TIMEOUT = -2,    /* no answer in time */
-	SGW_STORE_NOSPACE = -3,    /* the store is full (LMDB map_size) */
+	SGW_STORE_TIMEOUT = -2,     /* no answer in time */
+	SGW_STORE_NOSPACE = -3,     /* the store is full (LMDB map_size) */
 };
 
 /* 1 for the three errors above: answer 503. */
@@ -98,8 +98,9 @@ struct sgw_store_ops {
 	    struct sgw_record *out);
 	/* Sets seen_ms and deadline_ms of an existing session. NOTFOUND
 	 * when it is gone: a refresh never brings a session back. */
-	int (*refresh)(struct sgw_store *, const unsigned char hash[SGW_HASH_LEN],
-	    int64_t seen_ms, int64_t deadline_ms, int64_t now_ms);
+	int (*refresh)(struct sgw_store *,
+	    const unsigned char hash[SGW_HASH_LEN], int64_t seen_ms,
+	    int64_t deadline_ms, int64_t now_ms);
 	/* Removes a session, its data and its index entry. OK when it was
 	 * there, NOTFOUND when it was not. */
 	int (*del)(struct sgw_store *, const unsigned char hash[SGW_HASH_LEN]);
@@ -115,12 +116,14 @@ struct sgw_store_ops {
 	 * del, the key) is absent. get: *val is malloc'd and NUL-terminated
 	 * (the caller frees it), *len its length. put: FULL when the
 	 * session already holds max_keys other keys. */
-	int (*data_get)(struct sgw_store *, const unsigned char hash[SGW_HASH_LEN],
-	    const char *key, char **val, size_t *len);
-	int (*data_put)(struct sgw_store *, const unsigned char hash[SGW_HASH_LEN],
-	    const char *key, const void *val, size_t len, size_t max_keys);
-	int (*data_del)(struct sgw_store *, const unsigned char hash[SGW_HASH_LEN],
-	    const char *key);
+	int (*data_get)(struct sgw_store *,
+	    const unsigned char hash[SGW_HASH_LEN], const char *key, char **val,
+	    size_t *len);
+	int (*data_put)(struct sgw_store *,
+	    const unsigned char hash[SGW_HASH_LEN], const char *key,
+	    const void *val, size_t len, size_t max_keys);
+	int (*data_del)(struct sgw_store *,
+	    const unsigned char hash[SGW_HASH_LEN], const char *key);
 
 	/* Counters with a lifetime (keys are short text the policy makes,
 	 * at most SGW_COUNTER_KEY_MAXLEN bytes). A counter whose lifetime
@@ -155,11 +158,11 @@ struct sgw_store_ops {
 
 struct sgw_store {
 	const struct sgw_store_ops *ops;
-	const char *backend;  /* "lmdb", "redis", "postgres" */
-	char errstr[256];     /* why the last call failed, for the log */
-	uint64_t expired;     /* sessions the policy found expired and
-	                       * ended; the gateway reads and resets it for
-	                       * sgw_sessions_expired_total */
+	const char *backend; /* "lmdb", "redis", "postgres" */
+	char errstr[256];    /* why the last call failed, for the log */
+	uint64_t expired;    /* sessions the policy found expired and
+	                      * ended; the gateway reads and resets it for
+	                      * sgw_sessions_expired_total */
 };
 
 /* How sgw_store_open is used. */

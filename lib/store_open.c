@@ -14,15 +14,18 @@ struct sgw_store *
 sgw_store_open(const struct sgw_conf *conf, enum sgw_store_mode mode,
     struct sgw_errs *errs)
 {
-	const struct sgw_store_backend *b = sgw_store_backend_find(conf->store_backend);
+	const struct sgw_store_backend *b =
+	    sgw_store_backend_find(conf->store_backend);
 	struct sgw_store *st;
 	char err[512] = "";
 
 	if (b == NULL) {
-		sgw_errs_add(errs, "store: unknown backend \"%s\"", conf->store_backend);
+		sgw_errs_add(
+		    errs, "store: unknown backend \"%s\"", conf->store_backend);
 		return NULL;
 	}
-	st = b->open(conf, sgw_conf_backend(conf, b->name), mode, err, sizeof(err));
+	st = b->open(
+	    conf, sgw_conf_backend(conf, b->name), mode, err, sizeof(err));
 	if (st == NULL) {
 		sgw_errs_add(errs, "store %s: %s", b->name,
 		    err[0] != '\0' ? err : "cannot open");
@@ -45,7 +48,8 @@ sgw_store_check(const struct sgw_conf *conf, struct sgw_errs *errs)
 		const char *why = st->errstr;
 
 		/* errstr names its backend already ("redis: ..."). */
-		if (strncmp(why, st->backend, n) == 0 && strncmp(why + n, ": ", 2) == 0)
+		if (strncmp(why, st->backend, n) == 0 &&
+		    strncmp(why + n, ": ", 2) == 0)
 			why += n + 2;
 		sgw_errs_add(errs, "store %s: %s", st->backend, why);
 		rc = 1;

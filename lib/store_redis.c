@@ -62,7 +62,8 @@ struct redis_store {
 static struct script s_put = {
     "redis.call('DEL', KEYS[1]) "
     "redis.call('HSET', KEYS[1], 'u', ARGV[1], 'c', ARGV[2], 'a', ARGV[3], "
-    "  'ct', ARGV[4], 'ls', ARGV[5], 'ab', ARGV[6], 'dl', ARGV[7], 'rm', ARGV[8]) "
+    "  'ct', ARGV[4], 'ls', ARGV[5], 'ab', ARGV[6], 'dl', ARGV[7], 'rm', "
+    "ARGV[8]) "
     "redis.call('PEXPIRE', KEYS[1], ARGV[9]) "
     "redis.call('ZADD', KEYS[2], ARGV[4], ARGV[10]) "
     "if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[11]) then "
@@ -141,8 +142,8 @@ static struct script s_counter = {
 static void
 seterr(struct redis_store *rs, const char *what, const char *detail)
 {
-	snprintf(rs->base.errstr, sizeof(rs->base.errstr), "redis: %s%s%s", what,
-	    detail != NULL ? ": " : "", detail != NULL ? detail : "");
+	snprintf(rs->base.errstr, sizeof(rs->base.errstr), "redis: %s%s%s",
+	    what, detail != NULL ? ": " : "", detail != NULL ? detail : "");
 }
 
 static void
@@ -156,7 +157,8 @@ drop(struct redis_store *rs)
 static struct timeval
 tv_ms(int64_t ms)
 {
-	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+	struct timeval tv = {
+	    .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
 
 	return tv;
 }
@@ -178,17 +180,21 @@ sentinel_master(struct redis_store *rs, struct sgw_addr *out)
 	const struct sgw_redis_conf *conf = rs->conf;
 
 	for (size_t i = 0; i < conf->nsentinels; i++) {
-		redisContext *sc = dial(&conf->sentinels[i], conf->connect_timeout_ms);
+		redisContext *sc =
+		    dial(&conf->sentinels[i], conf->connect_timeout_ms);
 		redisReply *r = NULL;
 		int ok = 0;
 
 		if (sc == NULL)
 			continue;
 		if (sc->err == 0 &&
-		    redisSetTimeout(sc, tv_ms(conf->connect_timeout_ms)) == REDIS_OK)
-			r = redisCommand(sc, "SENTINEL get-master-addr-by-name %s",
+		    redisSetTimeout(sc, tv_ms(conf->connect_timeout_ms)) ==
+		        REDIS_OK)
+			r = redisCommand(sc,
+			    "SENTINEL get-master-addr-by-name %s",
 			    conf->sentinel_master);
-		if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+		if (r != NULL && r->type == REDIS_REPLY_ARRAY &&
+		    r->elements == 2 &&
 		    r->element[0]->type == REDIS_REPLY_STRING &&
 		    r->element[1]->type == REDIS_REPLY_STRING) {
 			long port = strtol(r->element[1]->str, NULL, 10);
@@ -196,7 +202,8 @@ sentinel_master(struct redis_store *rs, struct sgw_addr *out)
 			memset(out, 0, sizeof(*out));
 			if (port > 0 && port < 65536 &&
 			    r->element[0]->len < sizeof(out->host)) {
-				memcpy(out->host, r->element[0]->str, r->element[0]->len);
+				memcpy(out->host, r->element[0]->str,
+				    r->element[0]->len);
 				out->port = (int)port;
 				ok = 1;
 			}
@@ -258,23 +265,24 @@ ensure(struct redis_store *rs)
 	if (rs->c->err != 0) {
 		char where[300];
 
-		seterr(rs, sgw_addr_str(a, where, sizeof(where)), rs->c->errstr);
+		seterr(
+		    rs, sgw_addr_str(a, where, sizeof(where)), rs->c->errstr);
 		goto fail;
 	}
-	if (redisSetTimeout(rs->c, tv_ms(conf->command_timeout_ms)) != REDIS_OK) {
+	if (redisSetTimeout(rs->c, tv_ms(conf->command_timeout_ms)) !=
+	    REDIS_OK) {
 		seterr(rs, "cannot set timeout", rs->c->errstr);
 		goto fail;
 	}
 	if (!a->is_unix)
 		(void)redisEnableKeepAlive(rs->c);
 	if (conf->password[0] != '\0') {
-		const char *argv[3] = {"AUTH", conf->username,
-		    conf->password};
+		const char *argv[3] = {"AUTH", conf->username, conf->password};
 
-		if (conf->username[0] != '\0' ?
-		        setup_cmd(rs, 3, argv) == -1 :
-		        setup_cmd(rs, 2, (const char *[]){"AUTH",
-		            conf->password}) == -1)
+		if (conf->username[0] != '\0'
+		        ? setup_cmd(rs, 3, argv) == -1
+		        : setup_cmd(rs, 2,
+		              (const char *[]){"AUTH", conf->password}) == -1)
 			goto fail;
 	}
 	if (conf->database != 0) {
@@ -287,13 +295,15 @@ ensure(struct redis_store *rs)
 		 * says it is the master will do. */
 		redisReply *r = redisCommand(rs->c, "ROLE");
 		int master_ok = r != NULL && r->type == REDIS_REPLY_ARRAY &&
-		    r->elements > 0 && r->element[0]->type == REDIS_REPLY_STRING &&
+		    r->elements > 0 &&
+		    r->element[0]->type == REDIS_REPLY_STRING &&
 		    strcmp(r->element[0]->str, "master") == 0;
 
 		if (r != NULL)
 			freeReplyObject(r);
 		if (!master_ok) {
-			seterr(rs, "sentinel named a server that is not master", NULL);
+			seterr(rs, "sentinel named a server that is not master",
+			    NULL);
 			goto fail;
 		}
 	}
@@ -307,7 +317,8 @@ fail:
 static int
 is_readonly(const redisReply *r)
 {
-	return r->type == REDIS_REPLY_ERROR && strncmp(r->str, "READONLY", 8) == 0;
+	return r->type == REDIS_REPLY_ERROR &&
+	    strncmp(r->str, "READONLY", 8) == 0;
 }
 
 /* One command, either as arguments or already in the protocol's bytes
@@ -329,9 +340,9 @@ send_once(redisContext *c, int argc, const char **argv, const size_t *lens,
 /*
  * Runs one command (argv with lengths, or raw: see send_once). Returns
  * the reply (the caller frees it with freeReplyObject) or NULL with errstr
- * set and *rc the kind of failure. A broken connection is re-made; the command is sent again
- * on the new one only when `again` says that repeating it is harmless
- * (it may have run before the connection broke). A timeout is never
+ * set and *rc the kind of failure. A broken connection is re-made; the command
+ * is sent again on the new one only when `again` says that repeating it is
+ * harmless (it may have run before the connection broke). A timeout is never
  * retried: it would only double the wait.
  */
 static redisReply *
@@ -519,9 +530,11 @@ r_put(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 	snprintf(ls, sizeof(ls), "%lld", (long long)rec->seen_ms);
 	snprintf(ab, sizeof(ab), "%lld", (long long)rec->expires_ms);
 	snprintf(dl, sizeof(dl), "%lld", (long long)rec->deadline_ms);
-	snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_from(rec->deadline_ms, now));
+	snprintf(ttl, sizeof(ttl), "%lld",
+	    (long long)ttl_from(rec->deadline_ms, now));
 	/* The index lives as long as the longest session in it can. */
-	snprintf(ittl, sizeof(ittl), "%lld", (long long)ttl_from(rec->expires_ms, now));
+	snprintf(ittl, sizeof(ittl), "%lld",
+	    (long long)ttl_from(rec->expires_ms, now));
 	av[0] = "2";
 	av[1] = skey;
 	av[2] = ikey;
@@ -539,10 +552,11 @@ r_put(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 	av[12] = hex;
 	al[12] = strlen(hex);
 	if ((r = script(rs, &s_put, 14,
-	         (const char *[]){av[0], av[1], av[2], av[3], av[4], av[5], av[6],
-	             av[7], av[8], av[9], av[10], av[11], av[12], ittl},
-	         (const size_t[]){al[0], al[1], al[2], al[3], al[4], al[5], al[6],
-	             al[7], al[8], al[9], al[10], al[11], al[12], strlen(ittl)},
+	         (const char *[]){av[0], av[1], av[2], av[3], av[4], av[5],
+	             av[6], av[7], av[8], av[9], av[10], av[11], av[12], ittl},
+	         (const size_t[]){al[0], al[1], al[2], al[3], al[4], al[5],
+	             al[6], al[7], al[8], al[9], al[10], al[11], al[12],
+	             strlen(ittl)},
 	         1, &rc)) == NULL)
 		return rc;
 	freeReplyObject(r);
@@ -556,7 +570,8 @@ r_put(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
  * than reading the answer. Returns the length written to out.
  */
 #define HMGET_HEAD "*10\r\n$5\r\nHMGET\r\n$"
-#define HMGET_TAIL "\r\n$1\r\nu\r\n$1\r\nc\r\n$1\r\na\r\n$2\r\nct\r\n" \
+#define HMGET_TAIL                                                             \
+	"\r\n$1\r\nu\r\n$1\r\nc\r\n$1\r\na\r\n$2\r\nct\r\n"                    \
 	"$2\r\nls\r\n$2\r\nab\r\n$2\r\ndl\r\n$2\r\nrm\r\n"
 #define HMGET_MAX (sizeof(HMGET_HEAD) + 8 + KEYLEN + sizeof(HMGET_TAIL))
 
@@ -597,11 +612,12 @@ r_get(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 	int rc;
 
 	if ((r = run(rs, 0, NULL, NULL, cmd, hmget_session(rs, hash, cmd), 1,
-	    &rc)) == NULL)
+	         &rc)) == NULL)
 		return rc;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 8)
 		return bad_reply(rs, r);
-	rc = record_of(r->element, out) == 0 ? SGW_STORE_OK : SGW_STORE_NOTFOUND;
+	rc =
+	    record_of(r->element, out) == 0 ? SGW_STORE_OK : SGW_STORE_NOTFOUND;
 	freeReplyObject(r);
 	return rc;
 }
@@ -619,8 +635,9 @@ r_refresh(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 	snprintf(ls, sizeof(ls), "%lld", (long long)seen);
 	snprintf(dl, sizeof(dl), "%lld", (long long)deadline);
 	snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_from(deadline, now));
-	if ((r = script(rs, &s_refresh, 5, (const char *[]){"1", skey, ls, dl, ttl},
-	         NULL, 1, &rc)) == NULL)
+	if ((r = script(rs, &s_refresh, 5,
+	         (const char *[]){"1", skey, ls, dl, ttl}, NULL, 1, &rc)) ==
+	    NULL)
 		return rc;
 	rc = num(r) == 1 ? SGW_STORE_OK : SGW_STORE_NOTFOUND;
 	freeReplyObject(r);
@@ -637,8 +654,8 @@ r_del(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN])
 
 	session_key(rs, hash, skey, hex);
 	key_of(rs, ipre, "u:", "");
-	if ((r = script(rs, &s_del, 4, (const char *[]){"1", skey, ipre, hex}, NULL,
-	         1, &rc)) == NULL)
+	if ((r = script(rs, &s_del, 4, (const char *[]){"1", skey, ipre, hex},
+	         NULL, 1, &rc)) == NULL)
 		return rc;
 	rc = num(r) > 0 ? SGW_STORE_OK : SGW_STORE_NOTFOUND;
 	freeReplyObject(r);
@@ -646,8 +663,8 @@ r_del(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN])
 }
 
 static int
-r_user_sessions(struct sgw_store *st, const char *user, struct sgw_stored **outp,
-    size_t *np)
+r_user_sessions(struct sgw_store *st, const char *user,
+    struct sgw_stored **outp, size_t *np)
 {
 	struct redis_store *rs = (struct redis_store *)st;
 	char ikey[KEYLEN], sprefix[KEYLEN];
@@ -660,8 +677,8 @@ r_user_sessions(struct sgw_store *st, const char *user, struct sgw_stored **outp
 	*np = 0;
 	key_of(rs, ikey, "u:", user);
 	key_of(rs, sprefix, "s:", "");
-	if ((r = script(rs, &s_user, 3, (const char *[]){"1", ikey, sprefix}, NULL,
-	         1, &rc)) == NULL)
+	if ((r = script(rs, &s_user, 3, (const char *[]){"1", ikey, sprefix},
+	         NULL, 1, &rc)) == NULL)
 		return rc;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements % 9 != 1)
 		return bad_reply(rs, r);
@@ -670,7 +687,8 @@ r_user_sessions(struct sgw_store *st, const char *user, struct sgw_stored **outp
 	 * the ones Redis expired by their TTL: sgw_sessions_expired_total
 	 * counts them when the user's index is next read. */
 	st->expired += (uint64_t)num(r->element[r->elements - 1]);
-	if (r->elements > 1 && (v = calloc(r->elements / 9, sizeof(*v))) == NULL) {
+	if (r->elements > 1 &&
+	    (v = calloc(r->elements / 9, sizeof(*v))) == NULL) {
 		freeReplyObject(r);
 		seterr(rs, "out of memory", NULL);
 		return SGW_STORE_UNAVAILABLE;
@@ -679,7 +697,8 @@ r_user_sessions(struct sgw_store *st, const char *user, struct sgw_stored **outp
 		redisReply **e = r->element + i;
 
 		if (e[0]->type != REDIS_REPLY_STRING ||
-		    sgw_token_hash_from_hex(e[0]->str, e[0]->len, v[n].hash) == -1 ||
+		    sgw_token_hash_from_hex(e[0]->str, e[0]->len, v[n].hash) ==
+		        -1 ||
 		    record_of(e + 1, &v[n].rec) == -1)
 			continue;
 		n++;
@@ -714,8 +733,8 @@ r_data_get(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 	if (data_field(field, sizeof(field), key) == -1)
 		return SGW_STORE_NOTFOUND;
 	session_key(rs, hash, skey, hex);
-	if ((r = script(rs, &s_data_get, 3, (const char *[]){"1", skey, field}, NULL,
-	         1, &rc)) == NULL)
+	if ((r = script(rs, &s_data_get, 3, (const char *[]){"1", skey, field},
+	         NULL, 1, &rc)) == NULL)
 		return rc;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1)
 		return bad_reply(rs, r);
@@ -758,12 +777,15 @@ r_data_put(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 	lens[3] = len;
 	lens[4] = strlen(maxk);
 	if ((r = script(rs, &s_data_put, 5,
-	         (const char *[]){"1", skey, field, val != NULL ? val : "", maxk},
+	         (const char *[]){
+	             "1", skey, field, val != NULL ? val : "", maxk},
 	         lens, 1, &rc)) == NULL)
 		return rc;
 	v = num(r);
 	freeReplyObject(r);
-	return v == 1 ? SGW_STORE_OK : v == 2 ? SGW_STORE_FULL : SGW_STORE_NOTFOUND;
+	return v == 1 ? SGW_STORE_OK
+	    : v == 2  ? SGW_STORE_FULL
+	              : SGW_STORE_NOTFOUND;
 }
 
 static int
@@ -779,8 +801,8 @@ r_data_del(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 	if (data_field(field, sizeof(field), key) == -1)
 		return SGW_STORE_NOTFOUND;
 	session_key(rs, hash, skey, hex);
-	if ((r = script(rs, &s_data_del, 3, (const char *[]){"1", skey, field}, NULL,
-	         1, &rc)) == NULL)
+	if ((r = script(rs, &s_data_del, 3, (const char *[]){"1", skey, field},
+	         NULL, 1, &rc)) == NULL)
 		return rc;
 	v = num(r);
 	freeReplyObject(r);
@@ -802,8 +824,8 @@ r_counter_add(struct sgw_store *st, const char *key, int64_t delta,
 	snprintf(d, sizeof(d), "%lld", (long long)delta);
 	snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_ms);
 	/* Not idempotent: never sent twice. */
-	if ((r = script(rs, &s_add, 4, (const char *[]){"1", k, d, ttl}, NULL, 0,
-	         &rc)) == NULL)
+	if ((r = script(rs, &s_add, 4, (const char *[]){"1", k, d, ttl}, NULL,
+	         0, &rc)) == NULL)
 		return rc;
 	*value = num(r);
 	freeReplyObject(r);
@@ -822,8 +844,8 @@ r_counter_get(struct sgw_store *st, const char *key, int64_t now,
 	(void)now;
 	*value = *ttl_ms = 0;
 	key_of(rs, k, "", key);
-	if ((r = script(rs, &s_counter, 2, (const char *[]){"1", k}, NULL, 1, &rc)) ==
-	    NULL)
+	if ((r = script(rs, &s_counter, 2, (const char *[]){"1", k}, NULL, 1,
+	         &rc)) == NULL)
 		return rc;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
 		return bad_reply(rs, r);
@@ -848,8 +870,8 @@ r_counter_set(struct sgw_store *st, const char *key, int64_t value,
 	key_of(rs, k, "", key);
 	snprintf(v, sizeof(v), "%lld", (long long)value);
 	snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_ms);
-	if ((r = command(rs, 5, (const char *[]){"SET", k, v, "PX", ttl}, NULL, 1,
-	         &rc)) == NULL)
+	if ((r = command(rs, 5, (const char *[]){"SET", k, v, "PX", ttl}, NULL,
+	         1, &rc)) == NULL)
 		return rc;
 	rc = r->type == REDIS_REPLY_ERROR ? bad_reply(rs, r) : SGW_STORE_OK;
 	if (rc == SGW_STORE_OK)
@@ -866,7 +888,8 @@ r_counter_del(struct sgw_store *st, const char *key)
 	int rc;
 
 	key_of(rs, k, "", key);
-	if ((r = command(rs, 2, (const char *[]){"DEL", k}, NULL, 1, &rc)) == NULL)
+	if ((r = command(rs, 2, (const char *[]){"DEL", k}, NULL, 1, &rc)) ==
+	    NULL)
 		return rc;
 	/* A refused DEL left the counter: a success must not look cleared. */
 	if (r->type != REDIS_REPLY_INTEGER)
@@ -882,7 +905,8 @@ r_ping(struct sgw_store *st)
 	redisReply *r;
 	int rc;
 
-	if ((r = command(rs, 1, (const char *[]){"PING"}, NULL, 1, &rc)) == NULL)
+	if ((r = command(rs, 1, (const char *[]){"PING"}, NULL, 1, &rc)) ==
+	    NULL)
 		return rc;
 	if (r->type == REDIS_REPLY_ERROR) {
 		seterr(rs, "PING", r->str);
@@ -922,7 +946,8 @@ r_active(struct sgw_store *st, int64_t now, uint64_t *n)
 	scan_pattern(rs->conf->key_prefix, pattern, sizeof(pattern));
 	do {
 		redisReply *r = command(rs, 6,
-		    (const char *[]){"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"},
+		    (const char *[]){
+		        "SCAN", cursor, "MATCH", pattern, "COUNT", "1000"},
 		    NULL, 1, &rc);
 
 		if (r == NULL)
@@ -991,7 +1016,8 @@ static int
 redis_init(const struct sgw_conf *conf, const void *opts, char *report,
     size_t reportlen, char *err, size_t errlen)
 {
-	struct sgw_store *st = redis_open(conf, opts, SGW_STORE_CHECK, err, errlen);
+	struct sgw_store *st =
+	    redis_open(conf, opts, SGW_STORE_CHECK, err, errlen);
 
 	if (st == NULL)
 		return -1;
@@ -1002,7 +1028,8 @@ redis_init(const struct sgw_conf *conf, const void *opts, char *report,
 	}
 	r_close(st);
 	snprintf(report, reportlen,
-	    "nothing to do: redis needs no set-up (sessions expire by their TTL)");
+	    "nothing to do: redis needs no set-up (sessions expire by their "
+	    "TTL)");
 	return 0;
 }
 

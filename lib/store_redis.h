@@ -13,16 +13,16 @@
 
 /* The [redis] section. */
 struct sgw_redis_conf {
-	char *address;                /* as written */
-	struct sgw_addr addr;         /* parsed */
-	struct sgw_addr *sentinels;   /* host:port list; when set, address
-	                               * is ignored */
+	char *address;              /* as written */
+	struct sgw_addr addr;       /* parsed */
+	struct sgw_addr *sentinels; /* host:port list; when set, address
+	                             * is ignored */
 	size_t nsentinels;
 	char *sentinel_master;
-	char *username;               /* Redis 6+ ACL user, "" = none */
-	char *password;               /* "" = none */
+	char *username; /* Redis 6+ ACL user, "" = none */
+	char *password; /* "" = none */
 	int database;
-	char *key_prefix;             /* every key starts with it */
+	char *key_prefix; /* every key starts with it */
 	int64_t connect_timeout_ms;
 	int64_t command_timeout_ms;
 };

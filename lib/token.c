@@ -23,10 +23,10 @@
 #include "chars.h"
 #include "fileio.h"
 
-#define RAND_LEN 32       /* random bytes in a token */
-#define MAC_LEN 16        /* truncated HMAC-SHA256 */
-#define RAND_B64 43       /* base64url characters for RAND_LEN */
-#define MAC_B64 22        /* base64url characters for MAC_LEN */
+#define RAND_LEN 32               /* random bytes in a token */
+#define MAC_LEN 16                /* truncated HMAC-SHA256 */
+#define RAND_B64 43               /* base64url characters for RAND_LEN */
+#define MAC_B64 22                /* base64url characters for MAC_LEN */
 #define KEYS_FILE_MAX (64 * 1024) /* far beyond 16 keys of 128 bytes */
 
 static const char hexdigits[] = "0123456789abcdef";
@@ -36,37 +36,141 @@ static const char b64url_chars[] =
 /* Each base64url character's value plus one, 0 for every other byte:
  * a table rather than comparisons, for the 65 characters of every check. */
 static const unsigned char b64url_value[256] = {
-	['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6,
-	['G'] = 7, ['H'] = 8, ['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12,
-	['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16, ['Q'] = 17,
-	['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22,
-	['W'] = 23, ['X'] = 24, ['Y'] = 25, ['Z'] = 26, ['a'] = 27,
-	['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32,
-	['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37,
-	['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42,
-	['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47,
-	['v'] = 48, ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52,
-	['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56, ['4'] = 57,
-	['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62,
-	['-'] = 63, ['_'] = 64,
+    ['A'] = 1,
+    ['B'] = 2,
+    ['C'] = 3,
+    ['D'] = 4,
+    ['E'] = 5,
+    ['F'] = 6,
+    ['G'] = 7,
+    ['H'] = 8,
+    ['I'] = 9,
+    ['J'] = 10,
+    ['K'] = 11,
+    ['L'] = 12,
+    ['M'] = 13,
+    ['N'] = 14,
+    ['O'] = 15,
+    ['P'] = 16,
+    ['Q'] = 17,
+    ['R'] = 18,
+    ['S'] = 19,
+    ['T'] = 20,
+    ['U'] = 21,
+    ['V'] = 22,
+    ['W'] = 23,
+    ['X'] = 24,
+    ['Y'] = 25,
+    ['Z'] = 26,
+    ['a'] = 27,
+    ['b'] = 28,
+    ['c'] = 29,
+    ['d'] = 30,
+    ['e'] = 31,
+    ['f'] = 32,
+    ['g'] = 33,
+    ['h'] = 34,
+    ['i'] = 35,
+    ['j'] = 36,
+    ['k'] = 37,
+    ['l'] = 38,
+    ['m'] = 39,
+    ['n'] = 40,
+    ['o'] = 41,
+    ['p'] = 42,
+    ['q'] = 43,
+    ['r'] = 44,
+    ['s'] = 45,
+    ['t'] = 46,
+    ['u'] = 47,
+    ['v'] = 48,
+    ['w'] = 49,
+    ['x'] = 50,
+    ['y'] = 51,
+    ['z'] = 52,
+    ['0'] = 53,
+    ['1'] = 54,
+    ['2'] = 55,
+    ['3'] = 56,
+    ['4'] = 57,
+    ['5'] = 58,
+    ['6'] = 59,
+    ['7'] = 60,
+    ['8'] = 61,
+    ['9'] = 62,
+    ['-'] = 63,
+    ['_'] = 64,
 };
 
 /* The same for key files, which may come from `openssl rand -base64`:
  * both alphabets. */
 static const unsigned char b64any_value[256] = {
-	['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6,
-	['G'] = 7, ['H'] = 8, ['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12,
-	['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16, ['Q'] = 17,
-	['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22,
-	['W'] = 23, ['X'] = 24, ['Y'] = 25, ['Z'] = 26, ['a'] = 27,
-	['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32,
-	['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37,
-	['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42,
-	['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47,
-	['v'] = 48, ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52,
-	['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56, ['4'] = 57,
-	['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62,
-	['-'] = 63, ['_'] = 64, ['+'] = 63, ['/'] = 64,
+    ['A'] = 1,
+    ['B'] = 2,
+    ['C'] = 3,
+    ['D'] = 4,
+    ['E'] = 5,
+    ['F'] = 6,
+    ['G'] = 7,
+    ['H'] = 8,
+    ['I'] = 9,
+    ['J'] = 10,
+    ['K'] = 11,
+    ['L'] = 12,
+    ['M'] = 13,
+    ['N'] = 14,
+    ['O'] = 15,
+    ['P'] = 16,
+    ['Q'] = 17,
+    ['R'] = 18,
+    ['S'] = 19,
+    ['T'] = 20,
+    ['U'] = 21,
+    ['V'] = 22,
+    ['W'] = 23,
+    ['X'] = 24,
+    ['Y'] = 25,
+    ['Z'] = 26,
+    ['a'] = 27,
+    ['b'] = 28,
+    ['c'] = 29,
+    ['d'] = 30,
+    ['e'] = 31,
+    ['f'] = 32,
+    ['g'] = 33,
+    ['h'] = 34,
+    ['i'] = 35,
+    ['j'] = 36,
+    ['k'] = 37,
+    ['l'] = 38,
+    ['m'] = 39,
+    ['n'] = 40,
+    ['o'] = 41,
+    ['p'] = 42,
+    ['q'] = 43,
+    ['r'] = 44,
+    ['s'] = 45,
+    ['t'] = 46,
+    ['u'] = 47,
+    ['v'] = 48,
+    ['w'] = 49,
+    ['x'] = 50,
+    ['y'] = 51,
+    ['z'] = 52,
+    ['0'] = 53,
+    ['1'] = 54,
+    ['2'] = 55,
+    ['3'] = 56,
+    ['4'] = 57,
+    ['5'] = 58,
+    ['6'] = 59,
+    ['7'] = 60,
+    ['8'] = 61,
+    ['9'] = 62,
+    ['-'] = 63,
+    ['_'] = 64,
+    ['+'] = 63,
+    ['/'] = 64,
 };
 
 /* Bytes that n unpadded base64 characters stand for (n % 4 != 1). */
@@ -236,7 +340,7 @@ token_mac(const struct sgw_keys *keys, size_t i,
 			goto done;
 	} else {
 		if (HMAC(EVP_sha256(), keys->key[i], (int)keys->len[i], rnd,
-		    RAND_LEN, md, &mdlen) == NULL)
+		        RAND_LEN, md, &mdlen) == NULL)
 			goto done;
 		outlen = mdlen;
 	}
@@ -255,8 +359,8 @@ sgw_keys_setup(struct sgw_keys *keys)
 	EVP_MAC_CTX *made[SGW_KEYS_MAX] = {0};
 	char digest[] = "SHA256";
 	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-		OSSL_PARAM_construct_end(),
+	    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+	    OSSL_PARAM_construct_end(),
 	};
 	size_t i;
 
@@ -264,12 +368,15 @@ sgw_keys_setup(struct sgw_keys *keys)
 		return -1;
 	if (digest_setup() != 0)
 		return -1;
-	if (hmac_alg == NULL && (hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+	if (hmac_alg == NULL &&
+	    (hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
 		return -1;
 	for (i = 0; i < keys->n; i++) {
-		if (keys->len[i] < SGW_KEY_MINLEN || keys->len[i] > SGW_KEY_MAXLEN ||
+		if (keys->len[i] < SGW_KEY_MINLEN ||
+		    keys->len[i] > SGW_KEY_MAXLEN ||
 		    (made[i] = EVP_MAC_CTX_new(hmac_alg)) == NULL ||
-		    EVP_MAC_init(made[i], keys->key[i], keys->len[i], params) != 1)
+		    EVP_MAC_init(made[i], keys->key[i], keys->len[i], params) !=
+		        1)
 			goto fail;
 	}
 	/* Set up twice: the new contexts replace the old. */
@@ -332,7 +439,7 @@ sgw_token_check(const struct sgw_keys *keys, const char *tok, size_t len,
 	    RAND_LEN)
 		return -1;
 	if (b64_decode(tok + RAND_B64 + 1, MAC_B64, b64url_value, mac,
-	    sizeof(mac)) != MAC_LEN)
+	        sizeof(mac)) != MAC_LEN)
 		return -1;
 	if (keys->n == 0 || keys->n > SGW_KEYS_MAX)
 		goto done;
@@ -355,15 +462,15 @@ done:
 }
 
 void
-sgw_token_hash_hex(const unsigned char hash[SGW_HASH_LEN],
-    char out[SGW_HASH_HEX])
+sgw_token_hash_hex(
+    const unsigned char hash[SGW_HASH_LEN], char out[SGW_HASH_HEX])
 {
 	hex_encode(hash, SGW_HASH_LEN, out);
 }
 
 int
-sgw_token_hash_from_hex(const char *hex, size_t len,
-    unsigned char hash[SGW_HASH_LEN])
+sgw_token_hash_from_hex(
+    const char *hex, size_t len, unsigned char hash[SGW_HASH_LEN])
 {
 	if (len != 2 * SGW_HASH_LEN)
 		return -1;
@@ -379,8 +486,8 @@ sgw_token_hash_from_hex(const char *hex, size_t len,
 }
 
 void
-sgw_token_public_id(const unsigned char hash[SGW_HASH_LEN],
-    char out[SGW_PUBLIC_ID_HEX])
+sgw_token_public_id(
+    const unsigned char hash[SGW_HASH_LEN], char out[SGW_PUBLIC_ID_HEX])
 {
 	static const char label[] = "sgw-id";
 	unsigned char buf[sizeof(label) - 1 + SGW_HASH_LEN];
@@ -464,8 +571,10 @@ key_line(const char *file, unsigned line, const char *s, size_t n,
 	is_hex = i == n;
 	if (is_hex) {
 		if (n % 2 != 0) {
-			sgw_errs_add(errs, "%s:%u: odd number of hex digits "
-			    "in secret key", file, line);
+			sgw_errs_add(errs,
+			    "%s:%u: odd number of hex digits "
+			    "in secret key",
+			    file, line);
 			return -1;
 		}
 		dlen = n / 2;
@@ -484,19 +593,24 @@ key_line(const char *file, unsigned line, const char *s, size_t n,
 		dlen = b64_decoded_len(n);
 	}
 	if (dlen < SGW_KEY_MINLEN) {
-		sgw_errs_add(errs, "%s:%u: secret key too short (%zu bytes, "
-		    "need at least %d)", file, line, dlen, SGW_KEY_MINLEN);
+		sgw_errs_add(errs,
+		    "%s:%u: secret key too short (%zu bytes, "
+		    "need at least %d)",
+		    file, line, dlen, SGW_KEY_MINLEN);
 		return -1;
 	}
 	if (dlen > SGW_KEY_MAXLEN) {
-		sgw_errs_add(errs, "%s:%u: secret key too long (%zu bytes, "
-		    "at most %d)", file, line, dlen, SGW_KEY_MAXLEN);
+		sgw_errs_add(errs,
+		    "%s:%u: secret key too long (%zu bytes, "
+		    "at most %d)",
+		    file, line, dlen, SGW_KEY_MAXLEN);
 		return -1;
 	}
 	if (is_hex) {
 		for (i = 0; i < dlen; i++)
-			dst[i] = (unsigned char)(
-			    sgw_hex_digit((unsigned char)s[2 * i]) << 4 |
+			dst[i] = (unsigned char)(sgw_hex_digit(
+			                             (unsigned char)s[2 * i])
+			        << 4 |
 			    sgw_hex_digit((unsigned char)s[2 * i + 1]));
 	} else if (b64_decode(s, n, b64any_value, dst, SGW_KEY_MAXLEN) !=
 	    (long)dlen) {
@@ -507,8 +621,8 @@ key_line(const char *file, unsigned line, const char *s, size_t n,
 	keys->len[keys->n++] = dlen;
 	return 0;
 notkey:
-	sgw_errs_add(errs, "%s:%u: secret key is neither hex nor base64",
-	    file, line);
+	sgw_errs_add(
+	    errs, "%s:%u: secret key is neither hex nor base64", file, line);
 	return -1;
 }
 

@@ -23,7 +23,7 @@
 #define SGW_KEYS_MAX 16
 #define SGW_KEY_MAXLEN 128
 #define SGW_KEY_MINLEN 32
-#define SGW_TOKEN_LEN 66     /* 43 + 1 + 22 characters */
+#define SGW_TOKEN_LEN 66 /* 43 + 1 + 22 characters */
 #define SGW_HASH_LEN 32
 #define SGW_HASH_HEX 65      /* 64 hex digits + NUL */
 #define SGW_PUBLIC_ID_HEX 33 /* 32 hex digits + NUL */
@@ -44,7 +44,8 @@ struct sgw_keys {
  * A file with no key is an error. *keys need not be initialised: it is
  * overwritten whole, so a set-up one must be wiped before it is loaded
  * again (its contexts would leak). */
-int sgw_keys_load(const char *file, struct sgw_keys *keys, struct sgw_errs *errs);
+int sgw_keys_load(
+    const char *file, struct sgw_keys *keys, struct sgw_errs *errs);
 int sgw_keys_parse(const char *file, const char *text, size_t len,
     struct sgw_keys *keys, struct sgw_errs *errs);
 
@@ -74,17 +75,17 @@ int sgw_token_check(const struct sgw_keys *keys, const char *tok, size_t len,
     unsigned char hash[SGW_HASH_LEN]);
 
 /* The hash as 64 lower-case hex digits: the store's key for the session. */
-void sgw_token_hash_hex(const unsigned char hash[SGW_HASH_LEN],
-    char out[SGW_HASH_HEX]);
+void sgw_token_hash_hex(
+    const unsigned char hash[SGW_HASH_LEN], char out[SGW_HASH_HEX]);
 
 /* The reverse, for hashes read back from the store: exactly 64 hex
  * digits (either case), else -1. */
-int sgw_token_hash_from_hex(const char *hex, size_t len,
-    unsigned char hash[SGW_HASH_LEN]);
+int sgw_token_hash_from_hex(
+    const char *hex, size_t len, unsigned char hash[SGW_HASH_LEN]);
 
 /* The public session id derived from the hash: 32 hex digits. */
-void sgw_token_public_id(const unsigned char hash[SGW_HASH_LEN],
-    char out[SGW_PUBLIC_ID_HEX]);
+void sgw_token_public_id(
+    const unsigned char hash[SGW_HASH_LEN], char out[SGW_PUBLIC_ID_HEX]);
 
 /* SHA-256 of len bytes, through one digest context the process keeps
  * (not for use from more than one thread). 0, or -1 when OpenSSL

@@ -50,9 +50,12 @@ static const struct {
 	enum cost_form cost;
 	size_t costlen; /* for COST_FIXED */
 } strong[] = {
-    {"$y$", 43, COST_FIELD, 0},  {"$gy$", 43, COST_FIELD, 0},
-    {"$7$", 43, COST_FIXED, 11}, {"$2b$", 53, COST_FIXED, 3},
-    {"$2y$", 53, COST_FIXED, 3}, {"$6$", 86, COST_ROUNDS, 0},
+    {"$y$", 43, COST_FIELD, 0},
+    {"$gy$", 43, COST_FIELD, 0},
+    {"$7$", 43, COST_FIXED, 11},
+    {"$2b$", 53, COST_FIXED, 3},
+    {"$2y$", 53, COST_FIXED, 3},
+    {"$6$", 86, COST_ROUNDS, 0},
     {"$5$", 43, COST_ROUNDS, 0},
 };
 
@@ -100,7 +103,7 @@ static int
 b64_byte_ok(unsigned char c)
 {
 	return c == '.' || c == '/' || (c >= '0' && c <= '9') ||
-	       (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+	    (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
 /* The cost of a "$2b$NN$..." or "$2y$NN$..." string, or -1 when s is
@@ -110,8 +113,7 @@ bcrypt_cost(const char *s, size_t n)
 {
 	if (n < 7 || (memcmp(s, "$2b$", 4) != 0 && memcmp(s, "$2y$", 4) != 0))
 		return -1;
-	if (s[4] < '0' || s[4] > '9' || s[5] < '0' || s[5] > '9' ||
-	    s[6] != '$')
+	if (s[4] < '0' || s[4] > '9' || s[5] < '0' || s[5] > '9' || s[6] != '$')
 		return -1;
 	return (s[4] - '0') * 10 + (s[5] - '0');
 }
@@ -209,10 +211,10 @@ sgw_users_password_chars(const char *password)
 	 * that a password in another encoding is judged by its bytes.
 	 */
 	while (*s != '\0') {
-		size_t len = *s >= 0xf0 && *s <= 0xf4   ? 4
-		             : *s >= 0xe0 && *s <= 0xef ? 3
-		             : *s >= 0xc2 && *s <= 0xdf ? 2
-		                                        : 1;
+		size_t len = *s >= 0xf0 && *s <= 0xf4 ? 4
+		    : *s >= 0xe0 && *s <= 0xef        ? 3
+		    : *s >= 0xc2 && *s <= 0xdf        ? 2
+		                                      : 1;
 
 		for (size_t i = 1; i < len; i++)
 			if ((s[i] & 0xc0) != 0x80) {
@@ -281,14 +283,13 @@ roles_check(const char *s, size_t n)
 }
 
 static void line_error(struct parse *p, unsigned line, const char *name,
-                       size_t namelen, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+    size_t namelen, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* One problem on one line, prefixed with the user when the name is
  * valid (and so safe to print). */
 static void
 line_error(struct parse *p, unsigned line, const char *name, size_t namelen,
-           const char *fmt, ...)
+    const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
@@ -299,7 +300,7 @@ line_error(struct parse *p, unsigned line, const char *name, size_t namelen,
 	va_end(ap);
 	if (name != NULL)
 		sgw_errs_add(p->errs, "%s:%u: user \"%.*s\": %s", p->file, line,
-		             (int)namelen, name, msg);
+		    (int)namelen, name, msg);
 	else
 		sgw_errs_add(p->errs, "%s:%u: %s", p->file, line, msg);
 }
@@ -318,7 +319,7 @@ user_clear(struct sgw_user *u)
  * to report duplicates). Returns -1 on OOM. */
 static int
 keep_user(struct parse *p, unsigned line, const char *name, size_t namelen,
-          const char *hash, size_t hashlen, const char *roles, size_t roleslen)
+    const char *hash, size_t hashlen, const char *roles, size_t roleslen)
 {
 	struct sgw_user *u;
 
@@ -377,8 +378,7 @@ parse_line(struct parse *p, unsigned line, const char *s, size_t n)
 		return 0;
 	colon = memchr(s, ':', n);
 	if (colon == NULL) {
-		line_error(
-		    p, line, NULL, 0,
+		line_error(p, line, NULL, 0,
 		    "malformed line: expected USER:HASH[:ROLE[,ROLE...]]");
 		return 0;
 	}
@@ -386,8 +386,7 @@ parse_line(struct parse *p, unsigned line, const char *s, size_t n)
 	if (name_valid_n(s, namelen))
 		name = s;
 	else
-		line_error(
-		    p, line, NULL, 0,
+		line_error(p, line, NULL, 0,
 		    "invalid user name (1 to %d bytes, no ':', whitespace or "
 		    "control characters, not starting with '#')",
 		    SGW_USER_MAXLEN);
@@ -414,20 +413,20 @@ parse_line(struct parse *p, unsigned line, const char *s, size_t n)
 		break;
 	case HASH_CHEAP:
 		line_error(p, line, name, namelen,
-		           "weak password hash: bcrypt cost %d is below %d; "
-		           "re-hash it with `htpasswd -B -C %d` or `sessiongw "
-		           "passwd -B`",
-		           bcrypt_cost(hash, hashlen), SGW_BCRYPT_MIN_COST,
-		           SGW_BCRYPT_COST);
+		    "weak password hash: bcrypt cost %d is below %d; "
+		    "re-hash it with `htpasswd -B -C %d` or `sessiongw "
+		    "passwd -B`",
+		    bcrypt_cost(hash, hashlen), SGW_BCRYPT_MIN_COST,
+		    SGW_BCRYPT_COST);
 		break;
 	case HASH_MALFORMED:
 		line_error(p, line, name, namelen, "malformed password hash");
 		break;
 	case HASH_WEAK:
 		line_error(p, line, name, namelen,
-		           "weak or unsupported password hash; re-hash it with "
-		           "`htpasswd -B -C %d` or `sessiongw passwd`",
-		           SGW_BCRYPT_COST);
+		    "weak or unsupported password hash; re-hash it with "
+		    "`htpasswd -B -C %d` or `sessiongw passwd`",
+		    SGW_BCRYPT_COST);
 		break;
 	}
 
@@ -442,13 +441,12 @@ parse_line(struct parse *p, unsigned line, const char *s, size_t n)
 			break;
 		case ROLES_BAD:
 			line_error(p, line, name, namelen,
-			           "invalid role: roles are printable ASCII, "
-			           "comma-separated, without spaces");
+			    "invalid role: roles are printable ASCII, "
+			    "comma-separated, without spaces");
 			break;
 		case ROLES_TOO_LONG:
 			line_error(p, line, name, namelen,
-			           "roles longer than %d bytes",
-			           SGW_ROLES_MAXLEN);
+			    "roles longer than %d bytes", SGW_ROLES_MAXLEN);
 			break;
 		}
 	}
@@ -456,8 +454,7 @@ parse_line(struct parse *p, unsigned line, const char *s, size_t n)
 	if (name == NULL)
 		return 0;
 	return keep_user(p, line, name, namelen, hash_ok ? hash : NULL, hashlen,
-	                 roles_ok ? (roles != NULL ? roles : "") : NULL,
-	                 roleslen);
+	    roles_ok ? (roles != NULL ? roles : "") : NULL, roleslen);
 }
 
 static int
@@ -502,8 +499,7 @@ report_duplicates(struct parse *p)
 	for (size_t i = 0; i < p->n; i++)
 		if (first[i] != 0) {
 			p->nerr++;
-			sgw_errs_add(
-			    p->errs,
+			sgw_errs_add(p->errs,
 			    "%s:%u: user \"%s\" already defined on line %u",
 			    p->file, p->v[i].line, p->v[i].name, first[i]);
 		}
@@ -575,10 +571,10 @@ crypt_matches(const char *password, const char *setting)
 
 /* One setting of the file. */
 struct setting {
-	size_t user;  /* the first user with it, whose hash is the setting */
-	size_t len;   /* of the setting in that hash */
-	double cpu;   /* seconds one crypt(3) of it took */
-	char *out;    /* owned: that run's result, a hash of a random password */
+	size_t user; /* the first user with it, whose hash is the setting */
+	size_t len;  /* of the setting in that hash */
+	double cpu;  /* seconds one crypt(3) of it took */
+	char *out;   /* owned: that run's result, a hash of a random password */
 };
 
 static double
@@ -649,8 +645,8 @@ equalize(struct sgw_users *u, struct sgw_errs *errs)
 	int rc = -1;
 
 	if (random_password(pw, sizeof pw) < 0) {
-		sgw_errs_add(errs, "%s: the random number generator failed",
-		             u->file);
+		sgw_errs_add(
+		    errs, "%s: the random number generator failed", u->file);
 		return -1;
 	}
 	if (u->n == 0) {
@@ -698,9 +694,9 @@ equalize(struct sgw_users *u, struct sgw_errs *errs)
 				/* crypt(3) refused a hash crypt_checksalt
 				 * took */
 				sgw_errs_add(errs,
-				             "%s:%u: user \"%s\": malformed "
-				             "password hash",
-				             u->file, r->line, r->name);
+				    "%s:%u: user \"%s\": malformed "
+				    "password hash",
+				    u->file, r->line, r->name);
 				goto done;
 			}
 			if (pass == 0 || t < set[k].cpu)
@@ -722,7 +718,7 @@ equalize(struct sgw_users *u, struct sgw_errs *errs)
 	/* the cost of one sha256crypt round, and the salt of the pads; the
 	 * quicker of two runs, as the first also pays for cold caches */
 	if (crypt_gensalt_rn("$5$", PAD_CALIBRATION_ROUNDS, NULL, 0, gen,
-	                     sizeof gen) == NULL ||
+	        sizeof gen) == NULL ||
 	    strlen(strrchr(gen, '$') + 1) >= sizeof u->pad_salt)
 		goto nohash;
 	for (int i = 0; i < 2; i++) {
@@ -778,7 +774,7 @@ pad_check(const struct sgw_users *users, unsigned long rounds)
 	if (rounds == 0 || users->pad_salt[0] == '\0')
 		return;
 	snprintf(setting, sizeof setting, "$5$rounds=%lu$%s", rounds,
-	         users->pad_salt);
+	    users->pad_salt);
 	(void)crypt_matches(PAD_PHRASE, setting);
 }
 
@@ -797,7 +793,7 @@ sgw_users_free(struct sgw_users *users)
 
 int
 sgw_users_parse(const char *file, const char *text, size_t len,
-                struct sgw_users *users, struct sgw_errs *errs)
+    struct sgw_users *users, struct sgw_errs *errs)
 {
 	struct parse p = {.file = file != NULL ? file : "-", .errs = errs};
 	struct sgw_users out = {0};
@@ -808,8 +804,8 @@ sgw_users_parse(const char *file, const char *text, size_t len,
 
 	memset(users, 0, sizeof *users);
 	if (len > USERS_FILE_MAX || (text == NULL && len != 0)) {
-		sgw_errs_add(errs, "%s: larger than %u bytes", p.file,
-		             USERS_FILE_MAX);
+		sgw_errs_add(
+		    errs, "%s: larger than %u bytes", p.file, USERS_FILE_MAX);
 		goto fail;
 	}
 	while (sgw_line_next(text, len, &off, &s, &n)) {
@@ -888,9 +884,9 @@ sgw_users_changed(const struct sgw_users *users)
 	if (stat(users->file, &st) < 0)
 		return 0;
 	return st.st_dev != users->dev || st.st_ino != users->ino ||
-	       st.st_mtim.tv_sec != users->mtime.tv_sec ||
-	       st.st_mtim.tv_nsec != users->mtime.tv_nsec ||
-	       st.st_size != users->size;
+	    st.st_mtim.tv_sec != users->mtime.tv_sec ||
+	    st.st_mtim.tv_nsec != users->mtime.tv_nsec ||
+	    st.st_size != users->size;
 }
 
 const struct sgw_user *
@@ -905,8 +901,8 @@ sgw_users_find(const struct sgw_users *users, const char *name)
 }
 
 const struct sgw_user *
-sgw_users_verify(const struct sgw_users *users, const char *name,
-                 const char *password)
+sgw_users_verify(
+    const struct sgw_users *users, const char *name, const char *password)
 {
 	const struct sgw_user *u;
 	const char *setting;
@@ -936,8 +932,9 @@ sgw_users_hash_password(const char *password, int bcrypt)
 
 	if (password == NULL)
 		return NULL;
-	if (crypt_gensalt_rn(bcrypt ? "$2b$" : "$y$", bcrypt ? SGW_BCRYPT_COST : 0,
-	                     NULL, 0, setting, sizeof setting) == NULL)
+	if (crypt_gensalt_rn(bcrypt ? "$2b$" : "$y$",
+	        bcrypt ? SGW_BCRYPT_COST : 0, NULL, 0, setting,
+	        sizeof setting) == NULL)
 		return NULL;
 	cd = calloc(1, sizeof *cd);
 	if (cd == NULL)
@@ -1006,7 +1003,7 @@ sync_dir(const char *file)
  */
 static int
 find_user_line(const char *text, size_t len, const char *user, size_t *start,
-               size_t *end, const char **roles, size_t *roleslen)
+    size_t *end, const char **roles, size_t *roleslen)
 {
 	size_t ul = strlen(user), off = 0, n;
 	const char *s, *c;
@@ -1029,7 +1026,7 @@ find_user_line(const char *text, size_t len, const char *user, size_t *start,
 
 int
 sgw_users_file_set(const char *file, const char *user, const char *hash,
-                   const char *roles, int *replaced, struct sgw_errs *errs)
+    const char *roles, int *replaced, struct sgw_errs *errs)
 {
 	struct sgw_file of = {0};
 	char *old = NULL, *tmp = NULL, *line = NULL;
@@ -1047,25 +1044,24 @@ sgw_users_file_set(const char *file, const char *user, const char *hash,
 	}
 	if (!sgw_users_name_valid(user)) {
 		sgw_errs_add(errs,
-		             "%s: invalid user name (1 to %d bytes, no ':', "
-		             "whitespace or control characters, not starting "
-		             "with '#')",
-		             file, SGW_USER_MAXLEN);
+		    "%s: invalid user name (1 to %d bytes, no ':', "
+		    "whitespace or control characters, not starting "
+		    "with '#')",
+		    file, SGW_USER_MAXLEN);
 		return -1;
 	}
 	if (!sgw_users_hash_strong(hash)) {
 		sgw_errs_add(errs,
-		             "%s: refusing a weak or unsupported password hash",
-		             file);
+		    "%s: refusing a weak or unsupported password hash", file);
 		return -1;
 	}
 	if (roles != NULL && roles[0] != '\0' &&
 	    roles_check(roles, strlen(roles)) != ROLES_OK) {
 		sgw_errs_add(errs,
-		             "%s: invalid roles: printable ASCII, "
-		             "comma-separated, no spaces or empty roles, at "
-		             "most %d bytes",
-		             file, SGW_ROLES_MAXLEN);
+		    "%s: invalid roles: printable ASCII, "
+		    "comma-separated, no spaces or empty roles, at "
+		    "most %d bytes",
+		    file, SGW_ROLES_MAXLEN);
 		return -1;
 	}
 	if (sgw_file_read(file, USERS_FILE_MAX, SGW_FILE_REGULAR, &of) == 0) {
@@ -1080,11 +1076,12 @@ sgw_users_file_set(const char *file, const char *user, const char *hash,
 		return -1;
 	}
 
-	found = exists && find_user_line(old, oldlen, user, &start, &end,
-	                                 &oldroles, &oldroleslen) == 0;
+	found = exists &&
+	    find_user_line(
+	        old, oldlen, user, &start, &end, &oldroles, &oldroleslen) == 0;
 	if (roles == NULL && found && oldroles != NULL)
 		len = asprintf(&line, "%s:%s:%.*s", user, hash,
-		               (int)oldroleslen, oldroles);
+		    (int)oldroleslen, oldroles);
 	else if (roles != NULL && roles[0] != '\0')
 		len = asprintf(&line, "%s:%s:%s", user, hash, roles);
 	else
@@ -1101,8 +1098,8 @@ sgw_users_file_set(const char *file, const char *user, const char *hash,
 	}
 
 	/* O_EXCL: a leftover of the same name is not ours to overwrite */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-	          0600);
+	fd = open(
+	    tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		goto fail;
 	created = 1;
@@ -1124,7 +1121,7 @@ sgw_users_file_set(const char *file, const char *user, const char *hash,
 	} else {
 		if (write_all(fd, old, oldlen) < 0 ||
 		    (oldlen > 0 && old[oldlen - 1] != '\n' &&
-		     write_all(fd, "\n", 1) < 0) ||
+		        write_all(fd, "\n", 1) < 0) ||
 		    write_all(fd, line, (size_t)len) < 0 ||
 		    write_all(fd, "\n", 1) < 0)
 			goto fail;
@@ -1148,8 +1145,8 @@ sgw_users_file_set(const char *file, const char *user, const char *hash,
 	rc = 0;
 fail:
 	if (rc < 0)
-		sgw_errs_add(errs, "%s: cannot write: %s", file,
-		             strerror(errno));
+		sgw_errs_add(
+		    errs, "%s: cannot write: %s", file, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	if (created && !renamed)

@@ -23,10 +23,10 @@
 #define SGW_PASSWORD_MIN_CHARS 8 /* `sessiongw passwd` refuses fewer */
 
 struct sgw_user {
-	char *name;    /* owned */
-	char *hash;    /* owned, the crypt(3) string */
-	char *roles;   /* owned, comma-separated, "" when none */
-	unsigned line; /* in the file */
+	char *name;               /* owned */
+	char *hash;               /* owned, the crypt(3) string */
+	char *roles;              /* owned, comma-separated, "" when none */
+	unsigned line;            /* in the file */
 	unsigned long pad_rounds; /* sha256crypt rounds a failed check adds
 	                           * so that it costs what the file's
 	                           * costliest setting costs; 0 when none */
@@ -35,13 +35,13 @@ struct sgw_user {
 struct sgw_users {
 	struct sgw_user *v; /* owned */
 	size_t n;
-	char *dummy_hash;   /* owned: a hash of the costliest setting (scheme
-	                     * and cost) in the file, verified when the name
-	                     * is unknown so that both failures take the
-	                     * same time */
-	char pad_salt[24];  /* the salt of the pad_rounds runs */
-	char *file;         /* owned, the path it was read from */
-	dev_t dev;          /* identity of the file as read, for reloads */
+	char *dummy_hash;  /* owned: a hash of the costliest setting (scheme
+	                    * and cost) in the file, verified when the name
+	                    * is unknown so that both failures take the
+	                    * same time */
+	char pad_salt[24]; /* the salt of the pad_rounds runs */
+	char *file;        /* owned, the path it was read from */
+	dev_t dev;         /* identity of the file as read, for reloads */
 	ino_t ino;
 	struct timespec mtime;
 	off_t size;
@@ -50,7 +50,8 @@ struct sgw_users {
 /* Reads the file. Returns 0, or -1 with each bad line as "FILE:LINE:
  * message" in errs (weak hash, malformed line, duplicate user, bad name
  * or role). *users is left zeroed on -1. Free with sgw_users_free. */
-int sgw_users_load(const char *file, struct sgw_users *users, struct sgw_errs *errs);
+int sgw_users_load(
+    const char *file, struct sgw_users *users, struct sgw_errs *errs);
 int sgw_users_parse(const char *file, const char *text, size_t len,
     struct sgw_users *users, struct sgw_errs *errs);
 void sgw_users_free(struct sgw_users *users);
@@ -60,7 +61,8 @@ void sgw_users_free(struct sgw_users *users);
 int sgw_users_changed(const struct sgw_users *users);
 
 /* The user of that name, or NULL. */
-const struct sgw_user *sgw_users_find(const struct sgw_users *users, const char *name);
+const struct sgw_user *sgw_users_find(
+    const struct sgw_users *users, const char *name);
 
 /*
  * Verifies a password. Returns the user on success, NULL otherwise. An
@@ -69,8 +71,8 @@ const struct sgw_user *sgw_users_find(const struct sgw_users *users, const char 
  * adds pad_rounds of sha256crypt, so the time taken does not tell
  * unknown users from wrong passwords.
  */
-const struct sgw_user *sgw_users_verify(const struct sgw_users *users,
-    const char *name, const char *password);
+const struct sgw_user *sgw_users_verify(
+    const struct sgw_users *users, const char *name, const char *password);
 
 /* 1 when the hash is a strong form we accept, else 0. */
 int sgw_users_hash_strong(const char *hash);

@@ -76,10 +76,12 @@ sgw_handle_authorize(struct sgw_ctx *ctx, struct sgw_request *req,
 	/* The authorizer trusts REQUEST_URI only: lighttpd passes client
 	 * headers through, so X-Original-URI could be the client's. For
 	 * nginx the configuration overwrites X-Original-URI itself. */
-	uri = authorizer || req->orig_uri == NULL ? req->request_uri : req->orig_uri;
+	uri = authorizer || req->orig_uri == NULL ? req->request_uri
+	                                          : req->orig_uri;
 	if (uri == NULL ||
 	    sgw_path_normalise(uri, strlen(uri), path, sizeof(path)) < 0 ||
-	    (rule = sgw_access_match(ctx->conf->rules, ctx->conf->nrules, path)) == NULL ||
+	    (rule = sgw_access_match(
+	         ctx->conf->rules, ctx->conf->nrules, path)) == NULL ||
 	    rule->policy == SGW_POLICY_DENY) {
 		resp->authz = SGW_AUTHZ_FORBIDDEN;
 		sgw_resp_error(resp, 403, "forbidden");

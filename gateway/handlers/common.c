@@ -31,15 +31,16 @@ sgw_users_refresh(struct sgw_ctx *ctx, int now_or_throttled)
 	/* The file is the truth at every check (SPEC section 9), but a
 	 * stat per request would cost more than the check itself: a change
 	 * is seen within a second. */
-	if (now_or_throttled == SGW_USERS_THROTTLED && ctx->users_checked_ms != 0 &&
-	    now - ctx->users_checked_ms < 1000)
+	if (now_or_throttled == SGW_USERS_THROTTLED &&
+	    ctx->users_checked_ms != 0 && now - ctx->users_checked_ms < 1000)
 		return;
 	ctx->users_checked_ms = now;
 	if (!sgw_users_changed(ctx->users))
 		return;
 	if (sgw_users_load(ctx->users->file, &fresh, &errs) == -1) {
 		for (size_t i = 0; i < errs.n; i++)
-			log_error("%s (keeping the users read before)", errs.msg[i]);
+			log_error(
+			    "%s (keeping the users read before)", errs.msg[i]);
 		sgw_errs_clear(&errs);
 		return;
 	}
@@ -53,7 +54,8 @@ sgw_request_session(struct sgw_ctx *ctx, const struct sgw_request *req,
     struct sgw_session *s, unsigned char hash[SGW_HASH_LEN])
 {
 	const struct sgw_conf *conf = ctx->conf;
-	struct sgw_asker who = {.client = req->client, .agent = req->user_agent};
+	struct sgw_asker who = {
+	    .client = req->client, .agent = req->user_agent};
 	const char *val;
 	size_t pos = 0, vlen, len;
 	int rc;
@@ -62,24 +64,24 @@ sgw_request_session(struct sgw_ctx *ctx, const struct sgw_request *req,
 		return 0;
 	len = strlen(req->cookie);
 	for (;;) {
-		if (sgw_cookie_next(req->cookie, len, &pos, conf->cookie_name, &val,
-		        &vlen) != 1)
+		if (sgw_cookie_next(req->cookie, len, &pos, conf->cookie_name,
+		        &val, &vlen) != 1)
 			return 0;
 		/* A forged or malformed token stops here: no store access. */
 		if (sgw_token_check(ctx->keys, val, vlen, hash) == 0)
 			break;
 	}
 	sgw_users_refresh(ctx, SGW_USERS_THROTTLED);
-	rc = sgw_session_check(ctx->store, &ctx->policy, ctx->users, hash, &who,
-	    sgw_now_ms(), s);
+	rc = sgw_session_check(
+	    ctx->store, &ctx->policy, ctx->users, hash, &who, sgw_now_ms(), s);
 	if (SGW_STORE_FAILED(rc))
 		return -1;
 	return rc == SGW_STORE_OK;
 }
 
 int
-sgw_end_presented_sessions(struct sgw_ctx *ctx, const struct sgw_request *req,
-    size_t *ended)
+sgw_end_presented_sessions(
+    struct sgw_ctx *ctx, const struct sgw_request *req, size_t *ended)
 {
 	unsigned char hash[SGW_HASH_LEN];
 	const char *val;
@@ -89,8 +91,8 @@ sgw_end_presented_sessions(struct sgw_ctx *ctx, const struct sgw_request *req,
 	if (req->cookie == NULL)
 		return 0;
 	len = strlen(req->cookie);
-	while (sgw_cookie_next(req->cookie, len, &pos, ctx->conf->cookie_name, &val,
-	    &vlen) == 1) {
+	while (sgw_cookie_next(req->cookie, len, &pos, ctx->conf->cookie_name,
+	           &val, &vlen) == 1) {
 		int rc;
 
 		if (sgw_token_check(ctx->keys, val, vlen, hash) != 0)
@@ -134,7 +136,8 @@ void
 sgw_resp_unauthenticated(struct sgw_response *resp)
 {
 	sgw_resp_error(resp, 401, "not logged in");
-	sgw_resp_header_str(resp, "WWW-Authenticate", "Cookie realm=\"sessiongw\"");
+	sgw_resp_header_str(
+	    resp, "WWW-Authenticate", "Cookie realm=\"sessiongw\"");
 }
 
 void
@@ -151,7 +154,8 @@ sgw_resp_cookie(struct sgw_ctx *ctx, struct sgw_response *resp,
     const char *token, int remember_me)
 {
 	char c[1024];
-	int64_t max_age = remember_me ? ctx->conf->remember_me_timeout_ms / 1000 : -1;
+	int64_t max_age =
+	    remember_me ? ctx->conf->remember_me_timeout_ms / 1000 : -1;
 
 	if (sgw_cookie_build(c, sizeof(c), &ctx->cookie, token, max_age) < 0) {
 		resp->headers.oom = 1; /* cannot happen with a valid config */
@@ -223,8 +227,8 @@ json_t *
 sgw_session_json(const struct sgw_session *s)
 {
 	return json_pack("{s:s, s:o, s:s, s:o, s:o, s:o, s:b}", "user", s->user,
-	    "roles", sgw_roles_json(s->roles), "session_id", s->id, "created_at",
-	    sgw_json_time(s->created_ms), "expires_at", sgw_json_time(s->expires_ms),
-	    "idle_expires_at", sgw_json_time(s->idle_expires_ms), "remember_me",
-	    s->remember_me);
+	    "roles", sgw_roles_json(s->roles), "session_id", s->id,
+	    "created_at", sgw_json_time(s->created_ms), "expires_at",
+	    sgw_json_time(s->expires_ms), "idle_expires_at",
+	    sgw_json_time(s->idle_expires_ms), "remember_me", s->remember_me);
 }

@@ -11,7 +11,8 @@ static int
 key_valid(const char *key)
 {
 	size_t n = strspn(key,
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-");
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_."
+	    "-");
 
 	return n >= 1 && n <= SGW_DATA_KEY_MAXLEN && key[n] == '\0';
 }
@@ -42,8 +43,8 @@ sgw_handle_data(struct sgw_ctx *ctx, struct sgw_request *req,
 			sgw_resp_error(resp, 413, "value too large");
 			return;
 		}
-		rc = st->ops->data_put(st, hash, key, req->body, req->body_len,
-		    SGW_DATA_MAX_KEYS);
+		rc = st->ops->data_put(
+		    st, hash, key, req->body, req->body_len, SGW_DATA_MAX_KEYS);
 	} else if (strcmp(m, "DELETE") == 0) {
 		rc = st->ops->data_del(st, hash, key);
 	} else {
@@ -54,10 +55,12 @@ sgw_handle_data(struct sgw_ctx *ctx, struct sgw_request *req,
 		if (val != NULL) {
 			resp->status = 200;
 			sgw_buf_add(&resp->body, val, len);
-			sgw_resp_header_str(resp, "Content-Type", "application/octet-stream");
+			sgw_resp_header_str(
+			    resp, "Content-Type", "application/octet-stream");
 			/* The application's bytes: never sniffed into HTML
 			 * that would run on the gateway's origin. */
-			sgw_resp_header_str(resp, "X-Content-Type-Options", "nosniff");
+			sgw_resp_header_str(
+			    resp, "X-Content-Type-Options", "nosniff");
 		} else {
 			resp->status = 204;
 		}

@@ -5,8 +5,8 @@
 #include "log.h"
 
 void
-sgw_handle_health(struct sgw_ctx *ctx, struct sgw_request *req,
-    struct sgw_response *resp)
+sgw_handle_health(
+    struct sgw_ctx *ctx, struct sgw_request *req, struct sgw_response *resp)
 {
 	(void)req;
 	if (ctx->store->ops->ping(ctx->store) != SGW_STORE_OK) {

@@ -61,24 +61,27 @@ render_page(struct sgw_ctx *ctx, struct sgw_response *resp, int status,
 	if (out.oom)
 		sgw_resp_error(resp, 500, "out of memory");
 	else
-		sgw_resp_html(resp, status, out.data != NULL ? out.data : "", out.len);
+		sgw_resp_html(
+		    resp, status, out.data != NULL ? out.data : "", out.len);
 	/* The page may show an error about this very attempt: keep it out of
 	 * frames (clickjacking) and caches. */
 	sgw_resp_header_str(resp, "X-Frame-Options", "DENY");
 	sgw_resp_header(resp, "Content-Security-Policy",
-	    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+	    "default-src 'none'; style-src 'unsafe-inline'; form-action "
+	    "'self'; "
 	    "frame-ancestors 'none'");
 	sgw_buf_free(&out);
 }
 
 void
-sgw_handle_login_page(struct sgw_ctx *ctx, struct sgw_request *req,
-    struct sgw_response *resp)
+sgw_handle_login_page(
+    struct sgw_ctx *ctx, struct sgw_request *req, struct sgw_response *resp)
 {
 	char *return_to = NULL;
 
 	if (req->query != NULL &&
-	    sgw_form_get(req->query, strlen(req->query), "return_to", &return_to) == -1) {
+	    sgw_form_get(req->query, strlen(req->query), "return_to",
+	        &return_to) == -1) {
 		sgw_resp_error(resp, 400, "malformed query string");
 		return;
 	}
@@ -117,8 +120,8 @@ succeed(struct sgw_ctx *ctx, struct sgw_request *req, struct sgw_response *resp,
 
 	/* No session fixation: a session that came with the login, planted
 	 * or not, does not survive it. */
-	if (SGW_STORE_FAILED(sgw_ratelimit_succeeded(ctx->store, &ctx->limits, at,
-	        now)) ||
+	if (SGW_STORE_FAILED(
+	        sgw_ratelimit_succeeded(ctx->store, &ctx->limits, at, now)) ||
 	    sgw_end_presented_sessions(ctx, req, &ended) == -1) {
 		sgw_resp_unavailable(ctx, resp);
 		return;
@@ -128,8 +131,8 @@ succeed(struct sgw_ctx *ctx, struct sgw_request *req, struct sgw_response *resp,
 		sgw_resp_error(resp, 500, "internal error");
 		return;
 	}
-	rc = sgw_session_create(ctx->store, &ctx->policy, hash, &who, now, &s,
-	    &evicted);
+	rc = sgw_session_create(
+	    ctx->store, &ctx->policy, hash, &who, now, &s, &evicted);
 	if (rc != SGW_STORE_OK) {
 		explicit_bzero(token, sizeof(token));
 		sgw_resp_unavailable(ctx, resp);
@@ -148,8 +151,8 @@ succeed(struct sgw_ctx *ctx, struct sgw_request *req, struct sgw_response *resp,
 	if (cr->is_json) {
 		sgw_resp_json(resp, 200,
 		    json_pack("{s:s, s:o, s:s, s:o}", "user", s.user, "roles",
-		        sgw_roles_json(s.roles), "session_id", s.id, "expires_at",
-		        sgw_json_time(s.expires_ms)));
+		        sgw_roles_json(s.roles), "session_id", s.id,
+		        "expires_at", sgw_json_time(s.expires_ms)));
 		return;
 	}
 	sgw_resp_redirect(resp, 303,
@@ -175,8 +178,8 @@ credentials_status(enum sgw_credentials_rc rc)
 }
 
 void
-sgw_handle_login(struct sgw_ctx *ctx, struct sgw_request *req,
-    struct sgw_response *resp)
+sgw_handle_login(
+    struct sgw_ctx *ctx, struct sgw_request *req, struct sgw_response *resp)
 {
 	struct sgw_credentials cr = {0};
 	struct sgw_attempt at = {0};
@@ -192,8 +195,8 @@ sgw_handle_login(struct sgw_ctx *ctx, struct sgw_request *req,
 		sgw_resp_error(resp, 413, "request body too large");
 		return;
 	}
-	rc = sgw_credentials_parse(req->content_type, req->body, req->body_len, &cr,
-	    &why);
+	rc = sgw_credentials_parse(
+	    req->content_type, req->body, req->body_len, &cr, &why);
 	if (rc != SGW_CREDENTIALS_OK) {
 		sgw_resp_error(resp, credentials_status(rc),
 		    why != NULL ? why : "bad request");
@@ -215,15 +218,16 @@ sgw_handle_login(struct sgw_ctx *ctx, struct sgw_request *req,
 	if (retry > 0) {
 		log_warnx("login locked user=%s client=%s", un, req->client);
 		resp->login = SGW_LOGIN_LOCKED;
-		refuse(ctx, resp, &cr, 429, "too many failed logins; try again later");
+		refuse(ctx, resp, &cr, 429,
+		    "too many failed logins; try again later");
 		sgw_resp_header(resp, "Retry-After", "%lld",
 		    (long long)((retry + 999) / 1000));
 		goto done;
 	}
 	u = sgw_users_verify(ctx->users, cr.username, cr.password);
 	if (u == NULL) {
-		if (sgw_ratelimit_failed(ctx->store, &ctx->limits, &at, sgw_now_ms(),
-		        &retry) != SGW_STORE_OK) {
+		if (sgw_ratelimit_failed(ctx->store, &ctx->limits, &at,
+		        sgw_now_ms(), &retry) != SGW_STORE_OK) {
 			sgw_resp_unavailable(ctx, resp);
 			goto done;
 		}

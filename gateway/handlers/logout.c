@@ -26,7 +26,8 @@ answer(struct sgw_ctx *ctx, struct sgw_request *req, struct sgw_response *resp,
 	}
 	json_decref(body);
 	if (req->body != NULL &&
-	    sgw_form_get(req->body, req->body_len, "return_to", &return_to) == -1)
+	    sgw_form_get(req->body, req->body_len, "return_to", &return_to) ==
+	        -1)
 		return_to = NULL;
 	sgw_resp_redirect(resp, 303,
 	    sgw_redirect_choose(&ctx->redirect, return_to, req->host));
@@ -34,8 +35,8 @@ answer(struct sgw_ctx *ctx, struct sgw_request *req, struct sgw_response *resp,
 }
 
 void
-sgw_handle_logout(struct sgw_ctx *ctx, struct sgw_request *req,
-    struct sgw_response *resp)
+sgw_handle_logout(
+    struct sgw_ctx *ctx, struct sgw_request *req, struct sgw_response *resp)
 {
 	struct sgw_session s;
 	unsigned char hash[SGW_HASH_LEN];
@@ -57,17 +58,18 @@ sgw_handle_logout(struct sgw_ctx *ctx, struct sgw_request *req,
 		log_info("logout user=%s client=%s session=%s",
 		    sgw_log_safe(s.user, un, sizeof(un)), req->client, s.id);
 	if (ended > (size_t)(found == 1))
-		log_info("logout client=%s ended %zu session%s", req->client, ended,
-		    ended == 1 ? "" : "s");
+		log_info("logout client=%s ended %zu session%s", req->client,
+		    ended, ended == 1 ? "" : "s");
 	/* Idempotent: no session is still a success, and the cookie is
 	 * cleared either way. */
 	sgw_resp_cookie(ctx, resp, NULL, 0);
-	answer(ctx, req, resp, json_pack("{s:b}", "logged_out", found == 1 || ended > 0));
+	answer(ctx, req, resp,
+	    json_pack("{s:b}", "logged_out", found == 1 || ended > 0));
 }
 
 void
-sgw_handle_logout_all(struct sgw_ctx *ctx, struct sgw_request *req,
-    struct sgw_response *resp)
+sgw_handle_logout_all(
+    struct sgw_ctx *ctx, struct sgw_request *req, struct sgw_response *resp)
 {
 	struct sgw_session s;
 	unsigned char hash[SGW_HASH_LEN];

@@ -8,8 +8,8 @@
 #include "log.h"
 
 void
-sgw_handle_session(struct sgw_ctx *ctx, struct sgw_request *req,
-    struct sgw_response *resp)
+sgw_handle_session(
+    struct sgw_ctx *ctx, struct sgw_request *req, struct sgw_response *resp)
 {
 	struct sgw_session s;
 	unsigned char hash[SGW_HASH_LEN];
@@ -19,8 +19,8 @@ sgw_handle_session(struct sgw_ctx *ctx, struct sgw_request *req,
 }
 
 void
-sgw_handle_sessions(struct sgw_ctx *ctx, struct sgw_request *req,
-    struct sgw_response *resp)
+sgw_handle_sessions(
+    struct sgw_ctx *ctx, struct sgw_request *req, struct sgw_response *resp)
 {
 	struct sgw_session s, *v = NULL;
 	unsigned char hash[SGW_HASH_LEN];
@@ -37,11 +37,11 @@ sgw_handle_sessions(struct sgw_ctx *ctx, struct sgw_request *req,
 	list = json_array();
 	for (size_t i = 0; i < n && list != NULL; i++)
 		json_array_append_new(list,
-		    json_pack("{s:s, s:o, s:o, s:o, s:s, s:b}", "session_id", v[i].id,
-		        "created_at", sgw_json_time(v[i].created_ms), "last_seen_at",
-		        sgw_json_time(v[i].last_seen_ms), "expires_at",
-		        sgw_json_time(v[i].expires_ms), "client", v[i].client,
-		        "current", strcmp(v[i].id, s.id) == 0));
+		    json_pack("{s:s, s:o, s:o, s:o, s:s, s:b}", "session_id",
+		        v[i].id, "created_at", sgw_json_time(v[i].created_ms),
+		        "last_seen_at", sgw_json_time(v[i].last_seen_ms),
+		        "expires_at", sgw_json_time(v[i].expires_ms), "client",
+		        v[i].client, "current", strcmp(v[i].id, s.id) == 0));
 	free(v);
 	sgw_resp_json(resp, 200, json_pack("{s:o}", "sessions", list));
 }
@@ -74,8 +74,8 @@ sgw_handle_session_delete(struct sgw_ctx *ctx, struct sgw_request *req,
 	}
 	/* Only the user's own sessions are found: another user's id is as
 	 * unknown as a made-up one. */
-	rc = sgw_session_end_user(ctx->store, &ctx->policy, s.user, id,
-	    sgw_now_ms(), &n);
+	rc = sgw_session_end_user(
+	    ctx->store, &ctx->policy, s.user, id, sgw_now_ms(), &n);
 	if (SGW_STORE_FAILED(rc)) {
 		sgw_resp_unavailable(ctx, resp);
 		return;

@@ -21,9 +21,9 @@ check_conf(const struct sgw_conf *c)
 {
 	/* conf.h: strings are owned and never NULL. */
 	const char *const strs[] = {c->file, c->listen, c->allowed_clients,
-	    c->log_file, c->user, c->metrics_listen, c->users_file, c->secret_file, c->cookie_name,
-	    c->cookie_domain, c->cookie_path, c->prefix, c->default_redirect,
-	    c->login_url, c->login_template};
+	    c->log_file, c->user, c->metrics_listen, c->users_file,
+	    c->secret_file, c->cookie_name, c->cookie_domain, c->cookie_path,
+	    c->prefix, c->default_redirect, c->login_url, c->login_template};
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		CHECK(strs[i] != NULL);

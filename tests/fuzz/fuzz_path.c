@@ -142,7 +142,8 @@ out:
 static void
 check_access(const char *path)
 {
-	const struct sgw_rule *r = sgw_access_match(conf.rules, conf.nrules, path);
+	const struct sgw_rule *r =
+	    sgw_access_match(conf.rules, conf.nrules, path);
 	enum sgw_verdict v;
 
 	/* The last rule is "/[*] authenticated": every path matches one. */
@@ -205,7 +206,7 @@ check_path(const uint8_t *data, size_t size)
 	/* A normalised path is already decoded: resolving it again (as
 	 * for DOCUMENT_URI) changes nothing. */
 	CHECK(sgw_path_resolve(large, (size_t)nl, small, SMALL_OUT) ==
-	        (nl < SMALL_OUT ? nl : -1));
+	    (nl < SMALL_OUT ? nl : -1));
 out:
 	free(uri);
 	free(small);

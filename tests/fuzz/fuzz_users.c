@@ -7,11 +7,11 @@
  * once on each setting (scheme and cost) its users have, to time them
  * and make the dummy hash (on a default yescrypt setting when the file
  * defines no user); when there are several, twice on each, plus two
- * 5000-round SHA-256 runs. The cost of a run is written in the hash itself: "$2b$31$"
- * is 2^31 bcrypt rounds, "$6$rounds=999999999$" a billion SHA-512
- * rounds, and yescrypt or scrypt parameters can ask for gigabytes. Such an input would stall
- * the fuzzer (or trip its RSS limit) without saying anything about the
- * parser, so inputs carrying a cost above the default settings are
+ * 5000-round SHA-256 runs. The cost of a run is written in the hash itself:
+ * "$2b$31$" is 2^31 bcrypt rounds, "$6$rounds=999999999$" a billion SHA-512
+ * rounds, and yescrypt or scrypt parameters can ask for gigabytes. Such an
+ * input would stall the fuzzer (or trip its RSS limit) without saying anything
+ * about the parser, so inputs carrying a cost above the default settings are
  * skipped; see too_costly(). The hashes themselves are still parsed when
  * cheap, and crypt_checksalt() (what the parser calls per line) does not
  * compute a hash at all. The input is capped at 4 KiB for the same
@@ -29,9 +29,10 @@
 #define INPUT_MAX 4096
 
 /* Highest costs let through; each costs tens of milliseconds at most. */
-#define BCRYPT_COST_MAX 10   /* 2^10 rounds, ~65 ms: the least the
-                                * parser accepts (a cheaper hash is
-                                * refused before any crypt(3) run) */
+#define BCRYPT_COST_MAX                                                        \
+	10                   /* 2^10 rounds, ~65 ms: the least the             \
+	                      * parser accepts (a cheaper hash is              \
+	                      * refused before any crypt(3) run) */
 #define SHA_ROUNDS_MAX 5000  /* libxcrypt's default for $5$ and $6$ */
 #define YESCRYPT_NLOG_MAX 11 /* "$y$j9T$", the default, ~25 ms */
 #define YESCRYPT_R_MAX 30    /* 'T' */

@@ -38,14 +38,21 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-enum { BEGIN = 1, END = 3, PARAMS = 4, STDIN = 5, STDOUT = 6, STDERR = 7,
-	GET_VALUES = 9 };
+enum {
+	BEGIN = 1,
+	END = 3,
+	PARAMS = 4,
+	STDIN = 5,
+	STDOUT = 6,
+	STDERR = 7,
+	GET_VALUES = 9
+};
 
 static int
 put_record(int fd, int type, const void *data, size_t len)
 {
-	unsigned char h[8] = {1, (unsigned char)type, 0, 1, (unsigned char)(len >> 8),
-	    (unsigned char)len, 0, 0};
+	unsigned char h[8] = {1, (unsigned char)type, 0, 1,
+	    (unsigned char)(len >> 8), (unsigned char)len, 0, 0};
 
 	if (write(fd, h, 8) != 8)
 		return -1;
@@ -79,7 +86,8 @@ dial(const char *addr, int timeout_s)
 
 		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", addr + 5);
 		fd = socket(AF_UNIX, SOCK_STREAM, 0);
-		if (fd == -1 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		if (fd == -1 ||
+		    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
 			return -1;
 	} else {
 		struct sockaddr_in sin = {.sin_family = AF_INET};
@@ -94,7 +102,8 @@ dial(const char *addr, int timeout_s)
 		if (inet_pton(AF_INET, host, &sin.sin_addr) != 1)
 			return -1;
 		fd = socket(AF_INET, SOCK_STREAM, 0);
-		if (fd == -1 || connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
+		if (fd == -1 ||
+		    connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
 			return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -139,20 +148,25 @@ wait_close(int fd)
 static int
 hold(int fd, const char *mode)
 {
-	static const unsigned char begin[16] = {1, BEGIN, 0, 1, 0, 8, 0, 0, 0, 1};
+	static const unsigned char begin[16] = {
+	    1, BEGIN, 0, 1, 0, 8, 0, 0, 0, 1};
 	static const unsigned char values[] = {1, GET_VALUES, 0, 0, 0, 16, 0, 0,
-	    14, 0, 'F', 'C', 'G', 'I', '_', 'M', 'A', 'X', '_', 'C', 'O', 'N', 'N', 'S'};
+	    14, 0, 'F', 'C', 'G', 'I', '_', 'M', 'A', 'X', '_', 'C', 'O', 'N',
+	    'N', 'S'};
 	/* A PARAMS header announcing 100 bytes, and 3 of them. */
-	static const unsigned char params[] = {1, PARAMS, 0, 1, 0, 100, 0, 0, 4, 4, 'R'};
+	static const unsigned char params[] = {
+	    1, PARAMS, 0, 1, 0, 100, 0, 0, 4, 4, 'R'};
 	int ok;
 
 	if (strcmp(mode, "half") == 0)
 		ok = write(fd, begin, 4) == 4;
 	else if (strcmp(mode, "params") == 0)
 		ok = write(fd, begin, 16) == 16 &&
-		    write(fd, params, sizeof(params)) == (ssize_t)sizeof(params);
+		    write(fd, params, sizeof(params)) ==
+		        (ssize_t)sizeof(params);
 	else if (strcmp(mode, "values") == 0)
-		ok = write(fd, values, sizeof(values)) == (ssize_t)sizeof(values);
+		ok = write(fd, values, sizeof(values)) ==
+		    (ssize_t)sizeof(values);
 	else
 		return 2;
 	if (!ok)
@@ -192,15 +206,18 @@ main(int argc, char **argv)
 			role = 1;
 		else if (opt == 'r' && strcmp(optarg, "filter") == 0)
 			role = 3;
-		else if (opt == 'r' && (role = (int)strtol(optarg, &end, 10), *end == '\0') &&
+		else if (opt == 'r' &&
+		    (role = (int)strtol(optarg, &end, 10), *end == '\0') &&
 		    role >= 0 && role <= 65535)
 			;
 		else
 			return 2;
 	}
 	if (optind >= argc || timeout_s <= 0 || (keep && with_body)) {
-		fprintf(stderr, "usage: fcgi_client [-i|-n] [-p] [-t SECONDS] [-r ROLE] "
-		    "ADDR NAME=VALUE...\n       fcgi_client -H MODE [-t SECONDS] ADDR\n");
+		fprintf(stderr,
+		    "usage: fcgi_client [-i|-n] [-p] [-t SECONDS] [-r ROLE] "
+		    "ADDR NAME=VALUE...\n       fcgi_client -H MODE [-t "
+		    "SECONDS] ADDR\n");
 		return 2;
 	}
 	if ((fd = dial(argv[optind], timeout_s)) == -1) {

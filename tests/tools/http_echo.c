@@ -53,8 +53,7 @@ serve(int fd)
 	    len + strlen("echo:\r\n"));
 	if (n < 0 || (size_t)n >= sizeof(resp))
 		return;
-	if (write(fd, resp, (size_t)n) != n ||
-	    write(fd, "echo:\r\n", 7) != 7 ||
+	if (write(fd, resp, (size_t)n) != n || write(fd, "echo:\r\n", 7) != 7 ||
 	    write(fd, head, len) != (ssize_t)len)
 		return;
 }
@@ -67,8 +66,8 @@ main(int argc, char **argv)
 	char *e;
 	long port;
 
-	if (argc != 2 || (port = strtol(argv[1], &e, 10)) <= 0 || port > 65535 ||
-	    *e != '\0') {
+	if (argc != 2 || (port = strtol(argv[1], &e, 10)) <= 0 ||
+	    port > 65535 || *e != '\0') {
 		fprintf(stderr, "usage: http_echo PORT\n");
 		return 2;
 	}
@@ -78,7 +77,8 @@ main(int argc, char **argv)
 	sin.sin_port = htons((unsigned short)port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if ((lfd = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
-	    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
+	        -1 ||
 	    bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
 	    listen(lfd, 64) == -1) {
 		perror("http_echo: listen");

@@ -75,7 +75,8 @@ open_listener(const char *addr)
 		struct stat st;
 
 		if (strlen(path) == 0 || strlen(path) >= sizeof(sun.sun_path)) {
-			fprintf(stderr, "noop_responder: bad unix path %s\n", path);
+			fprintf(
+			    stderr, "noop_responder: bad unix path %s\n", path);
 			return -1;
 		}
 		memcpy(sun.sun_path, path, strlen(path) + 1);
@@ -93,7 +94,8 @@ open_listener(const char *addr)
 		long port;
 
 		if (colon == NULL || (size_t)(colon - addr) >= sizeof(host)) {
-			fprintf(stderr, "noop_responder: bad address %s\n", addr);
+			fprintf(
+			    stderr, "noop_responder: bad address %s\n", addr);
 			return -1;
 		}
 		memcpy(host, addr, (size_t)(colon - addr));
@@ -101,12 +103,14 @@ open_listener(const char *addr)
 		port = strtol(colon + 1, &end, 10);
 		if (*end != '\0' || port < 1 || port > 65535 ||
 		    inet_pton(AF_INET, host, &sin.sin_addr) != 1) {
-			fprintf(stderr, "noop_responder: bad address %s\n", addr);
+			fprintf(
+			    stderr, "noop_responder: bad address %s\n", addr);
 			return -1;
 		}
 		sin.sin_port = htons((uint16_t)port);
 		if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
-		    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+		    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+		        sizeof(one)) == -1 ||
 		    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
 			goto fail;
 	}
@@ -150,7 +154,8 @@ worker(int fd)
 			    strerror(-got));
 			return 1;
 		}
-		FCGX_PutS("Status: 200 OK\r\nContent-Type: text/plain\r\n\r\n", r.out);
+		FCGX_PutS("Status: 200 OK\r\nContent-Type: text/plain\r\n\r\n",
+		    r.out);
 		FCGX_Finish_r(&r);
 	}
 	return 0;
@@ -164,7 +169,8 @@ main(int argc, char **argv)
 	int fd, i, n = 4, alive = 0, rc = 0;
 
 	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: noop_responder HOST:PORT|unix:/path [WORKERS]\n");
+		fprintf(stderr,
+		    "usage: noop_responder HOST:PORT|unix:/path [WORKERS]\n");
 		return 2;
 	}
 	if (argc == 3) {
@@ -172,7 +178,8 @@ main(int argc, char **argv)
 		long w = strtol(argv[2], &end, 10);
 
 		if (*end != '\0' || w < 1 || w > MAX_WORKERS) {
-			fprintf(stderr, "noop_responder: WORKERS must be 1..%d\n",
+			fprintf(stderr,
+			    "noop_responder: WORKERS must be 1..%d\n",
 			    MAX_WORKERS);
 			return 2;
 		}
@@ -231,8 +238,10 @@ main(int argc, char **argv)
 				pids[i] = 0;
 		alive--;
 		if (!stopping) {
-			fprintf(stderr, "noop_responder: worker %d ended unexpectedly; "
-			    "stopping\n", (int)p);
+			fprintf(stderr,
+			    "noop_responder: worker %d ended unexpectedly; "
+			    "stopping\n",
+			    (int)p);
 			stopping = 1;
 			rc = 1;
 		}

@@ -204,27 +204,27 @@ normalise_refuses_what_servers_read_differently(void **state)
 	    {"/app/%00", NULL},
 	    {"/app/a%00b/", NULL},
 	    /* ill-formed UTF-8, encoded ... */
-	    {"/app/%c0%af", NULL},           /* overlong '/' */
+	    {"/app/%c0%af", NULL},             /* overlong '/' */
 	    {"/app/%C0%AE%C0%AE/admin", NULL}, /* overlong ".." */
-	    {"/app/%c1%bf", NULL},           /* overlong, C1 lead */
-	    {"/app/%e0%80%af", NULL},        /* overlong, 3 bytes */
-	    {"/app/%e0%9f%bf", NULL},        /* overlong, 3 bytes, top */
-	    {"/app/%f0%80%80%af", NULL},     /* overlong, 4 bytes */
-	    {"/app/%f0%8f%bf%bf", NULL},     /* overlong, 4 bytes, top */
-	    {"/app/%ed%a0%80", NULL},        /* surrogate U+D800 */
-	    {"/app/%ed%bf%bf", NULL},        /* surrogate U+DFFF */
+	    {"/app/%c1%bf", NULL},             /* overlong, C1 lead */
+	    {"/app/%e0%80%af", NULL},          /* overlong, 3 bytes */
+	    {"/app/%e0%9f%bf", NULL},          /* overlong, 3 bytes, top */
+	    {"/app/%f0%80%80%af", NULL},       /* overlong, 4 bytes */
+	    {"/app/%f0%8f%bf%bf", NULL},       /* overlong, 4 bytes, top */
+	    {"/app/%ed%a0%80", NULL},          /* surrogate U+D800 */
+	    {"/app/%ed%bf%bf", NULL},          /* surrogate U+DFFF */
 	    {"/app/%ed%a0%bd%ed%b8%80", NULL}, /* CESU-8 pair */
-	    {"/app/%f4%90%80%80", NULL},     /* past U+10FFFF */
+	    {"/app/%f4%90%80%80", NULL},       /* past U+10FFFF */
 	    {"/app/%f5%80%80%80", NULL},
 	    {"/app/%ff", NULL},
 	    {"/app/%fe", NULL},
-	    {"/app/%80", NULL},              /* lone continuation */
+	    {"/app/%80", NULL}, /* lone continuation */
 	    {"/app/%bf/x", NULL},
-	    {"/app/%c3", NULL},              /* truncated */
+	    {"/app/%c3", NULL}, /* truncated */
 	    {"/app/%c3/", NULL},
 	    {"/app/%e2%82", NULL},
 	    {"/app/%f0%9f%98", NULL},
-	    {"/app/%c3%a9%a9", NULL},        /* one continuation too many */
+	    {"/app/%c3%a9%a9", NULL}, /* one continuation too many */
 	    /* ... and raw */
 	    {"/app/\xc0\xaf", NULL},
 	    {"/app/\xed\xa0\x80", NULL},
@@ -368,13 +368,14 @@ resolve_does_not_decode(void **state)
 		long r;
 
 		memset(out, 'X', sizeof(out));
-		r = sgw_path_resolve(c[i].in, strlen(c[i].in), out, sizeof(out));
+		r = sgw_path_resolve(
+		    c[i].in, strlen(c[i].in), out, sizeof(out));
 		if (c[i].want == NULL) {
 			if (r != -1 || out[0] != '\0')
 				fail_msg("\"%s\": want refusal, got %ld \"%s\"",
 				    c[i].in, r, out);
 		} else if (r != (long)strlen(c[i].want) ||
-		           strcmp(out, c[i].want) != 0) {
+		    strcmp(out, c[i].want) != 0) {
 			fail_msg("\"%s\": got %ld \"%s\", want \"%s\"", c[i].in,
 			    r, r >= 0 ? out : "", c[i].want);
 		}
@@ -415,10 +416,14 @@ match_prefix_pattern_covers_directory_and_below(void **state)
 	conf.rules = r;
 	conf.nrules = 1;
 
-	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/admin"), &r[0]);
-	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/admin/"), &r[0]);
-	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/admin/x"), &r[0]);
-	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/admin/x/y/"), &r[0]);
+	assert_ptr_equal(
+	    sgw_access_match(conf.rules, conf.nrules, "/admin"), &r[0]);
+	assert_ptr_equal(
+	    sgw_access_match(conf.rules, conf.nrules, "/admin/"), &r[0]);
+	assert_ptr_equal(
+	    sgw_access_match(conf.rules, conf.nrules, "/admin/x"), &r[0]);
+	assert_ptr_equal(
+	    sgw_access_match(conf.rules, conf.nrules, "/admin/x/y/"), &r[0]);
 	assert_null(sgw_access_match(conf.rules, conf.nrules, "/adminx"));
 	assert_null(sgw_access_match(conf.rules, conf.nrules, "/admi"));
 	assert_null(sgw_access_match(conf.rules, conf.nrules, "/"));
@@ -439,9 +444,12 @@ match_prefix_without_slash_is_a_plain_prefix(void **state)
 	conf.rules = r;
 	conf.nrules = 1;
 
-	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/foo"), &r[0]);
-	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/foobar"), &r[0]);
-	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/foo/x"), &r[0]);
+	assert_ptr_equal(
+	    sgw_access_match(conf.rules, conf.nrules, "/foo"), &r[0]);
+	assert_ptr_equal(
+	    sgw_access_match(conf.rules, conf.nrules, "/foobar"), &r[0]);
+	assert_ptr_equal(
+	    sgw_access_match(conf.rules, conf.nrules, "/foo/x"), &r[0]);
 	assert_null(sgw_access_match(conf.rules, conf.nrules, "/fo"));
 }
 
@@ -458,7 +466,9 @@ match_root_star_matches_everything(void **state)
 	conf.nrules = 1;
 
 	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/"), &r[0]);
-	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/anything/at/all"), &r[0]);
+	assert_ptr_equal(
+	    sgw_access_match(conf.rules, conf.nrules, "/anything/at/all"),
+	    &r[0]);
 }
 
 static void
@@ -473,13 +483,15 @@ match_exact_pattern_matches_only_itself(void **state)
 	conf.rules = r;
 	conf.nrules = 1;
 
-	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/status"), &r[0]);
+	assert_ptr_equal(
+	    sgw_access_match(conf.rules, conf.nrules, "/status"), &r[0]);
 	assert_null(sgw_access_match(conf.rules, conf.nrules, "/status/"));
 	assert_null(sgw_access_match(conf.rules, conf.nrules, "/statusx"));
 	assert_null(sgw_access_match(conf.rules, conf.nrules, "/statu"));
 
 	rule(&r[0], "/dir/", 0, SGW_POLICY_ANONYMOUS);
-	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/dir/"), &r[0]);
+	assert_ptr_equal(
+	    sgw_access_match(conf.rules, conf.nrules, "/dir/"), &r[0]);
 	assert_null(sgw_access_match(conf.rules, conf.nrules, "/dir"));
 	assert_null(sgw_access_match(conf.rules, conf.nrules, "/dir/x"));
 }
@@ -498,15 +510,21 @@ match_first_rule_wins(void **state)
 	conf.rules = r;
 	conf.nrules = 3;
 
-	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/auth/login"), &r[0]);
-	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/admin/users"), &r[1]);
-	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/admin"), &r[1]);
-	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/app/"), &r[2]);
+	assert_ptr_equal(
+	    sgw_access_match(conf.rules, conf.nrules, "/auth/login"), &r[0]);
+	assert_ptr_equal(
+	    sgw_access_match(conf.rules, conf.nrules, "/admin/users"), &r[1]);
+	assert_ptr_equal(
+	    sgw_access_match(conf.rules, conf.nrules, "/admin"), &r[1]);
+	assert_ptr_equal(
+	    sgw_access_match(conf.rules, conf.nrules, "/app/"), &r[2]);
 
 	/* A broad rule first shadows the narrower ones after it. */
 	rule(&r[0], "/", 1, SGW_POLICY_DENY);
-	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/auth/login"), &r[0]);
-	assert_ptr_equal(sgw_access_match(conf.rules, conf.nrules, "/admin/users"), &r[0]);
+	assert_ptr_equal(
+	    sgw_access_match(conf.rules, conf.nrules, "/auth/login"), &r[0]);
+	assert_ptr_equal(
+	    sgw_access_match(conf.rules, conf.nrules, "/admin/users"), &r[0]);
 }
 
 static void
@@ -648,7 +666,8 @@ verdict_for(const struct sgw_conf *conf, const char *uri, int has_session,
 	if (sgw_path_normalise(uri, strlen(uri), path, sizeof(path)) < 0)
 		return sgw_access_decide(NULL, has_session, roles);
 	return sgw_access_decide(
-	    sgw_access_match(conf->rules, conf->nrules, path), has_session, roles);
+	    sgw_access_match(conf->rules, conf->nrules, path), has_session,
+	    roles);
 }
 
 static void
@@ -701,9 +720,14 @@ traversal_cannot_reach_admin_without_role(void **state)
 	 * "/auth/..;/admin/" too. Neither may pass as the rule its first
 	 * segment names: refused for everyone, with or without a session. */
 	static const char *const servlet[] = {
-	    "/app/..;/admin/", "/auth/..;/admin/", "/auth/..;/app/",
-	    "/auth/..%3b/admin/", "/auth;x/../admin/", "/app/%c0%ae%c0%ae/admin",
-	    "/auth/a%25b", "/auth/%c0%af",
+	    "/app/..;/admin/",
+	    "/auth/..;/admin/",
+	    "/auth/..;/app/",
+	    "/auth/..%3b/admin/",
+	    "/auth;x/../admin/",
+	    "/app/%c0%ae%c0%ae/admin",
+	    "/auth/a%25b",
+	    "/auth/%c0%af",
 	};
 	for (size_t i = 0; i < sizeof(servlet) / sizeof(servlet[0]); i++) {
 		if (verdict_for(&conf, servlet[i], 0, NULL) !=
@@ -712,8 +736,8 @@ traversal_cannot_reach_admin_without_role(void **state)
 		        SGW_VERDICT_FORBIDDEN ||
 		    verdict_for(&conf, servlet[i], 1, "admin") !=
 		        SGW_VERDICT_FORBIDDEN)
-			fail_msg("\"%s\" is not forbidden to everyone",
-			    servlet[i]);
+			fail_msg(
+			    "\"%s\" is not forbidden to everyone", servlet[i]);
 	}
 }
 

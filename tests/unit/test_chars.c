@@ -77,10 +77,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(hex_digit_takes_both_cases_and_nothing_else),
-		cmocka_unit_test(host_char_is_letters_digits_dot_and_dash),
-		cmocka_unit_test(lower_touches_ascii_capitals_only),
-		cmocka_unit_test(token_char_is_rfc7230_tchar),
+	    cmocka_unit_test(hex_digit_takes_both_cases_and_nothing_else),
+	    cmocka_unit_test(host_char_is_letters_digits_dot_and_dash),
+	    cmocka_unit_test(lower_touches_ascii_capitals_only),
+	    cmocka_unit_test(token_char_is_rfc7230_tchar),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,7 +44,8 @@ client(const char *remote, const char *xff)
 	struct sgw_conf conf = make_conf();
 
 	memset(out, 'X', sizeof(out));
-	if (sgw_client_addr(conf.trusted_proxies, conf.ntrusted_proxies, remote, xff, out, sizeof(out)) < 0)
+	if (sgw_client_addr(conf.trusted_proxies, conf.ntrusted_proxies, remote,
+	        xff, out, sizeof(out)) < 0)
 		return "(error)";
 	return out;
 }
@@ -171,7 +172,9 @@ ipv6_remote_is_never_trusted(void **state)
 	conf.trusted_proxies = &all;
 	conf.ntrusted_proxies = 1;
 	assert_int_equal(
-	    sgw_client_addr(conf.trusted_proxies, conf.ntrusted_proxies, "::1", "198.51.100.7", out, sizeof(out)), 0);
+	    sgw_client_addr(conf.trusted_proxies, conf.ntrusted_proxies, "::1",
+	        "198.51.100.7", out, sizeof(out)),
+	    0);
 	assert_string_equal(out, "::1");
 }
 
@@ -183,12 +186,13 @@ no_trusted_proxies_trusts_nobody(void **state)
 	(void)state;
 
 	memset(&conf, 0, sizeof(conf));
-	assert_int_equal(sgw_client_addr(conf.trusted_proxies, conf.ntrusted_proxies, "10.0.0.1", "198.51.100.7", out,
-	                     sizeof(out)),
+	assert_int_equal(
+	    sgw_client_addr(conf.trusted_proxies, conf.ntrusted_proxies,
+	        "10.0.0.1", "198.51.100.7", out, sizeof(out)),
 	    0);
 	assert_string_equal(out, "10.0.0.1");
-	assert_int_equal(
-	    sgw_client_addr(NULL, 0, "10.0.0.1", "198.51.100.7", out, sizeof(out)),
+	assert_int_equal(sgw_client_addr(NULL, 0, "10.0.0.1", "198.51.100.7",
+	                     out, sizeof(out)),
 	    0);
 	assert_string_equal(out, "10.0.0.1");
 }
@@ -201,25 +205,41 @@ bad_arguments_and_small_buffers_fail(void **state)
 	(void)state;
 
 	assert_int_equal(
-	    sgw_client_addr(conf.trusted_proxies, conf.ntrusted_proxies, NULL, NULL, out, sizeof(out)), -1);
-	assert_int_equal(
-	    sgw_client_addr(conf.trusted_proxies, conf.ntrusted_proxies, "", NULL, out, sizeof(out)), -1);
-	assert_int_equal(sgw_client_addr(conf.trusted_proxies, conf.ntrusted_proxies, "1.2.3.4", NULL, NULL, 16), -1);
-	assert_int_equal(sgw_client_addr(conf.trusted_proxies, conf.ntrusted_proxies, "1.2.3.4", NULL, out, 0), -1);
+	    sgw_client_addr(conf.trusted_proxies, conf.ntrusted_proxies, NULL,
+	        NULL, out, sizeof(out)),
+	    -1);
+	assert_int_equal(sgw_client_addr(conf.trusted_proxies,
+	                     conf.ntrusted_proxies, "", NULL, out, sizeof(out)),
+	    -1);
+	assert_int_equal(sgw_client_addr(conf.trusted_proxies,
+	                     conf.ntrusted_proxies, "1.2.3.4", NULL, NULL, 16),
+	    -1);
+	assert_int_equal(sgw_client_addr(conf.trusted_proxies,
+	                     conf.ntrusted_proxies, "1.2.3.4", NULL, out, 0),
+	    -1);
 	/* "1.2.3.4" needs 8 bytes. */
-	assert_int_equal(sgw_client_addr(conf.trusted_proxies, conf.ntrusted_proxies, "1.2.3.4", NULL, out, 7), -1);
-	assert_int_equal(sgw_client_addr(conf.trusted_proxies, conf.ntrusted_proxies, "1.2.3.4", NULL, out, 8), 0);
+	assert_int_equal(sgw_client_addr(conf.trusted_proxies,
+	                     conf.ntrusted_proxies, "1.2.3.4", NULL, out, 7),
+	    -1);
+	assert_int_equal(sgw_client_addr(conf.trusted_proxies,
+	                     conf.ntrusted_proxies, "1.2.3.4", NULL, out, 8),
+	    0);
 	assert_string_equal(out, "1.2.3.4");
 	/* The chosen XFF entry must fit too. */
 	assert_int_equal(
-	    sgw_client_addr(conf.trusted_proxies, conf.ntrusted_proxies, "10.0.0.1", "198.51.100.77", out, 13), -1);
+	    sgw_client_addr(conf.trusted_proxies, conf.ntrusted_proxies,
+	        "10.0.0.1", "198.51.100.77", out, 13),
+	    -1);
 	assert_int_equal(
-	    sgw_client_addr(conf.trusted_proxies, conf.ntrusted_proxies, "10.0.0.1", "198.51.100.77", out, 14), 0);
+	    sgw_client_addr(conf.trusted_proxies, conf.ntrusted_proxies,
+	        "10.0.0.1", "198.51.100.77", out, 14),
+	    0);
 	assert_string_equal(out, "198.51.100.77");
 	/* An IPv6 peer that does not fit is an error, not a truncation. */
 	assert_int_equal(
-	    sgw_client_addr(conf.trusted_proxies, conf.ntrusted_proxies, "2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff",
-	        NULL, out, sizeof(out)),
+	    sgw_client_addr(conf.trusted_proxies, conf.ntrusted_proxies,
+	        "2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff", NULL, out,
+	        sizeof(out)),
 	    -1);
 }
 

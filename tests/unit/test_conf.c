@@ -196,7 +196,8 @@ static const char spec_sample[] =
     "\n"
     "[redis]\n"
     "address = 127.0.0.1:6379       # host:port or unix:/path\n"
-    "sentinels =                    # host:port list; when set, `address` is ignored\n"
+    "sentinels =                    # host:port list; when set, `address` is "
+    "ignored\n"
     "sentinel_master = mymaster\n"
     "username =                     # Redis 6+ ACL user\n"
     "password =\n"
@@ -208,7 +209,8 @@ static const char spec_sample[] =
     "[session]\n"
     "idle_timeout = 30m             # sliding: each valid use extends it\n"
     "absolute_timeout = 12h         # from login, never extended\n"
-    "remember_me_timeout = 30d      # absolute lifetime when remember_me is set\n"
+    "remember_me_timeout = 30d      # absolute lifetime when remember_me is "
+    "set\n"
     "max_per_user = 0               # 0 = unlimited; else the oldest is ended\n"
     "bind_client = off              # on: a session is valid only from the\n"
     "                               # client address that logged in\n"
@@ -224,7 +226,8 @@ static const char spec_sample[] =
     "domain =                       # empty = host-only cookie\n"
     "path = /\n"
     "secure = on\n"
-    "same_site = lax                # strict | lax | none (none requires secure)\n"
+    "same_site = lax                # strict | lax | none (none requires "
+    "secure)\n"
     "\n"
     "[login]\n"
     "prefix = /auth                 # where the endpoints of section 5 live\n"
@@ -279,9 +282,9 @@ test_integers_good_and_out_of_range(void **state)
 
 	(void)state;
 	ok_text("[server]\nworkers = 1024\nbacklog = 1\nmax_requests = 5000\n"
-		"[redis]\ndatabase = 1000000\n"
-		"[session]\nmax_per_user = 3\n"
-		"[login]\nmax_failures = 1\nmax_client_failures = 7\n",
+	        "[redis]\ndatabase = 1000000\n"
+	        "[session]\nmax_per_user = 3\n"
+	        "[login]\nmax_failures = 1\nmax_client_failures = 7\n",
 	    &c);
 	assert_int_equal(c.workers, 1024);
 	assert_int_equal(c.backlog, 1);
@@ -316,7 +319,8 @@ test_integers_good_and_out_of_range(void **state)
 	    "x.conf:2: max_failures: expected an integer >= 1, got \"0\"");
 	bad_text("[login]\nmax_client_failures = 0\n",
 	    "x.conf:2: max_client_failures: expected an integer >= 1");
-	bad_text("[server]\nworkers =\n", "x.conf:2: workers: must not be empty");
+	bad_text(
+	    "[server]\nworkers =\n", "x.conf:2: workers: must not be empty");
 }
 
 static void
@@ -343,8 +347,8 @@ test_duration_parse_units(void **state)
 	ms = 7;
 	assert_int_equal(sgw_duration_parse("9223372036854775808ms", &ms), -1);
 	assert_int_equal(sgw_duration_parse("106751991167301d", &ms), -1);
-	assert_int_equal(sgw_duration_parse("99999999999999999999999s", &ms),
-	    -1);
+	assert_int_equal(
+	    sgw_duration_parse("99999999999999999999999s", &ms), -1);
 	assert_int_equal(sgw_duration_parse("30", &ms), -1);
 	assert_int_equal(sgw_duration_parse("", &ms), -1);
 	assert_int_equal(sgw_duration_parse("s", &ms), -1);
@@ -364,9 +368,9 @@ test_duration_keys_good_and_bad(void **state)
 
 	(void)state;
 	ok_text("[redis]\nconnect_timeout = 1s\ncommand_timeout = 500ms\n"
-		"[session]\nidle_timeout = 2s\nabsolute_timeout = 3s\n"
-		"remember_me_timeout = 2s\n"
-		"[login]\nfailure_window = 1h\nlockout = 1d\n",
+	        "[session]\nidle_timeout = 2s\nabsolute_timeout = 3s\n"
+	        "remember_me_timeout = 2s\n"
+	        "[login]\nfailure_window = 1h\nlockout = 1d\n",
 	    &c);
 	assert_int_equal(RC(c)->connect_timeout_ms, 1000);
 	assert_int_equal(RC(c)->command_timeout_ms, 500);
@@ -468,16 +472,15 @@ test_log_level_and_same_site_words(void **state)
 	struct sgw_conf c;
 
 	(void)state;
-	ok_text("[server]\nlog_level = debug\n[cookie]\nsame_site = strict\n",
-	    &c);
+	ok_text(
+	    "[server]\nlog_level = debug\n[cookie]\nsame_site = strict\n", &c);
 	assert_int_equal(c.log_level, SGW_LOG_DEBUG);
 	assert_int_equal(c.same_site, SGW_SAME_SITE_STRICT);
 	sgw_conf_free(&c);
 	ok_text("[server]\nlog_level = error\n", &c);
 	assert_int_equal(c.log_level, SGW_LOG_ERROR);
 	sgw_conf_free(&c);
-	ok_text("[server]\nlog_level = warn\n[cookie]\nsame_site = none\n",
-	    &c);
+	ok_text("[server]\nlog_level = warn\n[cookie]\nsame_site = none\n", &c);
 	assert_int_equal(c.log_level, SGW_LOG_WARN);
 	assert_int_equal(c.same_site, SGW_SAME_SITE_NONE);
 	sgw_conf_free(&c);
@@ -524,9 +527,9 @@ test_redis_address_sentinels_and_metrics(void **state)
 
 	(void)state;
 	ok_text("[redis]\naddress = redis.example.net:6380\n"
-		"sentinels = 10.0.0.1:26379, s2.example.net:26379 "
-		"10.0.0.3:26379\n"
-		"[server]\nmetrics_listen = 127.0.0.1:9100\n",
+	        "sentinels = 10.0.0.1:26379, s2.example.net:26379 "
+	        "10.0.0.3:26379\n"
+	        "[server]\nmetrics_listen = 127.0.0.1:9100\n",
 	    &c);
 	assert_string_equal(RC(c)->addr.host, "redis.example.net");
 	assert_int_equal(RC(c)->addr.port, 6380);
@@ -565,9 +568,10 @@ test_address_lists_are_normalised(void **state)
 	struct sgw_conf c;
 
 	(void)state;
-	ok_text("[server]\nallowed_clients = 127.0.0.1,  10.0.0.2 ,10.0.0.3\n"
-		"[access]\ntrusted_proxies = 10.0.0.0/8, 192.0.2.7\n"
-		"[login]\nredirect_hosts = App.Example.COM, other.example.org\n",
+	ok_text(
+	    "[server]\nallowed_clients = 127.0.0.1,  10.0.0.2 ,10.0.0.3\n"
+	    "[access]\ntrusted_proxies = 10.0.0.0/8, 192.0.2.7\n"
+	    "[login]\nredirect_hosts = App.Example.COM, other.example.org\n",
 	    &c);
 	assert_string_equal(c.allowed_clients, "127.0.0.1,10.0.0.2,10.0.0.3");
 	assert_int_equal(c.ntrusted_proxies, 2);
@@ -602,14 +606,15 @@ test_strings_may_be_empty_only_when_the_default_is(void **state)
 
 	(void)state;
 	ok_text("[server]\nuser = www-data\nlog_file = /var/log/sgw.log\n"
-		"[redis]\nusername = sgw\npassword = s3cret#1\n", &c);
+	        "[redis]\nusername = sgw\npassword = s3cret#1\n",
+	    &c);
 	assert_string_equal(c.user, "www-data");
 	assert_string_equal(c.log_file, "/var/log/sgw.log");
 	assert_string_equal(RC(c)->username, "sgw");
 	assert_string_equal(RC(c)->password, "s3cret#1");
 	sgw_conf_free(&c);
-	ok_text("[server]\nuser =\n[redis]\npassword =\n[cookie]\ndomain =\n",
-	    &c);
+	ok_text(
+	    "[server]\nuser =\n[redis]\npassword =\n[cookie]\ndomain =\n", &c);
 	assert_string_equal(c.user, "");
 	assert_string_equal(RC(c)->password, "");
 	assert_string_equal(c.cookie_domain, "");
@@ -629,8 +634,8 @@ test_paths_prefix_and_cookie_name(void **state)
 
 	(void)state;
 	ok_text("[login]\nprefix = /sso/\ndefault_redirect = /app/\n"
-		"[access]\nlogin_url = /sso/login\n"
-		"[cookie]\nname = __Host-sid\npath = /\n",
+	        "[access]\nlogin_url = /sso/login\n"
+	        "[cookie]\nname = __Host-sid\npath = /\n",
 	    &c);
 	assert_string_equal(c.prefix, "/sso");
 	assert_string_equal(c.default_redirect, "/app/");
@@ -644,7 +649,8 @@ test_paths_prefix_and_cookie_name(void **state)
 	bad_text("[login]\nprefix = /\n",
 	    "x.conf:2: prefix: must name a path below \"/\"");
 	bad_text("[login]\nprefix = auth\n",
-	    "x.conf:2: prefix: expected a path starting with '/', got \"auth\"");
+	    "x.conf:2: prefix: expected a path starting with '/', got "
+	    "\"auth\"");
 	bad_text("[login]\nprefix = /my auth\n",
 	    "x.conf:2: prefix: expected a path of printable ASCII without "
 	    "blanks");
@@ -657,7 +663,8 @@ test_paths_prefix_and_cookie_name(void **state)
 	    "x.conf:2: path: expected a path of printable ASCII");
 	bad_text("[cookie]\nname = my session\n",
 	    "x.conf:2: name: expected a cookie name of letters");
-	bad_text("[cookie]\nname = sid=1\n", "x.conf:2: name: expected a cookie");
+	bad_text(
+	    "[cookie]\nname = sid=1\n", "x.conf:2: name: expected a cookie");
 	bad_text("[cookie]\nname =\n", "x.conf:2: name: must not be empty");
 	bad_text("[cookie]\ndomain = exa mple.com\n",
 	    "x.conf:2: domain: expected a domain name");
@@ -672,8 +679,8 @@ test_login_url_default_follows_prefix(void **state)
 	ok_text("[login]\nprefix = /sso\n", &c);
 	assert_string_equal(c.login_url, "/sso/login");
 	sgw_conf_free(&c);
-	ok_text("[login]\nprefix = /sso\n[access]\nlogin_url = /elsewhere\n",
-	    &c);
+	ok_text(
+	    "[login]\nprefix = /sso\n[access]\nlogin_url = /elsewhere\n", &c);
 	assert_string_equal(c.login_url, "/elsewhere");
 	sgw_conf_free(&c);
 }
@@ -694,7 +701,8 @@ test_unknown_section_and_key(void **state)
 	(void)state;
 	bad_text("[server]\nworkers = 2\n[foo]\nbar = 1\n",
 	    "x.conf:3: unknown section [foo]");
-	bad_text("[server]\nfoo = 1\n", "x.conf:2: unknown key \"foo\" in [server]");
+	bad_text(
+	    "[server]\nfoo = 1\n", "x.conf:2: unknown key \"foo\" in [server]");
 	bad_text("[redis]\nworkers = 1\n",
 	    "x.conf:2: unknown key \"workers\" in [redis] (it belongs in "
 	    "[server])");
@@ -714,8 +722,8 @@ test_keys_in_an_unknown_section_are_not_reported_again(void **state)
 	struct sgw_errs e = {0};
 
 	(void)state;
-	assert_int_equal(parse("[sever]\nworkers = 2\nbacklog = 9\n", &c, &e),
-	    -1);
+	assert_int_equal(
+	    parse("[sever]\nworkers = 2\nbacklog = 9\n", &c, &e), -1);
 	assert_int_equal(e.n, 1);
 	assert_string_equal(e.msg[0], "x.conf:1: unknown section [sever]");
 	sgw_errs_clear(&e);
@@ -739,11 +747,11 @@ test_rules_patterns_policies_and_roles(void **state)
 
 	(void)state;
 	ok_text("[access]\n"
-		"rule = /auth/*   anonymous\n"
-		"rule = /health   anonymous\n"
-		"rule = /ops/*    role:admin,ops,on-call\n"
-		"rule = /private* deny\n"
-		"rule = /*\tauthenticated\n",
+	        "rule = /auth/*   anonymous\n"
+	        "rule = /health   anonymous\n"
+	        "rule = /ops/*    role:admin,ops,on-call\n"
+	        "rule = /private* deny\n"
+	        "rule = /*\tauthenticated\n",
 	    &c);
 	assert_int_equal(c.nrules, 5);
 	assert_string_equal(c.rules[0].pattern, "/auth/");
@@ -830,7 +838,7 @@ test_cross_key_checks(void **state)
 	struct sgw_conf c;
 
 	ok_text("[session]\nidle_timeout = 5s\nabsolute_timeout = 5s\n"
-		"remember_me_timeout = 5s\n[cookie]\nsame_site = none\n",
+	        "remember_me_timeout = 5s\n[cookie]\nsame_site = none\n",
 	    &c);
 	sgw_conf_free(&c);
 }
@@ -855,7 +863,7 @@ test_crlf_and_no_final_newline(void **state)
 
 	(void)state;
 	ok_text("[server]\r\nworkers = 7\r\nuser = nobody\r\n[access]\r\n"
-		"rule = /* deny",
+	        "rule = /* deny",
 	    &c);
 	assert_int_equal(c.workers, 7);
 	assert_string_equal(c.user, "nobody");
@@ -877,13 +885,13 @@ test_several_errors_are_collected_in_one_pass(void **state)
 
 	(void)state;
 	assert_int_equal(parse("[server]\n"
-			       "workers = 0\n"
-			       "bogus = 1\n"
-			       "[redis]\n"
-			       "connect_timeout = 5\n"
-			       "[cookie]\n"
-			       "secure = maybe\n",
-			     &c, &e),
+	                       "workers = 0\n"
+	                       "bogus = 1\n"
+	                       "[redis]\n"
+	                       "connect_timeout = 5\n"
+	                       "[cookie]\n"
+	                       "secure = maybe\n",
+	                     &c, &e),
 	    -1);
 	assert_int_equal(e.n, 4);
 	assert_non_null(strstr(e.msg[0], "x.conf:2: workers:"));
@@ -901,10 +909,10 @@ test_trailing_comments(void **state)
 
 	(void)state;
 	ok_text("# leading\n"
-		"[server]   # the server\n"
-		"workers = 8\t# eight\n"
-		"  # indented comment\n"
-		"user = a#b   # '#' without a blank before it is data\n",
+	        "[server]   # the server\n"
+	        "workers = 8\t# eight\n"
+	        "  # indented comment\n"
+	        "user = a#b   # '#' without a blank before it is data\n",
 	    &c);
 	assert_int_equal(c.workers, 8);
 	assert_string_equal(c.user, "a#b");
@@ -919,9 +927,8 @@ test_nul_byte_is_refused(void **state)
 	struct sgw_errs e = {0};
 
 	(void)state;
-	assert_int_equal(sgw_conf_parse("x.conf", text, sizeof(text) - 1, &c,
-			     &e),
-	    -1);
+	assert_int_equal(
+	    sgw_conf_parse("x.conf", text, sizeof(text) - 1, &c, &e), -1);
 	assert_int_equal(e.n, 1);
 	assert_string_equal(e.msg[0], "x.conf:2: NUL byte");
 	sgw_errs_clear(&e);
@@ -1028,8 +1035,8 @@ test_addr_str_formats_both_kinds(void **state)
 
 	(void)state;
 	assert_int_equal(sgw_addr_parse("127.0.0.1:9000", 0, &a, NULL), 0);
-	assert_string_equal(sgw_addr_str(&a, buf, sizeof(buf)),
-	    "127.0.0.1:9000");
+	assert_string_equal(
+	    sgw_addr_str(&a, buf, sizeof(buf)), "127.0.0.1:9000");
 	assert_int_equal(sgw_addr_parse("unix:/run/s", 0, &a, NULL), 0);
 	assert_string_equal(sgw_addr_str(&a, buf, sizeof(buf)), "unix:/run/s");
 	assert_string_equal(sgw_addr_str(&a, small, sizeof(small)), "unix:");
@@ -1044,8 +1051,9 @@ test_load_missing_file(void **state)
 	(void)state;
 	assert_int_equal(sgw_conf_load("/nonexistent/sgw.conf", &c, &e), -1);
 	assert_int_equal(e.n, 1);
-	assert_string_equal(e.msg[0], "/nonexistent/sgw.conf: cannot read: "
-				      "No such file or directory");
+	assert_string_equal(e.msg[0],
+	    "/nonexistent/sgw.conf: cannot read: "
+	    "No such file or directory");
 	assert_null(c.file);
 	assert_null(c.listen);
 	sgw_errs_clear(&e);
@@ -1070,7 +1078,8 @@ test_load_real_file(void **state)
 	struct sgw_errs e = {0};
 
 	(void)state;
-	write_temp(path, "[server]\nworkers = 3\n[session]\nbind_client = on\n");
+	write_temp(
+	    path, "[server]\nworkers = 3\n[session]\nbind_client = on\n");
 	assert_int_equal(sgw_conf_load(path, &c, &e), 0);
 	assert_int_equal(e.n, 0);
 	assert_string_equal(c.file, path);
@@ -1126,8 +1135,8 @@ test_login_template_fifo_is_refused_without_blocking(void **state)
 	snprintf(path, sizeof(path), "%s/page", dir);
 	assert_int_equal(mkfifo(path, 0600), 0);
 	snprintf(text, sizeof(text), "[login]\ntemplate = %s\n", path);
-	snprintf(want, sizeof(want), "x.conf:2: template: %s is not a regular file",
-	    path);
+	snprintf(want, sizeof(want),
+	    "x.conf:2: template: %s is not a regular file", path);
 	alarm(5); /* a blocking open fails the test instead of hanging it */
 	bad_text(text, want);
 	alarm(0);
@@ -1146,8 +1155,8 @@ test_store_sections_and_string_bounds(void **state)
 
 	(void)state;
 	ok_text("[store]\nbackend = postgres\ncleanup_interval = 30s\n"
-		"[lmdb]\npath = /srv/sgw\nmap_size = 1m\nsync = on\n"
-		"[postgres]\nconninfo = host=db dbname=x\ntable_prefix = gw_\n",
+	        "[lmdb]\npath = /srv/sgw\nmap_size = 1m\nsync = on\n"
+	        "[postgres]\nconninfo = host=db dbname=x\ntable_prefix = gw_\n",
 	    &c);
 	assert_string_equal(c.store_backend, "postgres");
 	assert_int_equal(c.cleanup_interval_ms, 30000);
@@ -1161,11 +1170,15 @@ test_store_sections_and_string_bounds(void **state)
 	assert_int_equal(c.bind_user_agent, 0);
 	sgw_conf_free(&c);
 	bad_text("[store]\nbackend = memcached\n",
-	    "x.conf:2: backend: unknown store \"memcached\" (one of lmdb, postgres, redis)");
+	    "x.conf:2: backend: unknown store \"memcached\" (one of lmdb, "
+	    "postgres, redis)");
 	bad_text("[lmdb]\naddress = 127.0.0.1:6379\n",
-	    "x.conf:2: unknown key \"address\" in [lmdb] (it belongs in [redis])");
-	bad_text("[store]\ncleanup_interval = 0s\n", "x.conf:2: cleanup_interval:");
-	bad_text("[session]\nbind_user_agent = maybe\n", "x.conf:2: bind_user_agent:");
+	    "x.conf:2: unknown key \"address\" in [lmdb] (it belongs in "
+	    "[redis])");
+	bad_text(
+	    "[store]\ncleanup_interval = 0s\n", "x.conf:2: cleanup_interval:");
+	bad_text("[session]\nbind_user_agent = maybe\n",
+	    "x.conf:2: bind_user_agent:");
 
 	memset(big, 'k', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
@@ -1186,43 +1199,47 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults_equal_spec_values),
-		cmocka_unit_test(test_empty_file_gives_the_defaults),
-		cmocka_unit_test(test_spec_sample_parses_to_the_defaults),
-		cmocka_unit_test(test_integers_good_and_out_of_range),
-		cmocka_unit_test(test_duration_parse_units),
-		cmocka_unit_test(test_duration_keys_good_and_bad),
-		cmocka_unit_test(test_sizes_good_and_bad),
-		cmocka_unit_test(test_booleans_are_on_or_off_only),
-		cmocka_unit_test(test_listen_mode_is_octal_up_to_0777),
-		cmocka_unit_test(test_log_level_and_same_site_words),
-		cmocka_unit_test(test_listen_is_numeric_ipv4_or_unix),
-		cmocka_unit_test(test_redis_address_sentinels_and_metrics),
-		cmocka_unit_test(test_store_sections_and_string_bounds),
-		cmocka_unit_test(test_address_lists_are_normalised),
-		cmocka_unit_test(test_strings_may_be_empty_only_when_the_default_is),
-		cmocka_unit_test(test_paths_prefix_and_cookie_name),
-		cmocka_unit_test(test_login_url_default_follows_prefix),
-		cmocka_unit_test(test_cookie_prefix_names_need_matching_attributes),
-		cmocka_unit_test(test_unknown_section_and_key),
-		cmocka_unit_test(test_keys_in_an_unknown_section_are_not_reported_again),
-		cmocka_unit_test(test_duplicate_key_names_the_first_line),
-		cmocka_unit_test(test_rules_patterns_policies_and_roles),
-		cmocka_unit_test(test_default_rules_follow_a_custom_prefix),
-		cmocka_unit_test(test_cross_key_checks),
-		cmocka_unit_test(test_a_bad_value_does_not_cause_a_second_cross_key_error),
-		cmocka_unit_test(test_crlf_and_no_final_newline),
-		cmocka_unit_test(test_several_errors_are_collected_in_one_pass),
-		cmocka_unit_test(test_trailing_comments),
-		cmocka_unit_test(test_nul_byte_is_refused),
-		cmocka_unit_test(test_long_values_are_bounded),
-		cmocka_unit_test(test_control_bytes_in_messages_are_escaped),
-		cmocka_unit_test(test_addr_parse_cases),
-		cmocka_unit_test(test_addr_str_formats_both_kinds),
-		cmocka_unit_test(test_load_missing_file),
-		cmocka_unit_test(test_load_real_file),
-		cmocka_unit_test(test_login_template_must_be_readable),
-		cmocka_unit_test(test_login_template_fifo_is_refused_without_blocking),
+	    cmocka_unit_test(test_defaults_equal_spec_values),
+	    cmocka_unit_test(test_empty_file_gives_the_defaults),
+	    cmocka_unit_test(test_spec_sample_parses_to_the_defaults),
+	    cmocka_unit_test(test_integers_good_and_out_of_range),
+	    cmocka_unit_test(test_duration_parse_units),
+	    cmocka_unit_test(test_duration_keys_good_and_bad),
+	    cmocka_unit_test(test_sizes_good_and_bad),
+	    cmocka_unit_test(test_booleans_are_on_or_off_only),
+	    cmocka_unit_test(test_listen_mode_is_octal_up_to_0777),
+	    cmocka_unit_test(test_log_level_and_same_site_words),
+	    cmocka_unit_test(test_listen_is_numeric_ipv4_or_unix),
+	    cmocka_unit_test(test_redis_address_sentinels_and_metrics),
+	    cmocka_unit_test(test_store_sections_and_string_bounds),
+	    cmocka_unit_test(test_address_lists_are_normalised),
+	    cmocka_unit_test(
+	        test_strings_may_be_empty_only_when_the_default_is),
+	    cmocka_unit_test(test_paths_prefix_and_cookie_name),
+	    cmocka_unit_test(test_login_url_default_follows_prefix),
+	    cmocka_unit_test(test_cookie_prefix_names_need_matching_attributes),
+	    cmocka_unit_test(test_unknown_section_and_key),
+	    cmocka_unit_test(
+	        test_keys_in_an_unknown_section_are_not_reported_again),
+	    cmocka_unit_test(test_duplicate_key_names_the_first_line),
+	    cmocka_unit_test(test_rules_patterns_policies_and_roles),
+	    cmocka_unit_test(test_default_rules_follow_a_custom_prefix),
+	    cmocka_unit_test(test_cross_key_checks),
+	    cmocka_unit_test(
+	        test_a_bad_value_does_not_cause_a_second_cross_key_error),
+	    cmocka_unit_test(test_crlf_and_no_final_newline),
+	    cmocka_unit_test(test_several_errors_are_collected_in_one_pass),
+	    cmocka_unit_test(test_trailing_comments),
+	    cmocka_unit_test(test_nul_byte_is_refused),
+	    cmocka_unit_test(test_long_values_are_bounded),
+	    cmocka_unit_test(test_control_bytes_in_messages_are_escaped),
+	    cmocka_unit_test(test_addr_parse_cases),
+	    cmocka_unit_test(test_addr_str_formats_both_kinds),
+	    cmocka_unit_test(test_load_missing_file),
+	    cmocka_unit_test(test_load_real_file),
+	    cmocka_unit_test(test_login_template_must_be_readable),
+	    cmocka_unit_test(
+	        test_login_template_fifo_is_refused_without_blocking),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

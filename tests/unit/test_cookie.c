@@ -45,11 +45,11 @@ values(const char *hdr, size_t len, char *out, size_t outsz)
 	assert_true(pos <= len);
 }
 
-#define assert_values(hdr, want)                                       \
-	do {                                                           \
-		char got_[256];                                        \
-		values((hdr), strlen(hdr), got_, sizeof(got_));        \
-		assert_string_equal(got_, (want));                     \
+#define assert_values(hdr, want)                                               \
+	do {                                                                   \
+		char got_[256];                                                \
+		values((hdr), strlen(hdr), got_, sizeof(got_));                \
+		assert_string_equal(got_, (want));                             \
 	} while (0)
 
 static void
@@ -102,8 +102,7 @@ static void
 does_not_match_names_sharing_a_prefix_or_suffix(void **state)
 {
 	(void)state;
-	assert_values("xsgw_session=bad; sgw_session2=bad; sgw_sessio=bad",
-	    "");
+	assert_values("xsgw_session=bad; sgw_session2=bad; sgw_sessio=bad", "");
 	assert_values("SGW_SESSION=bad; sgw_session=ok", "[ok]");
 	assert_values("a=sgw_session=bad", "");
 }
@@ -158,11 +157,12 @@ build_session_cookie_has_no_max_age(void **state)
 	struct sgw_conf c;
 	char out[256];
 	const char *want = "sgw_session=abc.def; Path=/; HttpOnly; Secure; "
-	    "SameSite=Lax";
+	                   "SameSite=Lax";
 
 	(void)state;
 	conf_init(&c);
-	assert_int_equal(sgw_cookie_build(out, sizeof(out), attrs(&c), "abc.def", -1),
+	assert_int_equal(
+	    sgw_cookie_build(out, sizeof(out), attrs(&c), "abc.def", -1),
 	    (int)strlen(want));
 	assert_string_equal(out, want);
 }
@@ -178,8 +178,10 @@ build_remember_me_cookie_with_domain_and_strict(void **state)
 	c.cookie_domain = "example.com";
 	c.cookie_path = "/app";
 	c.same_site = SGW_SAME_SITE_STRICT;
-	assert_true(sgw_cookie_build(out, sizeof(out), attrs(&c), "t", 2592000) > 0);
-	assert_string_equal(out, "sgw_session=t; Path=/app; Domain=example.com; "
+	assert_true(
+	    sgw_cookie_build(out, sizeof(out), attrs(&c), "t", 2592000) > 0);
+	assert_string_equal(out,
+	    "sgw_session=t; Path=/app; Domain=example.com; "
 	    "Max-Age=2592000; HttpOnly; Secure; SameSite=Strict");
 }
 
@@ -194,7 +196,8 @@ build_without_secure_and_same_site_none(void **state)
 	c.cookie_secure = 0;
 	c.same_site = SGW_SAME_SITE_NONE;
 	assert_true(sgw_cookie_build(out, sizeof(out), attrs(&c), "t", -1) > 0);
-	assert_string_equal(out, "sgw_session=t; Path=/; HttpOnly; SameSite=None");
+	assert_string_equal(
+	    out, "sgw_session=t; Path=/; HttpOnly; SameSite=None");
 }
 
 static void
@@ -207,11 +210,15 @@ clearing_keeps_attributes_with_max_age_zero(void **state)
 	conf_init(&c);
 	c.cookie_domain = "example.com";
 	/* max_age_s is ignored when clearing: always Max-Age=0. */
-	assert_true(sgw_cookie_build(out, sizeof(out), attrs(&c), NULL, 3600) > 0);
-	assert_string_equal(out, "sgw_session=; Path=/; Domain=example.com; "
+	assert_true(
+	    sgw_cookie_build(out, sizeof(out), attrs(&c), NULL, 3600) > 0);
+	assert_string_equal(out,
+	    "sgw_session=; Path=/; Domain=example.com; "
 	    "Max-Age=0; HttpOnly; Secure; SameSite=Lax");
-	assert_true(sgw_cookie_build(out, sizeof(out), attrs(&c), NULL, -1) > 0);
-	assert_string_equal(out, "sgw_session=; Path=/; Domain=example.com; "
+	assert_true(
+	    sgw_cookie_build(out, sizeof(out), attrs(&c), NULL, -1) > 0);
+	assert_string_equal(out,
+	    "sgw_session=; Path=/; Domain=example.com; "
 	    "Max-Age=0; HttpOnly; Secure; SameSite=Lax");
 }
 
@@ -227,9 +234,11 @@ build_refuses_small_buffer_without_truncating(void **state)
 	n = sgw_cookie_build(out, sizeof(out), attrs(&c), "abc", -1);
 	assert_true(n > 0);
 	/* Exactly enough (with the NUL) works; one byte less does not. */
-	assert_int_equal(sgw_cookie_build(out, (size_t)n + 1, attrs(&c), "abc", -1), n);
+	assert_int_equal(
+	    sgw_cookie_build(out, (size_t)n + 1, attrs(&c), "abc", -1), n);
 	memset(out, 'x', sizeof(out));
-	assert_int_equal(sgw_cookie_build(out, (size_t)n, attrs(&c), "abc", -1), -1);
+	assert_int_equal(
+	    sgw_cookie_build(out, (size_t)n, attrs(&c), "abc", -1), -1);
 	assert_string_equal(out, "");
 	assert_int_equal(sgw_cookie_build(out, 0, attrs(&c), "abc", -1), -1);
 }
@@ -242,37 +251,41 @@ build_refuses_values_that_would_inject_attributes(void **state)
 
 	(void)state;
 	conf_init(&c);
-	assert_int_equal(sgw_cookie_build(out, sizeof(out), attrs(&c), "a; Domain=x", -1),
+	assert_int_equal(
+	    sgw_cookie_build(out, sizeof(out), attrs(&c), "a; Domain=x", -1),
 	    -1);
-	assert_int_equal(sgw_cookie_build(out, sizeof(out), attrs(&c), "a;Domain=x", -1),
+	assert_int_equal(
+	    sgw_cookie_build(out, sizeof(out), attrs(&c), "a;Domain=x", -1),
 	    -1);
-	assert_int_equal(sgw_cookie_build(out, sizeof(out), attrs(&c), "a\r\nX: y", -1),
-	    -1);
+	assert_int_equal(
+	    sgw_cookie_build(out, sizeof(out), attrs(&c), "a\r\nX: y", -1), -1);
 	c.cookie_path = "/;Secure";
-	assert_int_equal(sgw_cookie_build(out, sizeof(out), attrs(&c), "a", -1), -1);
+	assert_int_equal(
+	    sgw_cookie_build(out, sizeof(out), attrs(&c), "a", -1), -1);
 	conf_init(&c);
 	c.cookie_name = "bad name";
-	assert_int_equal(sgw_cookie_build(out, sizeof(out), attrs(&c), "a", -1), -1);
+	assert_int_equal(
+	    sgw_cookie_build(out, sizeof(out), attrs(&c), "a", -1), -1);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(finds_value_among_several_cookies),
-		cmocka_unit_test(tolerates_missing_and_extra_spaces),
-		cmocka_unit_test(skips_empty_pairs_and_pairs_without_equals),
-		cmocka_unit_test(strips_double_quotes),
-		cmocka_unit_test(returns_every_value_of_a_repeated_name_in_order),
-		cmocka_unit_test(does_not_match_names_sharing_a_prefix_or_suffix),
-		cmocka_unit_test(reads_no_further_than_len),
-		cmocka_unit_test(start_position_past_end_finds_nothing),
-		cmocka_unit_test(build_session_cookie_has_no_max_age),
-		cmocka_unit_test(build_remember_me_cookie_with_domain_and_strict),
-		cmocka_unit_test(build_without_secure_and_same_site_none),
-		cmocka_unit_test(clearing_keeps_attributes_with_max_age_zero),
-		cmocka_unit_test(build_refuses_small_buffer_without_truncating),
-		cmocka_unit_test(build_refuses_values_that_would_inject_attributes),
+	    cmocka_unit_test(finds_value_among_several_cookies),
+	    cmocka_unit_test(tolerates_missing_and_extra_spaces),
+	    cmocka_unit_test(skips_empty_pairs_and_pairs_without_equals),
+	    cmocka_unit_test(strips_double_quotes),
+	    cmocka_unit_test(returns_every_value_of_a_repeated_name_in_order),
+	    cmocka_unit_test(does_not_match_names_sharing_a_prefix_or_suffix),
+	    cmocka_unit_test(reads_no_further_than_len),
+	    cmocka_unit_test(start_position_past_end_finds_nothing),
+	    cmocka_unit_test(build_session_cookie_has_no_max_age),
+	    cmocka_unit_test(build_remember_me_cookie_with_domain_and_strict),
+	    cmocka_unit_test(build_without_secure_and_same_site_none),
+	    cmocka_unit_test(clearing_keeps_attributes_with_max_age_zero),
+	    cmocka_unit_test(build_refuses_small_buffer_without_truncating),
+	    cmocka_unit_test(build_refuses_values_that_would_inject_attributes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

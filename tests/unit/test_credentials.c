@@ -20,8 +20,8 @@
 
 /* Parses a copy of body without its NUL (ASan sees reads past len). */
 static enum sgw_credentials_rc
-parse_n(const char *ct, const char *body, size_t len,
-    struct sgw_credentials *c, const char **why)
+parse_n(const char *ct, const char *body, size_t len, struct sgw_credentials *c,
+    const char **why)
 {
 	char *copy = malloc(len > 0 ? len : 1);
 	enum sgw_credentials_rc st;
@@ -42,17 +42,16 @@ parse(const char *ct, const char *body, struct sgw_credentials *c,
 }
 
 /* A failure leaves nothing to free and says why. */
-#define assert_refused(ct, body, status, reason)                       \
-	do {                                                           \
-		struct sgw_credentials c_;                             \
-		const char *why_;                                      \
-		assert_int_equal(parse((ct), (body), &c_, &why_),      \
-		    (status));                                         \
-		assert_non_null(why_);                                 \
-		assert_string_equal(why_, (reason));                   \
-		assert_null(c_.username);                              \
-		assert_null(c_.password);                              \
-		assert_null(c_.return_to);                             \
+#define assert_refused(ct, body, status, reason)                               \
+	do {                                                                   \
+		struct sgw_credentials c_;                                     \
+		const char *why_;                                              \
+		assert_int_equal(parse((ct), (body), &c_, &why_), (status));   \
+		assert_non_null(why_);                                         \
+		assert_string_equal(why_, (reason));                           \
+		assert_null(c_.username);                                      \
+		assert_null(c_.password);                                      \
+		assert_null(c_.return_to);                                     \
 	} while (0)
 
 static void
@@ -60,18 +59,19 @@ body_kind_ignores_case_and_parameters(void **state)
 {
 	(void)state;
 	assert_int_equal(sgw_body_kind(FORM), SGW_BODY_FORM);
-	assert_int_equal(sgw_body_kind("Application/X-WWW-Form-Urlencoded ;x=y"),
+	assert_int_equal(
+	    sgw_body_kind("Application/X-WWW-Form-Urlencoded ;x=y"),
 	    SGW_BODY_FORM);
 	assert_int_equal(sgw_body_kind(JSON), SGW_BODY_JSON);
-	assert_int_equal(sgw_body_kind("application/json; charset=utf-8"),
-	    SGW_BODY_JSON);
+	assert_int_equal(
+	    sgw_body_kind("application/json; charset=utf-8"), SGW_BODY_JSON);
 	assert_int_equal(sgw_body_kind(" APPLICATION/JSON"), SGW_BODY_JSON);
 	assert_int_equal(sgw_body_kind("application/jsonx"), SGW_BODY_OTHER);
-	assert_int_equal(sgw_body_kind("application/json-patch+json"),
-	    SGW_BODY_OTHER);
+	assert_int_equal(
+	    sgw_body_kind("application/json-patch+json"), SGW_BODY_OTHER);
 	assert_int_equal(sgw_body_kind("text/plain"), SGW_BODY_OTHER);
-	assert_int_equal(sgw_body_kind("multipart/form-data; boundary=x"),
-	    SGW_BODY_OTHER);
+	assert_int_equal(
+	    sgw_body_kind("multipart/form-data; boundary=x"), SGW_BODY_OTHER);
 	assert_int_equal(sgw_body_kind(""), SGW_BODY_OTHER);
 	assert_int_equal(sgw_body_kind(NULL), SGW_BODY_OTHER);
 }
@@ -80,12 +80,12 @@ static void
 missing_or_other_content_type_is_a_media_type_error(void **state)
 {
 	(void)state;
-	assert_refused(NULL, "username=a&password=b", SGW_CREDENTIALS_MEDIA_TYPE,
-	    "missing content type");
-	assert_refused("text/plain", "username=a&password=b", SGW_CREDENTIALS_MEDIA_TYPE,
-	    "unsupported content type");
-	assert_refused("multipart/form-data; boundary=x", "", SGW_CREDENTIALS_MEDIA_TYPE,
-	    "unsupported content type");
+	assert_refused(NULL, "username=a&password=b",
+	    SGW_CREDENTIALS_MEDIA_TYPE, "missing content type");
+	assert_refused("text/plain", "username=a&password=b",
+	    SGW_CREDENTIALS_MEDIA_TYPE, "unsupported content type");
+	assert_refused("multipart/form-data; boundary=x", "",
+	    SGW_CREDENTIALS_MEDIA_TYPE, "unsupported content type");
 }
 
 static void
@@ -94,8 +94,9 @@ called_wrongly_is_internal(void **state)
 	const char *why = NULL;
 
 	(void)state;
-	assert_int_equal(sgw_credentials_parse(FORM, "username=a&password=b",
-	    21, NULL, &why), SGW_CREDENTIALS_INTERNAL);
+	assert_int_equal(sgw_credentials_parse(
+	                     FORM, "username=a&password=b", 21, NULL, &why),
+	    SGW_CREDENTIALS_INTERNAL);
 	assert_string_equal(why, "internal error");
 }
 
@@ -106,8 +107,11 @@ form_happy_path(void **state)
 	const char *why;
 
 	(void)state;
-	assert_int_equal(parse(FORM, "username=alice&password=p%40ss+word"
-	    "&remember_me=on&return_to=%2Fapp%2F%3Fx%3D1", &c, &why), 0);
+	assert_int_equal(parse(FORM,
+	                     "username=alice&password=p%40ss+word"
+	                     "&remember_me=on&return_to=%2Fapp%2F%3Fx%3D1",
+	                     &c, &why),
+	    0);
 	assert_string_equal(c.username, "alice");
 	assert_string_equal(c.password, "p@ss word");
 	assert_string_equal(c.return_to, "/app/?x=1");
@@ -125,18 +129,19 @@ form_remember_me_only_when_on(void **state)
 	const char *why;
 
 	(void)state;
-	assert_int_equal(parse(FORM "; charset=utf-8",
-	    "username=a&password=b", &c, &why), 0);
+	assert_int_equal(
+	    parse(FORM "; charset=utf-8", "username=a&password=b", &c, &why),
+	    0);
 	assert_int_equal(c.remember_me, 0);
 	assert_null(c.return_to);
 	sgw_credentials_clear(&c);
-	assert_int_equal(parse(FORM, "username=a&password=b&remember_me=off",
-	    &c, &why), 0);
+	assert_int_equal(
+	    parse(FORM, "username=a&password=b&remember_me=off", &c, &why), 0);
 	assert_int_equal(c.remember_me, 0);
 	sgw_credentials_clear(&c);
 	/* An empty hidden return_to field means none. */
-	assert_int_equal(parse(FORM, "username=a&password=b&return_to=",
-	    &c, &why), 0);
+	assert_int_equal(
+	    parse(FORM, "username=a&password=b&return_to=", &c, &why), 0);
 	assert_null(c.return_to);
 	sgw_credentials_clear(&c);
 }
@@ -148,10 +153,12 @@ json_happy_path_with_charset(void **state)
 	const char *why;
 
 	(void)state;
-	assert_int_equal(parse("application/json; charset=utf-8",
-	    "{\"username\":\"bob\",\"password\":\"p\\u00e9\\\"x\","
-	    "\"remember_me\":true,\"return_to\":\"/a\",\"extra\":[1,{}]}",
-	    &c, &why), 0);
+	assert_int_equal(
+	    parse("application/json; charset=utf-8",
+	        "{\"username\":\"bob\",\"password\":\"p\\u00e9\\\"x\","
+	        "\"remember_me\":true,\"return_to\":\"/a\",\"extra\":[1,{}]}",
+	        &c, &why),
+	    0);
 	assert_string_equal(c.username, "bob");
 	assert_string_equal(c.password, "p\xc3\xa9\"x");
 	assert_string_equal(c.return_to, "/a");
@@ -159,8 +166,11 @@ json_happy_path_with_charset(void **state)
 	assert_int_equal(c.is_json, 1);
 	sgw_credentials_clear(&c);
 
-	assert_int_equal(parse(JSON, " {\"password\":\"p\",\"username\":\"u\","
-	    "\"remember_me\":false} \n", &c, &why), 0);
+	assert_int_equal(parse(JSON,
+	                     " {\"password\":\"p\",\"username\":\"u\","
+	                     "\"remember_me\":false} \n",
+	                     &c, &why),
+	    0);
 	assert_int_equal(c.remember_me, 0);
 	assert_null(c.return_to);
 	sgw_credentials_clear(&c);
@@ -173,15 +183,15 @@ json_malformed_is_malformed_and_still_marked_json(void **state)
 	const char *why;
 
 	(void)state;
-	assert_refused(JSON, "{\"username\":\"a\",\"password\":\"b\"", SGW_CREDENTIALS_MALFORMED,
-	    "malformed JSON");
-	assert_refused(JSON, "{\"username\":\"a\",\"password\":\"b\"} x", SGW_CREDENTIALS_MALFORMED,
-	    "malformed JSON");
+	assert_refused(JSON, "{\"username\":\"a\",\"password\":\"b\"",
+	    SGW_CREDENTIALS_MALFORMED, "malformed JSON");
+	assert_refused(JSON, "{\"username\":\"a\",\"password\":\"b\"} x",
+	    SGW_CREDENTIALS_MALFORMED, "malformed JSON");
 	assert_refused(JSON, "", SGW_CREDENTIALS_MALFORMED, "malformed JSON");
-	assert_refused(JSON, "{\"username\":\"a\",\"password\":\"\xff\"}", SGW_CREDENTIALS_MALFORMED,
-	    "malformed JSON");
-	assert_int_equal(parse(JSON, "nope", &c, &why),
-	    SGW_CREDENTIALS_MALFORMED);
+	assert_refused(JSON, "{\"username\":\"a\",\"password\":\"\xff\"}",
+	    SGW_CREDENTIALS_MALFORMED, "malformed JSON");
+	assert_int_equal(
+	    parse(JSON, "nope", &c, &why), SGW_CREDENTIALS_MALFORMED);
 	assert_int_equal(c.is_json, 1);
 }
 
@@ -189,39 +199,49 @@ static void
 json_top_level_must_be_object(void **state)
 {
 	(void)state;
-	assert_refused(JSON, "[{\"username\":\"a\",\"password\":\"b\"}]", SGW_CREDENTIALS_MALFORMED,
-	    "body is not a JSON object");
-	assert_refused(JSON, "\"username\"", SGW_CREDENTIALS_MALFORMED, "malformed JSON");
+	assert_refused(JSON, "[{\"username\":\"a\",\"password\":\"b\"}]",
+	    SGW_CREDENTIALS_MALFORMED, "body is not a JSON object");
+	assert_refused(
+	    JSON, "\"username\"", SGW_CREDENTIALS_MALFORMED, "malformed JSON");
 }
 
 static void
 json_wrong_types_are_malformed(void **state)
 {
 	(void)state;
-	assert_refused(JSON, "{\"username\":1,\"password\":\"b\"}", SGW_CREDENTIALS_MALFORMED,
-	    "username must be a string");
-	assert_refused(JSON, "{\"username\":\"a\",\"password\":[\"b\"]}", SGW_CREDENTIALS_MALFORMED,
-	    "password must be a string");
-	assert_refused(JSON, "{\"username\":\"a\",\"password\":null}", SGW_CREDENTIALS_MALFORMED,
-	    "password must be a string");
-	assert_refused(JSON, "{\"username\":\"a\",\"password\":\"b\","
-	    "\"remember_me\":\"on\"}", SGW_CREDENTIALS_MALFORMED, "remember_me must be a boolean");
-	assert_refused(JSON, "{\"username\":\"a\",\"password\":\"b\","
-	    "\"return_to\":{}}", SGW_CREDENTIALS_MALFORMED, "return_to must be a string");
+	assert_refused(JSON, "{\"username\":1,\"password\":\"b\"}",
+	    SGW_CREDENTIALS_MALFORMED, "username must be a string");
+	assert_refused(JSON, "{\"username\":\"a\",\"password\":[\"b\"]}",
+	    SGW_CREDENTIALS_MALFORMED, "password must be a string");
+	assert_refused(JSON, "{\"username\":\"a\",\"password\":null}",
+	    SGW_CREDENTIALS_MALFORMED, "password must be a string");
+	assert_refused(JSON,
+	    "{\"username\":\"a\",\"password\":\"b\","
+	    "\"remember_me\":\"on\"}",
+	    SGW_CREDENTIALS_MALFORMED, "remember_me must be a boolean");
+	assert_refused(JSON,
+	    "{\"username\":\"a\",\"password\":\"b\","
+	    "\"return_to\":{}}",
+	    SGW_CREDENTIALS_MALFORMED, "return_to must be a string");
 }
 
 static void
 missing_or_empty_fields_are_missing(void **state)
 {
 	(void)state;
-	assert_refused(JSON, "{\"password\":\"b\"}", SGW_CREDENTIALS_MISSING, "missing username");
-	assert_refused(JSON, "{\"username\":\"\",\"password\":\"b\"}", SGW_CREDENTIALS_MISSING,
+	assert_refused(JSON, "{\"password\":\"b\"}", SGW_CREDENTIALS_MISSING,
 	    "missing username");
-	assert_refused(JSON, "{\"username\":\"a\"}", SGW_CREDENTIALS_MISSING, "missing password");
+	assert_refused(JSON, "{\"username\":\"\",\"password\":\"b\"}",
+	    SGW_CREDENTIALS_MISSING, "missing username");
+	assert_refused(JSON, "{\"username\":\"a\"}", SGW_CREDENTIALS_MISSING,
+	    "missing password");
 	assert_refused(JSON, "{}", SGW_CREDENTIALS_MISSING, "missing username");
-	assert_refused(FORM, "password=b", SGW_CREDENTIALS_MISSING, "missing username");
-	assert_refused(FORM, "username=a&password=", SGW_CREDENTIALS_MISSING, "missing password");
-	assert_refused(FORM, "username=a&password", SGW_CREDENTIALS_MISSING, "missing password");
+	assert_refused(
+	    FORM, "password=b", SGW_CREDENTIALS_MISSING, "missing username");
+	assert_refused(FORM, "username=a&password=", SGW_CREDENTIALS_MISSING,
+	    "missing password");
+	assert_refused(FORM, "username=a&password", SGW_CREDENTIALS_MISSING,
+	    "missing password");
 	assert_refused(FORM, "", SGW_CREDENTIALS_MISSING, "missing username");
 }
 
@@ -236,8 +256,8 @@ nul_anywhere_is_malformed(void **state)
 	(void)state;
 	assert_refused(JSON, "{\"username\":\"a\",\"password\":\"b\\u0000c\"}",
 	    SGW_CREDENTIALS_MALFORMED, "malformed JSON");
-	assert_refused(FORM, "username=a&password=b%00c", SGW_CREDENTIALS_MALFORMED,
-	    "malformed form body");
+	assert_refused(FORM, "username=a&password=b%00c",
+	    SGW_CREDENTIALS_MALFORMED, "malformed form body");
 	assert_int_equal(parse_n(FORM, raw, sizeof(raw) - 1, &c, &why),
 	    SGW_CREDENTIALS_MALFORMED);
 	assert_string_equal(why, "NUL byte in body");
@@ -251,18 +271,20 @@ static void
 bad_percent_escape_is_malformed(void **state)
 {
 	(void)state;
-	assert_refused(FORM, "username=a&password=b%2", SGW_CREDENTIALS_MALFORMED,
-	    "malformed form body");
-	assert_refused(FORM, "username=a&password=b&junk=%G1", SGW_CREDENTIALS_MALFORMED,
-	    "malformed form body");
+	assert_refused(FORM, "username=a&password=b%2",
+	    SGW_CREDENTIALS_MALFORMED, "malformed form body");
+	assert_refused(FORM, "username=a&password=b&junk=%G1",
+	    SGW_CREDENTIALS_MALFORMED, "malformed form body");
 }
 
 static void
 duplicate_json_keys_are_malformed(void **state)
 {
 	(void)state;
-	assert_refused(JSON, "{\"username\":\"a\",\"password\":\"b\","
-	    "\"password\":\"c\"}", SGW_CREDENTIALS_MALFORMED, "malformed JSON");
+	assert_refused(JSON,
+	    "{\"username\":\"a\",\"password\":\"b\","
+	    "\"password\":\"c\"}",
+	    SGW_CREDENTIALS_MALFORMED, "malformed JSON");
 }
 
 /* A body with field `name` set to n copies of 'x'. */
@@ -277,7 +299,8 @@ body_with(int json, const char *name, size_t n)
 	memset(v, 'x', n);
 	v[n] = '\0';
 	if (json)
-		snprintf(b, sz, "{\"username\":\"%s\",\"password\":\"%s\","
+		snprintf(b, sz,
+		    "{\"username\":\"%s\",\"password\":\"%s\","
 		    "\"return_to\":\"%s\"}",
 		    strcmp(name, "username") == 0 ? v : "u",
 		    strcmp(name, "password") == 0 ? v : "p",
@@ -299,9 +322,9 @@ fields_at_cap_pass_and_over_cap_are_too_large(void **state)
 		size_t cap;
 		const char *why;
 	} f[] = {
-		{ "username", 256, "username too long" },
-		{ "password", 1024, "password too long" },
-		{ "return_to", 2048, "return_to too long" },
+	    {"username", 256, "username too long"},
+	    {"password", 1024, "password too long"},
+	    {"return_to", 2048, "return_to too long"},
 	};
 
 	(void)state;
@@ -311,8 +334,8 @@ fields_at_cap_pass_and_over_cap_are_too_large(void **state)
 			const char *why;
 			char *b = body_with(json, f[i].name, f[i].cap);
 
-			assert_int_equal(parse(json ? JSON : FORM, b, &c, &why),
-			    0);
+			assert_int_equal(
+			    parse(json ? JSON : FORM, b, &c, &why), 0);
 			sgw_credentials_clear(&c);
 			free(b);
 			b = body_with(json, f[i].name, f[i].cap + 1);
@@ -332,8 +355,9 @@ jansson_frees_are_routed_through_a_wiping_free(void **state)
 	json_free_t f;
 
 	(void)state;
-	assert_int_equal(parse(JSON, "{\"username\":\"a\",\"password\":\"b\"}",
-	    &c, &why), 0);
+	assert_int_equal(
+	    parse(JSON, "{\"username\":\"a\",\"password\":\"b\"}", &c, &why),
+	    0);
 	sgw_credentials_clear(&c);
 	json_get_alloc_funcs(&m, &f);
 	assert_true(f != free);
@@ -343,21 +367,22 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(body_kind_ignores_case_and_parameters),
-		cmocka_unit_test(missing_or_other_content_type_is_a_media_type_error),
-		cmocka_unit_test(called_wrongly_is_internal),
-		cmocka_unit_test(form_happy_path),
-		cmocka_unit_test(form_remember_me_only_when_on),
-		cmocka_unit_test(json_happy_path_with_charset),
-		cmocka_unit_test(json_malformed_is_malformed_and_still_marked_json),
-		cmocka_unit_test(json_top_level_must_be_object),
-		cmocka_unit_test(json_wrong_types_are_malformed),
-		cmocka_unit_test(missing_or_empty_fields_are_missing),
-		cmocka_unit_test(nul_anywhere_is_malformed),
-		cmocka_unit_test(bad_percent_escape_is_malformed),
-		cmocka_unit_test(duplicate_json_keys_are_malformed),
-		cmocka_unit_test(fields_at_cap_pass_and_over_cap_are_too_large),
-		cmocka_unit_test(jansson_frees_are_routed_through_a_wiping_free),
+	    cmocka_unit_test(body_kind_ignores_case_and_parameters),
+	    cmocka_unit_test(
+	        missing_or_other_content_type_is_a_media_type_error),
+	    cmocka_unit_test(called_wrongly_is_internal),
+	    cmocka_unit_test(form_happy_path),
+	    cmocka_unit_test(form_remember_me_only_when_on),
+	    cmocka_unit_test(json_happy_path_with_charset),
+	    cmocka_unit_test(json_malformed_is_malformed_and_still_marked_json),
+	    cmocka_unit_test(json_top_level_must_be_object),
+	    cmocka_unit_test(json_wrong_types_are_malformed),
+	    cmocka_unit_test(missing_or_empty_fields_are_missing),
+	    cmocka_unit_test(nul_anywhere_is_malformed),
+	    cmocka_unit_test(bad_percent_escape_is_malformed),
+	    cmocka_unit_test(duplicate_json_keys_are_malformed),
+	    cmocka_unit_test(fields_at_cap_pass_and_over_cap_are_too_large),
+	    cmocka_unit_test(jansson_frees_are_routed_through_a_wiping_free),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

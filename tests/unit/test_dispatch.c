@@ -33,8 +33,10 @@
 #include "token.h"
 #include "users.h"
 
-#define KEY_LINE "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n"
-#define OTHER_KEY_LINE "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff000102030405060708090a0b0c0d0e0f\n"
+#define KEY_LINE                                                               \
+	"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n"
+#define OTHER_KEY_LINE                                                         \
+	"f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff000102030405060708090a0b0c0d0e0f\n"
 
 #define CLIENT "192.0.2.10"
 #define HOST "example.com"
@@ -42,21 +44,20 @@
 #define FORM_TYPE "application/x-www-form-urlencoded"
 
 /* The rules cover each policy; /other matches none. */
-static const char base_conf[] =
-    "[login]\n"
-    "prefix = /auth\n"
-    "default_redirect = /home\n"
-    "redirect_hosts = other.example\n"
-    "max_failures = 3\n"
-    "lockout = 1m\n"
-    "[access]\n"
-    "trusted_proxies = 10.0.0.0/8\n"
-    "login_url = /auth/login\n"
-    "rule = /auth/* anonymous\n"
-    "rule = /public/* anonymous\n"
-    "rule = /admin/* role:admin\n"
-    "rule = /closed/* deny\n"
-    "rule = /app/* authenticated\n";
+static const char base_conf[] = "[login]\n"
+                                "prefix = /auth\n"
+                                "default_redirect = /home\n"
+                                "redirect_hosts = other.example\n"
+                                "max_failures = 3\n"
+                                "lockout = 1m\n"
+                                "[access]\n"
+                                "trusted_proxies = 10.0.0.0/8\n"
+                                "login_url = /auth/login\n"
+                                "rule = /auth/* anonymous\n"
+                                "rule = /public/* anonymous\n"
+                                "rule = /admin/* role:admin\n"
+                                "rule = /closed/* deny\n"
+                                "rule = /app/* authenticated\n";
 /* ---- the fake store ---- */
 
 /* What the fixture's users file says: a bcrypt hash each (group set-up). */
@@ -122,7 +123,8 @@ group_setup(void **state)
 	g.hash_b = sgw_users_hash_password("bob-pw", 1);
 	if (g.hash_a == NULL || g.hash_b == NULL)
 		goto done;
-	if (sgw_keys_parse("keys", KEY_LINE, strlen(KEY_LINE), &g.keys, &errs) ||
+	if (sgw_keys_parse(
+	        "keys", KEY_LINE, strlen(KEY_LINE), &g.keys, &errs) ||
 	    sgw_keys_parse("other", OTHER_KEY_LINE, strlen(OTHER_KEY_LINE),
 	        &g.other_keys, &errs))
 		goto done;
@@ -155,7 +157,8 @@ fx_new(void **state, const char *extra)
 	if (f == NULL || (f->fake = fake_store_new()) == NULL)
 		return -1;
 	snprintf(text, sizeof(text), "%s%s", base_conf, extra);
-	if (sgw_conf_parse("test.conf", text, strlen(text), &f->conf, &errs) != 0) {
+	if (sgw_conf_parse("test.conf", text, strlen(text), &f->conf, &errs) !=
+	    0) {
 		for (size_t i = 0; i < errs.n; i++)
 			fprintf(stderr, "%s\n", errs.msg[i]);
 		sgw_errs_clear(&errs);
@@ -294,7 +297,8 @@ header(struct fx *f, const char *name)
 	size_t n = strlen(name);
 
 	if (header_count(f, name) > 1)
-		fail_msg("header %s sent %d times", name, header_count(f, name));
+		fail_msg(
+		    "header %s sent %d times", name, header_count(f, name));
 	while (p != NULL && *p != '\0') {
 		const char *end = strstr(p, "\r\n");
 
@@ -304,7 +308,8 @@ header(struct fx *f, const char *name)
 
 			while (*v == ' ')
 				v++;
-			snprintf(f->hbuf, sizeof(f->hbuf), "%.*s", (int)(end - v), v);
+			snprintf(f->hbuf, sizeof(f->hbuf), "%.*s",
+			    (int)(end - v), v);
 			return f->hbuf;
 		}
 		p = end + 2;
@@ -329,8 +334,8 @@ header_has(struct fx *f, const char *name, const char *needle)
 	const char *v = header(f, name);
 
 	if (v == NULL || strstr(v, needle) == NULL)
-		fail_msg("header %s: \"%s\" lacks \"%s\"", name, v ? v : "(none)",
-		    needle);
+		fail_msg("header %s: \"%s\" lacks \"%s\"", name,
+		    v ? v : "(none)", needle);
 }
 
 /* The body as JSON (caller decrefs); fails when it is not. */
@@ -338,12 +343,14 @@ static json_t *
 body_json(const struct fx *f)
 {
 	json_error_t err;
-	json_t *j = json_loadb(f->resp.body.data != NULL ? f->resp.body.data : "",
-	    f->resp.body.len, 0, &err);
+	json_t *j =
+	    json_loadb(f->resp.body.data != NULL ? f->resp.body.data : "",
+	        f->resp.body.len, 0, &err);
 
 	if (j == NULL)
 		fail_msg("body is not JSON (%s): %.*s", err.text,
-		    (int)f->resp.body.len, f->resp.body.data ? f->resp.body.data : "");
+		    (int)f->resp.body.len,
+		    f->resp.body.data ? f->resp.body.data : "");
 	return j;
 }
 
@@ -359,7 +366,8 @@ is_json_error(const struct fx *f)
 static int
 body_has(const struct fx *f, const char *needle)
 {
-	return f->resp.body.data != NULL && strstr(f->resp.body.data, needle) != NULL;
+	return f->resp.body.data != NULL &&
+	    strstr(f->resp.body.data, needle) != NULL;
 }
 
 /* A live session in the fake store and the Cookie header that carries
@@ -380,8 +388,8 @@ session_for(struct fx *f, struct login *l, const char *user, const char *roles,
 	/* A session's roles are its user's in the users file now: a test
 	 * naming others would be testing nothing. */
 	if (u == NULL || strcmp(u->roles, roles) != 0)
-		fail_msg("session_for(%s, %s): the users file says otherwise", user,
-		    roles);
+		fail_msg("session_for(%s, %s): the users file says otherwise",
+		    user, roles);
 	assert_int_equal(sgw_token_new(&g.keys, l->token, l->hash), 0);
 	snprintf(l->cookie, sizeof(l->cookie), "sgw_session=%s", l->token);
 	sgw_token_public_id(l->hash, l->id);
@@ -418,7 +426,8 @@ is_rfc3339(json_t *v)
 	if (s == NULL || strlen(s) != sizeof(shape) - 1)
 		fail_msg("not an RFC 3339 time: %s", s ? s : "(not a string)");
 	for (size_t i = 0; shape[i] != '\0'; i++)
-		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != shape[i])
+		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i])
+		                    : s[i] != shape[i])
 			fail_msg("not an RFC 3339 time: %s", s);
 }
 
@@ -490,7 +499,8 @@ routing_reaches_each_endpoint(void **state)
 	q.cookie = a.cookie;
 	assert_int_equal(run(f, &q), 204);
 	assert_int_equal(f->fake->calls[OP_DATA_DEL], 1);
-	q = request("DELETE", "/auth/sessions/0123456789abcdef0123456789abcdef");
+	q = request(
+	    "DELETE", "/auth/sessions/0123456789abcdef0123456789abcdef");
 	q.cookie = a.cookie;
 	assert_int_equal(run(f, &q), 404);
 	/* The user's own sessions are looked through; none has that id. */
@@ -518,9 +528,18 @@ unknown_paths_are_404(void **state)
 {
 	struct fx *f = *state;
 	static const char *const paths[] = {
-	    "/auth/nope", "/auth", "/auth/", "/auth/sessions/a/b",
-	    "/auth/session/data/", "/auth/session/data/a/b", "/auth/sessions/",
-	    "/authx/login", "/other/login", "/login", "/", "/auth/login/x",
+	    "/auth/nope",
+	    "/auth",
+	    "/auth/",
+	    "/auth/sessions/a/b",
+	    "/auth/session/data/",
+	    "/auth/session/data/a/b",
+	    "/auth/sessions/",
+	    "/authx/login",
+	    "/other/login",
+	    "/login",
+	    "/",
+	    "/auth/login/x",
 	};
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
@@ -547,7 +566,8 @@ wrong_method_is_405_with_allow(void **state)
 	    {"POST", "/auth/session", "GET, HEAD"},
 	    {"DELETE", "/auth/session", "GET, HEAD"},
 	    {"POST", "/auth/sessions", "GET, HEAD"},
-	    {"GET", "/auth/sessions/0123456789abcdef0123456789abcdef", "DELETE"},
+	    {"GET", "/auth/sessions/0123456789abcdef0123456789abcdef",
+	        "DELETE"},
 	    {"POST", "/auth/session/data/k", "GET, HEAD, PUT, DELETE"},
 	    {"POST", "/auth/healthz", "GET, HEAD"},
 	};
@@ -733,7 +753,8 @@ no_session_is_401_or_login_redirect(void **state)
 	q = authorizer("/app/x?a=1&b=2");
 	q.accept = "text/html,application/xhtml+xml,*/*;q=0.8";
 	assert_int_equal(run(f, &q), 302);
-	header_is(f, "Location", "/auth/login?return_to=/app/x%3Fa%3D1%26b%3D2");
+	header_is(
+	    f, "Location", "/auth/login?return_to=/app/x%3Fa%3D1%26b%3D2");
 	assert_null(header(f, "WWW-Authenticate"));
 
 	/* /check never redirects: nginx would turn it into a 500. */
@@ -763,7 +784,12 @@ forbidden_cases_are_403(void **state)
 {
 	struct fx *f = *state;
 	static const char *const bad[] = {
-	    "/app/%zz", "/../app/x", "/app/%00x", "app/x", "/app\\x", "",
+	    "/app/%zz",
+	    "/../app/x",
+	    "/app/%00x",
+	    "app/x",
+	    "/app\\x",
+	    "",
 	};
 	struct sgw_request q;
 	struct login a, b;
@@ -803,7 +829,8 @@ forbidden_cases_are_403(void **state)
 		q = authorizer(bad[i]);
 		q.cookie = a.cookie;
 		if (run(f, &q) != 403)
-			fail_msg("\"%s\": %d, want 403", bad[i], f->resp.status);
+			fail_msg(
+			    "\"%s\": %d, want 403", bad[i], f->resp.status);
 	}
 	q = authorizer(NULL);
 	assert_int_equal(run(f, &q), 403);
@@ -850,7 +877,8 @@ store_failure_is_503_never_200(void **state)
 	q.cookie = a.cookie;
 	assert_int_equal(run(f, &q), 503);
 	q = request("POST", "/auth/login");
-	with_body(&q, JSON_TYPE, "{\"username\":\"alice\",\"password\":\"alice-pw\"}");
+	with_body(&q, JSON_TYPE,
+	    "{\"username\":\"alice\",\"password\":\"alice-pw\"}");
 	assert_int_equal(run(f, &q), 503);
 	assert_null(header(f, "Set-Cookie"));
 
@@ -897,7 +925,8 @@ forged_tokens_cost_no_store_call(void **state)
 
 	/* Among several values the valid one is found, and only it costs a
 	 * call. */
-	snprintf(cookie, sizeof(cookie), "sgw_session=garbage; x=y; %s", a.cookie);
+	snprintf(
+	    cookie, sizeof(cookie), "sgw_session=garbage; x=y; %s", a.cookie);
 	q = authorizer("/app/x");
 	q.cookie = cookie;
 	assert_int_equal(run(f, &q), 200);
@@ -925,7 +954,8 @@ login_success_creates_session_and_cookie(void **state)
 	/* The success cleared the user's counter (counted before the
 	 * password was verified). */
 	assert_int_equal(f->fake->calls[OP_COUNTER_DEL], 1);
-	assert_int_equal(fake_store_counter(f->fake, "f:u:alice", sgw_now_ms()), 0);
+	assert_int_equal(
+	    fake_store_counter(f->fake, "f:u:alice", sgw_now_ms()), 0);
 	assert_string_equal(f->fake->last.user, "alice");
 	assert_string_equal(f->fake->last.client, CLIENT);
 	assert_int_equal(f->fake->last.remember_me, 0);
@@ -952,21 +982,25 @@ login_success_creates_session_and_cookie(void **state)
 	assert_null(strstr(c, "Max-Age"));
 
 	j = body_json(f);
-	assert_string_equal(json_string_value(json_object_get(j, "user")), "alice");
+	assert_string_equal(
+	    json_string_value(json_object_get(j, "user")), "alice");
 	assert_int_equal(json_array_size(json_object_get(j, "roles")), 2);
-	assert_string_equal(json_string_value(json_array_get(
-	    json_object_get(j, "roles"), 0)), "admin");
-	assert_string_equal(json_string_value(json_array_get(
-	    json_object_get(j, "roles"), 1)), "dev");
-	assert_string_equal(json_string_value(json_object_get(j, "session_id")),
-	    last_id(f));
+	assert_string_equal(
+	    json_string_value(json_array_get(json_object_get(j, "roles"), 0)),
+	    "admin");
+	assert_string_equal(
+	    json_string_value(json_array_get(json_object_get(j, "roles"), 1)),
+	    "dev");
+	assert_string_equal(
+	    json_string_value(json_object_get(j, "session_id")), last_id(f));
 	is_rfc3339(json_object_get(j, "expires_at"));
 	json_decref(j);
 
 	/* remember_me: the longer lifetime and a persistent cookie. */
 	q = request("POST", "/auth/login");
 	with_body(&q, JSON_TYPE,
-	    "{\"username\":\"bob\",\"password\":\"bob-pw\",\"remember_me\":true}");
+	    "{\"username\":\"bob\",\"password\":\"bob-pw\",\"remember_me\":"
+	    "true}");
 	assert_int_equal(run(f, &q), 200);
 	assert_int_equal(f->fake->last.remember_me, 1);
 	assert_int_equal(f->fake->last.expires_ms - f->fake->last.created_ms,
@@ -976,7 +1010,8 @@ login_success_creates_session_and_cookie(void **state)
 	/* A form post is sent on: 303 to a safe return_to. */
 	q = request("POST", "/auth/login");
 	with_body(&q, FORM_TYPE,
-	    "username=alice&password=alice-pw&remember_me=on&return_to=%2Fapp%2Fpage%3Fx%3D1");
+	    "username=alice&password=alice-pw&remember_me=on&return_to=%2Fapp%"
+	    "2Fpage%3Fx%3D1");
 	assert_int_equal(run(f, &q), 303);
 	header_is(f, "Location", "/app/page?x=1");
 	assert_int_equal(f->fake->last.remember_me, 1);
@@ -997,7 +1032,8 @@ login_ends_presented_session(void **state)
 	snprintf(cookie, sizeof(cookie), "%s; %s", old.cookie, other.cookie);
 	q = request("POST", "/auth/login");
 	q.cookie = cookie;
-	with_body(&q, JSON_TYPE, "{\"username\":\"alice\",\"password\":\"alice-pw\"}");
+	with_body(&q, JSON_TYPE,
+	    "{\"username\":\"alice\",\"password\":\"alice-pw\"}");
 	assert_int_equal(run(f, &q), 200);
 	/* Every session the request carried is ended, whoever's it was. */
 	assert_false(alive(f, &old));
@@ -1018,7 +1054,8 @@ login_failure_does_not_tell_why(void **state)
 
 	/* JSON */
 	q = request("POST", "/auth/login");
-	with_body(&q, JSON_TYPE, "{\"username\":\"nobody\",\"password\":\"x\"}");
+	with_body(
+	    &q, JSON_TYPE, "{\"username\":\"nobody\",\"password\":\"x\"}");
 	assert_int_equal(run(f, &q), 401);
 	is_json_error(f);
 	unknown = strdup(f->resp.body.data);
@@ -1046,9 +1083,12 @@ login_failure_does_not_tell_why(void **state)
 	/* Four failures counted: each attempt for its user name and the
 	 * client address, none of them at a limit. */
 	assert_int_equal(f->fake->calls[OP_COUNTER_ADD], 8);
-	assert_int_equal(fake_store_counter(f->fake, "f:u:nobody", sgw_now_ms()), 2);
-	assert_int_equal(fake_store_counter(f->fake, "f:u:alice", sgw_now_ms()), 2);
-	assert_int_equal(fake_store_counter(f->fake, "f:c:" CLIENT, sgw_now_ms()), 4);
+	assert_int_equal(
+	    fake_store_counter(f->fake, "f:u:nobody", sgw_now_ms()), 2);
+	assert_int_equal(
+	    fake_store_counter(f->fake, "f:u:alice", sgw_now_ms()), 2);
+	assert_int_equal(
+	    fake_store_counter(f->fake, "f:c:" CLIENT, sgw_now_ms()), 4);
 	assert_int_equal(f->fake->calls[OP_COUNTER_SET], 0);
 	assert_int_equal(f->fake->calls[OP_PUT], 0);
 }
@@ -1089,7 +1129,8 @@ login_refuses_bad_bodies(void **state)
 	with_body(&q, FORM_TYPE, body);
 	assert_int_equal(run(f, &q), 400);
 	q = request("POST", "/auth/login");
-	with_body(&q, JSON_TYPE, "{\"username\":\"alice\",\"password\":\"alice-pw\"}");
+	with_body(&q, JSON_TYPE,
+	    "{\"username\":\"alice\",\"password\":\"alice-pw\"}");
 	q.body_too_large = 1;
 	assert_int_equal(run(f, &q), 413);
 	assert_int_equal(total_calls(f->fake), 0);
@@ -1102,7 +1143,8 @@ login_refuses_cross_site_posts(void **state)
 	struct sgw_request q;
 
 	q = request("POST", "/auth/login");
-	with_body(&q, JSON_TYPE, "{\"username\":\"alice\",\"password\":\"alice-pw\"}");
+	with_body(&q, JSON_TYPE,
+	    "{\"username\":\"alice\",\"password\":\"alice-pw\"}");
 	q.origin = "https://evil.example";
 	assert_int_equal(run(f, &q), 403);
 	q.origin = "null";
@@ -1128,7 +1170,8 @@ login_refuses_cross_site_posts(void **state)
 		static const char *const m[][2] = {
 		    {"POST", "/auth/logout"},
 		    {"POST", "/auth/logout-all"},
-		    {"DELETE", "/auth/sessions/0123456789abcdef0123456789abcdef"},
+		    {"DELETE",
+		        "/auth/sessions/0123456789abcdef0123456789abcdef"},
 		    {"PUT", "/auth/session/data/k"},
 		    {"DELETE", "/auth/session/data/k"},
 		};
@@ -1141,8 +1184,8 @@ login_refuses_cross_site_posts(void **state)
 			q.cookie = a.cookie;
 			q.origin = "https://evil.example";
 			if (run(f, &q) != 403)
-				fail_msg("%s %s: %d, want 403", m[i][0], m[i][1],
-				    f->resp.status);
+				fail_msg("%s %s: %d, want 403", m[i][0],
+				    m[i][1], f->resp.status);
 		}
 		assert_int_equal(total_calls(f->fake), 0);
 		assert_true(alive(f, &a));
@@ -1157,11 +1200,13 @@ login_lockout_is_429(void **state)
 	const char *ra;
 
 	q = request("POST", "/auth/login");
-	with_body(&q, JSON_TYPE, "{\"username\":\"alice\",\"password\":\"nope\"}");
+	with_body(
+	    &q, JSON_TYPE, "{\"username\":\"alice\",\"password\":\"nope\"}");
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(run(f, &q), 401);
 	/* Locked: even the right password gets 429, and no session. */
-	with_body(&q, JSON_TYPE, "{\"username\":\"alice\",\"password\":\"alice-pw\"}");
+	with_body(&q, JSON_TYPE,
+	    "{\"username\":\"alice\",\"password\":\"alice-pw\"}");
 	assert_int_equal(run(f, &q), 429);
 	is_json_error(f);
 	ra = header(f, "Retry-After");
@@ -1176,7 +1221,8 @@ login_lockout_is_429(void **state)
 	assert_non_null(header(f, "Retry-After"));
 
 	/* Another user is not locked. */
-	with_body(&q, JSON_TYPE, "{\"username\":\"bob\",\"password\":\"bob-pw\"}");
+	with_body(
+	    &q, JSON_TYPE, "{\"username\":\"bob\",\"password\":\"bob-pw\"}");
 	assert_int_equal(run(f, &q), 200);
 }
 
@@ -1222,7 +1268,8 @@ static void
 login_page_carries_return_to(void **state)
 {
 	struct fx *f = *state;
-	struct sgw_request q = request("GET", "/auth/login?return_to=%2Fapp%2F%3Cx%3E");
+	struct sgw_request q =
+	    request("GET", "/auth/login?return_to=%2Fapp%2F%3Cx%3E");
 
 	q.query = "return_to=%2Fapp%2F%3Cx%3E";
 	assert_int_equal(run(f, &q), 200);
@@ -1330,14 +1377,16 @@ session_shows_identity_and_times(void **state)
 	if (idle_end > e->expires_ms)
 		idle_end = e->expires_ms;
 	j = body_json(f);
-	assert_string_equal(json_string_value(json_object_get(j, "user")), "alice");
+	assert_string_equal(
+	    json_string_value(json_object_get(j, "user")), "alice");
 	roles = json_object_get(j, "roles");
 	assert_true(json_is_array(roles));
 	assert_int_equal(json_array_size(roles), 2);
-	assert_string_equal(json_string_value(json_array_get(roles, 0)), "admin");
+	assert_string_equal(
+	    json_string_value(json_array_get(roles, 0)), "admin");
 	assert_string_equal(json_string_value(json_array_get(roles, 1)), "dev");
-	assert_string_equal(json_string_value(json_object_get(j, "session_id")),
-	    a.id);
+	assert_string_equal(
+	    json_string_value(json_object_get(j, "session_id")), a.id);
 	is_rfc3339(json_object_get(j, "created_at"));
 	is_rfc3339(json_object_get(j, "expires_at"));
 	is_rfc3339(json_object_get(j, "idle_expires_at"));
@@ -1345,8 +1394,9 @@ session_shows_identity_and_times(void **state)
 	    sgw_rfc3339(e->created_ms, t));
 	assert_string_equal(json_string_value(json_object_get(j, "expires_at")),
 	    sgw_rfc3339(e->expires_ms, t));
-	assert_string_equal(json_string_value(json_object_get(j,
-	    "idle_expires_at")), sgw_rfc3339(idle_end, t));
+	assert_string_equal(
+	    json_string_value(json_object_get(j, "idle_expires_at")),
+	    sgw_rfc3339(idle_end, t));
 	assert_true(json_is_false(json_object_get(j, "remember_me")));
 	assert_int_equal(json_object_size(j), 7);
 	json_decref(j);
@@ -1374,15 +1424,18 @@ sessions_lists_and_marks_current(void **state)
 		json_t *s = json_array_get(v, i);
 		const struct login *want = i == 0 ? &a1 : &a2;
 
-		assert_string_equal(json_string_value(json_object_get(s,
-		    "session_id")), want->id);
+		assert_string_equal(
+		    json_string_value(json_object_get(s, "session_id")),
+		    want->id);
 		is_rfc3339(json_object_get(s, "created_at"));
 		is_rfc3339(json_object_get(s, "last_seen_at"));
 		is_rfc3339(json_object_get(s, "expires_at"));
-		assert_string_equal(json_string_value(json_object_get(s, "client")),
+		assert_string_equal(
+		    json_string_value(json_object_get(s, "client")),
 		    i == 0 ? CLIENT : "198.51.100.1");
 		assert_true(json_is_boolean(json_object_get(s, "current")));
-		assert_int_equal(json_is_true(json_object_get(s, "current")), i == 1);
+		assert_int_equal(
+		    json_is_true(json_object_get(s, "current")), i == 1);
 	}
 	json_decref(j);
 }
@@ -1405,7 +1458,8 @@ delete_session_by_id(void **state)
 	q.cookie = a1.cookie;
 	assert_int_equal(run(f, &q), 404);
 	assert_true(alive(f, &b));
-	q = request("DELETE", "/auth/sessions/0123456789abcdef0123456789abcdef");
+	q = request(
+	    "DELETE", "/auth/sessions/0123456789abcdef0123456789abcdef");
 	q.cookie = a1.cookie;
 	assert_int_equal(run(f, &q), 404);
 	/* Not an id at all: no store call for it. */
@@ -1571,7 +1625,8 @@ bound_session_from_elsewhere_is_none(void **state)
 	q = request("POST", "/auth/login");
 	q.remote_addr = "10.1.2.3";
 	q.forwarded = "198.51.100.7";
-	with_body(&q, JSON_TYPE, "{\"username\":\"bob\",\"password\":\"bob-pw\"}");
+	with_body(
+	    &q, JSON_TYPE, "{\"username\":\"bob\",\"password\":\"bob-pw\"}");
 	assert_int_equal(run(f, &q), 200);
 	assert_string_equal(f->fake->last.client, "198.51.100.7");
 }
@@ -1737,8 +1792,8 @@ changed_roles_apply_at_next_check(void **state)
 
 	/* alice is demoted, bob promoted: the sessions they hold now carry
 	 * the file's roles, not those they logged in with. */
-	snprintf(text, sizeof(text), "alice:%s:dev\nbob:%s:user,admin\n", g.hash_a,
-	    g.hash_b);
+	snprintf(text, sizeof(text), "alice:%s:dev\nbob:%s:user,admin\n",
+	    g.hash_a, g.hash_b);
 	set_users(f, text);
 	q.cookie = a.cookie;
 	assert_int_equal(run(f, &q), 403);
@@ -1809,8 +1864,8 @@ many_cookies_cost_one_lookup(void **state)
 	/* Forged values cost nothing and do not count as the first; the
 	 * live one first answers for the request, still one get. */
 	snprintf(header_buf, sizeof(header_buf),
-	    "sgw_session=garbage; sgw_session=%.*sAA; %s; %s", SGW_TOKEN_LEN - 2,
-	    a.token, a.cookie, dead);
+	    "sgw_session=garbage; sgw_session=%.*sAA; %s; %s",
+	    SGW_TOKEN_LEN - 2, a.token, a.cookie, dead);
 	reset_calls(f);
 	q = authorizer("/app/x");
 	q.cookie = header_buf;
@@ -1836,7 +1891,8 @@ logout_ends_every_presented_session(void **state)
 	 * behind it. */
 	session_for(f, &victim, "alice", "admin,dev", CLIENT);
 	session_for(f, &tossed, "bob", "user", "198.51.100.1");
-	snprintf(cookie, sizeof(cookie), "%s; %s", tossed.cookie, victim.cookie);
+	snprintf(
+	    cookie, sizeof(cookie), "%s; %s", tossed.cookie, victim.cookie);
 	reset_calls(f);
 	q = request("POST", "/auth/logout");
 	q.cookie = cookie;
@@ -1866,8 +1922,8 @@ login_as(struct fx *f, struct login *l, const char *user, const char *pw,
 	const char *c;
 	size_t n;
 
-	snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"%s\"}",
-	    user, pw);
+	snprintf(body, sizeof(body),
+	    "{\"username\":\"%s\",\"password\":\"%s\"}", user, pw);
 	with_body(&q, JSON_TYPE, body);
 	q.user_agent = agent;
 	if (run(f, &q) != 200)
@@ -2043,8 +2099,11 @@ expired_sessions_are_ended_and_counted(void **state)
 	assert_int_equal(run(f, &q), 200);
 	j = body_json(f);
 	assert_int_equal(json_array_size(json_object_get(j, "sessions")), 1);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(
-	    json_object_get(j, "sessions"), 0), "session_id")), a.id);
+	assert_string_equal(
+	    json_string_value(json_object_get(
+	        json_array_get(json_object_get(j, "sessions"), 0),
+	        "session_id")),
+	    a.id);
 	json_decref(j);
 	assert_false(alive(f, &c));
 	assert_true(alive(f, &a));
@@ -2104,7 +2163,8 @@ full_store_refuses_logins_and_serves_sessions(void **state)
 	session_for(f, &a, "alice", "admin,dev", CLIENT);
 	f->fake->capacity = 1;
 	q = request("POST", "/auth/login");
-	with_body(&q, JSON_TYPE, "{\"username\":\"bob\",\"password\":\"bob-pw\"}");
+	with_body(
+	    &q, JSON_TYPE, "{\"username\":\"bob\",\"password\":\"bob-pw\"}");
 	assert_int_equal(run(f, &q), 503);
 	assert_null(header(f, "Set-Cookie"));
 	q = authorizer("/app/x");
@@ -2114,7 +2174,8 @@ full_store_refuses_logins_and_serves_sessions(void **state)
 
 /* Fails op alone for one request; the answer must be 503. */
 static void
-fails_closed(struct fx *f, struct sgw_request *q, enum fake_op op, const char *what)
+fails_closed(
+    struct fx *f, struct sgw_request *q, enum fake_op op, const char *what)
 {
 	f->fake->fail_ops = 1u << op;
 	reset_calls(f);
@@ -2122,8 +2183,8 @@ fails_closed(struct fx *f, struct sgw_request *q, enum fake_op op, const char *w
 		fail_msg("%s with op %d failing: %d, want 503", what, (int)op,
 		    f->resp.status);
 	if (f->fake->calls[op] == 0)
-		fail_msg("%s: op %d was not called: the case tests nothing", what,
-		    (int)op);
+		fail_msg("%s: op %d was not called: the case tests nothing",
+		    what, (int)op);
 	assert_null(header(f, "Set-Cookie"));
 	f->fake->fail_ops = 0;
 }
@@ -2133,7 +2194,11 @@ every_store_failure_on_the_way_is_503(void **state)
 {
 	struct fx *f = *state;
 	static const enum fake_op login_ops[] = {
-	    OP_COUNTER_GET, OP_COUNTER_ADD, OP_COUNTER_DEL, OP_DEL, OP_PUT,
+	    OP_COUNTER_GET,
+	    OP_COUNTER_ADD,
+	    OP_COUNTER_DEL,
+	    OP_DEL,
+	    OP_PUT,
 	    OP_USER_SESSIONS,
 	};
 	struct sgw_request q;
@@ -2170,7 +2235,8 @@ every_store_failure_on_the_way_is_503(void **state)
 	}
 	/* A failed login at the limit sets the lockout. */
 	q = request("POST", "/auth/login");
-	with_body(&q, JSON_TYPE, "{\"username\":\"bob\",\"password\":\"nope\"}");
+	with_body(
+	    &q, JSON_TYPE, "{\"username\":\"bob\",\"password\":\"nope\"}");
 	assert_int_equal(run(f, &q), 401);
 	assert_int_equal(run(f, &q), 401);
 	fails_closed(f, &q, OP_COUNTER_SET, "failed login at the limit");
@@ -2185,7 +2251,8 @@ every_store_failure_on_the_way_is_503(void **state)
 	q = request("GET", "/auth/sessions");
 	q.cookie = a.cookie;
 	fails_closed(f, &q, OP_USER_SESSIONS, "sessions");
-	q = request("DELETE", "/auth/sessions/0123456789abcdef0123456789abcdef");
+	q = request(
+	    "DELETE", "/auth/sessions/0123456789abcdef0123456789abcdef");
 	q.cookie = a.cookie;
 	fails_closed(f, &q, OP_USER_SESSIONS, "delete a session");
 	q = request("GET", "/auth/session/data/k");
@@ -2212,8 +2279,8 @@ healthz_follows_store_ping(void **state)
 	struct sgw_request q = request("GET", "/auth/healthz");
 
 	assert_int_equal(run(f, &q), 200);
-	assert_true(f->resp.body.len >= 2 &&
-	    strncmp(f->resp.body.data, "ok", 2) == 0);
+	assert_true(
+	    f->resp.body.len >= 2 && strncmp(f->resp.body.data, "ok", 2) == 0);
 	f->fake->ping_down = 1;
 	assert_int_equal(run(f, &q), 503);
 	assert_false(body_has(f, "ok"));
@@ -2241,14 +2308,14 @@ endpoint_is_decoded_once(void **state)
 	struct fx *f = *state;
 	struct sgw_request q;
 	static const char *const doc[] = {
-	    "/auth/chec%6b",      /* /auth/chec%256b */
-	    "/auth/%63heck",      /* /auth/%2563heck */
+	    "/auth/chec%6b", /* /auth/chec%256b */
+	    "/auth/%63heck", /* /auth/%2563heck */
 	    "/auth/%63%68%65%63%6b",
 	    "/auth/%2e/check",    /* /auth/%252e/check */
 	    "/auth/x/..%2fcheck", /* /auth/x/..%252fcheck */
 	    "/auth/x%2f..%2fcheck",
 	    "/auth/%68ealthz",
-	    "/auth/check?",       /* a '?' in $uri came from %3F */
+	    "/auth/check?", /* a '?' in $uri came from %3F */
 	    "/auth/check%3f",
 	};
 
@@ -2260,7 +2327,8 @@ endpoint_is_decoded_once(void **state)
 		if (run(f, &q) != 404)
 			fail_msg("DOCUMENT_URI %s: %d, want 404", doc[i],
 			    f->resp.status);
-		assert_string_equal(sgw_endpoint_name(f->resp.endpoint), "unknown");
+		assert_string_equal(
+		    sgw_endpoint_name(f->resp.endpoint), "unknown");
 		assert_null(header(f, "X-Auth-User"));
 		/* The same through SCRIPT_NAME + PATH_INFO (Apache). */
 		q.document_uri = NULL;
@@ -2411,8 +2479,9 @@ main(void)
 	    T(sessions_lists_and_marks_current),
 	    T(delete_session_by_id),
 	    T(data_endpoints),
-	    cmocka_unit_test_setup_teardown(bound_session_from_elsewhere_is_none,
-	        fx_setup_bound, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        bound_session_from_elsewhere_is_none, fx_setup_bound,
+	        fx_teardown),
 	    T(unbound_session_works_from_anywhere),
 	    T(healthz_follows_store_ping),
 	    T(removed_user_is_refused_and_ended),
@@ -2423,18 +2492,18 @@ main(void)
 	    cmocka_unit_test_setup_teardown(agent_bound_session_needs_its_agent,
 	        fx_setup_agent, fx_teardown),
 	    T(unbound_agent_is_not_checked),
-	    cmocka_unit_test_setup_teardown(max_per_user_evicts_the_oldest,
-	        fx_setup_max2, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        max_per_user_evicts_the_oldest, fx_setup_max2, fx_teardown),
 	    T(unlimited_sessions_per_user),
 	    T(expired_sessions_are_ended_and_counted),
 	    T(refresh_is_throttled_and_capped),
 	    T(full_store_refuses_logins_and_serves_sessions),
 	    T(every_store_failure_on_the_way_is_503),
-		    /* issue 7: access hardening */
+	    /* issue 7: access hardening */
 	    T(endpoint_is_decoded_once),
 	    T(data_get_is_not_sniffed),
 	    T(log_lines_hold_whole_escaped_names),
-};
+	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

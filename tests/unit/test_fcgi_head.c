@@ -17,10 +17,12 @@
 /* Appends one record of type t, request id 1, with len bytes of content
  * and pad bytes of padding; returns the new length. */
 static size_t
-rec(unsigned char *b, size_t at, int t, const void *content, size_t len, int pad)
+rec(unsigned char *b, size_t at, int t, const void *content, size_t len,
+    int pad)
 {
-	unsigned char h[8] = {1, (unsigned char)t, 0, 1, (unsigned char)(len >> 8),
-	    (unsigned char)len, (unsigned char)pad, 0};
+	unsigned char h[8] = {1, (unsigned char)t, 0, 1,
+	    (unsigned char)(len >> 8), (unsigned char)len, (unsigned char)pad,
+	    0};
 
 	memcpy(b + at, h, 8);
 	if (len > 0)
@@ -32,7 +34,8 @@ rec(unsigned char *b, size_t at, int t, const void *content, size_t len, int pad
 static size_t
 begin(unsigned char *b, size_t at, int role)
 {
-	unsigned char body[8] = {(unsigned char)(role >> 8), (unsigned char)role, 1};
+	unsigned char body[8] = {
+	    (unsigned char)(role >> 8), (unsigned char)role, 1};
 
 	return rec(b, at, 1, body, sizeof(body), 0);
 }
@@ -43,7 +46,8 @@ static size_t
 request(unsigned char *b, int role, size_t *head_end)
 {
 	static const char p1[] = "\x0e\x03REQUEST_METHODGET";
-	static const char p2[] = "\x0c\x0b" "DOCUMENT_URI/auth/check";
+	static const char p2[] = "\x0c\x0b"
+	                         "DOCUMENT_URI/auth/check";
 	size_t n = begin(b, 0, role);
 
 	n = rec(b, n, 4, p1, sizeof(p1) - 1, 5);
@@ -78,7 +82,8 @@ test_whole_head_only_at_the_end_of_params(void **state)
 static void
 test_get_values_is_no_head(void **state)
 {
-	static const char q[] = "\x0e\x00" "FCGI_MAX_CONNS";
+	static const char q[] = "\x0e\x00"
+	                        "FCGI_MAX_CONNS";
 	unsigned char b[512];
 	size_t n = 0, head;
 
@@ -104,7 +109,8 @@ test_refused_roles_are_a_head_at_once(void **state)
 	(void)state;
 	n = begin(b, 0, 3);
 	assert_int_equal(sgw_fcgi_head_complete(b, n), 1);
-	assert_int_equal(sgw_fcgi_head_complete(b, 10), 1); /* the role bytes are enough */
+	assert_int_equal(
+	    sgw_fcgi_head_complete(b, 10), 1); /* the role bytes are enough */
 	assert_int_equal(sgw_fcgi_head_complete(b, 9), 0);
 	n = begin(b, 0, 0x0101);
 	assert_int_equal(sgw_fcgi_head_complete(b, n), 1);
@@ -143,11 +149,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_whole_head_only_at_the_end_of_params),
-		cmocka_unit_test(test_get_values_is_no_head),
-		cmocka_unit_test(test_refused_roles_are_a_head_at_once),
-		cmocka_unit_test(test_not_fastcgi_is_handed_over),
-		cmocka_unit_test(test_lengths_near_the_limit),
+	    cmocka_unit_test(test_whole_head_only_at_the_end_of_params),
+	    cmocka_unit_test(test_get_values_is_no_head),
+	    cmocka_unit_test(test_refused_roles_are_a_head_at_once),
+	    cmocka_unit_test(test_not_fastcgi_is_handed_over),
+	    cmocka_unit_test(test_lengths_near_the_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -183,8 +183,8 @@ secret_refuses_a_file_others_may_access(void **state)
 	spit(d->file, "k\n", 2, 0644);
 	assert_int_equal(sgw_file_read(d->file, 10, SGW_FILE_SECRET, &f), -1);
 	assert_int_equal(f.err, SGW_FILE_NOT_PRIVATE);
-	assert_string_equal(f.errstr,
-	    "must not be accessible by others (chmod 600 or 640)");
+	assert_string_equal(
+	    f.errstr, "must not be accessible by others (chmod 600 or 640)");
 	assert_null(f.buf);
 	/* the group is not "others" */
 	assert_int_equal(chmod(d->file, 0640), 0);
@@ -210,8 +210,8 @@ lines_of(const char *text, size_t len, size_t start, char *out, size_t outsz)
 	while (sgw_line_next(text, len, &pos, &l, &n)) {
 		size_t o = strlen(out);
 
-		snprintf(out + o, outsz - o, "%s%.*s", first ? "" : "|", (int)n,
-		    l);
+		snprintf(
+		    out + o, outsz - o, "%s%.*s", first ? "" : "|", (int)n, l);
 		first = 0;
 	}
 	assert_true(pos >= len);
@@ -259,23 +259,21 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-		    reads_the_whole_file_nul_terminated_with_its_stat,
-		    dir_setup, dir_teardown),
-		cmocka_unit_test_setup_teardown(
-		    max_bytes_fit_and_one_more_is_too_large, dir_setup,
-		    dir_teardown),
-		cmocka_unit_test_setup_teardown(
-		    errors_say_why_without_the_file_name, dir_setup,
-		    dir_teardown),
-		cmocka_unit_test_setup_teardown(fifo_is_refused_without_blocking,
-		    dir_setup, dir_teardown),
-		cmocka_unit_test(pipe_is_read_without_the_regular_flag),
-		cmocka_unit_test_setup_teardown(
-		    secret_refuses_a_file_others_may_access, dir_setup,
-		    dir_teardown),
-		cmocka_unit_test(
-		    lines_split_at_newlines_and_keep_carriage_returns),
+	    cmocka_unit_test_setup_teardown(
+	        reads_the_whole_file_nul_terminated_with_its_stat, dir_setup,
+	        dir_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        max_bytes_fit_and_one_more_is_too_large, dir_setup,
+	        dir_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        errors_say_why_without_the_file_name, dir_setup, dir_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        fifo_is_refused_without_blocking, dir_setup, dir_teardown),
+	    cmocka_unit_test(pipe_is_read_without_the_regular_flag),
+	    cmocka_unit_test_setup_teardown(
+	        secret_refuses_a_file_others_may_access, dir_setup,
+	        dir_teardown),
+	    cmocka_unit_test(lines_split_at_newlines_and_keep_carriage_returns),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,29 +28,28 @@ get(const char *s, const char *name, char **out)
 	return r;
 }
 
-#define assert_field(body, name, want)                                 \
-	do {                                                           \
-		char *v_ = NULL;                                       \
-		assert_int_equal(get((body), (name), &v_), 1);         \
-		assert_non_null(v_);                                   \
-		assert_string_equal(v_, (want));                       \
-		free(v_);                                              \
+#define assert_field(body, name, want)                                         \
+	do {                                                                   \
+		char *v_ = NULL;                                               \
+		assert_int_equal(get((body), (name), &v_), 1);                 \
+		assert_non_null(v_);                                           \
+		assert_string_equal(v_, (want));                               \
+		free(v_);                                                      \
 	} while (0)
 
-#define assert_absent(body, name)                                      \
-	do {                                                           \
-		char *v_ = (char *)1;                                  \
-		assert_int_equal(get((body), (name), &v_), 0);         \
-		assert_null(v_);                                       \
+#define assert_absent(body, name)                                              \
+	do {                                                                   \
+		char *v_ = (char *)1;                                          \
+		assert_int_equal(get((body), (name), &v_), 0);                 \
+		assert_null(v_);                                               \
 	} while (0)
 
-#define assert_malformed(body, name)                                   \
-	do {                                                           \
-		char *v_ = (char *)1;                                  \
-		assert_int_equal(get((body), (name), &v_), -1);        \
-		assert_null(v_);                                       \
-		assert_int_equal(                                      \
-		    sgw_form_validate((body), strlen(body)), -1);     \
+#define assert_malformed(body, name)                                           \
+	do {                                                                   \
+		char *v_ = (char *)1;                                          \
+		assert_int_equal(get((body), (name), &v_), -1);                \
+		assert_null(v_);                                               \
+		assert_int_equal(sgw_form_validate((body), strlen(body)), -1); \
 	} while (0)
 
 static void
@@ -173,8 +172,8 @@ pct_encode_round_trips_through_decode(void **state)
 	(void)state;
 	enc = sgw_pct_encode(in);
 	assert_non_null(enc);
-	assert_int_equal(sgw_pct_decode(enc, strlen(enc), out, 0),
-	    (long)strlen(in));
+	assert_int_equal(
+	    sgw_pct_decode(enc, strlen(enc), out, 0), (long)strlen(in));
 	assert_string_equal(out, in);
 	free(enc);
 }
@@ -187,7 +186,8 @@ html_escape_all_five(void **state)
 	(void)state;
 	s = sgw_html_escape("<a href=\"x\" title='y'>&amp;</a>");
 	assert_non_null(s);
-	assert_string_equal(s, "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;"
+	assert_string_equal(s,
+	    "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;"
 	    "&amp;amp;&lt;/a&gt;");
 	free(s);
 	s = sgw_html_escape("plain");
@@ -200,17 +200,18 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(get_finds_fields_and_decodes),
-		cmocka_unit_test(get_decodes_names_too),
-		cmocka_unit_test(get_first_occurrence_wins),
-		cmocka_unit_test(get_ignores_empty_pairs_and_pair_without_equals_is_empty),
-		cmocka_unit_test(get_refuses_bad_escapes_anywhere),
-		cmocka_unit_test(validate_accepts_well_formed_bodies),
-		cmocka_unit_test(pct_decode_plus_only_when_asked),
-		cmocka_unit_test(pct_decode_rejects_bad_escape_and_nul_and_wipes),
-		cmocka_unit_test(pct_encode_keeps_unreserved_and_slash),
-		cmocka_unit_test(pct_encode_round_trips_through_decode),
-		cmocka_unit_test(html_escape_all_five),
+	    cmocka_unit_test(get_finds_fields_and_decodes),
+	    cmocka_unit_test(get_decodes_names_too),
+	    cmocka_unit_test(get_first_occurrence_wins),
+	    cmocka_unit_test(
+	        get_ignores_empty_pairs_and_pair_without_equals_is_empty),
+	    cmocka_unit_test(get_refuses_bad_escapes_anywhere),
+	    cmocka_unit_test(validate_accepts_well_formed_bodies),
+	    cmocka_unit_test(pct_decode_plus_only_when_asked),
+	    cmocka_unit_test(pct_decode_rejects_bad_escape_and_nul_and_wipes),
+	    cmocka_unit_test(pct_encode_keeps_unreserved_and_slash),
+	    cmocka_unit_test(pct_encode_round_trips_through_decode),
+	    cmocka_unit_test(html_escape_all_five),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -69,7 +69,8 @@ json_body_ends_in_newline(void **state)
 	assert_false(r.body.oom);
 	assert_string_equal(r.body.data, "{\"user\":\"alice\"}\n");
 	assert_int_equal(r.body.len, strlen(r.body.data));
-	assert_string_equal(r.headers.data, "Content-Type: application/json\r\n");
+	assert_string_equal(
+	    r.headers.data, "Content-Type: application/json\r\n");
 	sgw_resp_free(&r);
 }
 
@@ -164,16 +165,17 @@ header_out_of_memory_is_marked(void **state)
 static void
 params_in_one_pass_first_copy_wins(void **state)
 {
-	char *env[] = {
-	    "FCGI_ROLE=RESPONDER", "REQUEST_METHOD=POST", "REQUEST_URI=/a?b=c",
-	    "DOCUMENT_URI=/auth/check", "SCRIPT_NAME=/s", "PATH_INFO=/p",
-	    "QUERY_STRING=b=c", "HTTP_HOST=example.com", "HTTP_COOKIE=sgw=1; x=2",
-	    "CONTENT_TYPE=text/plain", "HTTP_ACCEPT=text/html", "HTTP_ORIGIN=https://o",
+	char *env[] = {"FCGI_ROLE=RESPONDER", "REQUEST_METHOD=POST",
+	    "REQUEST_URI=/a?b=c", "DOCUMENT_URI=/auth/check", "SCRIPT_NAME=/s",
+	    "PATH_INFO=/p", "QUERY_STRING=b=c", "HTTP_HOST=example.com",
+	    "HTTP_COOKIE=sgw=1; x=2", "CONTENT_TYPE=text/plain",
+	    "HTTP_ACCEPT=text/html", "HTTP_ORIGIN=https://o",
 	    "HTTP_X_ORIGINAL_URI=/app/x", "HTTP_X_ORIGINAL_METHOD=PUT",
 	    "REMOTE_ADDR=192.0.2.1", "HTTP_X_FORWARDED_FOR=198.51.100.7",
-	    "HTTP_USER_AGENT=ua/1", "HTTP_COOKIE=second", "REMOTE_ADDR=10.0.0.1",
-	    "HTTP_COOKIES=no", "REMOTE_ADD=no", "HTTP_HOSTX=no", "=empty name",
-	    "NOEQUALS", "CONTENT_LENGTH=5", NULL};
+	    "HTTP_USER_AGENT=ua/1", "HTTP_COOKIE=second",
+	    "REMOTE_ADDR=10.0.0.1", "HTTP_COOKIES=no", "REMOTE_ADD=no",
+	    "HTTP_HOSTX=no", "=empty name", "NOEQUALS", "CONTENT_LENGTH=5",
+	    NULL};
 	struct sgw_request q;
 	(void)state;
 
@@ -224,8 +226,12 @@ static void
 error_body_is_jansson_compact(void **state)
 {
 	static const char *const msgs[] = {
-	    "not logged in", "forbidden", "not found", "",
-	    "a \"quoted\" back\\slash", "tab\there, newline\nthere, \x01 and \x1f",
+	    "not logged in",
+	    "forbidden",
+	    "not found",
+	    "",
+	    "a \"quoted\" back\\slash",
+	    "tab\there, newline\nthere, \x01 and \x1f",
 	    "caf\xc3\xa9 / slash",
 	};
 	(void)state;
@@ -247,11 +253,13 @@ error_body_is_jansson_compact(void **state)
 			json_t *back = json_loads(r.body.data, 0, NULL);
 
 			assert_non_null(back);
-			assert_string_equal(json_string_value(json_object_get(back, "error")),
+			assert_string_equal(
+			    json_string_value(json_object_get(back, "error")),
 			    msgs[i]);
 			json_decref(back);
 		}
-		assert_string_equal(r.headers.data, "Content-Type: application/json\r\n");
+		assert_string_equal(
+		    r.headers.data, "Content-Type: application/json\r\n");
 		sgw_resp_free(&r);
 		free(want);
 		json_decref(o);
@@ -276,8 +284,8 @@ headers_in_place_and_injection_dropped(void **state)
 	sgw_resp_header_str(&r, "X-Bad", "b\nc");
 	sgw_resp_header(&r, "X-Nul", "a%cb", '\0');
 	sgw_resp_header(&r, "X-Big", "%s!", big);
-	snprintf(want, sizeof(want), "Retry-After: 7\r\nX-Auth-User: alice\r\nX-Big: %s!\r\n",
-	    big);
+	snprintf(want, sizeof(want),
+	    "Retry-After: 7\r\nX-Auth-User: alice\r\nX-Big: %s!\r\n", big);
 	assert_false(r.headers.oom);
 	assert_string_equal(r.headers.data, want);
 	assert_int_equal(r.headers.len, strlen(want));
@@ -315,14 +323,17 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup(realloc_is_wrapped, reset),
 	    cmocka_unit_test_setup(json_body_ends_in_newline, reset),
-	    cmocka_unit_test_setup(json_out_of_memory_is_500_not_a_crash, reset),
+	    cmocka_unit_test_setup(
+	        json_out_of_memory_is_500_not_a_crash, reset),
 	    cmocka_unit_test_setup(html_out_of_memory_is_500, reset),
-	    cmocka_unit_test_setup(append_out_of_memory_keeps_what_was_there, reset),
+	    cmocka_unit_test_setup(
+	        append_out_of_memory_keeps_what_was_there, reset),
 	    cmocka_unit_test_setup(header_out_of_memory_is_marked, reset),
 	    cmocka_unit_test_setup(params_in_one_pass_first_copy_wins, reset),
 	    cmocka_unit_test_setup(params_absent_role_and_method, reset),
 	    cmocka_unit_test_setup(error_body_is_jansson_compact, reset),
-	    cmocka_unit_test_setup(headers_in_place_and_injection_dropped, reset),
+	    cmocka_unit_test_setup(
+	        headers_in_place_and_injection_dropped, reset),
 	    cmocka_unit_test_setup(buf_addf_grows_once, reset),
 	};
 

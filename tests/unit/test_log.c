@@ -25,8 +25,8 @@ is_safe(const char *in, const char *want)
 
 	sgw_log_safe(in, out, sizeof(out));
 	if (strcmp(out, want) != 0)
-		fail_msg("\"%s\": got \"%s\", want \"%s\"", in ? in : "(null)", out,
-		    want);
+		fail_msg("\"%s\": got \"%s\", want \"%s\"", in ? in : "(null)",
+		    out, want);
 }
 
 static void
@@ -64,34 +64,56 @@ static void
 unicode_line_breaks_and_c1_are_escaped(void **state)
 {
 	(void)state;
-	is_safe("a\xe2\x80\xa8" "b", "a\\u2028b"); /* LINE SEPARATOR */
-	is_safe("a\xe2\x80\xa9" "b", "a\\u2029b"); /* PARAGRAPH SEPARATOR */
-	is_safe("a\xc2\x85" "b", "a\\u0085b");     /* NEXT LINE */
+	is_safe("a\xe2\x80\xa8"
+	        "b",
+	    "a\\u2028b"); /* LINE SEPARATOR */
+	is_safe("a\xe2\x80\xa9"
+	        "b",
+	    "a\\u2029b"); /* PARAGRAPH SEPARATOR */
+	is_safe("a\xc2\x85"
+	        "b",
+	    "a\\u0085b"); /* NEXT LINE */
 	is_safe("\xc2\x80", "\\u0080");
-	is_safe("\xc2\x9b[31m", "\\u009b[31m");    /* CSI */
+	is_safe("\xc2\x9b[31m", "\\u009b[31m"); /* CSI */
 	is_safe("\xc2\x9f", "\\u009f");
 	/* Spaces that are not ' ', invisible and bidi formatting. */
-	is_safe("a\xc2\xa0" "b", "a\\u00a0b");
-	is_safe("a\xe2\x80\x83" "b", "a\\u2003b");
-	is_safe("a\xe3\x80\x80" "b", "a\\u3000b");
-	is_safe("a\xe2\x80\x8b" "b", "a\\u200bb");
-	is_safe("a\xe2\x80\xae" "nimda", "a\\u202enimda"); /* RLO */
+	is_safe("a\xc2\xa0"
+	        "b",
+	    "a\\u00a0b");
+	is_safe("a\xe2\x80\x83"
+	        "b",
+	    "a\\u2003b");
+	is_safe("a\xe3\x80\x80"
+	        "b",
+	    "a\\u3000b");
+	is_safe("a\xe2\x80\x8b"
+	        "b",
+	    "a\\u200bb");
+	is_safe("a\xe2\x80\xae"
+	        "nimda",
+	    "a\\u202enimda"); /* RLO */
 	is_safe("\xe2\x81\xa6", "\\u2066");
-	is_safe("\xef\xbb\xbf" "x", "\\ufeffx");
+	is_safe("\xef\xbb\xbf"
+	        "x",
+	    "\\ufeffx");
 }
 
 static void
 ill_formed_utf8_is_escaped_byte_by_byte(void **state)
 {
 	(void)state;
-	is_safe("\xc0\xaf", "\\xc0\\xaf");         /* overlong */
+	is_safe("\xc0\xaf", "\\xc0\\xaf");          /* overlong */
 	is_safe("\xe0\x80\x8a", "\\xe0\\x80\\x8a"); /* overlong newline */
 	is_safe("\xed\xa0\x80", "\\xed\\xa0\\x80"); /* surrogate */
 	is_safe("\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80");
 	is_safe("\xff\xfe", "\\xff\\xfe");
-	is_safe("a\x80" "b", "a\\x80b");
+	is_safe("a\x80"
+	        "b",
+	    "a\\x80b");
 	/* A truncated sequence, then good text. */
-	is_safe("\xe2\x80" "ab", "\\xe2\\x80ab");
+	is_safe("\xe2\x80"
+	        "ab",
+	    "\\xe2\\x80ab");
 	is_safe("\xc3", "\\xc3");
 	is_safe("\xc3\xa9\xa9", "\xc3\xa9\\xa9");
 }
@@ -140,7 +162,9 @@ static void
 cuts_fall_between_whole_characters(void **state)
 {
 	static const char *const in[] = {
-	    "ab\ncd\xe2\x80\xa8" "ef\xc3\xa9gh\xff" "ij\xf0\x9f\x98\x80kl\xc2\x85",
+	    "ab\ncd\xe2\x80\xa8"
+	    "ef\xc3\xa9gh\xff"
+	    "ij\xf0\x9f\x98\x80kl\xc2\x85",
 	    "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe6\x97\xa5\xe6\x9c\xac",
 	    "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a",
 	};
@@ -163,7 +187,8 @@ cuts_fall_between_whole_characters(void **state)
 				continue;
 			}
 			if (n < 4 || strcmp(out + n - 4, MARK) != 0)
-				fail_msg("size %zu: \"%s\" has no mark", sz, out);
+				fail_msg(
+				    "size %zu: \"%s\" has no mark", sz, out);
 			p = n - 4;
 			assert_memory_equal(out, full, p);
 			/* The next byte of the whole result starts a piece. */
@@ -171,7 +196,8 @@ cuts_fall_between_whole_characters(void **state)
 			/* The last escape before the cut is complete. */
 			out[p] = '\0';
 			if ((bs = strrchr(out, '\\')) != NULL)
-				assert_true(strlen(bs) >= (bs[1] == 'u' ? 6u : 4u));
+				assert_true(
+				    strlen(bs) >= (bs[1] == 'u' ? 6u : 4u));
 		}
 	}
 }

@@ -19,17 +19,17 @@
 #include "metrics.h"
 
 static const char *const families[][2] = {
-	{"sgw_requests_total", "counter"},
-	{"sgw_authz_total", "counter"},
-	{"sgw_logins_total", "counter"},
-	{"sgw_sessions_created_total", "counter"},
-	{"sgw_sessions_active", "gauge"},
-	{"sgw_sessions_expired_total", "counter"},
-	{"sgw_store_errors_total", "counter"},
-	{"sgw_store_cleanup_last_run_timestamp_seconds", "gauge"},
-	{"sgw_worker_restarts_total", "counter"},
-	{"sgw_workers", "gauge"},
-	{"sgw_request_duration_seconds", "histogram"},
+    {"sgw_requests_total", "counter"},
+    {"sgw_authz_total", "counter"},
+    {"sgw_logins_total", "counter"},
+    {"sgw_sessions_created_total", "counter"},
+    {"sgw_sessions_active", "gauge"},
+    {"sgw_sessions_expired_total", "counter"},
+    {"sgw_store_errors_total", "counter"},
+    {"sgw_store_cleanup_last_run_timestamp_seconds", "gauge"},
+    {"sgw_worker_restarts_total", "counter"},
+    {"sgw_workers", "gauge"},
+    {"sgw_request_duration_seconds", "histogram"},
 };
 
 static char *
@@ -110,7 +110,8 @@ test_every_family_has_help_and_type(void **state)
 		char help[128];
 		const char *h;
 
-		snprintf(line, sizeof(line), "# TYPE %s %s", families[i][0], families[i][1]);
+		snprintf(line, sizeof(line), "# TYPE %s %s", families[i][0],
+		    families[i][1]);
 		expect_line(text, line);
 		/* HELP comes first, with some text. */
 		snprintf(help, sizeof(help), "# HELP %s ", families[i][0]);
@@ -129,8 +130,8 @@ test_every_series_present_when_zero(void **state)
 	    "session", "sessions", "data", "check", "healthz", "authorizer",
 	    "unknown", "other"};
 	static const char *const codes[] = {"200", "204", "302", "303", "400",
-	    "401", "403", "404", "405", "409", "413", "415", "429", "500", "503",
-	    "other"};
+	    "401", "403", "404", "405", "409", "413", "415", "429", "500",
+	    "503", "other"};
 	struct sgw_metrics m = {0};
 	char *text = render(&m);
 	char line[256];
@@ -160,7 +161,8 @@ test_every_series_present_when_zero(void **state)
 	expect_line(text, "sgw_store_cleanup_last_run_timestamp_seconds 0.000");
 	expect_line(text, "sgw_worker_restarts_total 0");
 	expect_line(text, "sgw_workers 0");
-	assert_int_equal(count_prefix(text, "sgw_request_duration_seconds_bucket{"), 13);
+	assert_int_equal(
+	    count_prefix(text, "sgw_request_duration_seconds_bucket{"), 13);
 	expect_line(text, "sgw_request_duration_seconds_bucket{le=\"+Inf\"} 0");
 	expect_line(text, "sgw_request_duration_seconds_sum 0.000000000");
 	expect_line(text, "sgw_request_duration_seconds_count 0");
@@ -182,7 +184,7 @@ test_counters_after_increments(void **state)
 	sgw_metrics_request(SGW_ENDPOINT_AUTHORIZER, 302, 1000);
 	/* Labels outside the fixed sets cannot make new series. */
 	sgw_metrics_request((enum sgw_endpoint)99, 299, 1000);
-	sgw_metrics_request((enum sgw_endpoint)-1, 200, 1000);
+	sgw_metrics_request((enum sgw_endpoint) - 1, 200, 1000);
 	sgw_metrics_authz(SGW_METRICS_AUTHZ_PASS);
 	sgw_metrics_authz(SGW_METRICS_AUTHZ_PASS);
 	sgw_metrics_authz(SGW_METRICS_AUTHZ_UNAUTHENTICATED);
@@ -208,12 +210,18 @@ test_counters_after_increments(void **state)
 	sgw_metrics_request(SGW_ENDPOINT_LOGIN, 200, 1000);
 
 	text = render(&m);
-	expect_line(text, "sgw_requests_total{endpoint=\"login\",code=\"200\"} 2");
-	expect_line(text, "sgw_requests_total{endpoint=\"login\",code=\"401\"} 1");
-	expect_line(text, "sgw_requests_total{endpoint=\"check\",code=\"503\"} 1");
-	expect_line(text, "sgw_requests_total{endpoint=\"authorizer\",code=\"302\"} 1");
-	expect_line(text, "sgw_requests_total{endpoint=\"other\",code=\"other\"} 1");
-	expect_line(text, "sgw_requests_total{endpoint=\"other\",code=\"200\"} 1");
+	expect_line(
+	    text, "sgw_requests_total{endpoint=\"login\",code=\"200\"} 2");
+	expect_line(
+	    text, "sgw_requests_total{endpoint=\"login\",code=\"401\"} 1");
+	expect_line(
+	    text, "sgw_requests_total{endpoint=\"check\",code=\"503\"} 1");
+	expect_line(
+	    text, "sgw_requests_total{endpoint=\"authorizer\",code=\"302\"} 1");
+	expect_line(
+	    text, "sgw_requests_total{endpoint=\"other\",code=\"other\"} 1");
+	expect_line(
+	    text, "sgw_requests_total{endpoint=\"other\",code=\"200\"} 1");
 	assert_int_equal(count_prefix(text, "sgw_requests_total{"), 11 * 16);
 	assert_null(strstr(text, "evil"));
 	expect_line(text, "sgw_authz_total{result=\"pass\"} 2");
@@ -227,7 +235,8 @@ test_counters_after_increments(void **state)
 	expect_line(text, "sgw_store_errors_total{backend=\"lmdb\"} 2");
 	expect_line(text, "sgw_sessions_expired_total 3");
 	expect_line(text, "sgw_sessions_active 12");
-	expect_line(text, "sgw_store_cleanup_last_run_timestamp_seconds 1700000000.123");
+	expect_line(text,
+	    "sgw_store_cleanup_last_run_timestamp_seconds 1700000000.123");
 	expect_line(text, "sgw_worker_restarts_total 1");
 	expect_line(text, "sgw_workers 4");
 	expect_line(text, "sgw_request_duration_seconds_count 7");
@@ -240,21 +249,25 @@ test_histogram_buckets_are_cumulative(void **state)
 	static const char *const le[] = {"0.0005", "0.001", "0.0025", "0.005",
 	    "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf"};
 	/* What each bucket must hold after the requests below. */
-	static const unsigned long long want[] = {2, 3, 3, 4, 4, 4, 4, 4, 4, 4, 5,
-	    6, 7};
+	static const unsigned long long want[] = {
+	    2, 3, 3, 4, 4, 4, 4, 4, 4, 4, 5, 6, 7};
 	struct sgw_metrics m = {0};
 	unsigned long long prev = 0, total = 0, sum = 0;
 	char *text, series[128];
 
 	(void)state;
 	sgw_metrics_attach(&m);
-	sgw_metrics_request(SGW_ENDPOINT_CHECK, 200, 100000);     /* 0.1 ms */
-	sgw_metrics_request(SGW_ENDPOINT_CHECK, 200, 500000);     /* on the bound: le="0.0005" */
-	sgw_metrics_request(SGW_ENDPOINT_CHECK, 200, 500001);     /* just above it */
-	sgw_metrics_request(SGW_ENDPOINT_CHECK, 200, 3000000);    /* 3 ms */
-	sgw_metrics_request(SGW_ENDPOINT_CHECK, 200, 1000000000); /* 1 s, on the bound */
+	sgw_metrics_request(SGW_ENDPOINT_CHECK, 200, 100000); /* 0.1 ms */
+	sgw_metrics_request(
+	    SGW_ENDPOINT_CHECK, 200, 500000); /* on the bound: le="0.0005" */
+	sgw_metrics_request(
+	    SGW_ENDPOINT_CHECK, 200, 500001); /* just above it */
+	sgw_metrics_request(SGW_ENDPOINT_CHECK, 200, 3000000); /* 3 ms */
+	sgw_metrics_request(
+	    SGW_ENDPOINT_CHECK, 200, 1000000000); /* 1 s, on the bound */
 	sgw_metrics_request(SGW_ENDPOINT_CHECK, 200, 2000000000); /* 2 s */
-	sgw_metrics_request(SGW_ENDPOINT_CHECK, 200, 10000000000LL); /* 10 s: +Inf only */
+	sgw_metrics_request(
+	    SGW_ENDPOINT_CHECK, 200, 10000000000LL); /* 10 s: +Inf only */
 	sgw_metrics_attach(NULL);
 	sum = 100000ULL + 500000 + 500001 + 3000000 + 1000000000 + 2000000000 +
 	    10000000000ULL;
@@ -292,7 +305,8 @@ test_negative_duration_counts_as_zero(void **state)
 	sgw_metrics_request(SGW_ENDPOINT_HEALTHZ, 200, -5);
 	sgw_metrics_attach(NULL);
 	text = render(&m);
-	expect_line(text, "sgw_request_duration_seconds_bucket{le=\"0.0005\"} 1");
+	expect_line(
+	    text, "sgw_request_duration_seconds_bucket{le=\"0.0005\"} 1");
 	expect_line(text, "sgw_request_duration_seconds_sum 0.000000000");
 	free(text);
 }
@@ -316,7 +330,8 @@ test_shared_mapping_survives_fork(void **state)
 		assert_true(pid != -1);
 		if (pid == 0) {
 			for (int k = 0; k < 1000; k++)
-				sgw_metrics_request(SGW_ENDPOINT_CHECK, 200, 1000);
+				sgw_metrics_request(
+				    SGW_ENDPOINT_CHECK, 200, 1000);
 			sgw_metrics_login(SGW_METRICS_LOGIN_SUCCESS);
 			_exit(0);
 		}
@@ -327,7 +342,8 @@ test_shared_mapping_survives_fork(void **state)
 	}
 	sgw_metrics_attach(NULL);
 	text = render(m);
-	expect_line(text, "sgw_requests_total{endpoint=\"check\",code=\"200\"} 3000");
+	expect_line(
+	    text, "sgw_requests_total{endpoint=\"check\",code=\"200\"} 3000");
 	expect_line(text, "sgw_logins_total{result=\"success\"} 3");
 	expect_line(text, "sgw_request_duration_seconds_count 3000");
 	free(text);
@@ -339,12 +355,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_every_family_has_help_and_type),
-		cmocka_unit_test(test_every_series_present_when_zero),
-		cmocka_unit_test(test_counters_after_increments),
-		cmocka_unit_test(test_histogram_buckets_are_cumulative),
-		cmocka_unit_test(test_negative_duration_counts_as_zero),
-		cmocka_unit_test(test_shared_mapping_survives_fork),
+	    cmocka_unit_test(test_every_family_has_help_and_type),
+	    cmocka_unit_test(test_every_series_present_when_zero),
+	    cmocka_unit_test(test_counters_after_increments),
+	    cmocka_unit_test(test_histogram_buckets_are_cumulative),
+	    cmocka_unit_test(test_negative_duration_counts_as_zero),
+	    cmocka_unit_test(test_shared_mapping_survives_fork),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -69,7 +69,8 @@ begin(struct fx *f, struct sgw_attempt *a, const char *user, const char *client)
 	memset(a, 0, sizeof(*a));
 	a->user = user;
 	a->client = client;
-	if (sgw_ratelimit_begin(f->st, &f->l, a, f->now, &retry) != SGW_STORE_OK)
+	if (sgw_ratelimit_begin(f->st, &f->l, a, f->now, &retry) !=
+	    SGW_STORE_OK)
 		fail_msg("begin: %s", f->st->errstr);
 	assert_true(retry >= 0);
 	return retry;
@@ -110,7 +111,8 @@ racing_attempts_verify_at_most_max_failures(void **state)
 		retry[i] = begin(f, &a[i], "alice", "192.0.2.1");
 		allowed += retry[i] == 0;
 		if (retry[i] != 0 && retry[i] != LOCKOUT)
-			fail_msg("attempt %d: retry %lld", i, (long long)retry[i]);
+			fail_msg(
+			    "attempt %d: retry %lld", i, (long long)retry[i]);
 	}
 	assert_int_equal(allowed, f->l.max_failures);
 	/* The first ones are the ones let through. */
@@ -123,16 +125,19 @@ racing_attempts_verify_at_most_max_failures(void **state)
 
 		if (retry[i] != 0)
 			continue;
-		assert_int_equal(sgw_ratelimit_failed(f->st, &f->l, &a[i], f->now, &r),
+		assert_int_equal(
+		    sgw_ratelimit_failed(f->st, &f->l, &a[i], f->now, &r),
 		    SGW_STORE_OK);
-		assert_int_equal(r, a[i].nuser >= f->l.max_failures ? LOCKOUT : 0);
+		assert_int_equal(
+		    r, a[i].nuser >= f->l.max_failures ? LOCKOUT : 0);
 	}
 	assert_int_equal(counter(f, "l:u:alice"), 1);
 	{
 		struct sgw_attempt b;
 
 		f->now += 1000;
-		assert_int_equal(begin(f, &b, "alice", "192.0.2.99"), LOCKOUT - 1000);
+		assert_int_equal(
+		    begin(f, &b, "alice", "192.0.2.99"), LOCKOUT - 1000);
 	}
 
 	/* Per client address the same, across user names. */
@@ -157,8 +162,8 @@ racing_success_clears_the_user(void **state)
 		assert_int_equal(begin(f, &a[i], "alice", "192.0.2.1"), 0);
 	assert_int_equal(counter(f, "f:u:alice"), 3);
 	/* One of the three was the right password. */
-	assert_int_equal(sgw_ratelimit_succeeded(f->st, &f->l, &a[1], f->now),
-	    SGW_STORE_OK);
+	assert_int_equal(
+	    sgw_ratelimit_succeeded(f->st, &f->l, &a[1], f->now), SGW_STORE_OK);
 	assert_int_equal(counter(f, "f:u:alice"), 0);
 	/* Another one that was in flight fails afterwards: below the
 	 * limit, nothing locks. */
@@ -182,8 +187,8 @@ success_clears_the_users_counter(void **state)
 	assert_int_equal(counter(f, "f:u:bob"), 2);
 	assert_int_equal(counter(f, "f:c:192.0.2.1"), 2);
 	assert_int_equal(begin(f, &a, "bob", "192.0.2.1"), 0);
-	assert_int_equal(sgw_ratelimit_succeeded(f->st, &f->l, &a, f->now),
-	    SGW_STORE_OK);
+	assert_int_equal(
+	    sgw_ratelimit_succeeded(f->st, &f->l, &a, f->now), SGW_STORE_OK);
 	assert_int_equal(counter(f, "f:u:bob"), 0);
 	/* The client's attempt is forgiven; its earlier failures stay. */
 	assert_int_equal(counter(f, "f:c:192.0.2.1"), 2);
@@ -256,7 +261,8 @@ client_limit_counts_across_user_names(void **state)
 	f->l.max_client_failures = 3;
 	for (int i = 0; i < 3; i++) {
 		snprintf(user, sizeof(user), "u%d", i);
-		assert_int_equal(fail_once(f, user, "10.9.9.9"), i == 2 ? LOCKOUT : 0);
+		assert_int_equal(
+		    fail_once(f, user, "10.9.9.9"), i == 2 ? LOCKOUT : 0);
 	}
 	assert_int_equal(counter(f, "l:c:10.9.9.9"), 1);
 	assert_int_equal(begin(f, &a, "someone", "10.9.9.9"), LOCKOUT);
@@ -289,14 +295,15 @@ forgiving_a_spent_attempt_gives_no_credit(void **state)
 	{
 		int64_t r = 0;
 
-		assert_int_equal(sgw_ratelimit_failed(f->st, &f->l, &c, f->now, &r),
+		assert_int_equal(
+		    sgw_ratelimit_failed(f->st, &f->l, &c, f->now, &r),
 		    SGW_STORE_OK);
 		assert_int_equal(r, LOCKOUT);
 	}
 	/* The first then succeeds: its attempt is no longer counted, so
 	 * there is nothing to forgive. */
-	assert_int_equal(sgw_ratelimit_succeeded(f->st, &f->l, &a, f->now),
-	    SGW_STORE_OK);
+	assert_int_equal(
+	    sgw_ratelimit_succeeded(f->st, &f->l, &a, f->now), SGW_STORE_OK);
 	assert_true(counter(f, "f:c:10.1.1.1") >= 0);
 
 	/* After the lockout, still within the window: the address has its

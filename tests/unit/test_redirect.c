@@ -271,7 +271,8 @@ choose_with_null_host_allows_only_paths_and_listed_hosts(void **state)
 	assert_ptr_equal(
 	    sgw_redirect_choose(pol(&conf), "https://app.example.com/", ""),
 	    conf.default_redirect);
-	assert_string_equal(sgw_redirect_choose(pol(&conf), "/app/", NULL), "/app/");
+	assert_string_equal(
+	    sgw_redirect_choose(pol(&conf), "/app/", NULL), "/app/");
 }
 
 static void
@@ -311,16 +312,16 @@ host_allowed_ignores_port_and_case(void **state)
 	assert_int_equal(sgw_redirect_host_allowed(
 	                     pol(&conf), "app.example.com", "app.example.com"),
 	    1);
-	assert_int_equal(sgw_redirect_host_allowed(
-	                     pol(&conf), "App.Example.Com:8443", "app.example.com"),
+	assert_int_equal(sgw_redirect_host_allowed(pol(&conf),
+	                     "App.Example.Com:8443", "app.example.com"),
 	    1);
-	assert_int_equal(sgw_redirect_host_allowed(
-	                     pol(&conf), "app.example.com", "APP.EXAMPLE.COM:80"),
+	assert_int_equal(sgw_redirect_host_allowed(pol(&conf),
+	                     "app.example.com", "APP.EXAMPLE.COM:80"),
 	    1);
 	assert_int_equal(
 	    sgw_redirect_host_allowed(pol(&conf), "[::1]:8080", "[::1]"), 1);
-	assert_int_equal(sgw_redirect_host_allowed(
-	                     pol(&conf), "SSO.example.org:1", "app.example.com"),
+	assert_int_equal(sgw_redirect_host_allowed(pol(&conf),
+	                     "SSO.example.org:1", "app.example.com"),
 	    1);
 	assert_int_equal(
 	    sgw_redirect_host_allowed(pol(&conf), "docs.example.net", NULL), 1);
@@ -332,8 +333,9 @@ host_allowed_refuses_other_hosts(void **state)
 	struct sgw_conf conf = make_conf();
 	(void)state;
 
-	assert_int_equal(
-	    sgw_redirect_host_allowed(pol(&conf), "evil.com", "app.example.com"), 0);
+	assert_int_equal(sgw_redirect_host_allowed(
+	                     pol(&conf), "evil.com", "app.example.com"),
+	    0);
 	assert_int_equal(sgw_redirect_host_allowed(
 	                     pol(&conf), "app.example.co", "app.example.com"),
 	    0);
@@ -345,12 +347,14 @@ host_allowed_refuses_other_hosts(void **state)
 	assert_int_equal(
 	    sgw_redirect_host_allowed(pol(&conf), NULL, "app.example.com"), 0);
 	assert_int_equal(sgw_redirect_host_allowed(pol(&conf), "", ""), 0);
-	assert_int_equal(sgw_redirect_host_allowed(pol(&conf), ":80", ":80"), 0);
+	assert_int_equal(
+	    sgw_redirect_host_allowed(pol(&conf), ":80", ":80"), 0);
 	/* Junk after the colon is not a port to ignore. */
 	assert_int_equal(sgw_redirect_host_allowed(pol(&conf),
 	                     "app.example.com:x@evil.com", "app.example.com"),
 	    0);
-	assert_int_equal(sgw_redirect_host_allowed(pol(&conf), "[::1", "[::1"), 0);
+	assert_int_equal(
+	    sgw_redirect_host_allowed(pol(&conf), "[::1", "[::1"), 0);
 	assert_int_equal(sgw_redirect_host_allowed(
 	                     NULL, "sso.example.org", "app.example.com"),
 	    0);

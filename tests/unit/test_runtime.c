@@ -153,10 +153,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_wipe_leaves_no_key_hash_or_password,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wipe_keeps_what_the_metrics_server_needs,
-		    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_wipe_leaves_no_key_hash_or_password, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_wipe_keeps_what_the_metrics_server_needs, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

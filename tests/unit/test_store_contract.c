@@ -84,20 +84,20 @@ struct backend {
 struct fx {
 	const struct backend *b;
 	struct sgw_store *st;
-	struct sgw_conf conf;  /* for backends opened from a configuration */
-	int64_t vnow;          /* the case's clock (not real_time) */
-	unsigned n;            /* this case's number in the run */
-	char dir[64];          /* lmdb: the environment's directory */
-	char prefix[40];       /* redis key_prefix, postgres table_prefix */
-	redisContext *raw;     /* redis: a plain connection for the hooks */
+	struct sgw_conf conf; /* for backends opened from a configuration */
+	int64_t vnow;         /* the case's clock (not real_time) */
+	unsigned n;           /* this case's number in the run */
+	char dir[64];         /* lmdb: the environment's directory */
+	char prefix[40];      /* redis key_prefix, postgres table_prefix */
+	redisContext *raw;    /* redis: a plain connection for the hooks */
 };
 
 /* The run. */
 static struct {
 	const struct backend *b; /* the group being run */
-	char skip[600];          /* why its cases cannot run, "" when they can */
+	char skip[600]; /* why its cases cannot run, "" when they can */
 	unsigned next;
-	char *hash;              /* a password hash for the users table */
+	char *hash; /* a password hash for the users table */
 	struct redis_server redis;
 	struct {
 		char dir[64];
@@ -134,13 +134,15 @@ open_conf(struct fx *f, const char *text, char *why, size_t whylen)
 	struct sgw_errs errs = {0};
 	struct sgw_store *st = NULL;
 
-	if (sgw_conf_parse("contract.conf", text, strlen(text), &f->conf, &errs) != 0) {
+	if (sgw_conf_parse(
+	        "contract.conf", text, strlen(text), &f->conf, &errs) != 0) {
 		snprintf(why, whylen, "configuration: %s",
 		    errs.n > 0 ? errs.msg[0] : "does not parse");
 		goto done;
 	}
 	if ((st = sgw_store_open(&f->conf, SGW_STORE_SERVE, &errs)) == NULL)
-		snprintf(why, whylen, "%s", errs.n > 0 ? errs.msg[0] : "cannot open");
+		snprintf(why, whylen, "%s",
+		    errs.n > 0 ? errs.msg[0] : "cannot open");
 done:
 	sgw_errs_clear(&errs);
 	return st;
@@ -168,7 +170,8 @@ fake_lose(struct fx *f, const unsigned char hash[SGW_HASH_LEN])
 static long long
 fake_index_len(struct fx *f, const char *user)
 {
-	return (long long)fake_store_index_len((struct fake_store *)f->st, user);
+	return (long long)fake_store_index_len(
+	    (struct fake_store *)f->st, user);
 }
 
 /* redis */
@@ -193,7 +196,8 @@ redis_open(struct fx *f, char *why, size_t whylen)
 	snprintf(f->prefix, sizeof(f->prefix), "c%u:", f->n);
 	snprintf(text, sizeof(text),
 	    "[store]\nbackend = redis\n[redis]\naddress = 127.0.0.1:%d\n"
-	    "key_prefix = %s\nconnect_timeout = 500ms\ncommand_timeout = 500ms\n",
+	    "key_prefix = %s\nconnect_timeout = 500ms\ncommand_timeout = "
+	    "500ms\n",
 	    g.redis.port, f->prefix);
 	if ((f->raw = redis_server_connect(g.redis.port)) == NULL ||
 	    f->raw->err != 0) {
@@ -261,7 +265,8 @@ lmdb_open(struct fx *f, char *why, size_t whylen)
 		return NULL;
 	}
 	snprintf(text, sizeof(text),
-	    "[store]\nbackend = lmdb\n[lmdb]\npath = %s\nmap_size = 16m\n", f->dir);
+	    "[store]\nbackend = lmdb\n[lmdb]\npath = %s\nmap_size = 16m\n",
+	    f->dir);
 	return open_conf(f, text, why, whylen);
 }
 
@@ -360,8 +365,8 @@ pg_open(struct fx *f, char *why, size_t whylen)
 {
 	char text[768];
 
-	snprintf(f->prefix, sizeof(f->prefix), "c%u_%u_", (unsigned)getpid() % 100000,
-	    f->n);
+	snprintf(f->prefix, sizeof(f->prefix), "c%u_%u_",
+	    (unsigned)getpid() % 100000, f->n);
 	snprintf(text, sizeof(text),
 	    "[store]\nbackend = postgres\n[postgres]\nconninfo = %s\n"
 	    "table_prefix = %s\ncreate_tables = on\ncommand_timeout = 2s\n",
@@ -394,12 +399,12 @@ pg_start(char *why, size_t whylen)
 	struct fx f = {.n = 0};
 	struct passwd *pw;
 	char data[96], opts[256], logf[96], port[16], line[32] = "", pidf[128];
-	const char *initdb[] = {PG_BIN "/initdb", "-D", data, "-A", "trust", "-U",
-	    "sgw", "-E", "UTF8", "--no-locale", NULL};
+	const char *initdb[] = {PG_BIN "/initdb", "-D", data, "-A", "trust",
+	    "-U", "sgw", "-E", "UTF8", "--no-locale", NULL};
 	const char *start[] = {PG_BIN "/pg_ctl", "-D", data, "-l", logf, "-w",
 	    "-t", "30", "-o", opts, "start", NULL};
-	const char *createdb[] = {PG_BIN "/createdb", "-h", "127.0.0.1", "-p", port,
-	    "-U", "sgw", "sessiongw", NULL};
+	const char *createdb[] = {PG_BIN "/createdb", "-h", "127.0.0.1", "-p",
+	    port, "-U", "sgw", "sessiongw", NULL};
 	struct sgw_errs errs = {0};
 	FILE *fp;
 
@@ -408,8 +413,8 @@ pg_start(char *why, size_t whylen)
 	static const char probe_text[] =
 	    "[postgres]\nconninfo = host=127.0.0.1 port=1 dbname=x\n";
 
-	if (sgw_conf_parse("contract.conf", probe_text, strlen(probe_text), &f.conf,
-	        &errs) != 0) {
+	if (sgw_conf_parse("contract.conf", probe_text, strlen(probe_text),
+	        &f.conf, &errs) != 0) {
 		snprintf(why, whylen, "backend not built (configuration: %s)",
 		    errs.n > 0 ? errs.msg[0] : "?");
 		sgw_errs_clear(&errs);
@@ -422,12 +427,15 @@ pg_start(char *why, size_t whylen)
 	}
 	if (geteuid() != 0 || (pw = getpwnam("postgres")) == NULL ||
 	    access(PG_BIN "/initdb", X_OK) != 0) {
-		snprintf(why, whylen, "no private server possible here (root, a "
-		    "postgres user and " PG_BIN " needed); set SGW_TEST_PG_CONNINFO");
+		snprintf(why, whylen,
+		    "no private server possible here (root, a "
+		    "postgres user and " PG_BIN
+		    " needed); set SGW_TEST_PG_CONNINFO");
 		return -1;
 	}
 	snprintf(g.pg.dir, sizeof(g.pg.dir), "/tmp/sgw-contract-pg-XXXXXX");
-	if (mkdtemp(g.pg.dir) == NULL || chown(g.pg.dir, pw->pw_uid, pw->pw_gid) == -1 ||
+	if (mkdtemp(g.pg.dir) == NULL ||
+	    chown(g.pg.dir, pw->pw_uid, pw->pw_gid) == -1 ||
 	    chmod(g.pg.dir, 0700) == -1) {
 		snprintf(why, whylen, "cannot make %s", g.pg.dir);
 		return -1;
@@ -437,13 +445,16 @@ pg_start(char *why, size_t whylen)
 	snprintf(port, sizeof(port), "%d", g.pg.port);
 	snprintf(data, sizeof(data), "%s/data", g.pg.dir);
 	snprintf(logf, sizeof(logf), "%s/log", g.pg.dir);
-	snprintf(opts, sizeof(opts), "-p %d -k %s -c listen_addresses=127.0.0.1 "
-	    "-c fsync=off -c full_page_writes=off", g.pg.port, g.pg.dir);
+	snprintf(opts, sizeof(opts),
+	    "-p %d -k %s -c listen_addresses=127.0.0.1 "
+	    "-c fsync=off -c full_page_writes=off",
+	    g.pg.port, g.pg.dir);
 	alarm(120);
 	if (run_cmd(1, 60, initdb) != 0 || run_cmd(1, 40, start) != 0 ||
 	    run_cmd(1, 20, createdb) != 0) {
 		alarm(0);
-		snprintf(why, whylen, "cannot start PostgreSQL (see %s)", g.pg.dir);
+		snprintf(
+		    why, whylen, "cannot start PostgreSQL (see %s)", g.pg.dir);
 		pg_stop();
 		return -1;
 	}
@@ -550,11 +561,12 @@ new_hash(unsigned char hash[SGW_HASH_LEN])
 	char tok[SGW_TOKEN_LEN + 1];
 
 	if (!have) {
-		static const char line[] =
-		    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n";
+		static const char line[] = "000102030405060708090a0b0c0d0e0f101"
+		                           "112131415161718191a1b1c1d1e1f\n";
 		struct sgw_errs errs = {0};
 
-		assert_int_equal(sgw_keys_parse("k", line, strlen(line), &keys, &errs), 0);
+		assert_int_equal(
+		    sgw_keys_parse("k", line, strlen(line), &keys, &errs), 0);
 		have = 1;
 	}
 	assert_int_equal(sgw_token_new(&keys, tok, hash), 0);
@@ -579,7 +591,8 @@ rec_at(const char *user, int64_t t, int64_t idle, int64_t life)
 }
 
 static void
-put(struct fx *f, const unsigned char hash[SGW_HASH_LEN], const struct sgw_record *r)
+put(struct fx *f, const unsigned char hash[SGW_HASH_LEN],
+    const struct sgw_record *r)
 {
 	if (f->st->ops->put(f->st, hash, r, now(f)) != SGW_STORE_OK)
 		fail_msg("put: %s", f->st->errstr);
@@ -599,7 +612,8 @@ same_record(const struct sgw_record *got, const struct sgw_record *want)
 }
 
 static int
-get(struct fx *f, const unsigned char hash[SGW_HASH_LEN], struct sgw_record *out)
+get(struct fx *f, const unsigned char hash[SGW_HASH_LEN],
+    struct sgw_record *out)
 {
 	struct sgw_record r;
 
@@ -667,7 +681,8 @@ refresh_moves_times_and_never_creates(void **state)
 	new_hash(h);
 	r = rec_at("alice", t, 60000, 120000);
 	put(f, h, &r);
-	assert_int_equal(f->st->ops->refresh(f->st, h, t + 1000, t + 61000, now(f)),
+	assert_int_equal(
+	    f->st->ops->refresh(f->st, h, t + 1000, t + 61000, now(f)),
 	    SGW_STORE_OK);
 	want = r;
 	want.seen_ms = t + 1000;
@@ -684,8 +699,8 @@ refresh_moves_times_and_never_creates(void **state)
 	assert_int_equal(f->st->ops->refresh(f->st, h, t, t + 60000, now(f)),
 	    SGW_STORE_NOTFOUND);
 	assert_int_equal(get(f, h, NULL), SGW_STORE_NOTFOUND);
-	assert_int_equal(f->st->ops->user_sessions(f->st, "alice", &v, &n),
-	    SGW_STORE_OK);
+	assert_int_equal(
+	    f->st->ops->user_sessions(f->st, "alice", &v, &n), SGW_STORE_OK);
 	assert_int_equal(n, 0);
 	assert_null(v);
 }
@@ -713,9 +728,11 @@ del_removes_session_data_and_index_entry(void **state)
 	assert_int_equal(o->del(f->st, h), SGW_STORE_OK);
 	assert_int_equal(get(f, h, NULL), SGW_STORE_NOTFOUND);
 	assert_int_equal(o->del(f->st, h), SGW_STORE_NOTFOUND);
-	assert_int_equal(o->data_get(f->st, h, "k", &val, &len), SGW_STORE_NOTFOUND);
+	assert_int_equal(
+	    o->data_get(f->st, h, "k", &val, &len), SGW_STORE_NOTFOUND);
 	assert_null(val);
-	assert_int_equal(o->user_sessions(f->st, "alice", &v, &n), SGW_STORE_OK);
+	assert_int_equal(
+	    o->user_sessions(f->st, "alice", &v, &n), SGW_STORE_OK);
 	assert_int_equal(n, 1);
 	assert_memory_equal(v[0].hash, other, SGW_HASH_LEN);
 	free(v);
@@ -726,7 +743,8 @@ del_removes_session_data_and_index_entry(void **state)
 
 	/* Data does not come back with a new session under the same hash. */
 	put(f, h, &r);
-	assert_int_equal(o->data_get(f->st, h, "k", &val, &len), SGW_STORE_NOTFOUND);
+	assert_int_equal(
+	    o->data_get(f->st, h, "k", &val, &len), SGW_STORE_NOTFOUND);
 }
 
 static void
@@ -755,8 +773,8 @@ user_sessions_oldest_first_and_pruned(void **state)
 		new_hash(d);
 		put(f, d, &rd);
 	}
-	assert_int_equal(f->st->ops->user_sessions(f->st, "carol", &v, &n),
-	    SGW_STORE_OK);
+	assert_int_equal(
+	    f->st->ops->user_sessions(f->st, "carol", &v, &n), SGW_STORE_OK);
 	assert_int_equal(n, 4);
 	for (int i = 0; i < 4; i++) {
 		assert_memory_equal(v[i].hash, h[i], SGW_HASH_LEN);
@@ -768,7 +786,8 @@ user_sessions_oldest_first_and_pruned(void **state)
 	/* An entry whose session went by itself is dropped on the way. */
 	if (f->b->lose != NULL) {
 		f->b->lose(f, h[1]);
-		assert_int_equal(f->st->ops->user_sessions(f->st, "carol", &v, &n),
+		assert_int_equal(
+		    f->st->ops->user_sessions(f->st, "carol", &v, &n),
 		    SGW_STORE_OK);
 		assert_int_equal(n, 3);
 		assert_memory_equal(v[0].hash, h[0], SGW_HASH_LEN);
@@ -781,8 +800,8 @@ user_sessions_oldest_first_and_pruned(void **state)
 	}
 
 	n = 7;
-	assert_int_equal(f->st->ops->user_sessions(f->st, "nobody", &v, &n),
-	    SGW_STORE_OK);
+	assert_int_equal(
+	    f->st->ops->user_sessions(f->st, "nobody", &v, &n), SGW_STORE_OK);
 	assert_int_equal(n, 0);
 	assert_null(v);
 }
@@ -805,7 +824,8 @@ data_round_trip_and_limits(void **state)
 	new_hash(h);
 	r = rec_at("alice", now(f), 60000, 120000);
 	put(f, h, &r);
-	assert_int_equal(o->data_get(f->st, h, "k", &val, &len), SGW_STORE_NOTFOUND);
+	assert_int_equal(
+	    o->data_get(f->st, h, "k", &val, &len), SGW_STORE_NOTFOUND);
 	assert_null(val);
 	assert_int_equal(o->data_put(f->st, h, "k", "v1", 2, SGW_DATA_MAX_KEYS),
 	    SGW_STORE_OK);
@@ -822,34 +842,42 @@ data_round_trip_and_limits(void **state)
 	free(val);
 
 	/* Binary, with NULs; 4 KiB of every byte value; empty. */
-	assert_int_equal(o->data_put(f->st, h, "bin", bin, sizeof(bin),
-	    SGW_DATA_MAX_KEYS), SGW_STORE_OK);
-	assert_int_equal(o->data_get(f->st, h, "bin", &val, &len), SGW_STORE_OK);
+	assert_int_equal(
+	    o->data_put(f->st, h, "bin", bin, sizeof(bin), SGW_DATA_MAX_KEYS),
+	    SGW_STORE_OK);
+	assert_int_equal(
+	    o->data_get(f->st, h, "bin", &val, &len), SGW_STORE_OK);
 	assert_int_equal(len, sizeof(bin));
 	assert_memory_equal(val, bin, sizeof(bin));
 	free(val);
 	for (size_t i = 0; i < sizeof(big); i++)
 		big[i] = (char)(i * 7 % 256);
-	assert_int_equal(o->data_put(f->st, h, "big", big, sizeof(big),
-	    SGW_DATA_MAX_KEYS), SGW_STORE_OK);
-	assert_int_equal(o->data_get(f->st, h, "big", &val, &len), SGW_STORE_OK);
+	assert_int_equal(
+	    o->data_put(f->st, h, "big", big, sizeof(big), SGW_DATA_MAX_KEYS),
+	    SGW_STORE_OK);
+	assert_int_equal(
+	    o->data_get(f->st, h, "big", &val, &len), SGW_STORE_OK);
 	assert_int_equal(len, sizeof(big));
 	assert_memory_equal(val, big, sizeof(big));
 	assert_int_equal(val[len], '\0');
 	free(val);
-	assert_int_equal(o->data_put(f->st, h, "empty", "", 0, SGW_DATA_MAX_KEYS),
+	assert_int_equal(
+	    o->data_put(f->st, h, "empty", "", 0, SGW_DATA_MAX_KEYS),
 	    SGW_STORE_OK);
-	assert_int_equal(o->data_get(f->st, h, "empty", &val, &len), SGW_STORE_OK);
+	assert_int_equal(
+	    o->data_get(f->st, h, "empty", &val, &len), SGW_STORE_OK);
 	assert_int_equal(len, 0);
 	assert_non_null(val);
 	assert_int_equal(val[0], '\0');
 	free(val);
 
 	assert_int_equal(o->data_del(f->st, h, "k"), SGW_STORE_OK);
-	assert_int_equal(o->data_get(f->st, h, "k", &val, &len), SGW_STORE_NOTFOUND);
+	assert_int_equal(
+	    o->data_get(f->st, h, "k", &val, &len), SGW_STORE_NOTFOUND);
 	assert_int_equal(o->data_del(f->st, h, "k"), SGW_STORE_NOTFOUND);
-	for (const char *k = "bin"; k != NULL; k = strcmp(k, "bin") == 0 ? "big" :
-	    strcmp(k, "big") == 0 ? "empty" : NULL)
+	for (const char *k = "bin"; k != NULL; k = strcmp(k, "bin") == 0 ? "big"
+	         : strcmp(k, "big") == 0 ? "empty"
+	                                 : NULL)
 		assert_int_equal(o->data_del(f->st, h, k), SGW_STORE_OK);
 
 	/* max_keys keys fit, one more distinct does not, replacing does.
@@ -861,40 +889,47 @@ data_round_trip_and_limits(void **state)
 		} else {
 			snprintf(key, sizeof(key), "k%d", i);
 		}
-		if (o->data_put(f->st, h, key, "x", 1, SGW_DATA_MAX_KEYS) != SGW_STORE_OK)
+		if (o->data_put(f->st, h, key, "x", 1, SGW_DATA_MAX_KEYS) !=
+		    SGW_STORE_OK)
 			fail_msg("put %s: %s", key, f->st->errstr);
 	}
-	assert_int_equal(o->data_put(f->st, h, "one-too-many", "x", 1,
-	    SGW_DATA_MAX_KEYS), SGW_STORE_FULL);
+	assert_int_equal(
+	    o->data_put(f->st, h, "one-too-many", "x", 1, SGW_DATA_MAX_KEYS),
+	    SGW_STORE_FULL);
 	assert_int_equal(o->data_get(f->st, h, "one-too-many", &val, &len),
 	    SGW_STORE_NOTFOUND);
-	assert_int_equal(o->data_put(f->st, h, "k5", "new", 3, SGW_DATA_MAX_KEYS),
+	assert_int_equal(
+	    o->data_put(f->st, h, "k5", "new", 3, SGW_DATA_MAX_KEYS),
 	    SGW_STORE_OK);
 	assert_int_equal(o->data_get(f->st, h, "k5", &val, &len), SGW_STORE_OK);
 	assert_memory_equal(val, "new", 3);
 	free(val);
 	/* Room again after a delete. */
 	assert_int_equal(o->data_del(f->st, h, "k7"), SGW_STORE_OK);
-	assert_int_equal(o->data_put(f->st, h, "one-too-many", "x", 1,
-	    SGW_DATA_MAX_KEYS), SGW_STORE_OK);
+	assert_int_equal(
+	    o->data_put(f->st, h, "one-too-many", "x", 1, SGW_DATA_MAX_KEYS),
+	    SGW_STORE_OK);
 
 	/* max_keys is the caller's. */
 	new_hash(h);
 	put(f, h, &r);
 	for (int i = 0; i < 3; i++) {
 		snprintf(key, sizeof(key), "s%d", i);
-		assert_int_equal(o->data_put(f->st, h, key, "x", 1, 3), SGW_STORE_OK);
+		assert_int_equal(
+		    o->data_put(f->st, h, key, "x", 1, 3), SGW_STORE_OK);
 	}
-	assert_int_equal(o->data_put(f->st, h, "s3", "x", 1, 3), SGW_STORE_FULL);
+	assert_int_equal(
+	    o->data_put(f->st, h, "s3", "x", 1, 3), SGW_STORE_FULL);
 	assert_int_equal(o->data_put(f->st, h, "s1", "y", 1, 3), SGW_STORE_OK);
 
 	/* A session that is not there has no data and gets none. */
 	new_hash(gone);
-	assert_int_equal(o->data_put(f->st, gone, "k", "v", 1, SGW_DATA_MAX_KEYS),
+	assert_int_equal(
+	    o->data_put(f->st, gone, "k", "v", 1, SGW_DATA_MAX_KEYS),
 	    SGW_STORE_NOTFOUND);
 	assert_int_equal(get(f, gone, NULL), SGW_STORE_NOTFOUND);
-	assert_int_equal(o->data_get(f->st, gone, "k", &val, &len),
-	    SGW_STORE_NOTFOUND);
+	assert_int_equal(
+	    o->data_get(f->st, gone, "k", &val, &len), SGW_STORE_NOTFOUND);
 	assert_int_equal(o->data_del(f->st, gone, "k"), SGW_STORE_NOTFOUND);
 }
 
@@ -910,58 +945,62 @@ counters_add_get_set_del(void **state)
 
 	o = f->st->ops;
 	/* Absent: 0 and 0. */
-	assert_int_equal(o->counter_get(f->st, "f:u:alice", now(f), &v, &ttl),
-	    SGW_STORE_OK);
+	assert_int_equal(
+	    o->counter_get(f->st, "f:u:alice", now(f), &v, &ttl), SGW_STORE_OK);
 	assert_int_equal(v, 0);
 	assert_int_equal(ttl, 0);
 
 	/* A new counter starts from 0 and lives ttl from now. */
-	assert_int_equal(o->counter_add(f->st, "f:u:alice", 1, 60000, now(f), &v),
+	assert_int_equal(
+	    o->counter_add(f->st, "f:u:alice", 1, 60000, now(f), &v),
 	    SGW_STORE_OK);
 	assert_int_equal(v, 1);
-	assert_int_equal(o->counter_get(f->st, "f:u:alice", now(f), &v, &ttl),
-	    SGW_STORE_OK);
+	assert_int_equal(
+	    o->counter_get(f->st, "f:u:alice", now(f), &v, &ttl), SGW_STORE_OK);
 	assert_int_equal(v, 1);
 	assert_true(ttl > 60000 - 10000 && ttl <= 60000);
 
 	/* An existing one keeps its lifetime, whatever ttl the add gives. */
 	advance(f, 100);
-	assert_int_equal(o->counter_add(f->st, "f:u:alice", 2, 3600000, now(f), &v),
+	assert_int_equal(
+	    o->counter_add(f->st, "f:u:alice", 2, 3600000, now(f), &v),
 	    SGW_STORE_OK);
 	assert_int_equal(v, 3);
-	assert_int_equal(o->counter_add(f->st, "f:u:alice", -1, 3600000, now(f), &v),
+	assert_int_equal(
+	    o->counter_add(f->st, "f:u:alice", -1, 3600000, now(f), &v),
 	    SGW_STORE_OK);
 	assert_int_equal(v, 2);
-	assert_int_equal(o->counter_get(f->st, "f:u:alice", now(f), &v, &ttl),
-	    SGW_STORE_OK);
+	assert_int_equal(
+	    o->counter_get(f->st, "f:u:alice", now(f), &v, &ttl), SGW_STORE_OK);
 	assert_int_equal(v, 2);
 	assert_true(ttl > 0 && ttl <= 60000 - 100);
 
 	/* set: that value, for that long, whatever it was. */
 	assert_int_equal(o->counter_set(f->st, "f:u:alice", 7, 120000, now(f)),
 	    SGW_STORE_OK);
-	assert_int_equal(o->counter_get(f->st, "f:u:alice", now(f), &v, &ttl),
-	    SGW_STORE_OK);
+	assert_int_equal(
+	    o->counter_get(f->st, "f:u:alice", now(f), &v, &ttl), SGW_STORE_OK);
 	assert_int_equal(v, 7);
 	assert_true(ttl > 60000 && ttl <= 120000);
-	assert_int_equal(o->counter_set(f->st, "l:u:bob", 1, 60000, now(f)),
-	    SGW_STORE_OK);
-	assert_int_equal(o->counter_get(f->st, "l:u:bob", now(f), &v, &ttl),
-	    SGW_STORE_OK);
+	assert_int_equal(
+	    o->counter_set(f->st, "l:u:bob", 1, 60000, now(f)), SGW_STORE_OK);
+	assert_int_equal(
+	    o->counter_get(f->st, "l:u:bob", now(f), &v, &ttl), SGW_STORE_OK);
 	assert_int_equal(v, 1);
 
 	/* del: gone, and others stay; deleting what is absent is OK. */
 	assert_int_equal(o->counter_del(f->st, "f:u:alice"), SGW_STORE_OK);
-	assert_int_equal(o->counter_get(f->st, "f:u:alice", now(f), &v, &ttl),
-	    SGW_STORE_OK);
+	assert_int_equal(
+	    o->counter_get(f->st, "f:u:alice", now(f), &v, &ttl), SGW_STORE_OK);
 	assert_int_equal(v, 0);
 	assert_int_equal(ttl, 0);
 	assert_int_equal(o->counter_del(f->st, "f:u:alice"), SGW_STORE_OK);
-	assert_int_equal(o->counter_get(f->st, "l:u:bob", now(f), &v, &ttl),
-	    SGW_STORE_OK);
+	assert_int_equal(
+	    o->counter_get(f->st, "l:u:bob", now(f), &v, &ttl), SGW_STORE_OK);
 	assert_int_equal(v, 1);
 	/* After a del, an add starts over with its own lifetime. */
-	assert_int_equal(o->counter_add(f->st, "f:u:alice", 5, 60000, now(f), &v),
+	assert_int_equal(
+	    o->counter_add(f->st, "f:u:alice", 5, 60000, now(f), &v),
 	    SGW_STORE_OK);
 	assert_int_equal(v, 5);
 
@@ -969,10 +1008,10 @@ counters_add_get_set_del(void **state)
 	memset(longkey, 'c', SGW_COUNTER_KEY_MAXLEN);
 	longkey[SGW_COUNTER_KEY_MAXLEN] = '\0';
 	memcpy(longkey, "f:u:", 4);
-	assert_int_equal(o->counter_add(f->st, longkey, 1, 60000, now(f), &v),
-	    SGW_STORE_OK);
-	assert_int_equal(o->counter_add(f->st, longkey, 1, 60000, now(f), &v),
-	    SGW_STORE_OK);
+	assert_int_equal(
+	    o->counter_add(f->st, longkey, 1, 60000, now(f), &v), SGW_STORE_OK);
+	assert_int_equal(
+	    o->counter_add(f->st, longkey, 1, 60000, now(f), &v), SGW_STORE_OK);
 	assert_int_equal(v, 2);
 }
 
@@ -984,33 +1023,41 @@ counters_expire(void **state)
 	int64_t v = -1, ttl = -1;
 
 	o = f->st->ops;
-	assert_int_equal(o->counter_add(f->st, "f:c:10.0.0.1", 1, SHORT, now(f), &v),
+	assert_int_equal(
+	    o->counter_add(f->st, "f:c:10.0.0.1", 1, SHORT, now(f), &v),
 	    SGW_STORE_OK);
-	assert_int_equal(o->counter_add(f->st, "f:c:10.0.0.1", 1, SHORT, now(f), &v),
+	assert_int_equal(
+	    o->counter_add(f->st, "f:c:10.0.0.1", 1, SHORT, now(f), &v),
 	    SGW_STORE_OK);
-	assert_int_equal(o->counter_set(f->st, "l:c:10.0.0.1", 1, SHORT, now(f)),
+	assert_int_equal(
+	    o->counter_set(f->st, "l:c:10.0.0.1", 1, SHORT, now(f)),
 	    SGW_STORE_OK);
-	assert_int_equal(o->counter_add(f->st, "f:c:long", 1, 60000, now(f), &v),
+	assert_int_equal(
+	    o->counter_add(f->st, "f:c:long", 1, 60000, now(f), &v),
 	    SGW_STORE_OK);
 	advance(f, PAST);
 	/* Past their lifetime: absent, whether swept or not. */
-	assert_int_equal(o->counter_get(f->st, "f:c:10.0.0.1", now(f), &v, &ttl),
+	assert_int_equal(
+	    o->counter_get(f->st, "f:c:10.0.0.1", now(f), &v, &ttl),
 	    SGW_STORE_OK);
 	assert_int_equal(v, 0);
 	assert_int_equal(ttl, 0);
-	assert_int_equal(o->counter_get(f->st, "l:c:10.0.0.1", now(f), &v, &ttl),
+	assert_int_equal(
+	    o->counter_get(f->st, "l:c:10.0.0.1", now(f), &v, &ttl),
 	    SGW_STORE_OK);
 	assert_int_equal(v, 0);
 	assert_int_equal(ttl, 0);
 	/* An add on an expired counter starts from 0, with a new life. */
-	assert_int_equal(o->counter_add(f->st, "f:c:10.0.0.1", 1, 60000, now(f), &v),
+	assert_int_equal(
+	    o->counter_add(f->st, "f:c:10.0.0.1", 1, 60000, now(f), &v),
 	    SGW_STORE_OK);
 	assert_int_equal(v, 1);
-	assert_int_equal(o->counter_get(f->st, "f:c:10.0.0.1", now(f), &v, &ttl),
+	assert_int_equal(
+	    o->counter_get(f->st, "f:c:10.0.0.1", now(f), &v, &ttl),
 	    SGW_STORE_OK);
 	assert_true(ttl > SHORT);
-	assert_int_equal(o->counter_get(f->st, "f:c:long", now(f), &v, &ttl),
-	    SGW_STORE_OK);
+	assert_int_equal(
+	    o->counter_get(f->st, "f:c:long", now(f), &v, &ttl), SGW_STORE_OK);
 	assert_int_equal(v, 1);
 }
 
@@ -1029,8 +1076,8 @@ active_counts_live_sessions(void **state)
 	assert_int_equal(n, 0);
 	for (int i = 0; i < 4; i++) {
 		new_hash(h[i]);
-		r = rec_at(i < 2 ? "alice" : "bob", now(f), i == 3 ? ROOMY : 60000,
-		    120000);
+		r = rec_at(i < 2 ? "alice" : "bob", now(f),
+		    i == 3 ? ROOMY : 60000, 120000);
 		put(f, h[i], &r);
 	}
 	assert_int_equal(f->st->ops->active(f->st, now(f), &n), SGW_STORE_OK);
@@ -1058,7 +1105,8 @@ sweep_removes_what_expired_oldest_first(void **state)
 	o = f->st->ops;
 	if (o->sweep == NULL) {
 		print_message("skipped: %s: its entries expire by themselves "
-		              "(sweep is NULL)\n", f->b->name);
+		              "(sweep is NULL)\n",
+		    f->b->name);
 		skip();
 	}
 	new_hash(live);
@@ -1070,37 +1118,44 @@ sweep_removes_what_expired_oldest_first(void **state)
 	put(f, b, &r);
 	r = rec_at("alice", now(f), 200, 120000);
 	put(f, c, &r);
-	assert_int_equal(o->counter_add(f->st, "f:u:alice", 1, 250, now(f), &val),
+	assert_int_equal(
+	    o->counter_add(f->st, "f:u:alice", 1, 250, now(f), &val),
 	    SGW_STORE_OK);
-	assert_int_equal(o->counter_add(f->st, "f:u:bob", 1, 60000, now(f), &val),
+	assert_int_equal(
+	    o->counter_add(f->st, "f:u:bob", 1, 60000, now(f), &val),
 	    SGW_STORE_OK);
 	/* Nothing is due yet. */
-	assert_int_equal(o->sweep(f->st, now(f), 100, &swept, &more), SGW_STORE_OK);
+	assert_int_equal(
+	    o->sweep(f->st, now(f), 100, &swept, &more), SGW_STORE_OK);
 	assert_int_equal(swept, 0);
 	assert_int_equal(more, 0);
 	advance(f, PAST);
 
 	/* At most max, oldest first, and says that more is left. */
-	assert_int_equal(o->sweep(f->st, now(f), 1, &swept, &more), SGW_STORE_OK);
+	assert_int_equal(
+	    o->sweep(f->st, now(f), 1, &swept, &more), SGW_STORE_OK);
 	assert_int_equal(swept, 1);
 	assert_int_equal(more, 1);
 	assert_int_equal(get(f, b, NULL), SGW_STORE_NOTFOUND);
-	assert_int_equal(o->sweep(f->st, now(f), 100, &swept, &more), SGW_STORE_OK);
+	assert_int_equal(
+	    o->sweep(f->st, now(f), 100, &swept, &more), SGW_STORE_OK);
 	assert_int_equal(swept, 1);
 	assert_int_equal(more, 0);
 	assert_int_equal(get(f, c, NULL), SGW_STORE_NOTFOUND);
 	assert_int_equal(get(f, live, NULL), SGW_STORE_OK);
-	assert_int_equal(o->user_sessions(f->st, "alice", &v, &n), SGW_STORE_OK);
+	assert_int_equal(
+	    o->user_sessions(f->st, "alice", &v, &n), SGW_STORE_OK);
 	assert_int_equal(n, 1);
 	assert_memory_equal(v[0].hash, live, SGW_HASH_LEN);
 	free(v);
 	assert_int_equal(o->counter_get(f->st, "f:u:alice", now(f), &val, &ttl),
 	    SGW_STORE_OK);
 	assert_int_equal(val, 0);
-	assert_int_equal(o->counter_get(f->st, "f:u:bob", now(f), &val, &ttl),
-	    SGW_STORE_OK);
+	assert_int_equal(
+	    o->counter_get(f->st, "f:u:bob", now(f), &val, &ttl), SGW_STORE_OK);
 	assert_int_equal(val, 1);
-	assert_int_equal(o->sweep(f->st, now(f), 100, &swept, &more), SGW_STORE_OK);
+	assert_int_equal(
+	    o->sweep(f->st, now(f), 100, &swept, &more), SGW_STORE_OK);
 	assert_int_equal(swept, 0);
 }
 
@@ -1126,13 +1181,13 @@ create(struct fx *f, const struct sgw_session_policy *p,
     unsigned char h[SGW_HASH_LEN], const char *user, struct sgw_session *out,
     size_t *evicted)
 {
-	struct sgw_login who = {.user = user, .roles = "r", .client = "192.0.2.1",
-	    .agent = "UA"};
+	struct sgw_login who = {
+	    .user = user, .roles = "r", .client = "192.0.2.1", .agent = "UA"};
 	struct sgw_session s;
 
 	new_hash(h);
-	if (sgw_session_create(f->st, p, h, &who, now(f), out != NULL ? out : &s,
-	        evicted) != SGW_STORE_OK)
+	if (sgw_session_create(f->st, p, h, &who, now(f),
+	        out != NULL ? out : &s, evicted) != SGW_STORE_OK)
 		fail_msg("create: %s", f->st->errstr);
 }
 
@@ -1143,8 +1198,8 @@ check(struct fx *f, const struct sgw_session_policy *p,
 	struct sgw_asker who = {.client = "192.0.2.1", .agent = "UA"};
 	struct sgw_session s;
 
-	return sgw_session_check(f->st, p, &users, h, &who, now(f),
-	    out != NULL ? out : &s);
+	return sgw_session_check(
+	    f->st, p, &users, h, &who, now(f), out != NULL ? out : &s);
 }
 
 static void
@@ -1170,7 +1225,8 @@ policy_create_check_list_end(void **state)
 	create(f, &p, h[1], "alice", NULL, NULL);
 	advance(f, 5);
 	create(f, &p, h[2], "bob", NULL, NULL);
-	assert_int_equal(sgw_session_list(f->st, &p, "alice", now(f), &v, NULL, &n),
+	assert_int_equal(
+	    sgw_session_list(f->st, &p, "alice", now(f), &v, NULL, &n),
 	    SGW_STORE_OK);
 	assert_int_equal(n, 2);
 	assert_string_equal(v[0].id, c.id);
@@ -1178,20 +1234,24 @@ policy_create_check_list_end(void **state)
 
 	/* Another user's id ends nothing. */
 	sgw_session_from_record(&s, &(struct sgw_record){0}, h[2], &p);
-	assert_int_equal(sgw_session_end_user(f->st, &p, "alice", s.id, now(f),
-	    &ended), SGW_STORE_NOTFOUND);
+	assert_int_equal(
+	    sgw_session_end_user(f->st, &p, "alice", s.id, now(f), &ended),
+	    SGW_STORE_NOTFOUND);
 	assert_int_equal(ended, 0);
 	assert_int_equal(check(f, &p, h[2], NULL), SGW_STORE_OK);
 	/* One by its id, then all of them. */
-	assert_int_equal(sgw_session_end_user(f->st, &p, "alice", c.id, now(f),
-	    &ended), SGW_STORE_OK);
+	assert_int_equal(
+	    sgw_session_end_user(f->st, &p, "alice", c.id, now(f), &ended),
+	    SGW_STORE_OK);
 	assert_int_equal(ended, 1);
 	assert_int_equal(check(f, &p, h[0], NULL), SGW_STORE_NOTFOUND);
 	assert_int_equal(check(f, &p, h[1], NULL), SGW_STORE_OK);
-	assert_int_equal(sgw_session_end_user(f->st, &p, "alice", c.id, now(f),
-	    &ended), SGW_STORE_NOTFOUND);
-	assert_int_equal(sgw_session_end_user(f->st, &p, "alice", NULL, now(f),
-	    &ended), SGW_STORE_OK);
+	assert_int_equal(
+	    sgw_session_end_user(f->st, &p, "alice", c.id, now(f), &ended),
+	    SGW_STORE_NOTFOUND);
+	assert_int_equal(
+	    sgw_session_end_user(f->st, &p, "alice", NULL, now(f), &ended),
+	    SGW_STORE_OK);
 	assert_int_equal(ended, 1);
 	assert_int_equal(check(f, &p, h[1], NULL), SGW_STORE_NOTFOUND);
 	assert_int_equal(check(f, &p, h[2], NULL), SGW_STORE_OK);
@@ -1248,14 +1308,16 @@ policy_expiry(void **state)
 	for (int i = 0; i < 3; i++) {
 		advance(f, STEP);
 		if (check(f, &p, a, NULL) != SGW_STORE_OK)
-			fail_msg("check %d: gone after %d ms of use", i, (i + 1) * STEP);
+			fail_msg("check %d: gone after %d ms of use", i,
+			    (i + 1) * STEP);
 	}
 	/* b was not used: gone, not revived, and ended (as it is found on
 	 * the way, by get or by list). */
 	assert_int_equal(check(f, &p, b, NULL), SGW_STORE_NOTFOUND);
 	assert_int_equal(get(f, b, NULL), SGW_STORE_NOTFOUND);
 	advance(f, IDLE + STEP);
-	assert_int_equal(sgw_session_list(f->st, &p, "alice", now(f), &v, NULL, &n),
+	assert_int_equal(
+	    sgw_session_list(f->st, &p, "alice", now(f), &v, NULL, &n),
 	    SGW_STORE_OK);
 	assert_int_equal(n, 0);
 	assert_null(v);
@@ -1282,22 +1344,27 @@ static void
 policy_ratelimit(void **state)
 {
 	struct fx *f = need(state);
-	struct sgw_limits l = {.max_failures = 3, .max_client_failures = 100,
-	    .window_ms = 60000, .lockout_ms = ROOMY};
+	struct sgw_limits l = {.max_failures = 3,
+	    .max_client_failures = 100,
+	    .window_ms = 60000,
+	    .lockout_ms = ROOMY};
 	struct sgw_attempt a[5];
 	int64_t retry = -1, v, ttl;
 	int allowed = 0;
 
 	/* Five in flight: three may verify. */
 	for (int i = 0; i < 5; i++) {
-		a[i] = (struct sgw_attempt){.user = "alice", .client = "192.0.2.1"};
-		assert_int_equal(sgw_ratelimit_begin(f->st, &l, &a[i], now(f), &retry),
+		a[i] = (struct sgw_attempt){
+		    .user = "alice", .client = "192.0.2.1"};
+		assert_int_equal(
+		    sgw_ratelimit_begin(f->st, &l, &a[i], now(f), &retry),
 		    SGW_STORE_OK);
 		allowed += retry == 0;
 	}
 	assert_int_equal(allowed, 3);
 	for (int i = 0; i < 3; i++) {
-		assert_int_equal(sgw_ratelimit_failed(f->st, &l, &a[i], now(f), &retry),
+		assert_int_equal(
+		    sgw_ratelimit_failed(f->st, &l, &a[i], now(f), &retry),
 		    SGW_STORE_OK);
 		assert_int_equal(retry, i == 2 ? ROOMY : 0);
 	}
@@ -1311,18 +1378,22 @@ policy_ratelimit(void **state)
 	assert_int_equal(retry, 0);
 
 	/* A success clears the user's counter. */
-	assert_int_equal(sgw_ratelimit_succeeded(f->st, &l, &a[0], now(f)),
-	    SGW_STORE_OK);
-	assert_int_equal(f->st->ops->counter_get(f->st, "f:u:alice", now(f), &v, &ttl),
+	assert_int_equal(
+	    sgw_ratelimit_succeeded(f->st, &l, &a[0], now(f)), SGW_STORE_OK);
+	assert_int_equal(
+	    f->st->ops->counter_get(f->st, "f:u:alice", now(f), &v, &ttl),
 	    SGW_STORE_OK);
 	assert_int_equal(v, 0);
 	for (int i = 0; i < 2; i++) {
-		a[1] = (struct sgw_attempt){.user = "alice", .client = "192.0.2.1"};
-		assert_int_equal(sgw_ratelimit_begin(f->st, &l, &a[1], now(f), &retry),
+		a[1] = (struct sgw_attempt){
+		    .user = "alice", .client = "192.0.2.1"};
+		assert_int_equal(
+		    sgw_ratelimit_begin(f->st, &l, &a[1], now(f), &retry),
 		    SGW_STORE_OK);
 		assert_int_equal(retry, 0);
 		assert_int_equal(a[1].nuser, i + 1);
-		assert_int_equal(sgw_ratelimit_failed(f->st, &l, &a[1], now(f), &retry),
+		assert_int_equal(
+		    sgw_ratelimit_failed(f->st, &l, &a[1], now(f), &retry),
 		    SGW_STORE_OK);
 		assert_int_equal(retry, 0);
 	}
@@ -1358,7 +1429,8 @@ main(void)
 	snprintf(text, sizeof(text), "alice:%s:admin,dev\nbob:%s:user\n",
 	    g.hash != NULL ? g.hash : "", g.hash != NULL ? g.hash : "");
 	if (g.hash == NULL ||
-	    sgw_users_parse("/nonexistent/users", text, strlen(text), &users, &errs)) {
+	    sgw_users_parse(
+	        "/nonexistent/users", text, strlen(text), &users, &errs)) {
 		fprintf(stderr, "cannot make the users table\n");
 		return 1;
 	}
@@ -1366,7 +1438,8 @@ main(void)
 		g.b = &backends[i];
 		print_message("[ BACKEND  ] %s\n", g.b->name);
 		failed += _cmocka_run_group_tests(g.b->name, tests,
-		    sizeof(tests) / sizeof(tests[0]), group_setup, group_teardown);
+		    sizeof(tests) / sizeof(tests[0]), group_setup,
+		    group_teardown);
 	}
 	sgw_users_free(&users);
 	free(g.hash);

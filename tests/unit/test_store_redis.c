@@ -38,7 +38,8 @@
 #include "token.h"
 #include "users.h"
 
-#define KEY_LINE "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n"
+#define KEY_LINE                                                               \
+	"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n"
 #define CMD_TIMEOUT_MS 200
 
 /* The private redis-server the whole group shares. */
@@ -66,13 +67,15 @@ group_setup(void **state)
 	char why[256], text[512], *h;
 
 	(void)state;
-	if (sgw_keys_parse("keys", KEY_LINE, strlen(KEY_LINE), &g.keys, &errs) != 0) {
+	if (sgw_keys_parse(
+	        "keys", KEY_LINE, strlen(KEY_LINE), &g.keys, &errs) != 0) {
 		sgw_errs_clear(&errs);
 		return -1;
 	}
 	if ((h = sgw_users_hash_password("pw-alice", 1)) == NULL)
 		return -1;
-	snprintf(text, sizeof(text), "alice:%s:admin\nbob:%s\nfrank:%s\n", h, h, h);
+	snprintf(
+	    text, sizeof(text), "alice:%s:admin\nbob:%s\nfrank:%s\n", h, h, h);
 	free(h);
 	if (sgw_users_parse("/nonexistent/users", text, strlen(text), &g.users,
 	        &errs) != 0) {
@@ -102,8 +105,8 @@ group_teardown(void **state)
  * and must be freed).
  */
 static struct sgw_store *
-store_for(struct sgw_conf *conf, int port, const char *prefix, const char *extra,
-    char *why, size_t whylen)
+store_for(struct sgw_conf *conf, int port, const char *prefix,
+    const char *extra, char *why, size_t whylen)
 {
 	struct sgw_errs errs = {0};
 	struct sgw_store *st = NULL;
@@ -111,12 +114,15 @@ store_for(struct sgw_conf *conf, int port, const char *prefix, const char *extra
 
 	snprintf(text, sizeof(text),
 	    "[store]\nbackend = redis\n[redis]\naddress = 127.0.0.1:%d\n"
-	    "key_prefix = %s\nconnect_timeout = %dms\ncommand_timeout = %dms\n%s",
-	    port, prefix, CMD_TIMEOUT_MS, CMD_TIMEOUT_MS, extra != NULL ? extra : "");
+	    "key_prefix = %s\nconnect_timeout = %dms\ncommand_timeout = "
+	    "%dms\n%s",
+	    port, prefix, CMD_TIMEOUT_MS, CMD_TIMEOUT_MS,
+	    extra != NULL ? extra : "");
 	if (sgw_conf_parse("redis.conf", text, strlen(text), conf, &errs) == 0)
 		st = sgw_store_open(conf, SGW_STORE_SERVE, &errs);
 	if (st == NULL)
-		snprintf(why, whylen, "%s", errs.n > 0 ? errs.msg[0] : "cannot open");
+		snprintf(why, whylen, "%s",
+		    errs.n > 0 ? errs.msg[0] : "cannot open");
 	sgw_errs_clear(&errs);
 	return st;
 }
@@ -133,8 +139,10 @@ fx_setup(void **state)
 	snprintf(f->prefix, sizeof(f->prefix), "t%u:", ++g.next_prefix);
 	if ((f->st = store_for(&f->conf, g.srv.port, f->prefix, NULL, why,
 	         sizeof(why))) == NULL ||
-	    (f->raw = redis_server_connect(g.srv.port)) == NULL || f->raw->err != 0) {
-		fprintf(stderr, "fixture set-up failed: %s\n", f->st == NULL ? why : "raw");
+	    (f->raw = redis_server_connect(g.srv.port)) == NULL ||
+	    f->raw->err != 0) {
+		fprintf(stderr, "fixture set-up failed: %s\n",
+		    f->st == NULL ? why : "raw");
 		return -1;
 	}
 	return 0;
@@ -201,8 +209,8 @@ static void
 near_ms(int64_t got, int64_t want, int64_t tol, const char *what)
 {
 	if (got < want - tol || got > want + tol)
-		fail_msg("%s: got %lld, want %lld +- %lld", what, (long long)got,
-		    (long long)want, (long long)tol);
+		fail_msg("%s: got %lld, want %lld +- %lld", what,
+		    (long long)got, (long long)want, (long long)tol);
 }
 
 static void
@@ -210,7 +218,8 @@ new_hash(unsigned char hash[SGW_HASH_LEN], char tok[SGW_TOKEN_LEN + 1])
 {
 	char t[SGW_TOKEN_LEN + 1];
 
-	assert_int_equal(sgw_token_new(&g.keys, tok != NULL ? tok : t, hash), 0);
+	assert_int_equal(
+	    sgw_token_new(&g.keys, tok != NULL ? tok : t, hash), 0);
 }
 
 static struct sgw_session_policy
@@ -233,7 +242,8 @@ make(struct fx *f, unsigned char hash[SGW_HASH_LEN], const char *user,
     int64_t idle_ms, int64_t life_ms, int maxn, struct sgw_session *out)
 {
 	struct sgw_session_policy p = policy(idle_ms, life_ms, maxn);
-	struct sgw_login who = {.user = user, .roles = "", .client = "127.0.0.1"};
+	struct sgw_login who = {
+	    .user = user, .roles = "", .client = "127.0.0.1"};
 	struct sgw_session s;
 
 	new_hash(hash, NULL);
@@ -295,19 +305,21 @@ redis_holds_hash_not_token(void **state)
 {
 	struct fx *f = *state;
 	struct sgw_session_policy p = policy(60000, 120000, 0);
-	struct sgw_login who = {.user = "alice", .roles = "", .client = "127.0.0.1",
-	    .agent = "UA"};
+	struct sgw_login who = {
+	    .user = "alice", .roles = "", .client = "127.0.0.1", .agent = "UA"};
 	struct sgw_session s;
 	unsigned char hash[SGW_HASH_LEN];
-	char tok[SGW_TOKEN_LEN + 1], hex[SGW_HASH_HEX], want_s[128], want_u[128];
+	char tok[SGW_TOKEN_LEN + 1], hex[SGW_HASH_HEX], want_s[128],
+	    want_u[128];
 	size_t randlen;
 	redisReply *r;
 
 	new_hash(hash, tok);
 	randlen = strcspn(tok, ".");
 	sgw_token_hash_hex(hash, hex);
-	assert_int_equal(sgw_session_create(f->st, &p, hash, &who, sgw_now_ms(), &s,
-	    NULL), SGW_STORE_OK);
+	assert_int_equal(
+	    sgw_session_create(f->st, &p, hash, &who, sgw_now_ms(), &s, NULL),
+	    SGW_STORE_OK);
 	snprintf(want_s, sizeof(want_s), "%ss:%s", f->prefix, hex);
 	snprintf(want_u, sizeof(want_u), "%su:alice", f->prefix);
 
@@ -348,23 +360,27 @@ a_sessions_lifetime_is_its_ttl(void **state)
 	int64_t t;
 
 	new_hash(h, NULL);
-	assert_int_equal(f->st->ops->put(f->st, h, &r, sgw_now_ms()), SGW_STORE_OK);
+	assert_int_equal(
+	    f->st->ops->put(f->st, h, &r, sgw_now_ms()), SGW_STORE_OK);
 	/* Tolerances of seconds: a loaded host may stall between the call
 	 * and the look, and the values told apart are tens of seconds. */
 	near_ms(session_pttl(f, h), 60000, 3000, "PTTL after put");
 	t = sgw_now_ms();
-	assert_int_equal(f->st->ops->refresh(f->st, h, t, t + 30000, t), SGW_STORE_OK);
+	assert_int_equal(
+	    f->st->ops->refresh(f->st, h, t, t + 30000, t), SGW_STORE_OK);
 	near_ms(session_pttl(f, h), 30000, 3000, "PTTL after refresh");
 	/* Counters are plain keys with a TTL too. */
 	{
 		int64_t v;
 
-		assert_int_equal(f->st->ops->counter_add(f->st, "f:u:alice", 1, 45000,
-		    sgw_now_ms(), &v), SGW_STORE_OK);
+		assert_int_equal(f->st->ops->counter_add(f->st, "f:u:alice", 1,
+		                     45000, sgw_now_ms(), &v),
+		    SGW_STORE_OK);
 		near_ms(raw_int(f, "PTTL %sf:u:alice", f->prefix), 45000, 3000,
 		    "counter PTTL");
-		assert_int_equal(f->st->ops->counter_set(f->st, "l:u:alice", 1, 15000,
-		    sgw_now_ms()), SGW_STORE_OK);
+		assert_int_equal(f->st->ops->counter_set(f->st, "l:u:alice", 1,
+		                     15000, sgw_now_ms()),
+		    SGW_STORE_OK);
 		near_ms(raw_int(f, "PTTL %sl:u:alice", f->prefix), 15000, 3000,
 		    "lockout PTTL");
 	}
@@ -396,8 +412,10 @@ absolute_end_is_never_extended(void **state)
 		before = sgw_now_ms();
 		pttl = session_pttl(f, hash);
 		if (pttl > c.expires_ms - before + 5)
-			fail_msg("PTTL %lld ms runs past the absolute end (%lld ms "
-			         "away)", pttl, (long long)(c.expires_ms - before));
+			fail_msg(
+			    "PTTL %lld ms runs past the absolute end (%lld ms "
+			    "away)",
+			    pttl, (long long)(c.expires_ms - before));
 	}
 	assert_true(ok >= 2);
 	test_msleep(c.created_ms + 2100 - sgw_now_ms());
@@ -461,7 +479,8 @@ expired_session_is_not_revived(void **state)
 	sgw_token_hash_hex(hash, hex);
 	freeReplyObject(raw(f, "HSET %ss:%s ab %lld", f->prefix, hex,
 	    (long long)(sgw_now_ms() - 1)));
-	assert_int_equal(check(f, hash, 60000, 120000, NULL), SGW_STORE_NOTFOUND);
+	assert_int_equal(
+	    check(f, hash, 60000, 120000, NULL), SGW_STORE_NOTFOUND);
 	assert_int_equal(session_exists(f, hash), 0);
 	assert_int_equal(raw_int(f, "ZCARD %su:alice", f->prefix), 0);
 }
@@ -482,12 +501,14 @@ ttl_expiries_are_counted_when_the_index_is_read(void **state)
 	assert_int_equal(sgw_session_end(f->st, b), SGW_STORE_OK);
 	test_msleep(350);
 	f->st->expired = 0;
-	assert_int_equal(f->st->ops->user_sessions(f->st, "gina", &v, &n), SGW_STORE_OK);
+	assert_int_equal(
+	    f->st->ops->user_sessions(f->st, "gina", &v, &n), SGW_STORE_OK);
 	assert_int_equal(n, 0);
 	assert_null(v);
 	assert_int_equal(f->st->expired, 1);
 	/* Counted once: the member is gone now. */
-	assert_int_equal(f->st->ops->user_sessions(f->st, "gina", &v, &n), SGW_STORE_OK);
+	assert_int_equal(
+	    f->st->ops->user_sessions(f->st, "gina", &v, &n), SGW_STORE_OK);
 	assert_int_equal(f->st->expired, 1);
 }
 
@@ -506,12 +527,15 @@ max_per_user_never_ends_the_new_one(void **state)
 		char hex[SGW_HASH_HEX];
 
 		sgw_token_hash_hex(h[i], hex);
-		assert_int_equal(raw_int(f, "ZADD %su:frank XX CH %lld %s",
-		    f->prefix, (long long)sgw_now_ms() + 60000 + i, hex), 1);
+		assert_int_equal(
+		    raw_int(f, "ZADD %su:frank XX CH %lld %s", f->prefix,
+		        (long long)sgw_now_ms() + 60000 + i, hex),
+		    1);
 	}
 	make(f, h[2], "frank", 60000, 120000, 2, NULL);
 	assert_int_equal(check(f, h[2], 60000, 120000, NULL), SGW_STORE_OK);
-	assert_int_equal(check(f, h[0], 60000, 120000, NULL), SGW_STORE_NOTFOUND);
+	assert_int_equal(
+	    check(f, h[0], 60000, 120000, NULL), SGW_STORE_NOTFOUND);
 	assert_int_equal(check(f, h[1], 60000, 120000, NULL), SGW_STORE_OK);
 	assert_int_equal(raw_int(f, "ZCARD %su:frank", f->prefix), 2);
 }
@@ -561,14 +585,17 @@ key_prefix_isolates_gateways(void **state)
 	assert_non_null(b);
 	new_hash(h, NULL);
 	assert_int_equal(b->ops->put(b, h, &r, sgw_now_ms()), SGW_STORE_OK);
-	assert_int_equal(b->ops->counter_add(b, "f:u:bob", 1, 60000, sgw_now_ms(),
-	    &val), SGW_STORE_OK);
+	assert_int_equal(
+	    b->ops->counter_add(b, "f:u:bob", 1, 60000, sgw_now_ms(), &val),
+	    SGW_STORE_OK);
 
 	/* a sees none of b's. */
 	assert_int_equal(a->ops->get(a, h, &r), SGW_STORE_NOTFOUND);
-	assert_int_equal(a->ops->user_sessions(a, "bob", &v, &nv), SGW_STORE_OK);
+	assert_int_equal(
+	    a->ops->user_sessions(a, "bob", &v, &nv), SGW_STORE_OK);
 	assert_int_equal(nv, 0);
-	assert_int_equal(a->ops->counter_get(a, "f:u:bob", sgw_now_ms(), &val, &ttl),
+	assert_int_equal(
+	    a->ops->counter_get(a, "f:u:bob", sgw_now_ms(), &val, &ttl),
 	    SGW_STORE_OK);
 	assert_int_equal(val, 0);
 	assert_int_equal(a->ops->active(a, sgw_now_ms(), &n), SGW_STORE_OK);
@@ -583,7 +610,8 @@ key_prefix_isolates_gateways(void **state)
 
 		assert_int_equal(k->elements, 3);
 		for (size_t i = 0; i < k->elements; i++)
-			assert_true(strncmp(k->element[i]->str, pb, strlen(pb)) == 0);
+			assert_true(
+			    strncmp(k->element[i]->str, pb, strlen(pb)) == 0);
 		freeReplyObject(k);
 	}
 	sgw_store_close(a);
@@ -607,20 +635,21 @@ acl_user_and_database(void **state)
 	/* A user that may touch only this gateway's keys: any key the store
 	 * made outside its prefix would be a NOPERM error. */
 	snprintf(user, sizeof(user), "sgw%u", g.next_prefix);
-	freeReplyObject(raw(f, "ACL SETUSER %s on >pw-%s ~%s* +@all", user, user,
-	    f->prefix));
-	snprintf(extra, sizeof(extra), "username = %s\npassword = pw-%s\ndatabase = 3\n",
-	    user, user);
+	freeReplyObject(raw(
+	    f, "ACL SETUSER %s on >pw-%s ~%s* +@all", user, user, f->prefix));
+	snprintf(extra, sizeof(extra),
+	    "username = %s\npassword = pw-%s\ndatabase = 3\n", user, user);
 	memset(&c, 0, sizeof(c));
-	assert_non_null(st = store_for(&c, g.srv.port, f->prefix, extra, why,
-	    sizeof(why)));
+	assert_non_null(
+	    st = store_for(&c, g.srv.port, f->prefix, extra, why, sizeof(why)));
 	new_hash(h, NULL);
 	sgw_token_hash_hex(h, hex);
 	if (st->ops->put(st, h, &r, sgw_now_ms()) != SGW_STORE_OK)
 		fail_msg("put as %s: %s", user, st->errstr);
 	assert_int_equal(st->ops->get(st, h, &r), SGW_STORE_OK);
-	assert_int_equal(st->ops->counter_add(st, "f:u:alice", 1, 60000, sgw_now_ms(),
-	    &val), SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->counter_add(st, "f:u:alice", 1, 60000, sgw_now_ms(), &val),
+	    SGW_STORE_OK);
 	assert_int_equal(st->ops->active(st, sgw_now_ms(), &n), SGW_STORE_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(st->ops->del(st, h), SGW_STORE_OK);
@@ -634,12 +663,14 @@ acl_user_and_database(void **state)
 	sgw_conf_free(&c);
 
 	/* A wrong password is an error that says so, not a hang. */
-	snprintf(extra, sizeof(extra), "username = %s\npassword = wrong\n", user);
+	snprintf(
+	    extra, sizeof(extra), "username = %s\npassword = wrong\n", user);
 	memset(&c, 0, sizeof(c));
-	assert_non_null(st = store_for(&c, g.srv.port, f->prefix, extra, why,
-	    sizeof(why)));
+	assert_non_null(
+	    st = store_for(&c, g.srv.port, f->prefix, extra, why, sizeof(why)));
 	assert_int_equal(st->ops->get(st, h, &r), SGW_STORE_UNAVAILABLE);
-	if (strstr(st->errstr, "WRONGPASS") == NULL && strstr(st->errstr, "AUTH") == NULL)
+	if (strstr(st->errstr, "WRONGPASS") == NULL &&
+	    strstr(st->errstr, "AUTH") == NULL)
 		fail_msg("errstr: %s", st->errstr);
 	assert_int_equal(st->ops->ping(st), SGW_STORE_UNAVAILABLE);
 	sgw_store_close(st);
@@ -647,14 +678,18 @@ acl_user_and_database(void **state)
 
 	/* A user that may not DEL: clearing a counter fails, and says why,
 	 * rather than leaving it while answering OK. */
-	freeReplyObject(raw(f, "ACL SETUSER %s resetpass >pw-%s -del", user, user));
-	snprintf(extra, sizeof(extra), "username = %s\npassword = pw-%s\n", user, user);
+	freeReplyObject(
+	    raw(f, "ACL SETUSER %s resetpass >pw-%s -del", user, user));
+	snprintf(extra, sizeof(extra), "username = %s\npassword = pw-%s\n",
+	    user, user);
 	memset(&c, 0, sizeof(c));
-	assert_non_null(st = store_for(&c, g.srv.port, f->prefix, extra, why,
-	    sizeof(why)));
-	assert_int_equal(st->ops->counter_add(st, "f:u:bob", 1, 60000, sgw_now_ms(),
-	    &val), SGW_STORE_OK);
-	assert_int_equal(st->ops->counter_del(st, "f:u:bob"), SGW_STORE_UNAVAILABLE);
+	assert_non_null(
+	    st = store_for(&c, g.srv.port, f->prefix, extra, why, sizeof(why)));
+	assert_int_equal(
+	    st->ops->counter_add(st, "f:u:bob", 1, 60000, sgw_now_ms(), &val),
+	    SGW_STORE_OK);
+	assert_int_equal(
+	    st->ops->counter_del(st, "f:u:bob"), SGW_STORE_UNAVAILABLE);
 	if (strstr(st->errstr, "NOPERM") == NULL)
 		fail_msg("counter_del refused: \"%s\"", st->errstr);
 	assert_int_equal(raw_int(f, "EXISTS %sf:u:bob", f->prefix), 1);
@@ -670,7 +705,8 @@ static struct redis_server rp_srv;
 static int
 rp_setup(void **state)
 {
-	static const char *const args[] = {"--requirepass", "s3cret pass", NULL};
+	static const char *const args[] = {
+	    "--requirepass", "s3cret pass", NULL};
 	char why[256];
 
 	(void)state;
@@ -702,7 +738,8 @@ rp_get(const char *extra, const unsigned char h[SGW_HASH_LEN], int put_first,
 	int rc;
 
 	memset(&c, 0, sizeof(c));
-	if ((st = store_for(&c, rp_srv.port, "rp:", extra, why, sizeof(why))) == NULL) {
+	if ((st = store_for(&c, rp_srv.port, "rp:", extra, why, sizeof(why))) ==
+	    NULL) {
 		sgw_conf_free(&c);
 		snprintf(err, errlen, "%s", why);
 		return -100;
@@ -724,15 +761,18 @@ requirepass_password_alone(void **state)
 
 	(void)state;
 	new_hash(h, NULL);
-	if (rp_get("password = s3cret pass\n", h, 1, err, sizeof(err)) != SGW_STORE_OK)
+	if (rp_get("password = s3cret pass\n", h, 1, err, sizeof(err)) !=
+	    SGW_STORE_OK)
 		fail_msg("put and get with the password: %s", err);
 	/* Without it, or with a wrong one: an error that says why. */
-	assert_int_equal(rp_get(NULL, h, 0, err, sizeof(err)), SGW_STORE_UNAVAILABLE);
+	assert_int_equal(
+	    rp_get(NULL, h, 0, err, sizeof(err)), SGW_STORE_UNAVAILABLE);
 	if (strstr(err, "NOAUTH") == NULL)
 		fail_msg("no password: \"%s\"", err);
 	assert_int_equal(rp_get("password = nope\n", h, 0, err, sizeof(err)),
 	    SGW_STORE_UNAVAILABLE);
-	if (strstr(err, "WRONGPASS") == NULL && strstr(err, "invalid password") == NULL)
+	if (strstr(err, "WRONGPASS") == NULL &&
+	    strstr(err, "invalid password") == NULL)
 		fail_msg("wrong password: \"%s\"", err);
 }
 
@@ -756,22 +796,26 @@ unreachable_redis_is_an_error(void **state)
 	assert_true(port > 0);
 	memset(&conf, 0, sizeof(conf));
 	/* A worker opens it anyway (it connects lazily)... */
-	assert_non_null(st = store_for(&conf, port, "x:", NULL, why, sizeof(why)));
+	assert_non_null(
+	    st = store_for(&conf, port, "x:", NULL, why, sizeof(why)));
 	new_hash(h, NULL);
 	t0 = sgw_mono_ms();
 	assert_int_equal(st->ops->get(st, h, &r), SGW_STORE_UNAVAILABLE);
 	assert_true(st->errstr[0] != '\0');
 	st->errstr[0] = '\0';
-	assert_int_equal(st->ops->put(st, h, &r, sgw_now_ms()), SGW_STORE_UNAVAILABLE);
+	assert_int_equal(
+	    st->ops->put(st, h, &r, sgw_now_ms()), SGW_STORE_UNAVAILABLE);
 	assert_true(st->errstr[0] != '\0');
-	assert_int_equal(st->ops->user_sessions(st, "alice", &v, &n),
-	    SGW_STORE_UNAVAILABLE);
+	assert_int_equal(
+	    st->ops->user_sessions(st, "alice", &v, &n), SGW_STORE_UNAVAILABLE);
 	assert_null(v);
 	assert_int_equal(n, 0);
-	assert_int_equal(st->ops->counter_get(st, "l:u:alice", sgw_now_ms(), &val,
-	    &ttl), SGW_STORE_UNAVAILABLE);
-	assert_int_equal(st->ops->counter_add(st, "f:u:alice", 1, 1000, sgw_now_ms(),
-	    &val), SGW_STORE_UNAVAILABLE);
+	assert_int_equal(
+	    st->ops->counter_get(st, "l:u:alice", sgw_now_ms(), &val, &ttl),
+	    SGW_STORE_UNAVAILABLE);
+	assert_int_equal(
+	    st->ops->counter_add(st, "f:u:alice", 1, 1000, sgw_now_ms(), &val),
+	    SGW_STORE_UNAVAILABLE);
 	assert_int_equal(st->ops->ping(st), SGW_STORE_UNAVAILABLE);
 	assert_true(sgw_mono_ms() - t0 < 1000);
 	sgw_store_close(st);
@@ -801,8 +845,8 @@ stopped_get_times_out(struct fx *f, const unsigned char h[SGW_HASH_LEN])
 	assert_int_equal(rc, SGW_STORE_TIMEOUT);
 	assert_true(f->st->errstr[0] != '\0');
 	if (dt < CMD_TIMEOUT_MS / 2 || dt >= 1000)
-		fail_msg("get took %lld ms with command_timeout %d ms", (long long)dt,
-		    CMD_TIMEOUT_MS);
+		fail_msg("get took %lld ms with command_timeout %d ms",
+		    (long long)dt, CMD_TIMEOUT_MS);
 }
 
 static void
@@ -872,7 +916,8 @@ counter_add_is_not_sent_twice(void **state)
 	 * calls; the next add fails (an error, not a silent retry), and the
 	 * counter holds exactly one increment per add that succeeded. */
 	for (int i = 0; i < 4; i++) {
-		int rc = o->counter_add(f->st, "f:u:alice", 1, 60000, sgw_now_ms(), &v);
+		int rc = o->counter_add(
+		    f->st, "f:u:alice", 1, 60000, sgw_now_ms(), &v);
 
 		if (rc == SGW_STORE_OK) {
 			ok++;
@@ -899,7 +944,8 @@ counter_add_is_not_sent_twice(void **state)
 	kill_store_connection(f);
 	assert_int_equal(o->get(f->st, h, &r), SGW_STORE_OK);
 	kill_store_connection(f);
-	assert_int_equal(o->counter_get(f->st, "f:u:alice", sgw_now_ms(), &v, &v),
+	assert_int_equal(
+	    o->counter_get(f->st, "f:u:alice", sgw_now_ms(), &v, &v),
 	    SGW_STORE_OK);
 }
 
@@ -971,7 +1017,8 @@ every_operation_survives_script_flush(void **state)
 	t = sgw_now_ms();
 	assert_int_equal(o->refresh(f->st, h, t, t + 60000, t), SGW_STORE_OK);
 	flush_scripts(f);
-	assert_int_equal(o->user_sessions(f->st, "alice", &v, &n), SGW_STORE_OK);
+	assert_int_equal(
+	    o->user_sessions(f->st, "alice", &v, &n), SGW_STORE_OK);
 	assert_int_equal(n, 1);
 	free(v);
 	flush_scripts(f);
@@ -983,15 +1030,18 @@ every_operation_survives_script_flush(void **state)
 	flush_scripts(f);
 	assert_int_equal(o->data_del(f->st, h, "k"), SGW_STORE_OK);
 	flush_scripts(f);
-	assert_int_equal(o->counter_add(f->st, "f:u:alice", 1, 60000, sgw_now_ms(), &x),
+	assert_int_equal(
+	    o->counter_add(f->st, "f:u:alice", 1, 60000, sgw_now_ms(), &x),
 	    SGW_STORE_OK);
 	assert_int_equal(x, 1);
 	flush_scripts(f);
-	assert_int_equal(o->counter_get(f->st, "f:u:alice", sgw_now_ms(), &x, &ttl),
+	assert_int_equal(
+	    o->counter_get(f->st, "f:u:alice", sgw_now_ms(), &x, &ttl),
 	    SGW_STORE_OK);
 	assert_int_equal(x, 1);
 	flush_scripts(f);
-	assert_int_equal(o->counter_set(f->st, "l:u:alice", 1, 60000, sgw_now_ms()),
+	assert_int_equal(
+	    o->counter_set(f->st, "l:u:alice", 1, 60000, sgw_now_ms()),
 	    SGW_STORE_OK);
 	flush_scripts(f);
 	assert_int_equal(o->counter_del(f->st, "l:u:alice"), SGW_STORE_OK);
@@ -1029,13 +1079,15 @@ hand_written_hmget_reads_every_prefix(void **state)
 		redisReply *u;
 
 		memset(&c, 0, sizeof(c));
-		st = store_for(&c, g.srv.port, prefixes[i], NULL, why, sizeof(why));
+		st = store_for(
+		    &c, g.srv.port, prefixes[i], NULL, why, sizeof(why));
 		assert_non_null(st);
 		new_hash(h, NULL);
 		new_hash(other, NULL);
 		r.remember_me = 1;
 		snprintf(r.client, sizeof(r.client), "192.0.2.%zu", i);
-		assert_int_equal(st->ops->put(st, h, &r, sgw_now_ms()), SGW_STORE_OK);
+		assert_int_equal(
+		    st->ops->put(st, h, &r, sgw_now_ms()), SGW_STORE_OK);
 		assert_int_equal(st->ops->get(st, h, &back), SGW_STORE_OK);
 		assert_string_equal(back.user, "henry");
 		assert_string_equal(back.client, r.client);
@@ -1045,7 +1097,8 @@ hand_written_hmget_reads_every_prefix(void **state)
 		assert_int_equal(back.expires_ms, r.expires_ms);
 		assert_int_equal(back.deadline_ms, r.deadline_ms);
 		assert_int_equal(back.remember_me, 1);
-		assert_int_equal(st->ops->get(st, other, &back), SGW_STORE_NOTFOUND);
+		assert_int_equal(
+		    st->ops->get(st, other, &back), SGW_STORE_NOTFOUND);
 		/* The key is the documented one. */
 		sgw_token_hash_hex(h, hex);
 		u = raw(f, "HGET %ss:%s u", prefixes[i], hex);
@@ -1074,8 +1127,8 @@ main(void)
 	    T(ttl_expiries_are_counted_when_the_index_is_read),
 	    T(key_prefix_isolates_gateways),
 	    T(acl_user_and_database),
-	    cmocka_unit_test_setup_teardown(requirepass_password_alone, rp_setup,
-	        rp_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        requirepass_password_alone, rp_setup, rp_teardown),
 	    cmocka_unit_test(unreachable_redis_is_an_error),
 	    T(stopped_redis_times_out_and_recovers),
 	    T(restarted_redis_is_found_again),

@@ -91,7 +91,7 @@ static void
 thousand_tokens_are_unique(void **state)
 {
 	struct sgw_keys k;
-	char (*toks)[SGW_TOKEN_LEN + 1] = calloc(1000, sizeof(*toks));
+	char(*toks)[SGW_TOKEN_LEN + 1] = calloc(1000, sizeof(*toks));
 	unsigned char h[SGW_HASH_LEN];
 
 	(void)state;
@@ -101,8 +101,8 @@ thousand_tokens_are_unique(void **state)
 		assert_int_equal(sgw_token_new(&k, toks[i], h), 0);
 	qsort(toks, 1000, sizeof(*toks), cmp_tok);
 	for (size_t i = 1; i < 1000; i++)
-		assert_int_not_equal(memcmp(toks[i - 1], toks[i], SGW_TOKEN_LEN),
-		    0);
+		assert_int_not_equal(
+		    memcmp(toks[i - 1], toks[i], SGW_TOKEN_LEN), 0);
 	free(toks);
 }
 
@@ -215,7 +215,7 @@ wrong_key_fails_and_hash_is_cleared(void **state)
 {
 	struct sgw_keys a, b;
 	char tok[SGW_TOKEN_LEN + 1];
-	unsigned char h[SGW_HASH_LEN], zero[SGW_HASH_LEN] = { 0 };
+	unsigned char h[SGW_HASH_LEN], zero[SGW_HASH_LEN] = {0};
 
 	(void)state;
 	keys_one(&a, 1);
@@ -291,16 +291,20 @@ static void
 b64url_encode_vectors(void **state)
 {
 	char out[64];
-	const unsigned char fb[] = { 0xfb, 0xff };
+	const unsigned char fb[] = {0xfb, 0xff};
 
 	(void)state;
-	assert_int_equal(sgw_b64url_encode((const unsigned char *)"", 0, out), 0);
+	assert_int_equal(
+	    sgw_b64url_encode((const unsigned char *)"", 0, out), 0);
 	assert_string_equal(out, "");
-	assert_int_equal(sgw_b64url_encode((const unsigned char *)"f", 1, out), 2);
+	assert_int_equal(
+	    sgw_b64url_encode((const unsigned char *)"f", 1, out), 2);
 	assert_string_equal(out, "Zg");
-	assert_int_equal(sgw_b64url_encode((const unsigned char *)"fo", 2, out), 3);
+	assert_int_equal(
+	    sgw_b64url_encode((const unsigned char *)"fo", 2, out), 3);
 	assert_string_equal(out, "Zm8");
-	assert_int_equal(sgw_b64url_encode((const unsigned char *)"foo", 3, out), 4);
+	assert_int_equal(
+	    sgw_b64url_encode((const unsigned char *)"foo", 3, out), 4);
 	assert_string_equal(out, "Zm9v");
 	assert_int_equal(sgw_b64url_encode(fb, 2, out), 3);
 	assert_string_equal(out, "-_8");
@@ -311,7 +315,7 @@ secret_new_is_64_hex_and_a_valid_key(void **state)
 {
 	char a[SGW_SECRET_LINE], b[SGW_SECRET_LINE];
 	struct sgw_keys k;
-	struct sgw_errs e = { 0 };
+	struct sgw_errs e = {0};
 
 	(void)state;
 	assert_int_equal(sgw_secret_new(a), 0);
@@ -338,12 +342,14 @@ keys_parse_hex_base64_comments(void **state)
 	static const char text[] =
 	    "# current key first\n"
 	    "\n"
-	    "  000102030405060708090a0b0c0d0e0f101112131415161718191A1B1C1D1E1F  \r\n"
+	    "  "
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191A1B1C1D1E1F  "
+	    "\r\n"
 	    "\t# an old one\n"
 	    "ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+f4CBgoOEhYaHiImKi4yNjo+QkZKT\n"
 	    "-__7__v_-__7__v_-__7__v_-__7__v_-__7__v_-__7__v_-__7_w==";
 	struct sgw_keys k;
-	struct sgw_errs e = { 0 };
+	struct sgw_errs e = {0};
 
 	(void)state;
 	assert_int_equal(sgw_keys_parse("f", text, strlen(text), &k, &e), 0);
@@ -366,11 +372,12 @@ keys_parse_hex_base64_comments(void **state)
 static void
 keys_parse_short_key_names_line(void **state)
 {
-	static const char text[] = "# k\n"
+	static const char text[] =
+	    "# k\n"
 	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n"
 	    "00112233445566778899aabbccddeeff\n";
 	struct sgw_keys k;
-	struct sgw_errs e = { 0 };
+	struct sgw_errs e = {0};
 
 	(void)state;
 	assert_int_equal(sgw_keys_parse("sec", text, strlen(text), &k, &e), -1);
@@ -388,7 +395,7 @@ keys_parse_rejects_garbage_odd_hex_and_long(void **state)
 	char text[512];
 	size_t n = 0;
 	struct sgw_keys k;
-	struct sgw_errs e = { 0 };
+	struct sgw_errs e = {0};
 
 	(void)state;
 	n += (size_t)snprintf(text + n, sizeof(text) - n, "not a key!\n");
@@ -400,15 +407,19 @@ keys_parse_rejects_garbage_odd_hex_and_long(void **state)
 	text[n++] = '\n';
 	/* A valid 48-byte base64 key, but with padding it does not need. */
 	n += (size_t)snprintf(text + n, sizeof(text) - n, "%s",
-	    "ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+f4CBgoOEhYaHiImKi4yNjo+QkZKT=");
+	    "ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+f4CBgoOEhYaHiImKi4yNjo+"
+	    "QkZKT=");
 	assert_true(n < sizeof(text));
 	assert_int_equal(sgw_keys_parse("x", text, n, &k, &e), -1);
 	assert_int_equal(e.n, 4);
-	assert_string_equal(e.msg[0], "x:1: secret key is neither hex nor base64");
-	assert_string_equal(e.msg[1], "x:2: odd number of hex digits in secret key");
-	assert_string_equal(e.msg[2],
-	    "x:3: secret key too long (129 bytes, at most 128)");
-	assert_string_equal(e.msg[3], "x:4: secret key is neither hex nor base64");
+	assert_string_equal(
+	    e.msg[0], "x:1: secret key is neither hex nor base64");
+	assert_string_equal(
+	    e.msg[1], "x:2: odd number of hex digits in secret key");
+	assert_string_equal(
+	    e.msg[2], "x:3: secret key too long (129 bytes, at most 128)");
+	assert_string_equal(
+	    e.msg[3], "x:4: secret key is neither hex nor base64");
 	assert_int_equal(k.n, 0);
 	sgw_errs_clear(&e);
 }
@@ -418,10 +429,11 @@ keys_parse_empty_is_no_key(void **state)
 {
 	static const char text[] = "# nothing here\n\n   \n";
 	struct sgw_keys k;
-	struct sgw_errs e = { 0 };
+	struct sgw_errs e = {0};
 
 	(void)state;
-	assert_int_equal(sgw_keys_parse("empty", text, strlen(text), &k, &e), -1);
+	assert_int_equal(
+	    sgw_keys_parse("empty", text, strlen(text), &k, &e), -1);
 	assert_int_equal(e.n, 1);
 	assert_string_equal(e.msg[0], "empty: no key");
 	sgw_errs_clear(&e);
@@ -446,11 +458,12 @@ keys_load_private_file(void **state)
 {
 	char path[64];
 	struct sgw_keys k;
-	struct sgw_errs e = { 0 };
+	struct sgw_errs e = {0};
 
 	(void)state;
 	temp_file(path, sizeof(path),
-	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n",
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	    "\n",
 	    0640);
 	assert_int_equal(sgw_keys_load(path, &k, &e), 0);
 	assert_int_equal(k.n, 1);
@@ -464,11 +477,12 @@ keys_load_refuses_world_readable_file(void **state)
 {
 	char path[64], want[160];
 	struct sgw_keys k;
-	struct sgw_errs e = { 0 };
+	struct sgw_errs e = {0};
 
 	(void)state;
 	temp_file(path, sizeof(path),
-	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n",
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	    "\n",
 	    0644);
 	assert_int_equal(sgw_keys_load(path, &k, &e), -1);
 	assert_int_equal(k.n, 0);
@@ -484,12 +498,13 @@ static void
 keys_load_missing_file_says_why(void **state)
 {
 	struct sgw_keys k;
-	struct sgw_errs e = { 0 };
+	struct sgw_errs e = {0};
 
 	(void)state;
 	assert_int_equal(sgw_keys_load("/nonexistent/sgw/secret", &k, &e), -1);
 	assert_int_equal(e.n, 1);
-	assert_string_equal(e.msg[0], "/nonexistent/sgw/secret: cannot read: "
+	assert_string_equal(e.msg[0],
+	    "/nonexistent/sgw/secret: cannot read: "
 	    "No such file or directory");
 	sgw_errs_clear(&e);
 }
@@ -576,7 +591,8 @@ setup_path_gives_the_one_shot_macs_hashes_and_ids(void **state)
 {
 	struct sgw_keys fast, slow;
 	unsigned char rnd[32], h[SGW_HASH_LEN], want[SGW_HASH_LEN];
-	char tok[SGW_TOKEN_LEN + 1], id[SGW_PUBLIC_ID_HEX], want_id[SGW_PUBLIC_ID_HEX];
+	char tok[SGW_TOKEN_LEN + 1], id[SGW_PUBLIC_ID_HEX],
+	    want_id[SGW_PUBLIC_ID_HEX];
 
 	(void)state;
 	keys_four(&fast, 9);
@@ -594,18 +610,22 @@ setup_path_gives_the_one_shot_macs_hashes_and_ids(void **state)
 			rnd[j] = (unsigned char)(round * 13 + j * 101);
 		ref_token(fast.key[key], fast.len[key], rnd, tok);
 		ref_sha256(tok, SGW_TOKEN_LEN, want);
-		assert_int_equal(sgw_token_check(&fast, tok, SGW_TOKEN_LEN, h), 0);
+		assert_int_equal(
+		    sgw_token_check(&fast, tok, SGW_TOKEN_LEN, h), 0);
 		assert_memory_equal(h, want, SGW_HASH_LEN);
-		assert_int_equal(sgw_token_check(&slow, tok, SGW_TOKEN_LEN, h), 0);
+		assert_int_equal(
+		    sgw_token_check(&slow, tok, SGW_TOKEN_LEN, h), 0);
 		assert_memory_equal(h, want, SGW_HASH_LEN);
 		sgw_token_public_id(h, id);
 		ref_public_id(want, want_id);
 		assert_string_equal(id, want_id);
 		/* The same random part under a key not in the set. */
 		rnd[0] ^= 1;
-		ref_token((const unsigned char *)"another key of thirty-two bytes!",
+		ref_token(
+		    (const unsigned char *)"another key of thirty-two bytes!",
 		    32, rnd, tok);
-		assert_int_equal(sgw_token_check(&fast, tok, SGW_TOKEN_LEN, h), -1);
+		assert_int_equal(
+		    sgw_token_check(&fast, tok, SGW_TOKEN_LEN, h), -1);
 	}
 	/* A token the set-up keys make is the one-shot construction. */
 	for (size_t round = 0; round < 50; round++) {
@@ -618,7 +638,9 @@ setup_path_gives_the_one_shot_macs_hashes_and_ids(void **state)
 		assert_int_equal(sgw_token_new(&fast, tok, made), 0);
 		/* Its random part back, through OpenSSL's own base64. */
 		for (size_t j = 0; j < 43; j++)
-			b64[j] = tok[j] == '-' ? '+' : tok[j] == '_' ? '/' : tok[j];
+			b64[j] = tok[j] == '-' ? '+'
+			    : tok[j] == '_'    ? '/'
+			                       : tok[j];
 		b64[43] = '=';
 		b64[44] = '\0';
 		n = EVP_DecodeBlock(buf, (const unsigned char *)b64, 44);
@@ -630,7 +652,8 @@ setup_path_gives_the_one_shot_macs_hashes_and_ids(void **state)
 	}
 	/* Set up again: the new contexts replace the old ones. */
 	assert_int_equal(sgw_keys_setup(&fast), 0);
-	assert_int_equal(sgw_token_check(&fast, kat_token, SGW_TOKEN_LEN, h), -1);
+	assert_int_equal(
+	    sgw_token_check(&fast, kat_token, SGW_TOKEN_LEN, h), -1);
 	sgw_keys_wipe(&fast);
 	for (size_t i = 0; i < SGW_KEYS_MAX; i++)
 		assert_null(fast.mac[i]);
@@ -678,7 +701,8 @@ sha256_with_a_reused_context_is_sha256(void **state)
 
 		sgw_token_hash_hex(got, hex);
 		assert_string_equal(hex,
-		    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+		    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f2"
+		    "0015ad");
 	}
 }
 
@@ -687,30 +711,31 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(hash_from_hex_round_trips_and_refuses_the_rest),
-		cmocka_unit_test(new_token_verifies_and_hash_matches),
-		cmocka_unit_test(new_token_has_documented_shape),
-		cmocka_unit_test(thousand_tokens_are_unique),
-		cmocka_unit_test(known_answer_token_verifies_with_documented_hash_and_id),
-		cmocka_unit_test(flipping_any_single_character_fails),
-		cmocka_unit_test(non_canonical_trailing_bits_fail),
-		cmocka_unit_test(wrong_lengths_fail_and_len_bounds_the_read),
-		cmocka_unit_test(padded_or_misplaced_dot_fails),
-		cmocka_unit_test(wrong_key_fails_and_hash_is_cleared),
-		cmocka_unit_test(rotation_old_key_still_verifies_new_key_signs),
-		cmocka_unit_test(empty_key_set_signs_and_verifies_nothing),
-		cmocka_unit_test(hash_and_public_id_deterministic_distinct_hex),
-		cmocka_unit_test(b64url_encode_vectors),
-		cmocka_unit_test(secret_new_is_64_hex_and_a_valid_key),
-		cmocka_unit_test(keys_parse_hex_base64_comments),
-		cmocka_unit_test(keys_parse_short_key_names_line),
-		cmocka_unit_test(keys_parse_rejects_garbage_odd_hex_and_long),
-		cmocka_unit_test(keys_parse_empty_is_no_key),
-		cmocka_unit_test(keys_load_private_file),
-		cmocka_unit_test(keys_load_refuses_world_readable_file),
-		cmocka_unit_test(keys_load_missing_file_says_why),
-		cmocka_unit_test(setup_path_gives_the_one_shot_macs_hashes_and_ids),
-		cmocka_unit_test(setup_keeps_the_known_answer_and_refuses_no_keys),
-		cmocka_unit_test(sha256_with_a_reused_context_is_sha256),
+	    cmocka_unit_test(new_token_verifies_and_hash_matches),
+	    cmocka_unit_test(new_token_has_documented_shape),
+	    cmocka_unit_test(thousand_tokens_are_unique),
+	    cmocka_unit_test(
+	        known_answer_token_verifies_with_documented_hash_and_id),
+	    cmocka_unit_test(flipping_any_single_character_fails),
+	    cmocka_unit_test(non_canonical_trailing_bits_fail),
+	    cmocka_unit_test(wrong_lengths_fail_and_len_bounds_the_read),
+	    cmocka_unit_test(padded_or_misplaced_dot_fails),
+	    cmocka_unit_test(wrong_key_fails_and_hash_is_cleared),
+	    cmocka_unit_test(rotation_old_key_still_verifies_new_key_signs),
+	    cmocka_unit_test(empty_key_set_signs_and_verifies_nothing),
+	    cmocka_unit_test(hash_and_public_id_deterministic_distinct_hex),
+	    cmocka_unit_test(b64url_encode_vectors),
+	    cmocka_unit_test(secret_new_is_64_hex_and_a_valid_key),
+	    cmocka_unit_test(keys_parse_hex_base64_comments),
+	    cmocka_unit_test(keys_parse_short_key_names_line),
+	    cmocka_unit_test(keys_parse_rejects_garbage_odd_hex_and_long),
+	    cmocka_unit_test(keys_parse_empty_is_no_key),
+	    cmocka_unit_test(keys_load_private_file),
+	    cmocka_unit_test(keys_load_refuses_world_readable_file),
+	    cmocka_unit_test(keys_load_missing_file_says_why),
+	    cmocka_unit_test(setup_path_gives_the_one_shot_macs_hashes_and_ids),
+	    cmocka_unit_test(setup_keeps_the_known_answer_and_refuses_no_keys),
+	    cmocka_unit_test(sha256_with_a_reused_context_is_sha256),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

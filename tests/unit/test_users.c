@@ -282,7 +282,7 @@ parse_accepts_every_strong_kind_with_roles_and_htpasswd_lines(void **state)
 	           "bert:%s\n"
 	           "sixt:%s:staff\n"
 	           "fift:%s\n",
-	           h_y, h_2b, h_6, h_5);
+	    h_y, h_2b, h_6, h_5);
 	assert_int_equal(parse_str(text, &u, &e), 0);
 	assert_int_equal(e.n, 0);
 	assert_int_equal(u.n, 4);
@@ -340,7 +340,7 @@ comments_blank_lines_crlf_and_missing_final_newline_are_accepted(void **state)
 	           "alice:%s:admin\r\n"
 	           "\n"
 	           "bob:%s",
-	           h_2b, h_y);
+	    h_2b, h_y);
 	assert_int_equal(parse_str(text, &u, &e), 0);
 	assert_int_equal(e.n, 0);
 	assert_int_equal(u.n, 2);
@@ -394,7 +394,7 @@ weak_hashes_are_refused_with_their_line(void **state)
 	assert_int_equal(e.n, nweak);
 	for (size_t i = 0; i < nweak; i++) {
 		snprintf(want, sizeof want, "users:%zu: user \"u%zu\": %s",
-		         i + 2, i, WEAK_ADVICE);
+		    i + 2, i, WEAK_ADVICE);
 		assert_string_equal(e.msg[i], want);
 	}
 	assert_null(u.v);
@@ -411,8 +411,8 @@ weak_hash_messages_never_contain_the_hash(void **state)
 	assert_int_equal(parse_str("bob:Tr0ub4dor&3\n"
 	                           "eve:$1$abcdefgh$0123456789abcdefghijkl\n"
 	                           "mal:$y$ has spaces\n",
-	                           &u, &e),
-	                 -1);
+	                     &u, &e),
+	    -1);
 	assert_int_equal(e.n, 3);
 	for (size_t i = 0; i < e.n; i++) {
 		assert_null(strstr(e.msg[i], "Tr0ub4dor"));
@@ -439,7 +439,7 @@ strong_prefix_with_bad_bytes_or_length_is_a_malformed_hash(void **state)
 	           "b:$6$salt\x01$x\n"
 	           "c:%.*s\n"
 	           "d:$y$j9T$abcdefghijklmnopqrstuv:admin\n",
-	           (int)strlen(h_2b) - 1, h_2b);
+	    (int)strlen(h_2b) - 1, h_2b);
 	expect_errors(text, want, 4);
 	free(text);
 }
@@ -473,12 +473,12 @@ invalid_user_names_are_refused(void **state)
 	           "ctl\x01:%s\n"
 	           "del\x7f:%s\n"
 	           "%s:%s\n",
-	           h_2b, h_2b, h_2b, h_2b, h_2b, longname, h_2b);
+	    h_2b, h_2b, h_2b, h_2b, h_2b, longname, h_2b);
 	for (unsigned i = 0; i < 6; i++)
 		want[i] = fmt("users:%u: invalid user name (1 to %d bytes, no "
 		              "':', whitespace or control characters, not "
 		              "starting with '#')",
-		              i + 1, SGW_USER_MAXLEN);
+		    i + 1, SGW_USER_MAXLEN);
 	expect_errors(text, (const char *const *)want, 6);
 	for (unsigned i = 0; i < 6; i++)
 		free(want[i]);
@@ -526,12 +526,12 @@ roles_with_spaces_or_colons_are_refused(void **state)
 	(void)state;
 
 	text = fmt("a:%s:admin, ops\nb:%s:site admin\nc:%s:admin:extra\n", h_2b,
-	           h_2b, h_2b);
+	    h_2b, h_2b);
 	for (unsigned i = 0; i < 3; i++)
 		want[i] = fmt("users:%u: user \"%c\": invalid role: roles are "
 		              "printable ASCII, comma-separated, without "
 		              "spaces",
-		              i + 1, 'a' + i);
+		    i + 1, 'a' + i);
 	expect_errors(text, (const char *const *)want, 3);
 	for (unsigned i = 0; i < 3; i++)
 		free(want[i]);
@@ -550,7 +550,7 @@ duplicate_user_names_the_first_definition(void **state)
 	(void)state;
 
 	text = fmt("alice:%s\nbob:%s\n#\nbob:%s\nalice:%s\nbob:%s\n", h_2b,
-	           h_2b, h_2b, h_2b, h_2b);
+	    h_2b, h_2b, h_2b, h_2b);
 	expect_errors(text, want, 3);
 	free(text);
 }
@@ -571,8 +571,7 @@ all_problems_are_collected_in_one_pass(void **state)
 	struct sgw_errs e = {0};
 	(void)state;
 
-	n = (size_t)snprintf(
-	    text, sizeof text,
+	n = (size_t)snprintf(text, sizeof text,
 	    "ok:%s\nweak:$1$x$y\nnocolon\n\nroles:%s:a,\nnul:%s\nok:%s\n", h_2b,
 	    h_2b, h_2b, h_2b);
 	/* put a NUL byte into line 6, after "nul:" */
@@ -859,8 +858,7 @@ dummy_hash_has_the_setting_of_a_one_setting_file(void **state)
 }
 
 static void
-mixed_file_dummy_is_of_the_costliest_setting_and_cheaper_users_pad(
-    void **state)
+mixed_file_dummy_is_of_the_costliest_setting_and_cheaper_users_pad(void **state)
 {
 	struct sgw_users u;
 	char *text, *layouts[3];
@@ -868,11 +866,11 @@ mixed_file_dummy_is_of_the_costliest_setting_and_cheaper_users_pad(
 
 	/* costliest first, in the middle, last */
 	layouts[0] = fmt("bert:%s\nylva:%s\nsixt:%s\nfift:%s\nyann:%s\n", h_2b,
-	                 h_y, h_6, h_5, h_y_default);
+	    h_y, h_6, h_5, h_y_default);
 	layouts[1] = fmt("ylva:%s\nsixt:%s\nbert:%s\nfift:%s\nyann:%s\n", h_y,
-	                 h_6, h_2b, h_5, h_y_default);
+	    h_6, h_2b, h_5, h_y_default);
 	layouts[2] = fmt("ylva:%s\nsixt:%s\nfift:%s\nyann:%s\nbert:%s\n", h_y,
-	                 h_6, h_5, h_y_default, h_2b);
+	    h_6, h_5, h_y_default, h_2b);
 	for (size_t l = 0; l < 3; l++) {
 		const struct sgw_user *bert, *other[4];
 
@@ -909,9 +907,11 @@ verify_cpu(const struct sgw_users *u, const char *name, const char *pw)
 		struct timespec a, b;
 		double t;
 
-		assert_int_equal(clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a), 0);
+		assert_int_equal(
+		    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a), 0);
 		assert_null(sgw_users_verify(u, name, pw));
-		assert_int_equal(clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b), 0);
+		assert_int_equal(
+		    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b), 0);
 		t = (double)(b.tv_sec - a.tv_sec) +
 		    (double)(b.tv_nsec - a.tv_nsec) / 1e9;
 		if (t < best)
@@ -921,8 +921,7 @@ verify_cpu(const struct sgw_users *u, const char *name, const char *pw)
 }
 
 static void
-failed_check_of_a_cheaper_user_costs_what_an_unknown_name_costs(
-    void **state)
+failed_check_of_a_cheaper_user_costs_what_an_unknown_name_costs(void **state)
 {
 	struct sgw_users u;
 	char *text, *pad;
@@ -964,7 +963,7 @@ failed_check_of_a_cheaper_user_costs_what_an_unknown_name_costs(
 	    costly < 0.5 * unknown || costly > 2.0 * unknown)
 		fail_msg("unknown %.1f ms, cheaper user %.1f ms, costliest "
 		         "user %.1f ms",
-		         unknown * 1e3, cheap * 1e3, costly * 1e3);
+		    unknown * 1e3, cheap * 1e3, costly * 1e3);
 	sgw_users_free(&u);
 	free(text);
 }
@@ -982,8 +981,8 @@ bcrypt_below_cost_10_is_refused_with_its_line(void **state)
 	assert_non_null(b9);
 	assert_non_null(y9);
 	assert_non_null(b5);
-	text = fmt("ok:%s\nnine:%s\ny:%s\n# htpasswd -B\nfive:%s\n", h_2b, b9,
-	           y9, b5);
+	text = fmt(
+	    "ok:%s\nnine:%s\ny:%s\n# htpasswd -B\nfive:%s\n", h_2b, b9, y9, b5);
 	want[0] = fmt("users:2: user \"nine\": weak password hash: bcrypt cost "
 	              "9 is below 10; re-hash it with `htpasswd -B -C 10` or "
 	              "`sessiongw passwd -B`");
@@ -1029,7 +1028,7 @@ password_chars_counts_utf8_characters_not_bytes(void **state)
 	assert_int_equal(sgw_users_password_chars("\xc3\xa9\xc3\xa9\xc3\xa9"
 	                                          "\xc3\xa9\xc3\xa9\xc3\xa9"
 	                                          "\xc3\xa9"),
-	                 7);
+	    7);
 	/* 8 euro signs (3 bytes each), 8 emoji (4 bytes each) */
 	assert_int_equal(
 	    sgw_users_password_chars("\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
@@ -1040,10 +1039,10 @@ password_chars_counts_utf8_characters_not_bytes(void **state)
 	                     "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80"
 	                     "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80"
 	                     "\xf0\x9f\x98\x80\xf0\x9f\x98\x80"),
-	                 8);
+	    8);
 	assert_int_equal(sgw_users_password_chars("ab\xe2\x82\xac"
 	                                          "cd"),
-	                 5);
+	    5);
 	/* bytes that are no UTF-8 count one each: Latin-1, a cut sequence */
 	assert_int_equal(sgw_users_password_chars("caf\xe9"), 4);
 	assert_int_equal(sgw_users_password_chars("\xe2\x82"), 2);
@@ -1071,9 +1070,9 @@ static void
 verify_refuses_the_crypt_failure_token(void **state)
 {
 	struct sgw_user v = {.name = (char *)"eve",
-	                     .hash = (char *)"*0",
-	                     .roles = (char *)"",
-	                     .line = 1};
+	    .hash = (char *)"*0",
+	    .roles = (char *)"",
+	    .line = 1};
 	struct sgw_users u = {.v = &v, .n = 1, .dummy_hash = (char *)"*0"};
 	(void)state;
 
@@ -1315,11 +1314,11 @@ file_set_replace_keeps_every_other_byte(void **state)
 	             "alice:%s:admin\r\n"
 	             "#bob:commented-out\n"
 	             "bobby:%s\n",
-	             h_2b, h_2b);
+	    h_2b, h_2b);
 	after = fmt("\r\n"
 	            "  \t\n"
 	            "carol:%s",
-	            h_y);
+	    h_y);
 	got = fmt("%sbob:%s:ops,dev\r\n%s", before, h_6, after);
 	spit(d->users, got);
 	free(got);
@@ -1446,8 +1445,7 @@ file_set_refuses_bad_input_and_leaves_the_file_alone(void **state)
 	assert_int_equal(replaced, 0);
 	assert_int_equal(
 	    sgw_users_file_set(d->users, "alice",
-	                       "$1$abcdefgh$0123456789abcdefghijkl", NULL, NULL,
-	                       &e),
+	        "$1$abcdefgh$0123456789abcdefghijkl", NULL, NULL, &e),
 	    -1);
 	assert_int_equal(
 	    sgw_users_file_set(d->users, "alice", h_2b, "a b", NULL, &e), -1);
@@ -1461,7 +1459,7 @@ file_set_refuses_bad_input_and_leaves_the_file_alone(void **state)
 	assert_int_equal(e.n, 5);
 	want = fmt("%s: invalid user name (1 to %d bytes, no ':', whitespace "
 	           "or control characters, not starting with '#')",
-	           d->users, SGW_USER_MAXLEN);
+	    d->users, SGW_USER_MAXLEN);
 	assert_string_equal(e.msg[0], want);
 	free(want);
 	want =
@@ -1471,7 +1469,7 @@ file_set_refuses_bad_input_and_leaves_the_file_alone(void **state)
 	free(want);
 	want = fmt("%s: invalid roles: printable ASCII, comma-separated, no "
 	           "spaces or empty roles, at most 1024 bytes",
-	           d->users);
+	    d->users);
 	assert_string_equal(e.msg[2], want);
 	assert_string_equal(e.msg[3], want);
 	free(want);
@@ -1607,8 +1605,8 @@ main(void)
 	    cmocka_unit_test(hash_password_bcrypt_when_asked_and_verifies),
 	    cmocka_unit_test_setup_teardown(
 	        load_reads_the_file_and_its_identity, dir_setup, dir_teardown),
-	    cmocka_unit_test_setup_teardown(load_reports_unreadable_files,
-	                                    dir_setup, dir_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        load_reports_unreadable_files, dir_setup, dir_teardown),
 	    cmocka_unit_test_setup_teardown(
 	        changed_sees_rewrites_in_place_and_by_rename, dir_setup,
 	        dir_teardown),
@@ -1621,12 +1619,12 @@ main(void)
 	    cmocka_unit_test_setup_teardown(
 	        file_set_replace_keeps_every_other_byte, dir_setup,
 	        dir_teardown),
-	    cmocka_unit_test_setup_teardown(file_set_result_loads_and_verifies,
-	                                    dir_setup, dir_teardown),
-	    cmocka_unit_test_setup_teardown(file_set_keeps_the_file_mode,
-	                                    dir_setup, dir_teardown),
-	    cmocka_unit_test_setup_teardown(file_set_leaves_no_temporary_files,
-	                                    dir_setup, dir_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        file_set_result_loads_and_verifies, dir_setup, dir_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        file_set_keeps_the_file_mode, dir_setup, dir_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        file_set_leaves_no_temporary_files, dir_setup, dir_teardown),
 	    cmocka_unit_test_setup_teardown(
 	        file_set_refuses_bad_input_and_leaves_the_file_alone, dir_setup,
 	        dir_teardown),

@@ -29,7 +29,8 @@ static struct fake_sess *
 sess_find(struct fake_store *f, const unsigned char hash[SGW_HASH_LEN])
 {
 	for (size_t i = 0; i < FAKE_MAX_SESSIONS; i++)
-		if (f->sess[i].used && memcmp(f->sess[i].hash, hash, SGW_HASH_LEN) == 0)
+		if (f->sess[i].used &&
+		    memcmp(f->sess[i].hash, hash, SGW_HASH_LEN) == 0)
 			return &f->sess[i];
 	return NULL;
 }
@@ -177,8 +178,8 @@ index_cmp(const void *a, const void *b)
 }
 
 static int
-f_user_sessions(struct sgw_store *st, const char *user, struct sgw_stored **outp,
-    size_t *np)
+f_user_sessions(struct sgw_store *st, const char *user,
+    struct sgw_stored **outp, size_t *np)
 {
 	struct fake_store *f = (struct fake_store *)st;
 	struct fake_index *mine[FAKE_MAX_INDEX];
@@ -196,7 +197,8 @@ f_user_sessions(struct sgw_store *st, const char *user, struct sgw_stored **outp
 		return SGW_STORE_OK;
 	qsort(mine, m, sizeof(mine[0]), index_cmp);
 	if ((v = calloc(m, sizeof(*v))) == NULL)
-		return sgw_store_fail(st, SGW_STORE_UNAVAILABLE, "fake: out of memory");
+		return sgw_store_fail(
+		    st, SGW_STORE_UNAVAILABLE, "fake: out of memory");
 	for (size_t i = 0; i < m; i++) {
 		struct fake_sess *e = sess_find(f, mine[i]->hash);
 
@@ -242,7 +244,8 @@ f_data_get(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 	if ((e = sess_find(f, hash)) == NULL || (d = data_find(e, key)) == NULL)
 		return SGW_STORE_NOTFOUND;
 	if ((*val = malloc(d->len + 1)) == NULL)
-		return sgw_store_fail(st, SGW_STORE_UNAVAILABLE, "fake: out of memory");
+		return sgw_store_fail(
+		    st, SGW_STORE_UNAVAILABLE, "fake: out of memory");
 	memcpy(*val, d->val, d->len + 1);
 	*len = d->len;
 	return SGW_STORE_OK;
@@ -275,7 +278,8 @@ f_data_put(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 				d = &e->data[i];
 	}
 	if ((copy = malloc(len + 1)) == NULL)
-		return sgw_store_fail(st, SGW_STORE_UNAVAILABLE, "fake: out of memory");
+		return sgw_store_fail(
+		    st, SGW_STORE_UNAVAILABLE, "fake: out of memory");
 	if (len > 0)
 		memcpy(copy, val, len);
 	copy[len] = '\0';
@@ -350,7 +354,8 @@ f_counter_add(struct sgw_store *st, const char *key, int64_t delta,
 		return SGW_STORE_UNAVAILABLE;
 	if ((c = counter_find(f, key, now)) == NULL) {
 		if ((c = counter_new(f, key)) == NULL)
-			return sgw_store_fail(st, SGW_STORE_NOSPACE, "fake: counters full");
+			return sgw_store_fail(
+			    st, SGW_STORE_NOSPACE, "fake: counters full");
 		c->value = 0;
 		c->until_ms = now + ttl_ms;
 	}
@@ -387,7 +392,8 @@ f_counter_set(struct sgw_store *st, const char *key, int64_t value,
 		return SGW_STORE_UNAVAILABLE;
 	if ((c = counter_find(f, key, now)) == NULL &&
 	    (c = counter_new(f, key)) == NULL)
-		return sgw_store_fail(st, SGW_STORE_NOSPACE, "fake: counters full");
+		return sgw_store_fail(
+		    st, SGW_STORE_NOSPACE, "fake: counters full");
 	c->value = value;
 	c->until_ms = now + ttl_ms;
 	return SGW_STORE_OK;
@@ -414,7 +420,8 @@ f_ping(struct sgw_store *st)
 	if (called(f, OP_PING))
 		return SGW_STORE_UNAVAILABLE;
 	if (f->ping_down)
-		return sgw_store_fail(st, SGW_STORE_UNAVAILABLE, "fake: no pong");
+		return sgw_store_fail(
+		    st, SGW_STORE_UNAVAILABLE, "fake: no pong");
 	return SGW_STORE_OK;
 }
 
@@ -447,8 +454,8 @@ due_cmp(const void *a, const void *b)
 }
 
 static int
-f_sweep(struct sgw_store *st, int64_t now, size_t max, size_t *sessions,
-    int *more)
+f_sweep(
+    struct sgw_store *st, int64_t now, size_t max, size_t *sessions, int *more)
 {
 	struct fake_store *f = (struct fake_store *)st;
 	struct due due[FAKE_MAX_SESSIONS + FAKE_MAX_COUNTERS];
@@ -460,10 +467,12 @@ f_sweep(struct sgw_store *st, int64_t now, size_t max, size_t *sessions,
 		return SGW_STORE_UNAVAILABLE;
 	for (size_t i = 0; i < FAKE_MAX_SESSIONS; i++)
 		if (f->sess[i].used && f->sess[i].rec.deadline_ms <= now)
-			due[n++] = (struct due){f->sess[i].rec.deadline_ms, &f->sess[i], NULL};
+			due[n++] = (struct due){
+			    f->sess[i].rec.deadline_ms, &f->sess[i], NULL};
 	for (size_t i = 0; i < FAKE_MAX_COUNTERS; i++)
 		if (f->counters[i].used && f->counters[i].until_ms <= now)
-			due[n++] = (struct due){f->counters[i].until_ms, NULL, &f->counters[i]};
+			due[n++] = (struct due){
+			    f->counters[i].until_ms, NULL, &f->counters[i]};
 	qsort(due, n, sizeof(due[0]), due_cmp);
 	for (size_t i = 0; i < n && i < max; i++) {
 		if (due[i].sess != NULL) {

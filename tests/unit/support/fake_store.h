@@ -85,15 +85,15 @@ struct fake_store {
 	uint64_t seq;
 
 	/* Test hooks. */
-	int calls[OP_N];             /* calls per op since the last reset */
-	int down;                    /* every op answers UNAVAILABLE */
-	int ping_down;               /* only ping does */
-	unsigned fail_ops;           /* these ops do too: a bit (1u << op)
-	                              * for each */
-	size_t capacity;             /* put answers NOSPACE beyond it
-	                              * (FAKE_MAX_SESSIONS by default) */
-	int nput;                    /* records put so far */
-	struct sgw_record last;      /* the last record put */
+	int calls[OP_N];        /* calls per op since the last reset */
+	int down;               /* every op answers UNAVAILABLE */
+	int ping_down;          /* only ping does */
+	unsigned fail_ops;      /* these ops do too: a bit (1u << op)
+	                         * for each */
+	size_t capacity;        /* put answers NOSPACE beyond it
+	                         * (FAKE_MAX_SESSIONS by default) */
+	int nput;               /* records put so far */
+	struct sgw_record last; /* the last record put */
 	unsigned char last_hash[SGW_HASH_LEN];
 };
 
@@ -106,8 +106,8 @@ void fake_store_reset_calls(struct fake_store *f);
 
 /* The record stored under hash, or NULL: what a test reads or changes
  * behind the store's back. No call is counted. */
-struct sgw_record *fake_store_find(struct fake_store *f,
-    const unsigned char hash[SGW_HASH_LEN]);
+struct sgw_record *fake_store_find(
+    struct fake_store *f, const unsigned char hash[SGW_HASH_LEN]);
 
 /* Stores rec under hash and in its user's index, as put does, without
  * counting a call. Fails the test when the fake is full. */
@@ -116,14 +116,14 @@ void fake_store_insert(struct fake_store *f,
 
 /* Drops the session (and its data) but not its index entry: a session
  * that a backend forgot by itself (a Redis TTL). No call is counted. */
-void fake_store_forget(struct fake_store *f,
-    const unsigned char hash[SGW_HASH_LEN]);
+void fake_store_forget(
+    struct fake_store *f, const unsigned char hash[SGW_HASH_LEN]);
 
 /* How many index entries user has, live or not. */
 size_t fake_store_index_len(const struct fake_store *f, const char *user);
 
 /* A counter's value at now_ms (0 when absent). No call is counted. */
-int64_t fake_store_counter(const struct fake_store *f, const char *key,
-    int64_t now_ms);
+int64_t fake_store_counter(
+    const struct fake_store *f, const char *key, int64_t now_ms);
 
 #endif

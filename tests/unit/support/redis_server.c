@@ -23,8 +23,8 @@ static struct redis_server *alarmed[MAX_SERVERS];
 void
 test_msleep(int64_t ms)
 {
-	struct timespec ts = {.tv_sec = ms / 1000,
-	    .tv_nsec = (long)(ms % 1000) * 1000000L};
+	struct timespec ts = {
+	    .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
@@ -33,8 +33,8 @@ test_msleep(int64_t ms)
 int
 test_free_port(void)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET,
-	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in sa = {
+	    .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t sl = sizeof(sa);
 	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
 
@@ -71,8 +71,10 @@ answers(int port)
 	if (c != NULL && c->err == 0)
 		r = redisCommand(c, "PING");
 	/* A server with requirepass answers too, if only to say NOAUTH. */
-	ok = r != NULL && ((r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0) ||
-	    (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOAUTH", 6) == 0));
+	ok = r != NULL &&
+	    ((r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0) ||
+	        (r->type == REDIS_REPLY_ERROR &&
+	            strncmp(r->str, "NOAUTH", 6) == 0));
 	if (r != NULL)
 		freeReplyObject(r);
 	if (c != NULL)
@@ -103,9 +105,9 @@ launch(struct redis_server *rs)
 	pid_t pid;
 
 	snprintf(port, sizeof(port), "%d", rs->port);
-	for (const char *const *a = (const char *const[]){"redis-server", "--port",
-	         port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-	         "--dir", rs->dir, NULL};
+	for (const char *const *a = (const char *const[]){"redis-server",
+	         "--port", port, "--bind", "127.0.0.1", "--save", "",
+	         "--appendonly", "no", "--dir", rs->dir, NULL};
 	     *a != NULL; a++)
 		av[n++] = *a;
 	for (int i = 0; rs->args != NULL && rs->args[i] != NULL && n < 31; i++)
@@ -163,7 +165,8 @@ rm_dir(const char *dir)
 
 	if (d != NULL) {
 		while ((e = readdir(d)) != NULL) {
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			if (strcmp(e->d_name, ".") == 0 ||
+			    strcmp(e->d_name, "..") == 0)
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 			unlink(path);
@@ -180,8 +183,8 @@ redis_server_start(struct redis_server *rs, char *why, size_t whylen)
 }
 
 int
-redis_server_start_with(struct redis_server *rs, const char *const *args,
-    char *why, size_t whylen)
+redis_server_start_with(
+    struct redis_server *rs, const char *const *args, char *why, size_t whylen)
 {
 	struct sigaction sa = {0};
 
@@ -203,7 +206,8 @@ redis_server_start_with(struct redis_server *rs, const char *const *args,
 		return -1;
 	}
 	if ((rs->port = test_free_port()) <= 0 || launch(rs) == -1) {
-		snprintf(why, whylen, "cannot start redis-server on port %d", rs->port);
+		snprintf(why, whylen, "cannot start redis-server on port %d",
+		    rs->port);
 		redis_server_stop(rs);
 		return -1;
 	}

@@ -16,7 +16,8 @@
 #include <sys/types.h>
 
 struct redis_server {
-	volatile pid_t pid; /* 0 when not running; read by the SIGALRM handler */
+	volatile pid_t
+	    pid; /* 0 when not running; read by the SIGALRM handler */
 	int port;
 	char dir[64];
 	const char *const *args; /* more arguments, or NULL */
@@ -39,8 +40,8 @@ int redis_server_start(struct redis_server *rs, char *why, size_t whylen);
 
 /* The same with more redis-server arguments (NULL-terminated, borrowed
  * for the server's life: a restart passes them again). */
-int redis_server_start_with(struct redis_server *rs, const char *const *args,
-    char *why, size_t whylen);
+int redis_server_start_with(
+    struct redis_server *rs, const char *const *args, char *why, size_t whylen);
 
 /* Stops the server (SIGTERM, after a SIGCONT in case a test left it
  * stopped) and starts it again on the same port: its data is gone. */
