@@ -17,6 +17,18 @@ scripts/setup.sh test
 jobs=$(nproc)
 fuzz_seconds=${SGW_FUZZ_SECONDS:-10}
 
+echo "== formatting: every C file as .clang-format says"
+# Files git knows, so a build directory's generated sources do not count.
+fmt=$(mktemp)
+if ! clang-format --dry-run --Werror $(git ls-files '*.c' '*.h') 2>"$fmt"; then
+	head -n 40 "$fmt"
+	echo "clang-format: the tree is not formatted (run clang-format -i on the files above)"
+	rm -f "$fmt"
+	exit 1
+fi
+rm -f "$fmt"
+echo "formatting: ok"
+
 echo "== release build: unit and integration tests"
 cmake -S . -B build -DSGW_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
