@@ -128,13 +128,10 @@ sweep(struct sgw_store *st)
 	}
 	sgw_metrics_sessions_expired(total);
 	sgw_metrics_cleanup_ran(now);
-	if (total > 0 || more)
-		log_info("sweep: %zu expired session%s removed in %lld ms%s",
-		    total, total == 1 ? "" : "s",
-		    (long long)(mono_ms() - started),
-		    more ? " (more left for the next round)" : "");
-	else
-		log_debug("sweep: nothing expired");
+	/* One line per sweep (SPEC section 8), so an operator sees it run. */
+	log_info("sweep: %zu expired session%s removed in %lld ms%s", total,
+	    total == 1 ? "" : "s", (long long)(mono_ms() - started),
+	    more ? " (more left for the next round)" : "");
 }
 
 static void
