@@ -186,7 +186,7 @@ sgw_session_create(struct sgw_store *st, const struct sgw_session_policy *p,
 int
 sgw_session_check(struct sgw_store *st, const struct sgw_session_policy *p,
     const struct sgw_users *users, const unsigned char hash[SGW_HASH_LEN],
-    const struct sgw_asker *asker, int64_t now, struct sgw_session *out)
+    struct sgw_asker *asker, int64_t now, struct sgw_session *out)
 {
 	const struct sgw_user *u;
 	struct sgw_record r;
@@ -204,14 +204,19 @@ sgw_session_check(struct sgw_store *st, const struct sgw_session_policy *p,
 		rc = st->ops->del(st, hash);
 		return SGW_STORE_FAILED(rc) ? rc : SGW_STORE_NOTFOUND;
 	}
+	asker->bound = SGW_BOUND_NONE;
 	if (p->bind_client && strcmp(r.client, asker->client) != 0)
-		return SGW_STORE_NOTFOUND;
-	if (p->bind_agent) {
+		asker->bound = SGW_BOUND_CLIENT;
+	if (p->bind_agent && asker->bound == SGW_BOUND_NONE) {
 		unsigned char a[SGW_AGENT_LEN];
 
 		agent_hash(asker->agent, a);
 		if (memcmp(a, r.agent, SGW_AGENT_LEN) != 0)
-			return SGW_STORE_NOTFOUND;
+			asker->bound = SGW_BOUND_AGENT;
+	}
+	if (asker->bound != SGW_BOUND_NONE) {
+		memcpy(asker->bound_user, r.user, sizeof(asker->bound_user));
+		return SGW_STORE_NOTFOUND;
 	}
 	/* Spare the store a write while less than a tenth of idle_timeout
 	 * has passed since the last refresh (SPEC section 6). */

@@ -56,6 +56,11 @@ struct sgw_login {
 struct sgw_asker {
 	const char *client;
 	const char *agent; /* NULL when none */
+	/* Set by sgw_session_check when a live session was refused for its
+	 * binding (the caller may log it: a copied cookie, or a user whose
+	 * address changed); bound_user names its user. */
+	enum { SGW_BOUND_NONE, SGW_BOUND_CLIENT, SGW_BOUND_AGENT } bound;
+	char bound_user[SGW_USER_MAXLEN + 1];
 };
 
 void sgw_session_policy_from(
@@ -81,7 +86,7 @@ int sgw_session_create(struct sgw_store *st, const struct sgw_session_policy *p,
  */
 int sgw_session_check(struct sgw_store *st, const struct sgw_session_policy *p,
     const struct sgw_users *users, const unsigned char hash[SGW_HASH_LEN],
-    const struct sgw_asker *asker, int64_t now_ms, struct sgw_session *out);
+    struct sgw_asker *asker, int64_t now_ms, struct sgw_session *out);
 
 /* Ends one session: OK when it was live, NOTFOUND when it was not. */
 int sgw_session_end(

@@ -76,6 +76,16 @@ sgw_request_session(struct sgw_ctx *ctx, const struct sgw_request *req,
 	    ctx->store, &ctx->policy, ctx->users, hash, &who, sgw_now_ms(), s);
 	if (SGW_STORE_FAILED(rc))
 		return -1;
+	if (who.bound != SGW_BOUND_NONE) {
+		char u[SGW_LOG_SAFE_SIZE(SGW_USER_MAXLEN)];
+		char c[SGW_LOG_SAFE_SIZE(SGW_CLIENT_MAXLEN)];
+
+		log_warnx("session of user=%s refused for client=%s: bound to "
+		          "another %s",
+		    sgw_log_safe(who.bound_user, u, sizeof(u)),
+		    sgw_log_safe(req->client, c, sizeof(c)),
+		    who.bound == SGW_BOUND_CLIENT ? "address" : "User-Agent");
+	}
 	return rc == SGW_STORE_OK;
 }
 

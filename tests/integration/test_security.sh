@@ -199,6 +199,10 @@ expect_eq "bind_user_agent: the cookie copied to another client is refused" 401 
 	"$(check "$ut" 192.0.2.99 HTTP_USER_AGENT=curl/7.88.1)"
 expect_eq "bind_user_agent: ...and to one that sends no User-Agent" 401 "$(check "$ut" 192.0.2.99)"
 expect_eq "bind_user_agent: the address alone does not matter" 200 "$(check "$ut" 192.0.2.99 "${ua[@]}")"
+expect_match "the log names a session refused for its address" \
+	'warn .*session of user=alice refused for client=192\.0\.2\.11: bound to another address' "$(cat "$T/sgw.log")"
+expect_match "...and for its User-Agent" \
+	'warn .*session of user=alice refused for client=192\.0\.2\.99: bound to another User-Agent' "$(cat "$T/sgw.log")"
 stop_pid "$SGW_PID"
 gateway_conf "$T/noua.conf"
 start_gateway "$T/noua.conf"
