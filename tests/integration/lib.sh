@@ -420,3 +420,19 @@ store_user_index() {
 		;;
 	esac
 }
+
+# render_apache OUT GATEWAY_PORT APP_PORT: conf/apache-sessiongw.conf with
+# the ports filled in, and the snippet it includes (the package's
+# conf-available/sessiongw.conf, conf/snippets/apache2.conf here) rendered
+# beside it, so the tests run both files operators get.
+render_apache() {
+	local out=$1 gw=$2 app=$3
+	sed -e "s|127\.0\.0\.1:9000|127.0.0.1:$gw|g" \
+		"$SGW_SOURCE_DIR/conf/snippets/apache2.conf" >"$out.snippet"
+	sed -e "s|127\.0\.0\.1:9000|127.0.0.1:$gw|g" \
+		-e "s|127\.0\.0\.1:8080|127.0.0.1:$app|g" \
+		-e "s|^Include /etc/apache2/conf-available/sessiongw.conf$|Include $out.snippet|" \
+		"$SGW_SOURCE_DIR/conf/apache-sessiongw.conf" >"$out"
+	grep -q "^Include $out.snippet$" "$out" ||
+		fatal "conf/apache-sessiongw.conf no longer includes the snippet where the tests expect it"
+}

@@ -38,9 +38,7 @@ wait_until 10 port_busy "$APP_PORT" || fatal "the application (nginx) did not st
 APACHE_PORT=$(free_port)
 d="$T/apache"
 mkdir -p "$d"
-sed -e "s|127\.0\.0\.1:9000|127.0.0.1:$SGW_PORT|g" \
-	-e "s|127\.0\.0\.1:8080|127.0.0.1:$APP_PORT|g" \
-	"$SGW_SOURCE_DIR/conf/apache-sessiongw.conf" >"$d/sessiongw.conf"
+render_apache "$d/sessiongw.conf" "$SGW_PORT" "$APP_PORT"
 user_lines=""
 [ "$(id -u)" -eq 0 ] && user_lines="User www-data
 Group www-data"

@@ -131,9 +131,7 @@ MODS=/usr/lib/apache2/modules
 APACHE_PORT=$(free_port)
 d="$T/apache"
 mkdir -p "$d"
-sed -e "s|127\.0\.0\.1:9000|127.0.0.1:$SGW_PORT|g" \
-	-e "s|127\.0\.0\.1:8080|127.0.0.1:$APP_PORT|g" \
-	"$SGW_SOURCE_DIR/conf/apache-sessiongw.conf" >"$d/sessiongw.conf"
+render_apache "$d/sessiongw.conf" "$SGW_PORT" "$APP_PORT"
 user_lines=""
 [ -n "$RUN_AS" ] && user_lines="User $RUN_AS
 Group $RUN_AS"
