@@ -846,17 +846,26 @@ fail:
  * no right to create tables). errstr says why; opening fails on it. */
 #define SCHEMA_BAD (-200)
 
+/* Our tables' names with the prefix, in table_names order, for the
+ * catalog queries that take them as parameters. */
+#define TABLE_NAME_LEN (SGW_PG_PREFIX_MAXLEN + 16)
+static void
+full_table_names(const struct pg_store *ps, char names[NTABLES][TABLE_NAME_LEN])
+{
+	for (int i = 0; i < NTABLES; i++)
+		snprintf(names[i], TABLE_NAME_LEN, "%s%s", ps->prefix,
+		    table_names[i]);
+}
+
 /* Which of our tables exist: have[] gets 0/1 each. */
 static int
 tables_present(struct pg_store *ps, int have[NTABLES])
 {
-	char names[NTABLES][SGW_PG_PREFIX_MAXLEN + 16];
+	char names[NTABLES][TABLE_NAME_LEN];
 	PGresult *r = NULL;
 	int rc;
 
-	for (int i = 0; i < NTABLES; i++)
-		snprintf(names[i], sizeof(names[i]), "%s%s", ps->prefix,
-		    table_names[i]);
+	full_table_names(ps, names);
 	rc = setup_exec(ps,
 	    "SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL, "
 	    "to_regclass($3) IS NOT NULL, to_regclass($4) IS NOT NULL",
@@ -906,13 +915,11 @@ check_version(struct pg_store *ps)
 static int
 check_columns(struct pg_store *ps, const int have[NTABLES])
 {
-	char names[NTABLES][SGW_PG_PREFIX_MAXLEN + 16];
+	char names[NTABLES][TABLE_NAME_LEN];
 	PGresult *r = NULL;
 	int rc;
 
-	for (int i = 0; i < NTABLES; i++)
-		snprintf(names[i], sizeof(names[i]), "%s%s", ps->prefix,
-		    table_names[i]);
+	full_table_names(ps, names);
 	rc = setup_exec(ps,
 	    "SELECT c.relname::text, a.attname::text, "
 	    "format_type(a.atttypid, a.atttypmod) "
@@ -953,13 +960,11 @@ check_columns(struct pg_store *ps, const int have[NTABLES])
 static int
 check_keys(struct pg_store *ps, const int have[NTABLES])
 {
-	char names[NTABLES][SGW_PG_PREFIX_MAXLEN + 16];
+	char names[NTABLES][TABLE_NAME_LEN];
 	PGresult *r = NULL;
 	int rc;
 
-	for (int i = 0; i < NTABLES; i++)
-		snprintf(names[i], sizeof(names[i]), "%s%s", ps->prefix,
-		    table_names[i]);
+	full_table_names(ps, names);
 	rc = setup_exec(ps,
 	    "SELECT c.relname::text, "
 	    "string_agg(a.attname::text, ',' ORDER BY k.n) "
