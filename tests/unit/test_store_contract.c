@@ -44,6 +44,7 @@
 #include "conf.h"
 #include "fake_store.h"
 #include "ratelimit.h"
+#include "pg_server.h"
 #include "redis_server.h"
 #include "session.h"
 #include "store.h"
@@ -100,11 +101,8 @@ static struct {
 	char *hash; /* a password hash for the users table */
 	struct redis_server redis;
 	struct {
-		char dir[64];
+		struct pg_server srv; /* a private server, when srv.dir[0] */
 		char conninfo[256];
-		int port;
-		pid_t postmaster;
-		int private;
 	} pg;
 } g;
 
@@ -318,48 +316,6 @@ lmdb_start(char *why, size_t whylen)
  * SGW_TEST_PG_CONNINFO names a scratch database to use instead (its
  * tables, one set per case, are then left behind). */
 
-#define PG_BIN "/usr/lib/postgresql/15/bin"
-
-static int
-run_cmd(int as_pg, int limit_s, const char *const *argv)
-{
-	const char *av[16];
-	char log[96];
-	int n = 0, status;
-	pid_t pid;
-
-	if (as_pg) {
-		av[n++] = "runuser";
-		av[n++] = "-u";
-		av[n++] = "postgres";
-		av[n++] = "--";
-	}
-	for (int i = 0; argv[i] != NULL && n < 15; i++)
-		av[n++] = argv[i];
-	av[n] = NULL;
-	snprintf(log, sizeof(log), "%s/cmd.log", g.pg.dir);
-	if ((pid = fork()) == -1)
-		return -1;
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		if (fd != -1) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execvp(av[0], (char *const *)av);
-		_exit(127);
-	}
-	for (int i = 0; i < limit_s * 20; i++) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		test_msleep(50);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	return -1;
-}
-
 static struct sgw_store *
 pg_open(struct fx *f, char *why, size_t whylen)
 {
@@ -378,18 +334,7 @@ pg_open(struct fx *f, char *why, size_t whylen)
 static void
 pg_stop(void)
 {
-	char data[96];
-	const char *stop[] = {PG_BIN "/pg_ctl", "-D", data, "-m", "fast", "-w",
-	    "-t", "30", "stop", NULL};
-	const char *rm[] = {"rm", "-rf", g.pg.dir, NULL};
-
-	if (!g.pg.private)
-		return;
-	snprintf(data, sizeof(data), "%s/data", g.pg.dir);
-	if (run_cmd(1, 40, stop) != 0 && g.pg.postmaster > 0)
-		kill(g.pg.postmaster, SIGKILL);
-	run_cmd(0, 30, rm);
-	g.pg.private = 0;
+	pg_server_remove(&g.pg.srv);
 }
 
 static int
@@ -397,16 +342,7 @@ pg_start(char *why, size_t whylen)
 {
 	const char *env = getenv("SGW_TEST_PG_CONNINFO");
 	struct fx f = {.n = 0};
-	struct passwd *pw;
-	char data[96], opts[256], logf[96], port[16], line[32] = "", pidf[128];
-	const char *initdb[] = {PG_BIN "/initdb", "-D", data, "-A", "trust",
-	    "-U", "sgw", "-E", "UTF8", "--no-locale", NULL};
-	const char *start[] = {PG_BIN "/pg_ctl", "-D", data, "-l", logf, "-w",
-	    "-t", "30", "-o", opts, "start", NULL};
-	const char *createdb[] = {PG_BIN "/createdb", "-h", "127.0.0.1", "-p",
-	    port, "-U", "sgw", "sessiongw", NULL};
 	struct sgw_errs errs = {0};
-	FILE *fp;
 
 	/* Not built (a stand-in without its [postgres] keys): say so before
 	 * starting anything. */
@@ -425,48 +361,21 @@ pg_start(char *why, size_t whylen)
 		snprintf(g.pg.conninfo, sizeof(g.pg.conninfo), "%s", env);
 		return 0;
 	}
-	if (geteuid() != 0 || (pw = getpwnam("postgres")) == NULL ||
-	    access(PG_BIN "/initdb", X_OK) != 0) {
-		snprintf(why, whylen,
-		    "no private server possible here (root, a "
-		    "postgres user and " PG_BIN
-		    " needed); set SGW_TEST_PG_CONNINFO");
+	if (pg_server_available(why, whylen) == -1) {
+		size_t n = strlen(why);
+
+		snprintf(why + n, whylen - n, "; set SGW_TEST_PG_CONNINFO");
 		return -1;
 	}
-	snprintf(g.pg.dir, sizeof(g.pg.dir), "/tmp/sgw-contract-pg-XXXXXX");
-	if (mkdtemp(g.pg.dir) == NULL ||
-	    chown(g.pg.dir, pw->pw_uid, pw->pw_gid) == -1 ||
-	    chmod(g.pg.dir, 0700) == -1) {
-		snprintf(why, whylen, "cannot make %s", g.pg.dir);
-		return -1;
-	}
-	g.pg.private = 1;
-	g.pg.port = test_free_port();
-	snprintf(port, sizeof(port), "%d", g.pg.port);
-	snprintf(data, sizeof(data), "%s/data", g.pg.dir);
-	snprintf(logf, sizeof(logf), "%s/log", g.pg.dir);
-	snprintf(opts, sizeof(opts),
-	    "-p %d -k %s -c listen_addresses=127.0.0.1 "
-	    "-c fsync=off -c full_page_writes=off",
-	    g.pg.port, g.pg.dir);
 	alarm(120);
-	if (run_cmd(1, 60, initdb) != 0 || run_cmd(1, 40, start) != 0 ||
-	    run_cmd(1, 20, createdb) != 0) {
+	if (pg_server_start(&g.pg.srv, why, whylen) == -1) {
 		alarm(0);
-		snprintf(
-		    why, whylen, "cannot start PostgreSQL (see %s)", g.pg.dir);
 		pg_stop();
 		return -1;
 	}
 	alarm(0);
-	snprintf(pidf, sizeof(pidf), "%s/data/postmaster.pid", g.pg.dir);
-	if ((fp = fopen(pidf, "r")) != NULL) {
-		if (fgets(line, sizeof(line), fp) != NULL)
-			g.pg.postmaster = (pid_t)atoi(line);
-		fclose(fp);
-	}
-	snprintf(g.pg.conninfo, sizeof(g.pg.conninfo),
-	    "host=127.0.0.1 port=%d user=sgw dbname=sessiongw", g.pg.port);
+	pg_server_conninfo(
+	    &g.pg.srv, "sessiongw", g.pg.conninfo, sizeof(g.pg.conninfo));
 	return 0;
 }
 

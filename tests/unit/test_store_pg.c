@@ -33,9 +33,11 @@
 
 #include "conf.h"
 #include "store.h"
+#include "pg_server.h"
+#include "redis_server.h" /* test_msleep, test_free_port */
 #include "store_pg.h"
+#include "timefmt.h"
 
-#define PG_BIN "/usr/lib/postgresql/15/bin"
 #define CMD_TIMEOUT_MS 200
 
 static const struct sgw_store_backend *const B = &sgw_store_postgres;
@@ -43,9 +45,7 @@ static const struct sgw_store_backend *const B = &sgw_store_postgres;
 /* The private server the whole group shares. */
 static struct {
 	const char *skip; /* why the tests cannot run here, or NULL */
-	int port;
-	char dir[64];              /* owned by postgres: data/, log, socket */
-	volatile pid_t postmaster; /* read by the SIGALRM handler */
+	struct pg_server srv;
 	unsigned next_prefix;
 } g;
 
@@ -60,102 +60,13 @@ struct fx {
 
 /* ---- helpers ---- */
 
-static void
-msleep(int64_t ms)
-{
-	struct timespec ts = {
-	    .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* A loopback port below the ephemeral range that nothing listens on. */
-static int
-free_port(void)
-{
-	srand((unsigned)getpid() ^ (unsigned)time(NULL));
-	for (int i = 0; i < 200; i++) {
-		int port = 10000 + rand() % 20000, fd, busy;
-		struct sockaddr_in sa = {.sin_family = AF_INET,
-		    .sin_port = htons((uint16_t)port),
-		    .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-
-		if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-			return -1;
-		busy = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1;
-		close(fd);
-		if (!busy)
-			return port;
-	}
-	return -1;
-}
-
-/* Runs argv (as the postgres user when as_pg), output to the server's
- * log; gives up after limit_s seconds. Returns the exit status or -1. */
-static int
-run_cmd(int as_pg, int limit_s, const char *const *argv)
-{
-	const char *av[16];
-	char log[96];
-	int n = 0, status;
-	pid_t pid;
-
-	if (as_pg) {
-		av[n++] = "runuser";
-		av[n++] = "-u";
-		av[n++] = "postgres";
-		av[n++] = "--";
-	}
-	for (int i = 0; argv[i] != NULL && n < 15; i++)
-		av[n++] = argv[i];
-	av[n] = NULL;
-	snprintf(log, sizeof(log), "%s/cmd.log", g.dir);
-	if ((pid = fork()) == -1)
-		return -1;
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		if (fd != -1) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execvp(av[0], (char *const *)av);
-		_exit(127);
-	}
-	for (int i = 0; i < limit_s * 20; i++) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		msleep(50);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	return -1;
-}
-
-static void
-conninfo_for(char *buf, size_t sz, int port, const char *db)
-{
-	snprintf(
-	    buf, sz, "host=127.0.0.1 port=%d user=sgw dbname=%s", port, db);
-}
-
 static PGconn *
 raw_connect(const char *db)
 {
 	char ci[256];
 	PGconn *c;
 
-	conninfo_for(ci, sizeof(ci), g.port, db);
+	pg_server_conninfo(&g.srv, db, ci, sizeof(ci));
 	c = PQconnectdb(ci);
 	if (PQstatus(c) != CONNECTION_OK) {
 		PQfinish(c);
@@ -164,76 +75,20 @@ raw_connect(const char *db)
 	return c;
 }
 
-static pid_t
-read_postmaster_pid(void)
-{
-	char path[96], line[32] = "";
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/data/postmaster.pid", g.dir);
-	if ((f = fopen(path, "r")) == NULL)
-		return 0;
-	if (fgets(line, sizeof(line), f) == NULL)
-		line[0] = '\0';
-	fclose(f);
-	return (pid_t)atoi(line);
-}
-
-/* The end of one of the server's files, for a failure's message. */
-static void
-dump_tail(const char *name)
-{
-	char path[96], buf[2048];
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "%s/%s", g.dir, name);
-	if ((f = fopen(path, "r")) == NULL)
-		return;
-	if (fseek(f, -(long)(sizeof(buf) - 1), SEEK_END) == -1)
-		rewind(f);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	fprintf(stderr, "--- %s:\n%s\n", path, buf);
-}
-
 static int
 pg_start(void)
 {
-	char data[96], opts[256], logf[96];
-	const char *start[] = {PG_BIN "/pg_ctl", "-D", data, "-l", logf, "-w",
-	    "-t", "30", "-o", opts, "start", NULL};
-
-	snprintf(data, sizeof(data), "%s/data", g.dir);
-	snprintf(logf, sizeof(logf), "%s/log", g.dir);
-	snprintf(opts, sizeof(opts),
-	    "-p %d -k %s -c listen_addresses=127.0.0.1 "
-	    "-c fsync=off -c full_page_writes=off",
-	    g.port, g.dir);
-	if (run_cmd(1, 40, start) != 0) {
-		dump_tail("cmd.log");
-		dump_tail("log");
-		return -1;
-	}
-	g.postmaster = read_postmaster_pid();
-	return 0;
+	if (pg_server_boot(&g.srv) == 0)
+		return 0;
+	pg_server_dump(&g.srv, "cmd.log");
+	pg_server_dump(&g.srv, "log");
+	return -1;
 }
 
 static int
 pg_stop(void)
 {
-	char data[96];
-	const char *stop[] = {PG_BIN "/pg_ctl", "-D", data, "-m", "fast", "-w",
-	    "-t", "30", "stop", NULL};
-	int rc;
-
-	snprintf(data, sizeof(data), "%s/data", g.dir);
-	rc = run_cmd(1, 40, stop);
-	if (rc != 0 && g.postmaster > 0)
-		kill(g.postmaster, SIGKILL);
-	g.postmaster = 0;
-	return rc == 0 ? 0 : -1;
+	return pg_server_halt(&g.srv);
 }
 
 /* A hang must fail the run, not block CI: leave no server behind. */
@@ -243,8 +98,8 @@ on_alarm(int sig)
 	static const char msg[] = "test_store_pg: a call hung\n";
 
 	(void)sig;
-	if (g.postmaster > 0)
-		kill(g.postmaster, SIGQUIT);
+	if (g.srv.postmaster > 0)
+		kill(g.srv.postmaster, SIGQUIT);
 	(void)!write(2, msg, sizeof(msg) - 1);
 	_exit(1);
 }
@@ -252,49 +107,23 @@ on_alarm(int sig)
 static int
 group_setup(void **state)
 {
+	static char why[256];
 	struct sigaction sa = {0};
-	struct passwd *pw;
-	char data[96];
-	const char *initdb[] = {PG_BIN "/initdb", "-D", data, "-A", "trust",
-	    "-U", "sgw", "-E", "UTF8", "--no-locale", NULL};
-	PGconn *c;
-	PGresult *r;
 
 	(void)state;
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	sa.sa_handler = on_alarm;
 	sigaction(SIGALRM, &sa, NULL);
-	if (geteuid() != 0) {
-		g.skip = "not root: initdb must run as the postgres user";
-		return 0;
-	}
-	if (access(PG_BIN "/initdb", X_OK) != 0 ||
-	    access(PG_BIN "/pg_ctl", X_OK) != 0) {
-		g.skip = "no PostgreSQL 15 server binaries in " PG_BIN;
-		return 0;
-	}
-	if ((pw = getpwnam("postgres")) == NULL) {
-		g.skip = "no postgres user";
+	if (pg_server_available(why, sizeof(why)) == -1) {
+		g.skip = why;
 		return 0;
 	}
 	alarm(120);
-	snprintf(g.dir, sizeof(g.dir), "/tmp/sgw-pg-XXXXXX");
-	if (mkdtemp(g.dir) == NULL ||
-	    chown(g.dir, pw->pw_uid, pw->pw_gid) == -1 ||
-	    chmod(g.dir, 0700) == -1)
-		return -1;
-	snprintf(data, sizeof(data), "%s/data", g.dir);
-	if (run_cmd(1, 60, initdb) != 0 || (g.port = free_port()) <= 0 ||
-	    pg_start() == -1) {
-		fprintf(stderr, "cannot start PostgreSQL (see %s)\n", g.dir);
+	if (pg_server_start(&g.srv, why, sizeof(why)) == -1) {
+		fprintf(stderr, "%s\n", why);
 		return -1;
 	}
-	if ((c = raw_connect("postgres")) == NULL)
-		return -1;
-	r = PQexec(c, "CREATE DATABASE sessiongw");
-	PQclear(r);
-	PQfinish(c);
 	alarm(0);
 	return 0;
 }
@@ -302,13 +131,10 @@ group_setup(void **state)
 static int
 group_teardown(void **state)
 {
-	const char *rm[] = {"rm", "-rf", g.dir, NULL};
-
 	(void)state;
 	if (g.skip != NULL)
 		return 0;
-	pg_stop();
-	run_cmd(0, 30, rm);
+	pg_server_remove(&g.srv);
 	return 0;
 }
 
@@ -344,7 +170,7 @@ fx_setup(void **state)
 	snprintf(f->conninfo, sizeof(f->conninfo),
 	    "host=127.0.0.1 port=%d user=sgw dbname=sessiongw "
 	    "application_name=sgwtest_%s",
-	    g.port, f->prefix);
+	    g.srv.port, f->prefix);
 	fx_opts(f, 1);
 	if ((f->raw = raw_connect("sessiongw")) == NULL) {
 		fprintf(stderr, "raw connection failed\n");
@@ -843,7 +669,7 @@ refresh_is_a_heap_only_update(void **state)
 		    "WHERE relname = '%ssessions'",
 		    f->prefix));
 		if (upd < n)
-			msleep(50);
+			test_msleep(50);
 	}
 	print_message("refreshes: %ld updates, %ld of them HOT\n", upd, hot);
 	assert_int_equal(upd, n);
@@ -1055,7 +881,7 @@ no_right_to_create_tables_fails_the_open(void **state)
 	    "rolname = 'weak') THEN CREATE ROLE weak LOGIN; END IF; END $$");
 	snprintf(f->prefix, sizeof(f->prefix), "weak%u_", ++g.next_prefix);
 	snprintf(f->conninfo, sizeof(f->conninfo),
-	    "host=127.0.0.1 port=%d user=weak dbname=sessiongw", g.port);
+	    "host=127.0.0.1 port=%d user=weak dbname=sessiongw", g.srv.port);
 	st = open_store(f, SGW_STORE_SERVE, err, sizeof(err));
 	assert_null(st);
 	print_message("no CREATE: %s\n", err);
@@ -1073,7 +899,7 @@ unreachable_server_is_an_error_never_ok(void **state)
 	struct sgw_record out;
 	unsigned char h[SGW_HASH_LEN];
 	int64_t v;
-	int port = free_port();
+	int port = test_free_port();
 
 	snprintf(f->conninfo, sizeof(f->conninfo),
 	    "host=127.0.0.1 port=%d user=sgw dbname=sessiongw password=hunter2",
@@ -1160,10 +986,10 @@ statement_timeout_is_timeout(void **state)
 	 * until statement_timeout cancels it. */
 	q(f, "BEGIN");
 	q(f, "SELECT 1 FROM %ssessions FOR UPDATE", f->prefix);
-	t0 = mono_ms();
+	t0 = sgw_mono_ms();
 	assert_int_equal(o->refresh(f->st, h, NOW + 1, NOW + 100001, NOW + 1),
 	    SGW_STORE_TIMEOUT);
-	took = mono_ms() - t0;
+	took = sgw_mono_ms() - t0;
 	print_message(
 	    "locked row: %s after %lld ms\n", f->st->errstr, (long long)took);
 	assert_true(
@@ -1195,9 +1021,9 @@ silent_server_times_out_and_recovers(void **state)
 	/* A backend that answers nothing at all: statement_timeout cannot
 	 * help, the client-side deadline must. */
 	assert_int_equal(kill(backend, SIGSTOP), 0);
-	t0 = mono_ms();
+	t0 = sgw_mono_ms();
 	assert_int_equal(o->get(f->st, h, &out), SGW_STORE_TIMEOUT);
-	took = mono_ms() - t0;
+	took = sgw_mono_ms() - t0;
 	kill(backend, SIGCONT);
 	print_message("silent backend: %s after %lld ms\n", f->st->errstr,
 	    (long long)took);
