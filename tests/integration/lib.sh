@@ -436,3 +436,49 @@ render_apache() {
 	grep -q "^Include $out.snippet$" "$out" ||
 		fatal "conf/apache-sessiongw.conf no longer includes the snippet where the tests expect it"
 }
+
+# start_apache USER LOGLEVEL [LINES]: a throwaway Apache httpd in
+# $T/apache on a free port (APACHE_PORT, APACHE_PID) with the sample and
+# its snippet rendered for this test's gateway (SGW_PORT) and application
+# (APP_PORT); it runs as USER when one is given (as root), and LINES (more
+# server configuration) go in before the sample.
+start_apache() {
+	local user=$1 level=$2 more=${3:-} d="$T/apache" mods=/usr/lib/apache2/modules
+	APACHE_PORT=$(free_port)
+	mkdir -p "$d"
+	render_apache "$d/sessiongw.conf" "$SGW_PORT" "$APP_PORT"
+	cat >"$d/httpd.conf" <<-EOF
+	ServerRoot "$d"
+	ServerName 127.0.0.1
+	Listen 127.0.0.1:$APACHE_PORT
+	PidFile "$d/httpd.pid"
+	DefaultRuntimeDir "$d"
+	ErrorLog "$T/apache-error.log"
+	LogLevel $level
+	${user:+User $user}
+	${user:+Group $user}
+	LoadModule mpm_event_module $mods/mod_mpm_event.so
+	LoadModule authn_core_module $mods/mod_authn_core.so
+	LoadModule authz_core_module $mods/mod_authz_core.so
+	LoadModule authz_user_module $mods/mod_authz_user.so
+	LoadModule authnz_fcgi_module $mods/mod_authnz_fcgi.so
+	LoadModule proxy_module $mods/mod_proxy.so
+	LoadModule proxy_fcgi_module $mods/mod_proxy_fcgi.so
+	LoadModule proxy_http_module $mods/mod_proxy_http.so
+	LoadModule headers_module $mods/mod_headers.so
+	StartServers 1
+	ServerLimit 1
+	ThreadsPerChild 25
+	MaxRequestWorkers 25
+	MinSpareThreads 1
+	MaxSpareThreads 25
+	$more
+	Include "$d/sessiongw.conf"
+	EOF
+	apache2 -t -f "$d/httpd.conf" >"$T/apache-configtest.log" 2>&1 ||
+		fatal "apache2 -t: $(cat "$T/apache-configtest.log")"
+	apache2 -DFOREGROUND -f "$d/httpd.conf" 2>>"$T/apache-error.log" &
+	APACHE_PID=$!
+	PIDS+=("$APACHE_PID")
+	wait_until 10 port_busy "$APACHE_PORT" || fatal "apache2 did not start"
+}

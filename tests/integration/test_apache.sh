@@ -7,7 +7,6 @@
 . "$(dirname "$0")/lib.sh"
 
 command -v apache2 >/dev/null || fatal "apache2 is not installed"
-MODS=/usr/lib/apache2/modules
 
 start_store
 gateway_conf "$T/sgw.conf"
@@ -35,47 +34,10 @@ PIDS+=($!)
 wait_until 10 port_busy "$APP_PORT" || fatal "the application (nginx) did not start"
 
 # --- Apache, with the sample rendered: only the ports change -------------------------
-APACHE_PORT=$(free_port)
-d="$T/apache"
-mkdir -p "$d"
-render_apache "$d/sessiongw.conf" "$SGW_PORT" "$APP_PORT"
-user_lines=""
-[ "$(id -u)" -eq 0 ] && user_lines="User www-data
-Group www-data"
-cat >"$d/httpd.conf" <<EOF
-ServerRoot "$d"
-ServerName 127.0.0.1
-Listen 127.0.0.1:$APACHE_PORT
-PidFile "$d/httpd.pid"
-DefaultRuntimeDir "$d"
-ErrorLog "$T/apache-error.log"
-LogLevel warn authnz_fcgi:info
-$user_lines
-LoadModule mpm_event_module $MODS/mod_mpm_event.so
-LoadModule authn_core_module $MODS/mod_authn_core.so
-LoadModule authz_core_module $MODS/mod_authz_core.so
-LoadModule authz_user_module $MODS/mod_authz_user.so
-LoadModule authnz_fcgi_module $MODS/mod_authnz_fcgi.so
-LoadModule proxy_module $MODS/mod_proxy.so
-LoadModule proxy_fcgi_module $MODS/mod_proxy_fcgi.so
-LoadModule proxy_http_module $MODS/mod_proxy_http.so
-LoadModule headers_module $MODS/mod_headers.so
-StartServers 1
-ServerLimit 1
-ThreadsPerChild 25
-MaxRequestWorkers 25
-MinSpareThreads 1
-MaxSpareThreads 25
-LogFormat "%h %u \"%r\" %>s" sgw
-CustomLog "$T/apache-access.log" sgw
-Include "$d/sessiongw.conf"
-EOF
-apache2 -t -f "$d/httpd.conf" >"$T/apache-configtest.log" 2>&1 ||
-	fatal "apache2 -t: $(cat "$T/apache-configtest.log")"
-apache2 -DFOREGROUND -f "$d/httpd.conf" 2>>"$T/apache-error.log" &
-APACHE_PID=$!
-PIDS+=("$APACHE_PID")
-wait_until 10 port_busy "$APACHE_PORT" || fatal "apache2 did not start"
+run_as=""
+[ "$(id -u)" -eq 0 ] && run_as=www-data
+start_apache "$run_as" "warn authnz_fcgi:info" 'LogFormat "%h %u \"%r\" %>s" sgw
+CustomLog "'"$T"'/apache-access.log" sgw'
 
 B="http://127.0.0.1:$APACHE_PORT"
 J=(-c "$T/jar" -b "$T/jar")

@@ -127,45 +127,7 @@ identity_checks nginx "http://127.0.0.1:$NGINX_PORT"
 
 # --- Apache -----------------------------------------------------------------------
 # The same header names as nginx.
-MODS=/usr/lib/apache2/modules
-APACHE_PORT=$(free_port)
-d="$T/apache"
-mkdir -p "$d"
-render_apache "$d/sessiongw.conf" "$SGW_PORT" "$APP_PORT"
-user_lines=""
-[ -n "$RUN_AS" ] && user_lines="User $RUN_AS
-Group $RUN_AS"
-cat >"$d/httpd.conf" <<APACHE
-ServerRoot "$d"
-ServerName 127.0.0.1
-Listen 127.0.0.1:$APACHE_PORT
-PidFile "$d/httpd.pid"
-DefaultRuntimeDir "$d"
-ErrorLog "$T/apache-error.log"
-LogLevel warn
-$user_lines
-LoadModule mpm_event_module $MODS/mod_mpm_event.so
-LoadModule authn_core_module $MODS/mod_authn_core.so
-LoadModule authz_core_module $MODS/mod_authz_core.so
-LoadModule authz_user_module $MODS/mod_authz_user.so
-LoadModule authnz_fcgi_module $MODS/mod_authnz_fcgi.so
-LoadModule proxy_module $MODS/mod_proxy.so
-LoadModule proxy_fcgi_module $MODS/mod_proxy_fcgi.so
-LoadModule proxy_http_module $MODS/mod_proxy_http.so
-LoadModule headers_module $MODS/mod_headers.so
-StartServers 1
-ServerLimit 1
-ThreadsPerChild 25
-MaxRequestWorkers 25
-MinSpareThreads 1
-MaxSpareThreads 25
-Include "$d/sessiongw.conf"
-APACHE
-apache2 -t -f "$d/httpd.conf" >"$T/apache-configtest.log" 2>&1 ||
-	fatal "apache2 -t: $(cat "$T/apache-configtest.log")"
-apache2 -DFOREGROUND -f "$d/httpd.conf" 2>>"$T/apache-error.log" &
-PIDS+=($!)
-wait_until 10 port_busy "$APACHE_PORT" || fatal "apache2 did not start"
+start_apache "$RUN_AS" warn
 identity_checks apache "http://127.0.0.1:$APACHE_PORT"
 
 # --- lighttpd ---------------------------------------------------------------------
