@@ -48,6 +48,7 @@
  * and table_prefix is checked to be [a-z_][a-z0-9_]* first.
  */
 #include "store_pg.h"
+#include "timefmt.h"
 
 #include <errno.h>
 #include <libpq-fe.h>
@@ -396,15 +397,6 @@ struct call {
 	unsigned char num[MAXP][8]; /* int8 and bool parameters live here */
 };
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 put_be64(unsigned char *p, uint64_t v)
 {
@@ -596,7 +588,7 @@ wait_ready(struct pg_store *ps, int64_t deadline)
 	while (PQisBusy(ps->conn)) {
 		struct pollfd pfd = {
 		    .fd = PQsocket(ps->conn), .events = POLLIN};
-		int64_t left = deadline - mono_ms();
+		int64_t left = deadline - sgw_mono_ms();
 		int n;
 
 		if (left <= 0)
@@ -678,7 +670,7 @@ exchange(struct pg_store *ps, struct call *calls, int n, PGresult **res,
 	/* Generous: on a loaded host the server's own cancel can take a
 	 * while to arrive, and it leaves the connection usable. */
 	int64_t margin = timeout_ms > 250 ? timeout_ms : 250;
-	int64_t deadline = mono_ms() + n * timeout_ms + margin;
+	int64_t deadline = sgw_mono_ms() + n * timeout_ms + margin;
 	PGresult *sync = NULL;
 	int rc = SGW_STORE_OK;
 
@@ -798,7 +790,7 @@ dial(struct pg_store *ps)
 	const char *kw[] = {"client_encoding", "fallback_application_name",
 	    "dbname", "connect_timeout", NULL};
 	const char *val[] = {"UTF8", "sessiongw", ps->conninfo, secs, NULL};
-	int64_t deadline = mono_ms() + ps->connect_ms;
+	int64_t deadline = sgw_mono_ms() + ps->connect_ms;
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 	char line[200];
 
@@ -810,7 +802,7 @@ dial(struct pg_store *ps)
 		return fail(ps, SGW_STORE_UNAVAILABLE, "out of memory");
 	while (st != PGRES_POLLING_OK) {
 		struct pollfd pfd = {.fd = PQsocket(ps->conn)};
-		int64_t left = deadline - mono_ms();
+		int64_t left = deadline - sgw_mono_ms();
 
 		if (st == PGRES_POLLING_FAILED ||
 		    PQstatus(ps->conn) == CONNECTION_BAD) {
@@ -1158,7 +1150,7 @@ setup_schema(struct pg_store *ps)
 static int
 prepare_all(struct pg_store *ps)
 {
-	int64_t deadline = mono_ms() + ps->connect_ms;
+	int64_t deadline = sgw_mono_ms() + ps->connect_ms;
 	PGresult *r = NULL;
 	int rc = SGW_STORE_OK;
 

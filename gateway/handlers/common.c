@@ -11,22 +11,12 @@
 #include "redirect.h"
 #include "timefmt.h"
 
-/* Monotonic milliseconds, for throttling the users file's stat. */
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void
 sgw_users_refresh(struct sgw_ctx *ctx, int now_or_throttled)
 {
 	struct sgw_users fresh = {0};
 	struct sgw_errs errs = {0};
-	int64_t now = mono_ms();
+	int64_t now = sgw_mono_ms();
 
 	/* The file is the truth at every check (SPEC section 9), but a
 	 * stat per request would cost more than the check itself: a change
