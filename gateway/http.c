@@ -8,7 +8,7 @@
 /* Where the parameter called name (n bytes) goes, or NULL when no handler
  * reads it. */
 static const char **
-param_slot(struct sgw_request *q, const char **role, const char *name, size_t n)
+param_slot(struct sgw_request *q, const char *name, size_t n)
 {
 #define IS(s) (n == sizeof(s) - 1 && memcmp(name, s, sizeof(s) - 1) == 0)
 	switch (name[0]) {
@@ -16,8 +16,6 @@ param_slot(struct sgw_request *q, const char **role, const char *name, size_t n)
 		return IS("CONTENT_TYPE") ? &q->content_type : NULL;
 	case 'D':
 		return IS("DOCUMENT_URI") ? &q->document_uri : NULL;
-	case 'F':
-		return IS("FCGI_ROLE") ? role : NULL;
 	case 'H':
 		if (IS("HTTP_COOKIE"))
 			return &q->cookie;
@@ -57,26 +55,28 @@ param_slot(struct sgw_request *q, const char **role, const char *name, size_t n)
 }
 
 void
-sgw_request_from_params(struct sgw_request *q, char *const *envp)
+sgw_request_begin(struct sgw_request *q, enum sgw_role role)
 {
-	const char *role = NULL;
-
 	memset(q, 0, sizeof(*q));
-	for (char *const *e = envp; e != NULL && *e != NULL; e++) {
-		const char *eq = strchr(*e, '=');
-		const char **slot;
+	q->role = role;
+}
 
-		if (eq == NULL || eq == *e)
-			continue;
-		/* The first copy wins, as with FCGX_GetParam: nginx sends a
-		 * parameter set after `include fastcgi_params` twice. */
-		slot = param_slot(q, &role, *e, (size_t)(eq - *e));
-		if (slot != NULL && *slot == NULL)
-			*slot = eq + 1;
-	}
-	q->role = role != NULL && strcmp(role, "AUTHORIZER") == 0
-	    ? SGW_ROLE_AUTHORIZER
-	    : SGW_ROLE_RESPONDER;
+void
+sgw_request_param(
+    struct sgw_request *q, const char *name, size_t n, const char *value)
+{
+	const char **slot;
+
+	if (n == 0)
+		return;
+	slot = param_slot(q, name, n);
+	if (slot != NULL && *slot == NULL)
+		*slot = value;
+}
+
+void
+sgw_request_done(struct sgw_request *q)
+{
 	if (q->method == NULL)
 		q->method = "GET";
 }
@@ -136,12 +136,17 @@ sgw_resp_header(struct sgw_response *r, const char *name, const char *fmt, ...)
 void
 sgw_resp_header_str(struct sgw_response *r, const char *name, const char *value)
 {
-	size_t start = r->headers.len, n = strlen(name);
+	size_t n = strlen(name), vl = strcspn(value, "\r\n");
+	char *p;
 
-	sgw_buf_add(&r->headers, name, n);
-	sgw_buf_add(&r->headers, ": ", 2);
-	sgw_buf_add(&r->headers, value, strlen(value));
-	header_end(r, start, start + n + 2);
+	/* A CR or LF drops the header, as header_end does. */
+	if (value[vl] != '\0' ||
+	    (p = sgw_buf_extend(&r->headers, n + 2 + vl + 2)) == NULL)
+		return;
+	memcpy(p, name, n);
+	memcpy(p + n, ": ", 2);
+	memcpy(p + n + 2, value, vl);
+	memcpy(p + n + 2 + vl, "\r\n", 2);
 }
 
 /*
@@ -278,6 +283,8 @@ sgw_status_text(int status)
 		return "Unsupported Media Type";
 	case 429:
 		return "Too Many Requests";
+	case 431:
+		return "Request Header Fields Too Large";
 	case 503:
 		return "Service Unavailable";
 	default:

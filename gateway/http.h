@@ -48,13 +48,17 @@ struct sgw_request {
 };
 
 /*
- * Fills q from FastCGI parameters ("NAME=value" strings, NULL-ended, as
- * libfcgi's envp holds them) in one pass; q's pointers borrow from envp.
- * Of a parameter sent twice the first copy counts, as FCGX_GetParam
- * returns it. A missing REQUEST_METHOD is "GET"; FCGI_ROLE AUTHORIZER
- * makes the authorizer role, anything else the responder.
+ * Builds q from a request's FastCGI parameters in one pass: begin with
+ * the role of its BEGIN_REQUEST, one call per parameter (a name of n
+ * bytes, a NUL-terminated value that q borrows), done at the end. Of a
+ * parameter sent twice the first copy counts (nginx sends one set after
+ * `include fastcgi_params` twice). done makes a missing REQUEST_METHOD
+ * "GET".
  */
-void sgw_request_from_params(struct sgw_request *q, char *const *envp);
+void sgw_request_begin(struct sgw_request *q, enum sgw_role role);
+void sgw_request_param(
+    struct sgw_request *q, const char *name, size_t n, const char *value);
+void sgw_request_done(struct sgw_request *q);
 
 struct sgw_response {
 	int status;

@@ -2,7 +2,7 @@
  * main: arguments and subcommands (SPEC sections 2 and 3).
  */
 #include <errno.h>
-#include <fcgiapp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -375,14 +375,10 @@ serve(const char *file, int test_only)
 		sgw_runtime_free(&rt);
 		return 1;
 	}
-	/* No FCGI_WEB_SERVER_ADDRS: libfcgi would read it once, here, and
-	 * never accepts a connection itself anyway. The workers check
-	 * allowed_clients, so that a reload applies it (worker.c). */
-	if (FCGX_Init() != 0) {
-		fprintf(stderr, "sessiongw: cannot initialise libfcgi\n");
-		sgw_runtime_free(&rt);
-		return 1;
-	}
+	/* A peer or a store that goes away makes a write fail, not the
+	 * process die (the workers send with MSG_NOSIGNAL; hiredis does
+	 * not). */
+	signal(SIGPIPE, SIG_IGN);
 	return sgw_master_run(file, &rt, fd);
 }
 

@@ -10,7 +10,6 @@
 #include "sweeper.h"
 
 #include <errno.h>
-#include <fcgiapp.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>

@@ -1,37 +1,38 @@
 /*
- * worker: one worker's life. Take a connection, let libfcgi read the
- * request, build the request struct, dispatch, write the answer; until
- * told to stop or recycled.
+ * worker: one worker's life. Take connections, read FastCGI requests off
+ * them (fcgi.c), build the request struct, dispatch, write the answer;
+ * until told to stop or recycled.
  *
- * The worker accepts connections itself and hands each one to libfcgi
- * (FCGX_Request.ipcFd), for reasons libfcgi cannot serve:
- * - request_timeout (SPEC section 2), so that no peer can hold a worker
- *   by sending half a record, or nothing. A connection waits in the
- *   worker's pending set (epoll, MSG_PEEK) until the head of a request
- *   has arrived, and only then goes to libfcgi, which blocks until it
- *   has read it; a pending connection past its deadline is closed. While
- *   libfcgi reads the rest and while the answer is written, a one-shot
- *   timer runs; when it fires, the SIGALRM handler shuts the connection
- *   down, so whatever libfcgi is blocked in returns.
+ * Every socket is non-blocking and the worker waits in one epoll set, the
+ * way nginx does, so that:
+ * - no peer can hold a worker (SPEC section 2, request_timeout): a
+ *   connection whose request is still arriving is one of up to
+ *   SGW_FCGI_CONNS_MAX the worker holds, and the requests on the others
+ *   are served as they complete. One that has not delivered a whole
+ *   request by its deadline (request_timeout from the accept, or from
+ *   the end of the last answer on a kept connection) is closed. An
+ *   answer the peer does not read is given request_timeout too.
  * - allowed_clients is checked against this worker's configuration, so a
- *   SIGHUP applies it (libfcgi reads FCGI_WEB_SERVER_ADDRS once).
+ *   SIGHUP applies it.
  * - a graceful stop serves the connections already queued (SPEC section
- *   2): the listening socket is non-blocking, so a stopping worker takes
- *   what is queued, stops at EAGAIN, and serves it.
+ *   2): a stopping worker takes what is queued, stops at EAGAIN, and
+ *   serves it.
+ * - an answered connection is closed the way a web server expects: half
+ *   closed, then read until the peer closes too (for LINGER_MS at most),
+ *   since closing with unread data would send a reset, which can make the
+ *   peer drop the answer it has not read yet. The worker serves others
+ *   meanwhile.
  *
- * Signals are blocked except in epoll_pwait() (and SIGALRM while the
- * timer runs), so SIGTERM never breaks the reads and writes of a
- * request: libfcgi does not retry on EINTR.
+ * A request is served start to end once it is whole: the store calls
+ * block, bounded by the store's own timeouts. Signals are blocked except
+ * in epoll_pwait().
  */
 #include "worker.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
-#include <fastcgi.h>
-#include <fcntl.h>
-#include <fcgiapp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <arpa/inet.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,11 +40,10 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "fcgi_head.h"
+#include "fcgi.h"
 #include "handlers.h"
 #include "log.h"
 #include "metrics.h"
@@ -51,17 +51,16 @@
 #include "store.h"
 #include "timefmt.h"
 
-#define LINGER_MS 1000 /* at most, for a peer to close after our answer */
+#define LINGER_MS 1000     /* at most, for a peer to close after our answer */
+#define RETIRE_WAIT_MS 500 /* for requests on the way, when retired */
+#define READ_CHUNK 4096    /* room for each read */
 
 static volatile sig_atomic_t stopping; /* SIGTERM, SIGINT or SIGUSR2 */
 static volatile sig_atomic_t no_drain; /* SIGUSR2: a reload retires us */
 static volatile sig_atomic_t reopen_log;
-static volatile sig_atomic_t timed_out;
-static volatile sig_atomic_t timer_fd = -1; /* what SIGALRM shuts down */
 
 static sigset_t mask_run;  /* every handled signal blocked */
-static sigset_t mask_idle; /* only SIGALRM blocked: waiting for work */
-static sigset_t alarm_set;
+static sigset_t mask_idle; /* none blocked: waiting for work */
 
 static void
 on_term(int sig)
@@ -78,87 +77,23 @@ on_usr1(int sig)
 	reopen_log = 1;
 }
 
-/* Cuts the connection that has used up its request_timeout: the blocked
- * read or write returns, and every later one fails at once. */
-static void
-on_alarm(int sig)
-{
-	int saved = errno;
-
-	(void)sig;
-	timed_out = 1;
-	if (timer_fd >= 0)
-		shutdown(timer_fd, SHUT_RDWR);
-	errno = saved;
-}
-
 static void
 install_signals(void)
 {
-	/* The others only arrive while we wait in epoll_pwait(); SIGALRM must
-	 * break a blocked read (proc.h sets no SA_RESTART). */
+	/* They only arrive while we wait in epoll_pwait(). */
 	static const struct sgw_proc_handler h[] = {
 	    {SIGTERM, on_term},
 	    {SIGINT, on_term},
 	    {SIGUSR2, on_term},
 	    {SIGUSR1, on_usr1},
-	    {SIGALRM, on_alarm},
 	};
 
 	sgw_proc_signals(h, sizeof(h) / sizeof(h[0]));
 	sigemptyset(&mask_run);
 	for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++)
 		sigaddset(&mask_run, h[i].sig);
-	sigemptyset(&alarm_set);
-	sigaddset(&alarm_set, SIGALRM);
-	mask_idle = alarm_set;
+	sigemptyset(&mask_idle);
 	sigprocmask(SIG_SETMASK, &mask_run, NULL);
-}
-
-/* Lets the signals that arrived while we worked run their handlers. */
-static void
-take_signals(void)
-{
-	sigset_t was;
-
-	sigprocmask(SIG_UNBLOCK, &mask_run, &was);
-	sigprocmask(SIG_SETMASK, &was, NULL);
-	if (reopen_log) {
-		reopen_log = 0;
-		sgw_log_reopen();
-	}
-}
-
-/* Starts the request timer for connection fd: ms from now, it is cut. */
-static void
-arm(int fd, int64_t ms)
-{
-	struct itimerval it = {{0, 0}, {0, 0}};
-
-	/* An all-zero it_value would disarm instead. */
-	if (ms < 1)
-		ms = 1;
-	it.it_value.tv_sec = (time_t)(ms / 1000);
-	it.it_value.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	timer_fd = fd;
-	timed_out = 0;
-	setitimer(ITIMER_REAL, &it, NULL);
-	sigprocmask(SIG_UNBLOCK, &alarm_set, NULL);
-}
-
-/* Stops the timer. A SIGALRM that fired before it was blocked again is
- * taken here, so it cannot cut the next connection. */
-static void
-disarm(void)
-{
-	struct itimerval off = {{0, 0}, {0, 0}};
-	struct timespec zero = {0, 0};
-
-	sigprocmask(SIG_BLOCK, &alarm_set, NULL);
-	setitimer(ITIMER_REAL, &off, NULL);
-	while (sigtimedwait(&alarm_set, NULL, &zero) == SIGALRM)
-		timed_out = 1;
-	timer_fd = -1;
 }
 
 /* allowed_clients: comma-separated IPv4 addresses, "" = anyone. */
@@ -203,8 +138,8 @@ take_connection(int lfd, const struct sgw_conf *conf)
 	socklen_t len = sizeof(ss);
 	int c, one = 1;
 
-	if ((c = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC)) ==
-	    -1) {
+	if ((c = accept4(lfd, (struct sockaddr *)&ss, &len,
+	         SOCK_CLOEXEC | SOCK_NONBLOCK)) == -1) {
 		switch (errno) {
 		case EAGAIN:
 #if EWOULDBLOCK != EAGAIN
@@ -247,265 +182,127 @@ take_connection(int lfd, const struct sgw_conf *conf)
 			close(c);
 			return TAKE_AGAIN;
 		}
-		/* Answers are written in one go: no Nagle delay (as libfcgi).
-		 */
+		/* A kept connection's next answer must not wait for the
+		 * acknowledgement of the last one (Nagle). */
 		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
 	return c;
 }
 
 /*
- * Ends a connection: half-close, then read what the peer still sends
- * until it closes too, for at most LINGER_MS (and what the request timer
- * leaves). Closing with unread data would send a reset, which can make
- * the peer drop the answer it has not read yet.
+ * The connections a worker holds: each has a FastCGI parser and, between
+ * the head of its request and the answer, the request itself (whose
+ * strings borrow from the parser's buffers). Slots do not move: epoll
+ * holds pointers to them.
  */
-static void
-end_connection(int fd)
-{
-	char trash[1024];
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-	int64_t until = sgw_mono_ms() + LINGER_MS, now;
-
-	if (shutdown(fd, SHUT_WR) == 0) {
-		while ((now = sgw_mono_ms()) < until &&
-		    poll(&p, 1, (int)(until - now)) > 0 &&
-		    read(fd, trash, sizeof(trash)) > 0)
-			;
-	}
-	close(fd);
-}
-
-/* FCGI_END_REQUEST with FCGI_UNKNOWN_ROLE: the answer the FastCGI
- * specification gives to a role we do not play (FILTER, or any number). */
-static void
-refuse_role(int fd, int request_id, int role)
-{
-	FCGI_EndRequestRecord rec;
-
-	memset(&rec, 0, sizeof(rec));
-	rec.header.version = FCGI_VERSION_1;
-	rec.header.type = FCGI_END_REQUEST;
-	rec.header.requestIdB1 = (unsigned char)(request_id >> 8);
-	rec.header.requestIdB0 = (unsigned char)request_id;
-	rec.header.contentLengthB0 = sizeof(rec.body);
-	rec.body.protocolStatus = FCGI_UNKNOWN_ROLE;
-	if (write(fd, &rec, sizeof(rec)) != (ssize_t)sizeof(rec))
-		log_debug("worker: cannot refuse FastCGI role %d: %s", role,
-		    strerror(errno));
-	log_info(
-	    "refused FastCGI role %d: only RESPONDER and AUTHORIZER are served",
-	    role);
-}
-
-/*
- * Connections whose request is still arriving. A worker takes a
- * connection as soon as it is queued, but hands it to libfcgi (which
- * blocks until it has read the request) only once the head of a request,
- * up to the end of its PARAMS, is in the socket: it looks with MSG_PEEK.
- * So a peer that sends half a request, or nothing, holds a slot here and
- * not the worker, and the requests behind it are served as they arrive.
- * A kept connection comes back here between its requests. Each has until
- * its deadline (request_timeout from the accept or from the end of the
- * last answer) to deliver; then it is closed.
- */
-#define PENDING_MAX 64 /* connections one worker holds */
-#define PEEK_MAX                                                               \
-	16384              /* what it looks at for a request head: a           \
-	                    * longer head goes to libfcgi when this much       \
-	                    * is there (the timer still bounds it), and        \
-	                    * a peer trickling bytes costs at most this        \
-	                    * much copying per byte */
-#define SERVE_MIN_MS 100   /* what a request whose head came in time gets */
-#define RETIRE_WAIT_MS 500 /* for pending heads, when retired or recycled */
-
-struct pending {
-	int fd;
-	int64_t deadline; /* monotonic ms */
-	int answered;     /* requests answered on it before (kept) */
-	int ready;        /* a request head is there, or all a peek can see */
+struct conn {
+	int fd;           /* -1: the slot is free */
+	int lingering;    /* answered and half-closed */
+	int answered;     /* requests answered on it */
+	size_t at;        /* its place in live[] */
+	int64_t deadline; /* monotonic ms: a whole request, or the close */
+	struct sgw_fcgi f;
+	struct sgw_request q;
 };
 
-static struct pending pend[PENDING_MAX];
-static size_t npend;
+static struct conn conns[SGW_FCGI_CONNS_MAX];
+static struct conn *live[SGW_FCGI_CONNS_MAX]; /* the slots in use */
+static struct conn *spare[SGW_FCGI_CONNS_MAX];
+static size_t nconns, nspare;
 static int epfd = -1;
 static int listen_watched; /* the listening socket is in epfd's interest */
-static unsigned char peekbuf[PEEK_MAX];
-
-/* Looks at what p has sent. Returns 0, or -1 when it is done for: closed
- * or reset before a request head. */
-static int
-pending_look(struct pending *p)
-{
-	ssize_t n =
-	    recv(p->fd, peekbuf, sizeof(peekbuf), MSG_PEEK | MSG_DONTWAIT);
-
-	if (n > 0) {
-		p->ready = sgw_fcgi_head_complete(peekbuf, (size_t)n) ||
-		    (size_t)n == sizeof(peekbuf);
-		return 0;
-	}
-	if (n == -1 &&
-	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-		return 0;
-	return -1;
-}
 
 static void
-pending_remove(size_t i)
+conn_close(struct conn *c)
 {
-	epoll_ctl(epfd, EPOLL_CTL_DEL, pend[i].fd, NULL);
-	pend[i] = pend[--npend];
+	/* close() takes it out of the epoll set. */
+	close(c->fd);
+	c->fd = -1;
+	sgw_fcgi_reset(&c->f);
+	live[c->at] = live[--nconns];
+	live[c->at]->at = c->at;
+	spare[nspare++] = c;
 }
 
-/* Closes pend[i]: nothing was answered on it since the last answer, so
- * there is nothing to linger for. */
+/* Takes fd in (or closes it when every slot is taken). */
 static void
-pending_close(size_t i, int expired)
+conn_add(int fd, int64_t deadline)
 {
-	if (expired && pend[i].answered > 0)
-		/* What a web server's keepalive cache does. */
-		log_debug("closed a kept connection idle for request_timeout");
-	else if (expired)
-		log_info(
-		    "closed a connection that sent no whole request within "
-		    "request_timeout");
-	close(pend[i].fd);
-	pend[i] = pend[--npend];
-}
+	struct conn *c;
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP};
 
-/* Takes fd into the pending set (or closes it when that is full). */
-static void
-pending_add(int fd, int64_t deadline, int answered)
-{
-	struct epoll_event ev = {
-	    .events = EPOLLIN | EPOLLRDHUP | EPOLLET, .data.fd = fd};
-
-	if (npend == PENDING_MAX ||
-	    epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
+	if (nspare == 0) {
 		close(fd);
 		return;
 	}
-	pend[npend++] = (struct pending){fd, deadline, answered, 0};
-	/* Edge-triggered: what arrived before the add is looked at now. */
-	if (pending_look(&pend[npend - 1]) == -1) {
-		pending_remove(npend - 1);
+	c = spare[nspare - 1];
+	ev.data.ptr = c;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
 		close(fd);
+		return;
 	}
+	nspare--;
+	c->fd = fd;
+	c->lingering = 0;
+	c->answered = 0;
+	c->deadline = deadline;
+	c->at = nconns;
+	live[nconns++] = c;
 }
 
-/* The pending connection to serve next: ready, and the oldest deadline. */
-static int
-pending_next(void)
-{
-	int best = -1;
-
-	for (size_t i = 0; i < npend; i++)
-		if (pend[i].ready &&
-		    (best == -1 || pend[i].deadline < pend[best].deadline))
-			best = (int)i;
-	return best;
-}
-
-/* Closes the pending connections past their deadline; with `idle_kept`,
- * also the kept ones that have nothing on the way (a stop). */
+/* Half-closes c and waits for the peer's end (see above). */
 static void
-pending_expire(int idle_kept)
+conn_linger(struct conn *c)
 {
-	int64_t now = sgw_mono_ms();
-
-	for (size_t i = npend; i-- > 0;) {
-		if (pend[i].ready)
-			continue;
-		if (now >= pend[i].deadline)
-			pending_close(i, 1);
-		else if (idle_kept && pend[i].answered > 0)
-			pending_close(i, 0);
+	if (shutdown(c->fd, SHUT_WR) == -1) {
+		conn_close(c);
+		return;
 	}
+	c->lingering = 1;
+	c->deadline = sgw_mono_ms() + LINGER_MS;
 }
 
-static void
-watch_listen(int lfd, int on)
-{
-	struct epoll_event ev = {.events = on ? EPOLLIN : 0, .data.fd = lfd};
-
-	if (on != listen_watched &&
-	    epoll_ctl(epfd, EPOLL_CTL_MOD, lfd, &ev) == 0)
-		listen_watched = on;
-}
-
-/*
- * Waits until there is work: a connection to take (when `accepting`), a
- * pending request head, a deadline (until, or a pending one's), or a
- * signal. Returns TAKE_FAIL when the listening socket is broken, else 0.
- */
+/* Sends what c's parser has for the peer, within request_timeout.
+ * Returns 0, or -1 when the peer went away or would not read it. */
 static int
-wait_work(int lfd, const struct sgw_conf *conf, int accepting, int64_t until)
+conn_flush(struct conn *c, int64_t timeout_ms)
 {
-	struct epoll_event ev[16];
-	int64_t next = until, now = sgw_mono_ms();
-	int n, timeout;
+	struct sgw_fcgi *f = &c->f;
+	int64_t until = sgw_mono_ms() + timeout_ms;
+	size_t off = 0;
 
-	watch_listen(lfd, accepting && npend < PENDING_MAX);
-	for (size_t i = 0; i < npend; i++)
-		if (next <= 0 || pend[i].deadline < next)
-			next = pend[i].deadline;
-	if (next <= 0)
-		timeout = -1;
-	else
-		timeout = next <= now        ? 0
-		    : next - now > INT32_MAX ? INT32_MAX
-		                             : (int)(next - now);
-	n = epoll_pwait(epfd, ev, 16, timeout, &mask_idle);
-	for (int k = 0; k < n; k++) {
-		size_t i;
+	while (off < f->out.len) {
+		ssize_t n = send(c->fd, f->out.data + off, f->out.len - off,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		struct pollfd p = {.fd = c->fd, .events = POLLOUT};
+		int64_t left;
+		struct timespec ts;
 
-		if (ev[k].data.fd == lfd) {
-			/* One at a time, so that idle workers share them. */
-			int c = take_connection(lfd, conf);
-
-			if (c == TAKE_FAIL)
-				return TAKE_FAIL;
-			if (c >= 0)
-				pending_add(c,
-				    sgw_mono_ms() + conf->request_timeout_ms,
-				    0);
+		if (n > 0) {
+			off += (size_t)n;
 			continue;
 		}
-		for (i = 0; i < npend && pend[i].fd != ev[k].data.fd; i++)
-			;
-		if (i == npend)
+		if (n == -1 && errno == EINTR)
 			continue;
-		if (pending_look(&pend[i]) == -1 ||
-		    (!pend[i].ready &&
-		        (ev[k].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))))
-			pending_close(i, 0);
+		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK)
+			break;
+		if ((left = until - sgw_mono_ms()) <= 0) {
+			log_info("closed a connection that did not read its "
+			         "answer within request_timeout");
+			break;
+		}
+		ts.tv_sec = (time_t)(left / 1000);
+		ts.tv_nsec = (long)(left % 1000) * 1000000;
+		if (ppoll(&p, 1, &ts, &mask_run) == -1 && errno != EINTR)
+			break;
 	}
-	pending_expire(0);
-	return 0;
-}
-
-/* Reads the body, at most max_body + 1 bytes: more means 413. Never
- * sized by CONTENT_LENGTH alone (nginx may send it twice); stdin ends
- * with its own end-of-stream record. */
-static void
-read_body(FCGX_Stream *in, char *buf, size_t max, struct sgw_request *req)
-{
-	size_t n = 0;
-	int got;
-
-	while (n <= max &&
-	    (got = FCGX_GetStr(buf + n, (int)(max + 1 - n), in)) > 0)
-		n += (size_t)got;
-	req->body = buf;
-	req->body_len = n > max ? max : n;
-	req->body_too_large = n > max;
-	buf[req->body_len] = '\0';
+	sgw_fcgi_sent(f, off);
+	return f->out.len == 0 ? 0 : -1;
 }
 
 /* "Status: 200 OK" and its CRLF, without a printf. */
 static void
-status_line(FCGX_Stream *out, int status)
+status_line(struct sgw_fcgi *f, int status)
 {
 	char line[64] = "Status: ";
 	const char *text;
@@ -523,16 +320,16 @@ status_line(FCGX_Stream *out, int status)
 		n = sizeof(line) - 14;
 	memcpy(line + 12, text, n);
 	memcpy(line + 12 + n, "\r\n", 2);
-	FCGX_PutStr(line, (int)(12 + n + 2), out);
+	sgw_fcgi_stdout(f, line, 12 + n + 2);
 }
 
 /* The authorizer's 200 carries Status and Variable-* only: Apache hands
  * any other header of a 200 on to the client. */
 static void
 write_response(
-    FCGX_Request *r, const struct sgw_request *q, struct sgw_response *resp)
+    struct sgw_fcgi *f, const struct sgw_request *q, struct sgw_response *resp)
 {
-	FCGX_Stream *out = r->out;
+	static const char no_store[] = "Cache-Control: no-store\r\n\r\n";
 	int authz_pass = q->role == SGW_ROLE_AUTHORIZER && resp->status == 200;
 
 	if (resp->headers.oom || resp->body.oom) {
@@ -540,14 +337,14 @@ write_response(
 		sgw_resp_init(resp);
 		sgw_resp_error(resp, 500, "internal error");
 	}
-	status_line(out, resp->status);
-	if (resp->headers.len > 0)
-		FCGX_PutStr(resp->headers.data, (int)resp->headers.len, out);
-	if (!authz_pass)
-		FCGX_PutS("Cache-Control: no-store\r\n", out);
-	FCGX_PutS("\r\n", out);
-	if (!authz_pass && resp->body.len > 0 && strcmp(q->method, "HEAD") != 0)
-		FCGX_PutStr(resp->body.data, (int)resp->body.len, out);
+	status_line(f, resp->status);
+	sgw_fcgi_stdout(f, resp->headers.data, resp->headers.len);
+	if (authz_pass)
+		sgw_fcgi_stdout(f, "\r\n", 2);
+	else
+		sgw_fcgi_stdout(f, no_store, sizeof(no_store) - 1);
+	if (!authz_pass && strcmp(q->method, "HEAD") != 0)
+		sgw_fcgi_stdout(f, resp->body.data, resp->body.len);
 }
 
 static int64_t
@@ -592,67 +389,281 @@ count_answer(
 	}
 }
 
-/*
- * Serves the request libfcgi has read the head of: reads the body while
- * the timer still runs, then decides with the timer off, then writes the
- * answer with the timer on again (a peer that does not read cannot hold
- * us either). Returns 0, or -1 when the request did not arrive in time
- * and was dropped unanswered.
- */
-static int
-serve(struct sgw_ctx *ctx, FCGX_Request *r, char *bodybuf, int conn)
-{
-	struct sgw_request q;
-	struct sgw_response resp;
-	int64_t started;
+struct worker {
+	struct sgw_ctx ctx;
+	int64_t served;
+	long drained;
+	int recycle; /* max_requests reached */
+};
 
-	sgw_request_from_params(&q, r->envp);
-	/* An authorizer never reads stdin: lighttpd sends none when the
-	 * original request has a body, and a read would block forever. */
-	if (q.role == SGW_ROLE_RESPONDER && strcmp(q.method, "GET") != 0 &&
-	    strcmp(q.method, "HEAD") != 0)
-		read_body(r->in, bodybuf, ctx->conf->max_body, &q);
-	disarm();
-	if (timed_out) {
-		log_info(
-		    "closed a connection that sent no whole request within "
-		    "request_timeout");
+static void
+take_param(void *arg, const char *name, size_t n, const char *value)
+{
+	sgw_request_param(arg, name, n, value);
+}
+
+/* Answers c's request with resp, sends it, and ends the connection unless
+ * it is kept. Returns 0 when c is still open for its next request. */
+static int
+answer(struct worker *w, struct conn *c, struct sgw_response *resp,
+    int64_t started)
+{
+	const struct sgw_conf *conf = w->ctx.conf;
+	int keep;
+
+	write_response(&c->f, &c->q, resp);
+	count_answer(&w->ctx, resp, started);
+	log_debug("%s %s -> %d (%s) client=%s",
+	    c->q.role == SGW_ROLE_AUTHORIZER ? "AUTHORIZER" : c->q.method,
+	    sgw_endpoint_name(resp->endpoint), resp->status,
+	    c->q.role == SGW_ROLE_AUTHORIZER ? "authorizer" : "responder",
+	    c->q.client);
+	sgw_resp_free(resp);
+	keep = sgw_fcgi_end(&c->f);
+	c->answered++;
+	w->drained += stopping;
+	if (conf->max_requests > 0 && ++w->served >= conf->max_requests &&
+	    !w->recycle) {
+		log_info("worker recycled after %lld requests",
+		    (long long)w->served);
+		w->recycle = 1;
+	}
+	if (c->f.oom || conn_flush(c, conf->request_timeout_ms) == -1) {
+		conn_close(c);
 		return -1;
 	}
-	sgw_resp_init(&resp);
-	started = mono_ns();
-	sgw_dispatch(ctx, &q, &resp);
-	arm(conn, ctx->conf->request_timeout_ms);
-	write_response(r, &q, &resp);
-	count_answer(ctx, &resp, started);
-	log_debug("%s %s -> %d (%s) client=%s",
-	    q.role == SGW_ROLE_AUTHORIZER ? "AUTHORIZER" : q.method,
-	    sgw_endpoint_name(resp.endpoint), resp.status,
-	    q.role == SGW_ROLE_AUTHORIZER ? "authorizer" : "responder",
-	    q.client);
-	sgw_resp_free(&resp);
-	/* On a kept connection libfcgi reads the next request where this
-	 * one's stdin ends: what is left of it (a GET's empty record, the
-	 * rest of a body over max_body) must be read, or the next request
-	 * meets a stray STDIN record and libfcgi drops the connection. The
-	 * answer goes out first, in case the peer waits for it. Never as an
-	 * authorizer (see above). */
-	if (q.role == SGW_ROLE_RESPONDER && r->keepConnection) {
-		FCGX_FFlush(r->out);
-		while (FCGX_GetStr(
-		           bodybuf, (int)ctx->conf->max_body + 1, r->in) > 0)
-			;
+	if (!keep || stopping || w->recycle) {
+		conn_linger(c);
+		return -1;
 	}
+	c->deadline = sgw_mono_ms() + conf->request_timeout_ms;
 	return 0;
 }
 
-/* libfcgi's side of the connection: its fd is closed without shutdown or
- * drain (detached), because conn still holds the socket and ends it. */
-static void
-drop_request(FCGX_Request *r)
+static int
+serve(struct worker *w, struct conn *c)
 {
-	r->detached = 1;
-	FCGX_Free(r, 1);
+	struct sgw_response resp;
+	int64_t started = mono_ns();
+
+	sgw_resp_init(&resp);
+	sgw_dispatch(&w->ctx, &c->q, &resp);
+	return answer(w, c, &resp, started);
+}
+
+/* A PARAMS stream over SGW_FCGI_PARAMS_MAX: 431, and the connection goes
+ * (the rest of the stream is still on the way). */
+static void
+refuse_head(struct worker *w, struct conn *c)
+{
+	struct sgw_response resp;
+
+	sgw_request_begin(&c->q,
+	    c->f.role == SGW_FCGI_AUTHORIZER ? SGW_ROLE_AUTHORIZER
+	                                     : SGW_ROLE_RESPONDER);
+	sgw_request_done(&c->q);
+	sgw_resp_init(&resp);
+	sgw_resp_error(&resp, 431, "request header fields too large");
+	log_info("refused a request whose FastCGI parameters pass %d bytes",
+	    SGW_FCGI_PARAMS_MAX);
+	c->f.keep = 0;
+	answer(w, c, &resp, mono_ns());
+}
+
+/*
+ * Serves what has arrived on c: every whole request, in turn. Returns 0
+ * when c is still open (waiting for more), -1 when it was closed or is
+ * lingering.
+ */
+static int
+conn_process(struct worker *w, struct conn *c)
+{
+	for (;;) {
+		struct sgw_fcgi *f = &c->f;
+		enum sgw_fcgi_event ev = sgw_fcgi_next(f);
+
+		switch (ev) {
+		case SGW_FCGI_MORE:
+			/* Management replies, if any. */
+			if (f->out.len > 0 &&
+			    conn_flush(c, w->ctx.conf->request_timeout_ms) ==
+			        -1) {
+				conn_close(c);
+				return -1;
+			}
+			return 0;
+		case SGW_FCGI_CLOSE:
+			conn_flush(c, w->ctx.conf->request_timeout_ms);
+			conn_linger(c);
+			return -1;
+		case SGW_FCGI_TOO_LARGE:
+			refuse_head(w, c);
+			return -1;
+		case SGW_FCGI_HEAD:
+			sgw_request_begin(&c->q,
+			    f->role == SGW_FCGI_AUTHORIZER
+			        ? SGW_ROLE_AUTHORIZER
+			        : SGW_ROLE_RESPONDER);
+			if (sgw_fcgi_params(f, take_param, &c->q) == -1) {
+				log_info("closed a connection whose FastCGI "
+				         "parameters are malformed");
+				conn_linger(c);
+				return -1;
+			}
+			sgw_request_done(&c->q);
+			/* An authorizer never reads stdin: lighttpd sends none
+			 * when the original request has a body. */
+			if (c->q.role == SGW_ROLE_RESPONDER &&
+			    strcmp(c->q.method, "GET") != 0 &&
+			    strcmp(c->q.method, "HEAD") != 0) {
+				sgw_fcgi_want_body(f, w->ctx.conf->max_body);
+				continue;
+			}
+			if (serve(w, c) == -1)
+				return -1;
+			continue;
+		case SGW_FCGI_BODY:
+			c->q.body = f->body.data != NULL
+			    ? (const char *)f->body.data
+			    : "";
+			c->q.body_len = f->body.len;
+			c->q.body_too_large = f->body_too_large;
+			if (serve(w, c) == -1)
+				return -1;
+			continue;
+		}
+	}
+}
+
+/* c is readable: reads once and serves what is whole. Returns as
+ * conn_process does. */
+static int
+conn_read(struct worker *w, struct conn *c)
+{
+	unsigned char *p;
+	size_t room;
+	ssize_t n;
+
+	if (c->lingering) {
+		char trash[4096];
+
+		while ((n = recv(c->fd, trash, sizeof(trash), 0)) > 0)
+			;
+		if (n == 0 ||
+		    (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+			conn_close(c);
+		return -1;
+	}
+	if ((p = sgw_fcgi_space(&c->f, READ_CHUNK, &room)) == NULL) {
+		log_error("worker: out of memory");
+		conn_close(c);
+		return -1;
+	}
+	n = recv(c->fd, p, room, 0);
+	if (n > 0) {
+		c->f.in.len += (size_t)n;
+		return conn_process(w, c);
+	}
+	if (n == -1 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return 0;
+	/* Closed or reset before a whole request: nobody to answer. */
+	conn_close(c);
+	return -1;
+}
+
+/* Closes the connections past their deadline; with `idle_kept`, also the
+ * kept ones that have nothing on the way (a stop). One that became whole
+ * while the worker was busy with another is served first. */
+static void
+expire(struct worker *w, int idle_kept)
+{
+	int64_t now = sgw_mono_ms();
+
+	/* Backwards: a close moves the last one into its place. */
+	for (size_t i = nconns; i-- > 0;) {
+		struct conn *c = live[i];
+
+		if (c->lingering) {
+			if (now >= c->deadline)
+				conn_close(c);
+			continue;
+		}
+		if (idle_kept && c->answered > 0 && !sgw_fcgi_busy(&c->f)) {
+			conn_close(c);
+			continue;
+		}
+		if (now < c->deadline)
+			continue;
+		if (conn_read(w, c) == -1 || sgw_mono_ms() < c->deadline)
+			continue; /* closed, or served and kept */
+		if (c->answered > 0 && !sgw_fcgi_busy(&c->f))
+			/* What a web server's keepalive cache does. */
+			log_debug("closed a kept connection idle for "
+			          "request_timeout");
+		else
+			log_info(
+			    "closed a connection that sent no whole request "
+			    "within request_timeout");
+		conn_close(c);
+	}
+}
+
+static void
+watch_listen(int lfd, int on)
+{
+	struct epoll_event ev = {.events = on ? EPOLLIN : 0, .data.ptr = NULL};
+
+	if (on != listen_watched &&
+	    epoll_ctl(epfd, EPOLL_CTL_MOD, lfd, &ev) == 0)
+		listen_watched = on;
+}
+
+/*
+ * Waits for work and does it: a connection to take (when `accepting`),
+ * bytes on a held one, a deadline (until, or a held one's), or a signal.
+ * Returns TAKE_FAIL when the listening socket is broken, else 0.
+ */
+static int
+wait_work(struct worker *w, int lfd, int accepting, int64_t until)
+{
+	const struct sgw_conf *conf = w->ctx.conf;
+	struct epoll_event ev[16];
+	int64_t next = until, now = sgw_mono_ms();
+	int n, timeout;
+
+	watch_listen(lfd, accepting && nconns < SGW_FCGI_CONNS_MAX);
+	for (size_t i = 0; i < nconns; i++)
+		if (next <= 0 || live[i]->deadline < next)
+			next = live[i]->deadline;
+	if (next <= 0)
+		timeout = -1;
+	else
+		timeout = next <= now        ? 0
+		    : next - now > INT32_MAX ? INT32_MAX
+		                             : (int)(next - now);
+	n = epoll_pwait(epfd, ev, 16, timeout, &mask_idle);
+	for (int k = 0; k < n; k++) {
+		struct conn *c = ev[k].data.ptr;
+
+		if (c == NULL) {
+			/* One at a time, so that idle workers share them. */
+			int fd = take_connection(lfd, conf);
+
+			if (fd == TAKE_FAIL)
+				return TAKE_FAIL;
+			if (fd >= 0)
+				conn_add(fd,
+				    sgw_mono_ms() + conf->request_timeout_ms);
+			continue;
+		}
+		/* A slot closed and taken again in this round has its own
+		 * event coming; a closed one has none to serve. */
+		if (c->fd != -1)
+			conn_read(w, c);
+	}
+	expire(w, 0);
+	return 0;
 }
 
 /* Tells the master this worker is up, so that its death is not taken for
@@ -674,55 +685,49 @@ sgw_worker_run(
     int fd, int ready_fd, struct sgw_runtime *rt, unsigned generation)
 {
 	const struct sgw_conf *conf = &rt->conf;
-	struct sgw_ctx ctx = {
-	    .conf = conf,
-	    .keys = &rt->keys,
-	    .users = &rt->users,
-	    .login_page = rt->login_page,
+	struct worker w = {
+	    .ctx =
+	        {
+	            .conf = conf,
+	            .keys = &rt->keys,
+	            .users = &rt->users,
+	            .login_page = rt->login_page,
+	        },
 	};
-	FCGX_Request r;
 	struct sgw_errs errs = {0};
-	char *bodybuf = NULL;
-	int64_t served = 0, drain_until = 0;
-	long drained = 0;
-	int conn = -1;    /* the socket of the connection in hand */
-	int answered = 0; /* requests answered on it */
-	int recycle = 0;  /* max_requests reached */
+	int64_t drain_until = 0;
 	int rc = 1;
 
+	for (size_t i = 0; i < SGW_FCGI_CONNS_MAX; i++) {
+		conns[i].fd = -1;
+		sgw_fcgi_init(&conns[i].f);
+		spare[nspare++] = &conns[SGW_FCGI_CONNS_MAX - 1 - i];
+	}
 	install_signals();
 	if (sgw_proc_drop_privileges(conf, "worker") == -1)
 		return 1;
-	sgw_session_policy_from(&ctx.policy, conf);
-	sgw_limits_from(&ctx.limits, conf);
-	/* Once per worker: an HMAC context per key and the SHA-256 that every
-	 * check uses, instead of OpenSSL looking them up again per token.
-	 * This copy of the keys is the worker's own (fork). */
+	sgw_session_policy_from(&w.ctx.policy, conf);
+	sgw_limits_from(&w.ctx.limits, conf);
+	/* Once per worker: the keys' HMAC states and the SHA-256 that every
+	 * check uses. This copy of the keys is the worker's own (fork). */
 	if (sgw_keys_setup(&rt->keys) == -1) {
 		log_error("worker: cannot set up the keys' HMAC contexts");
 		goto done;
 	}
-	sgw_cookie_attrs_from(&ctx.cookie, conf);
-	sgw_redirect_policy_from(&ctx.redirect, conf);
+	sgw_cookie_attrs_from(&w.ctx.cookie, conf);
+	sgw_redirect_policy_from(&w.ctx.redirect, conf);
 	/* After fork and after dropping privileges: a store belongs to the
 	 * process that opened it, and its files to the workers' user. */
-	if ((ctx.store = sgw_store_open(conf, SGW_STORE_SERVE, &errs)) ==
+	if ((w.ctx.store = sgw_store_open(conf, SGW_STORE_SERVE, &errs)) ==
 	    NULL) {
 		for (size_t i = 0; i < errs.n; i++)
 			log_error("worker: %s", errs.msg[i]);
 		sgw_errs_clear(&errs);
 		goto done;
 	}
-	/* -1: libfcgi never accepts by itself; it reads the connections
-	 * this loop hands it in r.ipcFd. */
-	if ((bodybuf = malloc(conf->max_body + 1)) == NULL ||
-	    FCGX_InitRequest(&r, -1, 0) != 0) {
-		log_error("worker: out of memory");
-		goto done;
-	}
 	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
 	    epoll_ctl(epfd, EPOLL_CTL_ADD, fd,
-	        &(struct epoll_event){.events = EPOLLIN, .data.fd = fd}) ==
+	        &(struct epoll_event){.events = EPOLLIN, .data.ptr = NULL}) ==
 	        -1) {
 		sgw_log_errno(SGW_LOG_ERROR, "worker: epoll");
 		goto done;
@@ -731,148 +736,68 @@ sgw_worker_run(
 	report_ready(ready_fd);
 	log_info("worker started (generation %u)", generation);
 	for (;;) {
-		int64_t now, limit;
-		int got, i;
+		int take_queue;
+		int64_t now;
 
 		if (reopen_log) {
 			reopen_log = 0;
 			sgw_log_reopen();
 		}
 		now = sgw_mono_ms();
-		/* Stopping: what is pending is served, and what is queued
-		 * too, within one request_timeout, so that a queue of idle
-		 * peers cannot keep the gateway up. Retired by a reload or
-		 * recycled, a worker takes nothing new and gives the pending
-		 * ones RETIRE_WAIT_MS at most: until it has gone, the master
-		 * does not start its replacement. Idle kept connections are
-		 * closed at once. */
-		if ((stopping || recycle) && drain_until == 0) {
+		/* Stopping: what is held is served, and what is queued too,
+		 * within one request_timeout, so that a queue of idle peers
+		 * cannot keep the gateway up. Retired by a reload or
+		 * recycled, a worker takes nothing new and gives the requests
+		 * on the way RETIRE_WAIT_MS at most: until it has gone, the
+		 * master does not start its replacement. Idle kept
+		 * connections are closed at once. */
+		if ((stopping || w.recycle) && drain_until == 0) {
 			int64_t wait = conf->request_timeout_ms;
 
-			if ((no_drain || recycle) && wait > RETIRE_WAIT_MS)
+			if ((no_drain || w.recycle) && wait > RETIRE_WAIT_MS)
 				wait = RETIRE_WAIT_MS;
 			drain_until = now + wait;
-			pending_expire(1);
+			for (size_t i = 0; i < nconns; i++)
+				if (!live[i]->lingering &&
+				    live[i]->deadline > drain_until)
+					live[i]->deadline = drain_until;
+			expire(&w, 1);
 		}
 		if (drain_until != 0 && now >= drain_until)
 			break;
-		if ((i = pending_next()) == -1) {
-			int take_queue = stopping && !no_drain && !recycle;
+		take_queue = stopping && !no_drain && !w.recycle;
+		if (take_queue) {
+			int c;
 
-			if (take_queue) {
-				int c;
-
-				/* Refused peers are taken too: bounded in time.
-				 */
-				while (npend < PENDING_MAX &&
-				    sgw_mono_ms() < drain_until &&
-				    (c = take_connection(fd, conf)) !=
-				        TAKE_NONE) {
-					if (c == TAKE_FAIL)
-						goto done;
-					if (c >= 0)
-						pending_add(c, drain_until, 0);
-				}
+			/* Refused peers are taken too: bounded in time. */
+			while (nconns < SGW_FCGI_CONNS_MAX &&
+			    sgw_mono_ms() < drain_until &&
+			    (c = take_connection(fd, conf)) != TAKE_NONE) {
+				if (c == TAKE_FAIL)
+					goto done;
+				if (c >= 0)
+					conn_add(c, drain_until);
 			}
-			if (drain_until != 0 && npend == 0)
-				break;
-			if (pending_next() == -1 &&
-			    wait_work(fd, conf, drain_until == 0 || take_queue,
-			        drain_until) == TAKE_FAIL)
-				goto done;
-			continue;
 		}
-		limit = pend[i].deadline - now;
-		if (limit < SERVE_MIN_MS)
-			limit = SERVE_MIN_MS;
-		conn = pend[i].fd;
-		answered = pend[i].answered;
-		pending_remove((size_t)i);
-		if ((r.ipcFd = fcntl(conn, F_DUPFD_CLOEXEC, 0)) == -1) {
-			sgw_log_errno(SGW_LOG_ERROR, "worker: dup");
-			close(conn);
-			conn = -1;
-			continue;
-		}
-		drained += stopping;
-		/* FCGX_Accept_r first finishes "the previous request", which
-		 * closes the connection unless it was kept; the BEGIN_REQUEST
-		 * of this one sets the flag again. */
-		r.keepConnection = 1;
-		arm(conn, limit);
-		r.detached = 1;
-		got = FCGX_Accept_r(&r);
-		if (got < 0 ||
-		    (r.role != FCGI_RESPONDER && r.role != FCGI_AUTHORIZER)) {
-			/* libfcgi gave the connection up (the peer closed it,
-			 * sent something that is not FastCGI, or the timer cut
-			 * it), or the role is one we do not play; libfcgi
-			 * closes a connection with an unknown role silently. */
-			if (r.isBeginProcessed && !timed_out &&
-			    r.role != FCGI_RESPONDER &&
-			    r.role != FCGI_AUTHORIZER)
-				refuse_role(conn, r.requestId, r.role);
-			else if (timed_out)
-				log_info("closed a connection that sent no "
-				         "whole request "
-				         "within request_timeout");
-			if (r.ipcFd >= 0)
-				drop_request(&r);
-			end_connection(conn);
-			conn = -1;
-			disarm();
-			take_signals();
-			continue;
-		}
-		if (serve(&ctx, &r, bodybuf, conn) == -1) {
-			drop_request(&r);
-			end_connection(conn);
-			conn = -1;
-			take_signals();
-			continue;
-		}
-		answered++;
-		take_signals();
-		if (conf->max_requests > 0 && ++served >= conf->max_requests &&
-		    !recycle) {
-			log_info("worker recycled after %lld requests",
-			    (long long)served);
-			recycle = 1;
-		}
-		if (stopping || recycle)
-			r.keepConnection = 0;
-		r.detached = 1;
-		FCGX_Finish_r(&r);
-		if (r.ipcFd < 0) {
-			end_connection(conn);
-		} else {
-			/* Kept: it waits for its next request among the
-			 * pending ones, and the worker serves others. */
-			close(r.ipcFd);
-			r.ipcFd = -1;
-			pending_add(conn,
-			    sgw_mono_ms() + conf->request_timeout_ms, answered);
-		}
-		conn = -1;
-		disarm();
+		if (drain_until != 0 && nconns == 0)
+			break;
+		if (wait_work(&w, fd, drain_until == 0 || take_queue,
+		        drain_until) == TAKE_FAIL)
+			goto done;
 	}
 	rc = 0;
 	if (stopping && !no_drain)
 		log_info(
-		    "worker exiting: served %ld queued connections", drained);
+		    "worker exiting: served %ld queued connections", w.drained);
 	else
 		log_info("worker exiting");
 done:
-	if (conn != -1) {
-		drop_request(&r);
-		end_connection(conn);
-		disarm();
-	}
-	while (npend > 0)
-		pending_close(npend - 1, 0);
+	while (nconns > 0)
+		conn_close(live[nconns - 1]);
+	for (size_t i = 0; i < SGW_FCGI_CONNS_MAX; i++)
+		sgw_fcgi_free(&conns[i].f);
 	if (epfd != -1)
 		close(epfd);
-	sgw_store_close(ctx.store);
-	free(bodybuf);
+	sgw_store_close(w.ctx.store);
 	return rc;
 }

@@ -40,6 +40,19 @@ sgw_buf_add(struct sgw_buf *b, const void *data, size_t len)
 	b->data[b->len] = '\0';
 }
 
+char *
+sgw_buf_extend(struct sgw_buf *b, size_t n)
+{
+	char *p;
+
+	if (buf_reserve(b, n) != 0)
+		return NULL;
+	p = b->data + b->len;
+	b->len += n;
+	b->data[b->len] = '\0';
+	return p;
+}
+
 /* Formats straight into the buffer, growing it at most once: no
  * allocation of its own (a response used to cost two vasprintf per
  * header). */

@@ -21,6 +21,9 @@ struct sgw_buf {
 void sgw_buf_add(struct sgw_buf *b, const void *data, size_t len);
 void sgw_buf_addf(struct sgw_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Appends n bytes for the caller to fill (and the NUL after them):
+ * where they start, or NULL when out of memory (b->oom). */
+char *sgw_buf_extend(struct sgw_buf *b, size_t n);
 /* Frees the data and zeroes *b, which can then be used again. */
 /* The same with a va_list. */
 void sgw_buf_vaddf(struct sgw_buf *b, const char *fmt, va_list ap)

@@ -69,7 +69,10 @@ sgw_session_from_record(struct sgw_session *s, const struct sgw_record *r,
 	memset(s, 0, sizeof(*s));
 	copy_text(s->user, sizeof(s->user), r->user);
 	copy_text(s->client, sizeof(s->client), r->client);
-	sgw_token_public_id(hash, s->id);
+	if (strnlen(r->id, sizeof(r->id)) == SGW_PUBLIC_ID_HEX - 1)
+		memcpy(s->id, r->id, sizeof(s->id));
+	else
+		sgw_token_public_id(hash, s->id);
 	s->created_ms = r->created_ms;
 	s->last_seen_ms = r->seen_ms;
 	s->expires_ms = r->expires_ms;
@@ -149,6 +152,7 @@ sgw_session_create(struct sgw_store *st, const struct sgw_session_policy *p,
 	r.expires_ms = now + life;
 	r.deadline_ms = min64(now + p->idle_ms, r.expires_ms);
 	r.remember_me = who->remember_me != 0;
+	sgw_token_public_id(hash, r.id);
 	if ((rc = st->ops->put(st, hash, &r, now)) != SGW_STORE_OK)
 		return rc;
 	/* Reading the index at every login is what keeps it from growing:

@@ -76,6 +76,10 @@ struct sgw_record {
 	                                     * then on: min(seen + idle,
 	                                     * expires) when written */
 	int remember_me;                    /* 0 or 1 */
+	/* The public id (sgw_token_public_id of the hash), made once when
+	 * the session is: a check need not hash again to show it. A
+	 * backend that keeps none gives "" back, and it is computed. */
+	char id[SGW_PUBLIC_ID_HEX];
 };
 
 /* A record with the hash it is stored under (user_sessions). */

@@ -7,9 +7,10 @@
  * them as signed numbers; "le" values are little-endian):
  *
  *   sessions  HASH(32)                     -> a record (encode_record):
- *             version 1, remember_me, created, seen, expires, deadline
- *             (le64 each), agent(16), user length (le16), user, client
- *             length (1 byte), client
+ *             version 2, remember_me, created, seen, expires, deadline
+ *             (le64 each), agent(16), public id (32 hex digits), user
+ *             length (le16), user, client length (1 byte), client;
+ *             version 1 (written before 0.2) has no public id
  *   users     USER (DUPSORT, DUPFIXED)     -> be64 created || HASH, so a
  *             user's sessions come back oldest first ("\0" stands for an
  *             empty name: LMDB keys cannot be empty, names hold no NUL)
@@ -72,7 +73,9 @@
 #include "conf.h"
 
 #define FORMAT "1"
-#define RECORD_VERSION 1
+#define RECORD_VERSION 2
+#define RECORD_V1 1 /* no public id */
+#define ID_LEN (SGW_PUBLIC_ID_HEX - 1)
 #define COUNTER_VERSION 1
 #define MAX_DBS 8
 /* A reader slot per process (MDB_NOTLS, one read transaction each):
@@ -86,7 +89,8 @@
 #define EXPIRY_KEY_MAX (EXPIRY_HEAD + SGW_COUNTER_KEY_MAXLEN)
 #define INDEX_LEN (8 + SGW_HASH_LEN)
 #define DATA_KEY_MAX (SGW_HASH_LEN + SGW_DATA_KEY_MAXLEN)
-#define RECORD_FIXED (1 + 1 + 4 * 8 + SGW_AGENT_LEN + 2 + 1)
+#define RECORD_FIXED_V1 (1 + 1 + 4 * 8 + SGW_AGENT_LEN + 2 + 1)
+#define RECORD_FIXED (RECORD_FIXED_V1 + ID_LEN)
 #define RECORD_MAX (RECORD_FIXED + SGW_USER_MAXLEN + SGW_CLIENT_MAXLEN)
 #define COUNTER_LEN (1 + 8 + 8)
 
@@ -222,6 +226,9 @@ encode_record(const struct sgw_record *r, unsigned char *buf, size_t *len)
 	put_le64(p, (uint64_t)r->expires_ms), p += 8;
 	put_le64(p, (uint64_t)r->deadline_ms), p += 8;
 	memcpy(p, r->agent, SGW_AGENT_LEN), p += SGW_AGENT_LEN;
+	/* "" (a caller that made none) is kept as zeros. */
+	memset(p, 0, ID_LEN);
+	memcpy(p, r->id, strnlen(r->id, ID_LEN)), p += ID_LEN;
 	*p++ = (unsigned char)(ul & 0xff);
 	*p++ = (unsigned char)(ul >> 8);
 	memcpy(p, r->user, ul), p += ul;
@@ -238,7 +245,9 @@ decode_record(const MDB_val *v, struct sgw_record *r)
 	const unsigned char *p = v->mv_data, *end = p + v->mv_size;
 	size_t ul, cl;
 
-	if (v->mv_size < RECORD_FIXED || p[0] != RECORD_VERSION)
+	if (v->mv_size < RECORD_FIXED_V1 ||
+	    (p[0] != RECORD_VERSION && p[0] != RECORD_V1) ||
+	    (p[0] == RECORD_VERSION && v->mv_size < RECORD_FIXED))
 		return -1;
 	memset(r, 0, sizeof(*r));
 	r->remember_me = p[1] != 0;
@@ -248,6 +257,10 @@ decode_record(const MDB_val *v, struct sgw_record *r)
 	r->expires_ms = s64(get_le64(p)), p += 8;
 	r->deadline_ms = s64(get_le64(p)), p += 8;
 	memcpy(r->agent, p, SGW_AGENT_LEN), p += SGW_AGENT_LEN;
+	if (((const unsigned char *)v->mv_data)[0] == RECORD_VERSION) {
+		memcpy(r->id, p, ID_LEN); /* r->id[ID_LEN] is 0 (memset) */
+		p += ID_LEN;
+	}
 	ul = (size_t)p[0] | (size_t)p[1] << 8;
 	p += 2;
 	if (ul > SGW_USER_MAXLEN || (size_t)(end - p) < ul + 1)

@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "conf.h"
 
@@ -52,13 +53,21 @@ struct script {
 	char sha[41];
 };
 
+/* The fields of a session (u c a ct ls ab dl rm), as the check's HMGET
+ * returns them. */
+#define SESSION_FIELDS 8
+
 struct redis_store {
 	struct sgw_store base;
 	const struct sgw_redis_conf *conf;
 	redisContext *c; /* NULL until the first command, or after an error */
 };
 
-/* KEYS: session, index. ARGV: u c a ct ls ab dl rm ttl hash index_ttl */
+/* KEYS: session, index. ARGV: u c a ct ls ab dl rm ttl hash index_ttl.
+ * Field a holds the agent's SGW_AGENT_LEN bytes and then the public id:
+ * a field of its own would make the check's HMGET 11 arguments long, and
+ * Redis answers a client that has not authenticated and sends more than
+ * 10 with a protocol error instead of NOAUTH. */
 static struct script s_put = {
     "redis.call('DEL', KEYS[1]) "
     "redis.call('HSET', KEYS[1], 'u', ARGV[1], 'c', ARGV[2], 'a', ARGV[3], "
@@ -321,16 +330,164 @@ is_readonly(const redisReply *r)
 	    strncmp(r->str, "READONLY", 8) == 0;
 }
 
+/*
+ * The check's reply without hiredis's reply objects. hiredis makes an
+ * object for the array and one for each of its 8 strings, with a malloc
+ * and a free each and a copy of every string: about 7,000 instructions
+ * of a check (callgrind), most of its Redis side. The reply of HMGET is
+ * a fixed shape (*8, then $-1 or $N with N bytes for each field), so the
+ * check reads it into a buffer of its own and points into it. Anything
+ * else (an error reply, a reply longer than the buffer) is handed to
+ * hiredis's reader with what was read, and hiredis finishes it. I/O
+ * goes through the context's socket, with its timeouts, and a failure
+ * leaves the context in error as hiredis itself would.
+ */
+#define FLAT_MAX 1024
+
+struct flat {
+	char buf[FLAT_MAX];
+	const char *v[SESSION_FIELDS];
+	size_t len[SESSION_FIELDS];
+};
+
+/* What send_once returns when the reply is in the struct flat: never
+ * freed, never seen outside send_once's callers. */
+static redisReply flat_reply = {.type = REDIS_REPLY_ARRAY};
+
+/* A RESP length ("8\r\n", "-1\r\n") at *p: 1 with *p past it, 0 when
+ * more must be read, -1 when it is not one. */
+static int
+resp_len(const char **p, const char *end, long *out)
+{
+	const char *q = *p;
+	int neg = 0;
+	long v = 0;
+
+	if (q < end && *q == '-')
+		neg = 1, q++;
+	for (; q < end && *q >= '0' && *q <= '9'; q++)
+		if ((v = v * 10 + (*q - '0')) > FLAT_MAX)
+			return -1;
+	if (end - q < 2)
+		return 0;
+	if (q == *p + neg || q[0] != '\r' || q[1] != '\n')
+		return -1;
+	*out = neg ? -v : v;
+	*p = q + 2;
+	return 1;
+}
+
+/* 1 when the n bytes of buf are the whole reply, 0 when more must come,
+ * -1 when it is not the simple shape. */
+static int
+flat_parse(struct flat *fl, size_t n)
+{
+	const char *p = fl->buf, *end = fl->buf + n;
+	long count, len;
+	int k;
+
+	if (p == end)
+		return 0;
+	if (*p++ != '*')
+		return -1;
+	if ((k = resp_len(&p, end, &count)) != 1)
+		return k;
+	if (count != SESSION_FIELDS)
+		return -1;
+	for (int i = 0; i < SESSION_FIELDS; i++) {
+		if (p == end)
+			return 0;
+		if (*p++ != '$')
+			return -1;
+		if ((k = resp_len(&p, end, &len)) != 1)
+			return k;
+		if (len < 0) {
+			fl->v[i] = NULL;
+			fl->len[i] = 0;
+			continue;
+		}
+		if (end - p < len + 2)
+			return 0;
+		if (p[len] != '\r' || p[len + 1] != '\n')
+			return -1;
+		fl->v[i] = p;
+		fl->len[i] = (size_t)len;
+		p += len + 2;
+	}
+	return p == end ? 1 : -1;
+}
+
+/* Leaves c in error after a failed read or write, as hiredis would. */
+static redisReply *
+io_failed(redisContext *c, ssize_t n)
+{
+	int saved = errno;
+
+	c->err = n == 0 ? REDIS_ERR_EOF : REDIS_ERR_IO;
+	snprintf(c->errstr, sizeof(c->errstr), "%s",
+	    n == 0 ? "Server closed the connection" : strerror(saved));
+	errno = saved;
+	return NULL;
+}
+
+static redisReply *
+send_flat(redisContext *c, const char *raw, size_t rawlen, struct flat *fl)
+{
+	size_t off = 0, got = 0;
+	void *r = NULL;
+	int k = 0;
+
+	/* Only on a context with nothing pending either way. */
+	if (c->err != 0 || c->obuf[0] != '\0' ||
+	    c->reader->pos < c->reader->len) {
+		if (redisAppendFormattedCommand(c, raw, rawlen) != REDIS_OK ||
+		    redisGetReply(c, &r) != REDIS_OK)
+			return NULL;
+		return r;
+	}
+	while (off < rawlen) {
+		ssize_t n = write(c->fd, raw + off, rawlen - off);
+
+		if (n > 0)
+			off += (size_t)n;
+		else if (n == -1 && errno == EINTR)
+			continue;
+		else
+			return io_failed(c, -1);
+	}
+	while (got < sizeof(fl->buf) && (k = flat_parse(fl, got)) == 0) {
+		ssize_t n = read(c->fd, fl->buf + got, sizeof(fl->buf) - got);
+
+		if (n > 0)
+			got += (size_t)n;
+		else if (n == -1 && errno == EINTR)
+			continue;
+		else
+			return io_failed(c, n);
+	}
+	if (k == 1)
+		return &flat_reply;
+	/* Not ours to read: hiredis takes it from here. */
+	if (redisReaderFeed(c->reader, fl->buf, got) != REDIS_OK ||
+	    redisGetReply(c, &r) != REDIS_OK)
+		return NULL;
+	return r;
+}
+
 /* One command, either as arguments or already in the protocol's bytes
- * (raw, rawlen): hiredis returns the reply, or NULL with c->err set. */
+ * (raw, rawlen): hiredis returns the reply, or NULL with c->err set.
+ * With fl, the reply of the check's HMGET may come back in it instead,
+ * as &flat_reply. */
 static redisReply *
 send_once(redisContext *c, int argc, const char **argv, const size_t *lens,
-    const char *raw, size_t rawlen)
+    const char *raw, size_t rawlen, struct flat *fl)
 {
 	void *r = NULL;
 
 	if (raw == NULL)
 		return redisCommandArgv(c, argc, argv, lens);
+	if (fl != NULL)
+		return send_flat(c, raw, rawlen, fl);
 	if (redisAppendFormattedCommand(c, raw, rawlen) != REDIS_OK ||
 	    redisGetReply(c, &r) != REDIS_OK)
 		return NULL;
@@ -347,7 +504,7 @@ send_once(redisContext *c, int argc, const char **argv, const size_t *lens,
  */
 static redisReply *
 run(struct redis_store *rs, int argc, const char **argv, const size_t *lens,
-    const char *raw, size_t rawlen, int again, int *rc)
+    const char *raw, size_t rawlen, struct flat *fl, int again, int *rc)
 {
 	*rc = SGW_STORE_UNAVAILABLE;
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -356,7 +513,7 @@ run(struct redis_store *rs, int argc, const char **argv, const size_t *lens,
 
 		if (ensure(rs) == -1)
 			return NULL;
-		r = send_once(rs->c, argc, argv, lens, raw, rawlen);
+		r = send_once(rs->c, argc, argv, lens, raw, rawlen, fl);
 		if (r != NULL && is_readonly(r)) {
 			/* Failover: the command did not run; find the master
 			 * again and send it there. */
@@ -389,7 +546,7 @@ static redisReply *
 command(struct redis_store *rs, int argc, const char **argv, const size_t *lens,
     int again, int *rc)
 {
-	return run(rs, argc, argv, lens, NULL, 0, again, rc);
+	return run(rs, argc, argv, lens, NULL, 0, NULL, again, rc);
 }
 
 /* Runs a script: argv are its keys count, keys and arguments. */
@@ -487,23 +644,62 @@ bad_reply(struct redis_store *rs, redisReply *r)
 	return SGW_STORE_UNAVAILABLE;
 }
 
-/* Fields u c a ct ls ab dl rm, in that order, into *out. */
+/* A decimal reply string (what Redis keeps numbers as), 0 when it is
+ * not one. */
+static int64_t
+dec(const char *s, size_t n)
+{
+	uint64_t v = 0;
+	size_t i = n > 0 && s[0] == '-';
+
+	if (i == n || n - i > 19)
+		return 0;
+	for (; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	return s[0] == '-' ? -(int64_t)v : (int64_t)v;
+}
+
+/* Fields u c a ct ls ab dl rm, in that order, into *out. Field a holds
+ * the agent, then the public id (none in a session written before 0.2). */
+static int
+record_from(const char *const *v, const size_t *len, struct sgw_record *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (v[0] == NULL || len[0] >= sizeof(out->user) ||
+	    len[1] >= sizeof(out->client))
+		return -1;
+	memcpy(out->user, v[0], len[0]);
+	if (v[1] != NULL)
+		memcpy(out->client, v[1], len[1]);
+	if (v[2] != NULL && len[2] >= SGW_AGENT_LEN)
+		memcpy(out->agent, v[2], SGW_AGENT_LEN);
+	if (v[2] != NULL && len[2] == SGW_AGENT_LEN + sizeof(out->id) - 1)
+		memcpy(out->id, v[2] + SGW_AGENT_LEN, sizeof(out->id) - 1);
+	out->created_ms = dec(v[3], len[3]);
+	out->seen_ms = dec(v[4], len[4]);
+	out->expires_ms = dec(v[5], len[5]);
+	out->deadline_ms = dec(v[6], len[6]);
+	out->remember_me = dec(v[7], len[7]) == 1;
+	return 0;
+}
+
+/* record_from for the same fields in hiredis's reply elements. */
 static int
 record_of(redisReply **e, struct sgw_record *out)
 {
-	memset(out, 0, sizeof(*out));
-	if (e[0]->type != REDIS_REPLY_STRING)
-		return -1;
-	copy_str(out->user, sizeof(out->user), e[0]);
-	copy_str(out->client, sizeof(out->client), e[1]);
-	if (e[2]->type == REDIS_REPLY_STRING && e[2]->len == SGW_AGENT_LEN)
-		memcpy(out->agent, e[2]->str, SGW_AGENT_LEN);
-	out->created_ms = num(e[3]);
-	out->seen_ms = num(e[4]);
-	out->expires_ms = num(e[5]);
-	out->deadline_ms = num(e[6]);
-	out->remember_me = num(e[7]) == 1;
-	return 0;
+	const char *v[SESSION_FIELDS];
+	size_t len[SESSION_FIELDS];
+
+	for (int i = 0; i < SESSION_FIELDS; i++) {
+		int str = e[i]->type == REDIS_REPLY_STRING;
+
+		v[i] = str ? e[i]->str : NULL;
+		len[i] = str ? e[i]->len : 0;
+	}
+	return record_from(v, len, out);
 }
 
 static int64_t
@@ -519,6 +715,8 @@ r_put(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 	struct redis_store *rs = (struct redis_store *)st;
 	char skey[KEYLEN], ikey[KEYLEN], hex[SGW_HASH_HEX];
 	char ct[24], ls[24], ab[24], dl[24], ttl[24], ittl[24];
+	unsigned char agent_id[SGW_AGENT_LEN + SGW_PUBLIC_ID_HEX];
+	size_t idlen;
 	const char *av[13];
 	size_t al[13];
 	redisReply *r;
@@ -540,7 +738,10 @@ r_put(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 	av[2] = ikey;
 	av[3] = rec->user;
 	av[4] = rec->client;
-	av[5] = (const char *)rec->agent;
+	memcpy(agent_id, rec->agent, SGW_AGENT_LEN);
+	idlen = strnlen(rec->id, sizeof(rec->id) - 1);
+	memcpy(agent_id + SGW_AGENT_LEN, rec->id, idlen);
+	av[5] = (const char *)agent_id;
 	av[6] = ct;
 	av[7] = ls;
 	av[8] = ab;
@@ -548,7 +749,7 @@ r_put(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 	av[10] = rec->remember_me ? "1" : "0";
 	av[11] = ttl;
 	for (int i = 0; i < 12; i++)
-		al[i] = i == 5 ? SGW_AGENT_LEN : strlen(av[i]);
+		al[i] = i == 5 ? SGW_AGENT_LEN + idlen : strlen(av[i]);
 	av[12] = hex;
 	al[12] = strlen(hex);
 	if ((r = script(rs, &s_put, 14,
@@ -608,12 +809,16 @@ r_get(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 {
 	struct redis_store *rs = (struct redis_store *)st;
 	char cmd[HMGET_MAX];
+	struct flat fl;
 	redisReply *r;
 	int rc;
 
-	if ((r = run(rs, 0, NULL, NULL, cmd, hmget_session(rs, hash, cmd), 1,
-	         &rc)) == NULL)
+	if ((r = run(rs, 0, NULL, NULL, cmd, hmget_session(rs, hash, cmd), &fl,
+	         1, &rc)) == NULL)
 		return rc;
+	if (r == &flat_reply)
+		return record_from(fl.v, fl.len, out) == 0 ? SGW_STORE_OK
+		                                           : SGW_STORE_NOTFOUND;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 8)
 		return bad_reply(rs, r);
 	rc =

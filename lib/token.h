@@ -16,8 +16,6 @@
 
 #include <stddef.h>
 
-#include <openssl/types.h>
-
 #include "errs.h"
 
 #define SGW_KEYS_MAX 16
@@ -32,10 +30,10 @@
 struct sgw_keys {
 	unsigned char key[SGW_KEYS_MAX][SGW_KEY_MAXLEN];
 	size_t len[SGW_KEYS_MAX];
-	size_t n;                       /* >= 1 after a successful load */
-	EVP_MAC_CTX *mac[SGW_KEYS_MAX]; /* HMAC-SHA256 keyed with key[i],
-	                                 * made by sgw_keys_setup; NULL
-	                                 * before it */
+	size_t n;                           /* >= 1 after a successful load */
+	struct sgw_hmac *mac[SGW_KEYS_MAX]; /* HMAC-SHA256 keyed with
+	                                     * key[i], made by
+	                                     * sgw_keys_setup; NULL before */
 };
 
 /* Reads the secret file: one key a line, 64+ hex digits or base64 (either
@@ -50,13 +48,12 @@ int sgw_keys_parse(const char *file, const char *text, size_t len,
     struct sgw_keys *keys, struct sgw_errs *errs);
 
 /*
- * Makes the keys fast to use: one HMAC context per key, keyed once, and
- * this process's SHA-256 (sgw_sha256) fetched once. A process that
- * checks tokens for a living (a worker) calls it once, after fork; the
- * token functions give the same answers without it, only slower
- * (OpenSSL 3 looks the algorithms up again on every one-shot call).
- * Returns 0, or -1 when OpenSSL cannot make a context (then keys is as
- * it was). The contexts belong to keys: never copy a set-up struct.
+ * Makes the keys fast to use: each key's padded HMAC blocks absorbed
+ * once. A process that checks tokens for a living (a worker) calls it
+ * once, after fork; the token functions give the same answers without
+ * it, only slower (two more SHA-256 blocks per key per token). Returns
+ * 0, or -1 when out of memory (then keys is as it was). The states
+ * belong to keys: never copy a set-up struct.
  */
 int sgw_keys_setup(struct sgw_keys *keys);
 /* Frees what sgw_keys_setup made and overwrites the key material;

@@ -162,12 +162,27 @@ header_out_of_memory_is_marked(void **state)
 /* The parameters in one pass: each name to its field, the first copy of
  * a repeated one (nginx repeats what is set after fastcgi_params), names
  * that only begin like a known one ignored. */
+/* The parameters as "NAME=value" strings, one call each, as worker.c
+ * makes them from the PARAMS stream. */
+static void
+from_env(struct sgw_request *q, enum sgw_role role, char *const *env)
+{
+	sgw_request_begin(q, role);
+	for (char *const *e = env; e != NULL && *e != NULL; e++) {
+		const char *eq = strchr(*e, '=');
+
+		if (eq != NULL)
+			sgw_request_param(q, *e, (size_t)(eq - *e), eq + 1);
+	}
+	sgw_request_done(q);
+}
+
 static void
 params_in_one_pass_first_copy_wins(void **state)
 {
-	char *env[] = {"FCGI_ROLE=RESPONDER", "REQUEST_METHOD=POST",
-	    "REQUEST_URI=/a?b=c", "DOCUMENT_URI=/auth/check", "SCRIPT_NAME=/s",
-	    "PATH_INFO=/p", "QUERY_STRING=b=c", "HTTP_HOST=example.com",
+	char *env[] = {"REQUEST_METHOD=POST", "REQUEST_URI=/a?b=c",
+	    "DOCUMENT_URI=/auth/check", "SCRIPT_NAME=/s", "PATH_INFO=/p",
+	    "QUERY_STRING=b=c", "HTTP_HOST=example.com",
 	    "HTTP_COOKIE=sgw=1; x=2", "CONTENT_TYPE=text/plain",
 	    "HTTP_ACCEPT=text/html", "HTTP_ORIGIN=https://o",
 	    "HTTP_X_ORIGINAL_URI=/app/x", "HTTP_X_ORIGINAL_METHOD=PUT",
@@ -179,7 +194,7 @@ params_in_one_pass_first_copy_wins(void **state)
 	struct sgw_request q;
 	(void)state;
 
-	sgw_request_from_params(&q, env);
+	from_env(&q, SGW_ROLE_RESPONDER, env);
 	assert_int_equal(q.role, SGW_ROLE_RESPONDER);
 	assert_string_equal(q.method, "POST");
 	assert_string_equal(q.request_uri, "/a?b=c");
@@ -203,22 +218,24 @@ params_in_one_pass_first_copy_wins(void **state)
 static void
 params_absent_role_and_method(void **state)
 {
-	char *authz[] = {"FCGI_ROLE=AUTHORIZER", "FCGI_ROLE=RESPONDER", NULL};
-	char *other[] = {"FCGI_ROLE=FILTER", "HTTP_COOKIE=", NULL};
+	char *authz[] = {"FCGI_ROLE=RESPONDER", NULL};
+	char *other[] = {"HTTP_COOKIE=", "=empty name", NULL};
 	struct sgw_request q;
 	(void)state;
 
-	sgw_request_from_params(&q, authz);
+	/* The role is the BEGIN_REQUEST's, never a parameter's. */
+	from_env(&q, SGW_ROLE_AUTHORIZER, authz);
 	assert_int_equal(q.role, SGW_ROLE_AUTHORIZER);
 	assert_string_equal(q.method, "GET");
 	assert_null(q.cookie);
 	assert_null(q.request_uri);
-	sgw_request_from_params(&q, other);
+	from_env(&q, SGW_ROLE_RESPONDER, other);
 	assert_int_equal(q.role, SGW_ROLE_RESPONDER);
 	assert_string_equal(q.cookie, "");
-	sgw_request_from_params(&q, NULL);
+	from_env(&q, SGW_ROLE_RESPONDER, NULL);
 	assert_int_equal(q.role, SGW_ROLE_RESPONDER);
 	assert_string_equal(q.method, "GET");
+	assert_null(q.cookie);
 }
 
 /* The hand-built error body is what jansson's compact form would say. */

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "session.h"
 #include "store.h"
 #include "store_lmdb.h"
 
@@ -482,6 +483,61 @@ user_sessions_drops_index_entries_without_a_session(void **state)
 	assert_int_equal(v[0].rec.created_ms, NOW + 1);
 	free(v);
 	assert_int_equal(stat_of(f->st).user_index, 1);
+}
+
+/* A session written by 0.1 (record version 1, no public id) is still
+ * read, and its public id is computed from the hash. */
+static void
+a_version_1_record_is_still_read(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_session_policy p = {.idle_ms = 60000};
+	struct sgw_session s;
+	struct sgw_record r;
+	unsigned char h[SGW_HASH_LEN], v1[64] = {1, 1};
+	char want[SGW_PUBLIC_ID_HEX];
+	size_t n = 2;
+	pid_t pid;
+
+	mkhash(h, 7);
+	put_session(f->st, 1, "alice", NOW, NOW + 1000); /* makes the dbs */
+	for (int i = 0; i < 4; i++) /* created, seen, expires, deadline */
+		for (int b = 0; b < 8; b++)
+			v1[n++] = (unsigned char)((uint64_t)(NOW + 1000 * i) >>
+			    (8 * b));
+	memset(v1 + n, 0xab, SGW_AGENT_LEN), n += SGW_AGENT_LEN;
+	v1[n++] = 3, v1[n++] = 0;
+	memcpy(v1 + n, "bob", 3), n += 3;
+	v1[n++] = 2;
+	memcpy(v1 + n, "::", 2), n += 2;
+	if ((pid = fork()) == 0) {
+		MDB_env *env;
+		MDB_txn *txn;
+		MDB_dbi dbi;
+		MDB_val k = {SGW_HASH_LEN, h}, v = {n, v1};
+
+		if (mdb_env_create(&env) != 0 ||
+		    mdb_env_set_maxdbs(env, 8) != 0 ||
+		    mdb_env_open(env, f->dir, MDB_NOTLS, 0600) != 0 ||
+		    mdb_txn_begin(env, NULL, 0, &txn) != 0 ||
+		    mdb_dbi_open(txn, "sessions", 0, &dbi) != 0 ||
+		    mdb_put(txn, dbi, &k, &v, 0) != 0 ||
+		    mdb_txn_commit(txn) != 0)
+			_exit(1);
+		mdb_env_close(env);
+		_exit(0);
+	}
+	assert_int_equal(reap(pid), 0);
+	assert_int_equal(f->st->ops->get(f->st, h, &r), SGW_STORE_OK);
+	assert_string_equal(r.user, "bob");
+	assert_string_equal(r.client, "::");
+	assert_int_equal(r.remember_me, 1);
+	assert_int_equal(r.seen_ms, NOW + 1000);
+	assert_int_equal(r.deadline_ms, NOW + 3000);
+	assert_string_equal(r.id, "");
+	sgw_session_from_record(&s, &r, h, &p);
+	sgw_token_public_id(h, want);
+	assert_string_equal(s.id, want);
 }
 
 /* ---- data ---- */
@@ -1433,6 +1489,7 @@ main(void)
 	    T(del_removes_the_session_its_data_and_index_entries),
 	    T(user_sessions_lists_oldest_first_and_only_the_user),
 	    T(user_sessions_drops_index_entries_without_a_session),
+	    T(a_version_1_record_is_still_read),
 	    T(data_put_get_del),
 	    T(data_put_is_full_at_max_keys_but_replaces),
 	    T(counters_add_get_set_del),

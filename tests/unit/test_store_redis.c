@@ -300,6 +300,43 @@ session_pttl(struct fx *f, const unsigned char hash[SGW_HASH_LEN])
 
 /* ---- what Redis holds ---- */
 
+/* Field a is the agent, then the public id; a session written by 0.1
+ * has the agent alone, and is read with no id (the policy computes it). */
+static void
+agent_field_carries_the_public_id(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_record r, got;
+	unsigned char hash[SGW_HASH_LEN];
+	char hex[SGW_HASH_HEX];
+	redisReply *q;
+
+	new_hash(hash, NULL);
+	sgw_token_hash_hex(hash, hex);
+	memset(&r, 0, sizeof(r));
+	strcpy(r.user, "alice");
+	memset(r.agent, 0x61, SGW_AGENT_LEN);
+	r.created_ms = r.seen_ms = sgw_now_ms();
+	r.expires_ms = r.deadline_ms = r.seen_ms + 60000;
+	sgw_token_public_id(hash, r.id);
+	assert_int_equal(
+	    f->st->ops->put(f->st, hash, &r, r.seen_ms), SGW_STORE_OK);
+	q = raw(f, "HGET %ss:%s a", f->prefix, hex);
+	assert_int_equal(q->type, REDIS_REPLY_STRING);
+	assert_int_equal(q->len, SGW_AGENT_LEN + 32);
+	assert_memory_equal(q->str + SGW_AGENT_LEN, r.id, 32);
+	freeReplyObject(q);
+	assert_int_equal(f->st->ops->get(f->st, hash, &got), SGW_STORE_OK);
+	assert_string_equal(got.id, r.id);
+	assert_memory_equal(got.agent, r.agent, SGW_AGENT_LEN);
+
+	freeReplyObject(
+	    raw(f, "HSET %ss:%s a aaaaaaaaaaaaaaaa", f->prefix, hex));
+	assert_int_equal(f->st->ops->get(f->st, hash, &got), SGW_STORE_OK);
+	assert_string_equal(got.id, "");
+	assert_memory_equal(got.agent, r.agent, SGW_AGENT_LEN);
+}
+
 static void
 redis_holds_hash_not_token(void **state)
 {
@@ -1117,6 +1154,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    T(redis_holds_hash_not_token),
+	    T(agent_field_carries_the_public_id),
 	    T(hand_written_hmget_reads_every_prefix),
 	    T(a_sessions_lifetime_is_its_ttl),
 	    T(absolute_end_is_never_extended),
