@@ -35,16 +35,17 @@ sgw_cookie_next(const char *hdr, size_t len, size_t *pos, const char *name,
 		return 0;
 	for (i = *pos; i < len;) {
 		size_t ns, eq, ne, vs, ve, end;
+		const char *c;
 
 		/* One pair is [i, end); the next starts after the ';'. */
-		for (end = i; end < len && hdr[end] != ';'; end++)
-			;
+		c = memchr(hdr + i, ';', len - i);
+		end = c != NULL ? (size_t)(c - hdr) : len;
 		ns = i;
 		i = end < len ? end + 1 : len;
 		while (ns < end && is_ws(hdr[ns]))
 			ns++;
-		for (eq = ns; eq < end && hdr[eq] != '='; eq++)
-			;
+		c = memchr(hdr + ns, '=', end - ns);
+		eq = c != NULL ? (size_t)(c - hdr) : end;
 		/* Without '=' there is no name to compare (browsers treat it
 		 * as a nameless value). */
 		if (eq == end)
