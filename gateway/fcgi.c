@@ -121,6 +121,8 @@ void
 sgw_fcgi_reset(struct sgw_fcgi *c)
 {
 	reset_request(c);
+	c->last_id = 0;
+	c->last_complete = 0;
 	c->in.len = 0;
 	c->pos = 0;
 	c->out.len = 0;
@@ -163,6 +165,7 @@ reset_request(struct sgw_fcgi *c)
 	c->params.len = 0;
 	c->body.len = 0;
 	c->stdout_at = NO_STDOUT;
+	c->stdin_ended = 0;
 	/* A large request's buffers are not kept for the next one. */
 	if (c->params.cap > 16384) {
 		free(c->params.data);
@@ -315,6 +318,8 @@ body(struct sgw_fcgi *c, const unsigned char *p, size_t n)
 {
 	size_t keep;
 
+	if (n == 0)
+		c->stdin_ended = 1;
 	if (!c->head || !c->want_body || c->body_done)
 		return SGW_FCGI_MORE;
 	if (n == 0) {
@@ -357,9 +362,12 @@ sgw_fcgi_next(struct sgw_fcgi *c)
 			ev = management(c, type, p, n);
 		else if (type == BEGIN_REQUEST)
 			ev = begin(c, id, p, n);
-		else if (id != c->id)
-			; /* of no request in progress: dropped */
-		else if (type == PARAMS)
+		else if (id != c->id) {
+			/* Of no request in progress: dropped. The end of the
+			 * last one's stdin is noted (sgw_fcgi_quiet). */
+			if (type == STDIN && n == 0 && id == c->last_id)
+				c->last_complete = 1;
+		} else if (type == PARAMS)
 			ev = params(c, p, n);
 		else if (type == STDIN)
 			ev = body(c, p, n);
@@ -490,8 +498,17 @@ sgw_fcgi_end(struct sgw_fcgi *c)
 	close_stdout(c);
 	put_record(c, STDOUT, c->id, NULL, 0);
 	end_request(c, c->id, REQUEST_COMPLETE);
+	c->last_id = c->id;
+	c->last_complete = c->stdin_ended;
 	reset_request(c);
 	return keep;
+}
+
+int
+sgw_fcgi_quiet(const struct sgw_fcgi *c)
+{
+	return c->id == 0 && c->pos == c->in.len && c->last_id != 0 &&
+	    c->last_complete;
 }
 
 int

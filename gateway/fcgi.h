@@ -52,6 +52,10 @@ struct sgw_fcgi {
 	struct sgw_fcgi_bytes params; /* the PARAMS stream */
 	struct sgw_fcgi_bytes body;   /* stdin, at most body_max + 1 bytes */
 	size_t stdout_at;             /* out offset of the open STDOUT record */
+	int stdin_ended;              /* its empty STDIN record came */
+
+	unsigned last_id;  /* the request answered last */
+	int last_complete; /* ... and its stdin had ended */
 };
 
 enum sgw_fcgi_event {
@@ -99,6 +103,13 @@ int sgw_fcgi_end(struct sgw_fcgi *c);
 /* A request is in progress (begun and not ended): what a kept connection
  * must not have when it is closed for being idle. */
 int sgw_fcgi_busy(const struct sgw_fcgi *c);
+
+/* The peer has nothing more to send: no request in progress, nothing
+ * unread, and the stdin of the last one ended. Closing then cannot reset
+ * the connection under an answer the peer has not read yet, so there is
+ * no need to linger for its close. (A web server sends nothing after a
+ * request's stdin unless it keeps the connection.) */
+int sgw_fcgi_quiet(const struct sgw_fcgi *c);
 
 /* Drops what was sent (the first n bytes of out). */
 void sgw_fcgi_sent(struct sgw_fcgi *c, size_t n);

@@ -17,11 +17,16 @@
  * - a graceful stop serves the connections already queued (SPEC section
  *   2): a stopping worker takes what is queued, stops at EAGAIN, and
  *   serves it.
- * - an answered connection is closed the way a web server expects: half
- *   closed, then read until the peer closes too (for LINGER_MS at most),
- *   since closing with unread data would send a reset, which can make the
- *   peer drop the answer it has not read yet. The worker serves others
- *   meanwhile.
+ * - an answered connection that is not kept is closed at once when the
+ *   peer has sent the whole request, its stdin included, and so has
+ *   nothing more to send (sgw_fcgi_quiet). Otherwise it is half closed
+ *   and read until the peer closes too (for LINGER_MS at most): closing
+ *   with unread data would send a reset, which can make the peer drop the
+ *   answer it has not read yet. The worker serves others meanwhile.
+ *
+ * A new connection is read at once: a web server sends its request as
+ * soon as it has connected, so a check usually costs accept4, one recv,
+ * one send and close.
  *
  * A request is served start to end once it is whole: the store calls
  * block, bounded by the store's own timeouts. Signals are blocked except
@@ -136,7 +141,7 @@ take_connection(int lfd, const struct sgw_conf *conf)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	int c, one = 1;
+	int c;
 
 	if ((c = accept4(lfd, (struct sockaddr *)&ss, &len,
 	         SOCK_CLOEXEC | SOCK_NONBLOCK)) == -1) {
@@ -182,9 +187,6 @@ take_connection(int lfd, const struct sgw_conf *conf)
 			close(c);
 			return TAKE_AGAIN;
 		}
-		/* A kept connection's next answer must not wait for the
-		 * acknowledgement of the last one (Nagle). */
-		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
 	return c;
 }
@@ -198,6 +200,8 @@ take_connection(int lfd, const struct sgw_conf *conf)
 struct conn {
 	int fd;           /* -1: the slot is free */
 	int lingering;    /* answered and half-closed */
+	int closing;      /* answered, not kept: ends once read to the end */
+	int nodelay;      /* TCP_NODELAY is set (kept connections) */
 	int answered;     /* requests answered on it */
 	size_t at;        /* its place in live[] */
 	int64_t deadline; /* monotonic ms: a whole request, or the close */
@@ -224,32 +228,6 @@ conn_close(struct conn *c)
 	spare[nspare++] = c;
 }
 
-/* Takes fd in (or closes it when every slot is taken). */
-static void
-conn_add(int fd, int64_t deadline)
-{
-	struct conn *c;
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP};
-
-	if (nspare == 0) {
-		close(fd);
-		return;
-	}
-	c = spare[nspare - 1];
-	ev.data.ptr = c;
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
-		close(fd);
-		return;
-	}
-	nspare--;
-	c->fd = fd;
-	c->lingering = 0;
-	c->answered = 0;
-	c->deadline = deadline;
-	c->at = nconns;
-	live[nconns++] = c;
-}
-
 /* Half-closes c and waits for the peer's end (see above). */
 static void
 conn_linger(struct conn *c)
@@ -260,6 +238,17 @@ conn_linger(struct conn *c)
 	}
 	c->lingering = 1;
 	c->deadline = sgw_mono_ms() + LINGER_MS;
+}
+
+/* Ends c, answered and not kept: at once when the peer has nothing more
+ * to send (sgw_fcgi_quiet), else by lingering. */
+static void
+conn_finish(struct conn *c)
+{
+	if (sgw_fcgi_quiet(&c->f))
+		conn_close(c);
+	else
+		conn_linger(c);
 }
 
 /* Sends what c's parser has for the peer, within request_timeout.
@@ -433,8 +422,18 @@ answer(struct worker *w, struct conn *c, struct sgw_response *resp,
 		return -1;
 	}
 	if (!keep || stopping || w->recycle) {
-		conn_linger(c);
-		return -1;
+		/* Ended when what is left of the request has been read
+		 * (conn_process). */
+		c->closing = 1;
+		return 0;
+	}
+	if (!c->nodelay) {
+		int one = 1;
+
+		/* The next answer must not wait for the acknowledgement
+		 * of this one (Nagle). Fails harmlessly on a unix socket. */
+		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->nodelay = 1;
 	}
 	c->deadline = sgw_mono_ms() + conf->request_timeout_ms;
 	return 0;
@@ -482,8 +481,18 @@ conn_process(struct worker *w, struct conn *c)
 		struct sgw_fcgi *f = &c->f;
 		enum sgw_fcgi_event ev = sgw_fcgi_next(f);
 
+		if (c->closing && ev != SGW_FCGI_MORE) {
+			/* More than the answered request on a connection
+			 * that is not kept: nothing to serve. */
+			conn_linger(c);
+			return -1;
+		}
 		switch (ev) {
 		case SGW_FCGI_MORE:
+			if (c->closing) {
+				conn_finish(c);
+				return -1;
+			}
 			/* Management replies, if any. */
 			if (f->out.len > 0 &&
 			    conn_flush(c, w->ctx.conf->request_timeout_ms) ==
@@ -498,6 +507,8 @@ conn_process(struct worker *w, struct conn *c)
 			return -1;
 		case SGW_FCGI_TOO_LARGE:
 			refuse_head(w, c);
+			if (c->fd != -1)
+				conn_linger(c);
 			return -1;
 		case SGW_FCGI_HEAD:
 			sgw_request_begin(&c->q,
@@ -572,6 +583,39 @@ conn_read(struct worker *w, struct conn *c)
 	return -1;
 }
 
+/*
+ * Takes fd in (or closes it when every slot is taken). What it has sent
+ * is read at once: a web server sends its request as soon as it has
+ * connected, so it is usually whole when the connection is accepted, and
+ * is then answered and closed without the connection ever entering the
+ * epoll set.
+ */
+static void
+conn_add(struct worker *w, int fd, int64_t deadline)
+{
+	struct conn *c;
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP};
+
+	if (nspare == 0) {
+		close(fd);
+		return;
+	}
+	c = spare[--nspare];
+	c->fd = fd;
+	c->lingering = c->closing = c->nodelay = 0;
+	c->answered = 0;
+	c->deadline = deadline;
+	c->at = nconns;
+	live[nconns++] = c;
+	if (conn_read(w, c) == -1 && c->fd == -1)
+		return;
+	ev.data.ptr = c;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
+		conn_close(c);
+		return;
+	}
+}
+
 /* Closes the connections past their deadline; with `idle_kept`, also the
  * kept ones that have nothing on the way (a stop). One that became whole
  * while the worker was busy with another is served first. */
@@ -609,14 +653,22 @@ expire(struct worker *w, int idle_kept)
 	}
 }
 
-static void
+/* The listening socket in the epoll set, or not. EPOLLEXCLUSIVE: a new
+ * connection wakes one idle worker, not all of them (each would try
+ * accept4 and all but one would find nothing); it cannot be modified,
+ * only removed and added again. */
+static int
 watch_listen(int lfd, int on)
 {
-	struct epoll_event ev = {.events = on ? EPOLLIN : 0, .data.ptr = NULL};
+	struct epoll_event ev = {
+	    .events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = NULL};
 
-	if (on != listen_watched &&
-	    epoll_ctl(epfd, EPOLL_CTL_MOD, lfd, &ev) == 0)
-		listen_watched = on;
+	if (on == listen_watched)
+		return 0;
+	if (epoll_ctl(epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, lfd, &ev) == -1)
+		return -1;
+	listen_watched = on;
+	return 0;
 }
 
 /*
@@ -632,7 +684,10 @@ wait_work(struct worker *w, int lfd, int accepting, int64_t until)
 	int64_t next = until, now = sgw_mono_ms();
 	int n, timeout;
 
-	watch_listen(lfd, accepting && nconns < SGW_FCGI_CONNS_MAX);
+	if (watch_listen(lfd, accepting && nconns < SGW_FCGI_CONNS_MAX) == -1) {
+		sgw_log_errno(SGW_LOG_ERROR, "worker: epoll");
+		return TAKE_FAIL;
+	}
 	for (size_t i = 0; i < nconns; i++)
 		if (next <= 0 || live[i]->deadline < next)
 			next = live[i]->deadline;
@@ -653,7 +708,7 @@ wait_work(struct worker *w, int lfd, int accepting, int64_t until)
 			if (fd == TAKE_FAIL)
 				return TAKE_FAIL;
 			if (fd >= 0)
-				conn_add(fd,
+				conn_add(w, fd,
 				    sgw_mono_ms() + conf->request_timeout_ms);
 			continue;
 		}
@@ -726,13 +781,10 @@ sgw_worker_run(
 		goto done;
 	}
 	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
-	    epoll_ctl(epfd, EPOLL_CTL_ADD, fd,
-	        &(struct epoll_event){.events = EPOLLIN, .data.ptr = NULL}) ==
-	        -1) {
+	    watch_listen(fd, 1) == -1) {
 		sgw_log_errno(SGW_LOG_ERROR, "worker: epoll");
 		goto done;
 	}
-	listen_watched = 1;
 	report_ready(ready_fd);
 	log_info("worker started (generation %u)", generation);
 	for (;;) {
@@ -776,7 +828,7 @@ sgw_worker_run(
 				if (c == TAKE_FAIL)
 					goto done;
 				if (c >= 0)
-					conn_add(c, drain_until);
+					conn_add(&w, c, drain_until);
 			}
 		}
 		if (drain_until != 0 && nconns == 0)

@@ -512,6 +512,77 @@ abort_ends_the_request(void **state)
 	}
 }
 
+/* Quiet, so closed without lingering: a request answered whose stdin has
+ * ended, with nothing after it. Not while the stdin of a GET answered at
+ * its head is still on the way, nor after an authorizer's request (which
+ * has none), nor with anything unread. */
+static void
+quiet_after_the_whole_request(void **state)
+{
+	struct bytes *s = calloc(1, sizeof(*s));
+	unsigned char p[64];
+	size_t n = pair(p, "REQUEST_METHOD", "GET");
+	enum sgw_fcgi_event evs[4];
+	struct sgw_fcgi c;
+	(void)state;
+
+	sgw_fcgi_init(&c);
+	assert_false(sgw_fcgi_quiet(&c)); /* nothing answered yet */
+	begin(s, 1, SGW_FCGI_RESPONDER, 0);
+	rec(s, PARAMS, 1, p, n, 0);
+	rec(s, PARAMS, 1, NULL, 0, 0);
+	/* A responder's HEAD: feed() asks for a body, which a GET is
+	 * answered without, so the answer is given here at the head. */
+	assert_int_equal(feed(&c, s->b, s->n, 100, evs, 4), 1);
+	assert_int_equal(sgw_fcgi_end(&c), 0);
+	assert_false(sgw_fcgi_quiet(&c)); /* its stdin still to come */
+	s->n = 0;
+	rec(s, STDIN, 1, NULL, 0, 0);
+	assert_int_equal(feed(&c, s->b, s->n, 100, evs, 4), 0);
+	assert_true(sgw_fcgi_quiet(&c));
+	s->n = 0;
+	rec(s, STDIN, 9, NULL, 0, 0); /* of no request: still quiet */
+	assert_int_equal(feed(&c, s->b, s->n, 100, evs, 4), 0);
+	assert_true(sgw_fcgi_quiet(&c));
+	s->n = 0;
+	rec(s, STDIN, 1, "x", 1, 0);
+	{
+		size_t room;
+		unsigned char *d = sgw_fcgi_space(&c, 4, &room);
+
+		memcpy(d, s->b, 4); /* half a record, unread */
+		c.in.len += 4;
+	}
+	assert_false(sgw_fcgi_quiet(&c));
+	sgw_fcgi_free(&c);
+
+	/* A POST answered at its BODY: stdin has ended. */
+	sgw_fcgi_init(&c);
+	s->n = 0;
+	n = pair(p, "REQUEST_METHOD", "POST");
+	begin(s, 2, SGW_FCGI_RESPONDER, 0);
+	rec(s, PARAMS, 2, p, n, 0);
+	rec(s, PARAMS, 2, NULL, 0, 0);
+	rec(s, STDIN, 2, "a=b", 3, 5);
+	rec(s, STDIN, 2, NULL, 0, 0);
+	assert_int_equal(feed(&c, s->b, s->n, 3, evs, 4), 2);
+	assert_int_equal(evs[1], SGW_FCGI_BODY);
+	sgw_fcgi_end(&c);
+	assert_true(sgw_fcgi_quiet(&c));
+	sgw_fcgi_free(&c);
+
+	/* An authorizer: no stdin ever, so never known to be over. */
+	sgw_fcgi_init(&c);
+	s->n = 0;
+	begin(s, 3, SGW_FCGI_AUTHORIZER, 0);
+	rec(s, PARAMS, 3, NULL, 0, 0);
+	assert_int_equal(feed(&c, s->b, s->n, 100, evs, 4), 1);
+	sgw_fcgi_end(&c);
+	assert_false(sgw_fcgi_quiet(&c));
+	sgw_fcgi_free(&c);
+	free(s);
+}
+
 int
 main(void)
 {
@@ -524,6 +595,7 @@ main(void)
 	    cmocka_unit_test(lengths_are_bounded),
 	    cmocka_unit_test(long_answer_is_split),
 	    cmocka_unit_test(abort_ends_the_request),
+	    cmocka_unit_test(quiet_after_the_whole_request),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
