@@ -94,10 +94,23 @@ expect_eq "after them the worker still serves" 200 "$FCGI_STATUS"
 out=$("$SGW_FCGI_CLIENT" -p "$A" "${base[@]}" REQUEST_METHOD=GET DOCUMENT_URI=/auth/session "$C" | tr -d '\r')
 expect_match "a responder's END_REQUEST says FCGI_REQUEST_COMPLETE (0)" '^protocolStatus=0$' "$out"
 
-# A request head larger than what a worker peeks at (16 KiB) is read all the same.
+# A request head over several reads and records is read all the same; one
+# past 128 KiB of parameters is refused with 431, and the worker goes on.
 big=$(head -c 30000 /dev/zero | tr '\0' x)
 fcgi "$A" "${base[@]}" REQUEST_METHOD=GET DOCUMENT_URI=/auth/session "HTTP_X_BIG=$big" "$C"
 expect_eq "a 30 KB request head is answered" 200 "$FCGI_STATUS"
+fcgi -P 3 "$A" "${base[@]}" REQUEST_METHOD=GET DOCUMENT_URI=/auth/session "HTTP_X_BIG=$big" "$C"
+expect_eq "a head in 3 PARAMS records (90 KB) is answered" 200 "$FCGI_STATUS"
+fcgi -P 5 "$A" "${base[@]}" REQUEST_METHOD=GET DOCUMENT_URI=/auth/session "HTTP_X_BIG=$big" "$C"
+expect_eq "a head past 128 KiB (150 KB) is refused: 431" 431 "$FCGI_STATUS"
+fcgi "$A" "${base[@]}" REQUEST_METHOD=GET DOCUMENT_URI=/auth/session "$C"
+expect_eq "after it the worker still serves" 200 "$FCGI_STATUS"
+# A name length of INT_MAX (what aborted libfcgi): closed, nobody crashes.
+out=$(timeout 5 "$SGW_FCGI_CLIENT" -H intmax -t 3 "$A")
+expect_eq "PARAMS with a length of INT_MAX: the connection is closed" closed "$out"
+expect_match "...and said why in the log" "parameters are malformed" "$(cat "$T/sgw.log")"
+fcgi "$A" "${base[@]}" REQUEST_METHOD=GET DOCUMENT_URI=/auth/session "$C"
+expect_eq "...and the worker still serves" 200 "$FCGI_STATUS"
 
 # --- /check (nginx auth_request) ------------------------------------------------
 fcgi "$A" "${base[@]}" REQUEST_METHOD=POST DOCUMENT_URI=/auth/check REQUEST_URI=/app/y \

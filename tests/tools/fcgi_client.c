@@ -15,13 +15,17 @@
  * web server in front, for example the AUTHORIZER role that nginx cannot
  * send.
  *
+ * -P N sends the PARAMS record N times (a head longer than one record
+ * can hold: the parameters then repeat).
+ *
  * -k N sends the request N times on one connection with FCGI_KEEP_CONN,
  * then waits for the server to close it, and prints "closed" (or "open"
  * after -t seconds) after the answers.
  *
  * -H plays a peer that holds a worker: it sends half a BEGIN_REQUEST
  * header (half), a whole BEGIN_REQUEST and a truncated PARAMS record
- * (params), or an FCGI_GET_VALUES query (values), then sends nothing more
+ * (params), or an FCGI_GET_VALUES query (values), or a whole request whose
+ * PARAMS holds a name length of INT_MAX (intmax), then sends nothing more
  * and waits for the server to close the connection. It prints "closed"
  * and exits 0 when the server did, or prints "open" and exits 1 when it
  * still had not after -t seconds.
@@ -156,9 +160,18 @@ hold(int fd, const char *mode)
 	/* A PARAMS header announcing 100 bytes, and 3 of them. */
 	static const unsigned char params[] = {
 	    1, PARAMS, 0, 1, 0, 100, 0, 0, 4, 4, 'R'};
+	/* A pair whose name would be 2^31 - 1 bytes long, and the end of
+	 * PARAMS. */
+	static const unsigned char intmax[] = {1, PARAMS, 0, 1, 0, 8, 0, 0,
+	    0xff, 0xff, 0xff, 0xff, 1, 'A', 'B', 'C', 1, PARAMS, 0, 1, 0, 0, 0,
+	    0};
 	int ok;
 
-	if (strcmp(mode, "half") == 0)
+	if (strcmp(mode, "intmax") == 0)
+		ok = write(fd, begin, 16) == 16 &&
+		    write(fd, intmax, sizeof(intmax)) ==
+		        (ssize_t)sizeof(intmax);
+	else if (strcmp(mode, "half") == 0)
 		ok = write(fd, begin, 4) == 4;
 	else if (strcmp(mode, "params") == 0)
 		ok = write(fd, begin, 16) == 16 &&
@@ -178,7 +191,7 @@ int
 main(int argc, char **argv)
 {
 	int role = 1, with_body = 0, no_stdin = 0, print_status = 0, opt, fd;
-	int timeout_s = 10, nreq = 1, keep = 0;
+	int timeout_s = 10, nreq = 1, keep = 0, nparams = 1;
 	const char *hold_mode = NULL;
 	unsigned char begin[8] = {0}, params[65535], buf[65536];
 	size_t plen = 0;
@@ -187,7 +200,7 @@ main(int argc, char **argv)
 	/* A gateway that refuses the peer (allowed_clients) closes the
 	 * connection: that is an answer to report, not a reason to die. */
 	signal(SIGPIPE, SIG_IGN);
-	while ((opt = getopt(argc, argv, "inpk:r:t:H:")) != -1) {
+	while ((opt = getopt(argc, argv, "inpk:r:t:H:P:")) != -1) {
 		if (opt == 'i')
 			with_body = 1;
 		else if (opt == 'n')
@@ -198,6 +211,8 @@ main(int argc, char **argv)
 			hold_mode = optarg;
 		else if (opt == 't')
 			timeout_s = atoi(optarg);
+		else if (opt == 'P' && (nparams = atoi(optarg)) > 0)
+			;
 		else if (opt == 'k' && (nreq = atoi(optarg)) > 0)
 			keep = 1;
 		else if (opt == 'r' && strcmp(optarg, "authorizer") == 0)
@@ -216,6 +231,7 @@ main(int argc, char **argv)
 	if (optind >= argc || timeout_s <= 0 || (keep && with_body)) {
 		fprintf(stderr,
 		    "usage: fcgi_client [-i|-n] [-p] [-t SECONDS] [-r ROLE] "
+		    "[-P N] "
 		    "ADDR NAME=VALUE...\n       fcgi_client -H MODE [-t "
 		    "SECONDS] ADDR\n");
 		return 2;
@@ -249,9 +265,12 @@ main(int argc, char **argv)
 	for (int k = 0; k < nreq; k++) {
 		int done = 0;
 
-		if (put_record(fd, BEGIN, begin, 8) == -1 ||
-		    (plen > 0 && put_record(fd, PARAMS, params, plen) == -1) ||
-		    put_record(fd, PARAMS, NULL, 0) == -1)
+		if (put_record(fd, BEGIN, begin, 8) == -1)
+			return 1;
+		for (int p = 0; p < nparams && plen > 0; p++)
+			if (put_record(fd, PARAMS, params, plen) == -1)
+				return 1;
+		if (put_record(fd, PARAMS, NULL, 0) == -1)
 			return 1;
 		if (with_body) {
 			size_t n;
