@@ -9,7 +9,6 @@
 /* The FastCGI specification, version 1. */
 #define HEADER_LEN 8
 #define VERSION_1 1
-#define CONTENT_MAX 65535
 #define CHUNK 65528 /* a STDOUT record's content: 8 * 8191, no padding */
 
 enum {

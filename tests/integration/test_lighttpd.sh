@@ -192,13 +192,20 @@ touch "$T/sgw-spawned.log"
 # lighttpd runs it as its own user: the files it writes must be that
 # user's (the embedded store's directory among them).
 [ -n "$RUN_AS" ] && chown "$RUN_AS:" "$S/run" "$S/lmdb" "$T/secret" "$T/users" "$T/sgw-spawned.log"
+# ... and the program must be one that user can reach: a checkout under a
+# private directory (mktemp -d makes them 0700) is not, so it runs a copy.
+SPAWN_BIN=$SGW_BIN
+if [ -n "$RUN_AS" ] && ! runuser -u "$RUN_AS" -- test -x "$SGW_BIN"; then
+	SPAWN_BIN="$S/sessiongw"
+	install -m 0755 "$SGW_BIN" "$SPAWN_BIN"
+fi
 sed -e '/^var\.sessiongw = ( "host"/d' \
 	-e '/^# var\.sessiongw = ($/,/^# )$/s/^# //' \
 	-e "s|\"/run/lighttpd/sessiongw.socket\"|\"$S/run/sessiongw.socket\"|" \
-	-e "s|\"/usr/local/sbin/sessiongw -c /etc/sessiongw/sessiongw.conf\"|\"$SGW_BIN -c $S/sgw.conf\"|" \
+	-e "s|\"/usr/local/sbin/sessiongw -c /etc/sessiongw/sessiongw.conf\"|\"$SPAWN_BIN -c $S/sgw.conf\"|" \
 	-e "s|\"host\" => \"127\.0\.0\.1\", \"port\" => 8080|\"host\" => \"127.0.0.1\", \"port\" => $APP_PORT|" \
 	"$SGW_SOURCE_DIR/conf/lighttpd-sessiongw.conf" >"$S/sessiongw.conf"
-grep -q "\"bin-path\" => \"$SGW_BIN -c $S/sgw.conf\"" "$S/sessiongw.conf" &&
+grep -q "\"bin-path\" => \"$SPAWN_BIN -c $S/sgw.conf\"" "$S/sessiongw.conf" &&
 	! grep -q '"port" => 9000' "$S/sessiongw.conf" ||
 	fatal "the sample's spawned block is not where the test expects it"
 start_lighttpd spawned "$S/sessiongw.conf"
