@@ -763,10 +763,10 @@ sgw_worker_run(
 		return 1;
 	sgw_session_policy_from(&w.ctx.policy, conf);
 	sgw_limits_from(&w.ctx.limits, conf);
-	/* Once per worker: the keys' HMAC states and the SHA-256 that every
-	 * check uses. This copy of the keys is the worker's own (fork). */
+	/* Once per worker: each key's HMAC state, absorbed. This copy of
+	 * the keys is the worker's own (fork). */
 	if (sgw_keys_setup(&rt->keys) == -1) {
-		log_error("worker: cannot set up the keys' HMAC contexts");
+		log_error("worker: cannot set up the keys' HMAC states");
 		goto done;
 	}
 	sgw_cookie_attrs_from(&w.ctx.cookie, conf);

@@ -41,7 +41,7 @@ struct sgw_keys {
  * blank lines skipped. Returns 0, or -1 with "FILE:LINE: message" in errs.
  * A file with no key is an error. *keys need not be initialised: it is
  * overwritten whole, so a set-up one must be wiped before it is loaded
- * again (its contexts would leak). */
+ * again (its HMAC states would leak). */
 int sgw_keys_load(
     const char *file, struct sgw_keys *keys, struct sgw_errs *errs);
 int sgw_keys_parse(const char *file, const char *text, size_t len,
@@ -84,9 +84,8 @@ int sgw_token_hash_from_hex(
 void sgw_token_public_id(
     const unsigned char hash[SGW_HASH_LEN], char out[SGW_PUBLIC_ID_HEX]);
 
-/* SHA-256 of len bytes, through one digest context the process keeps
- * (not for use from more than one thread). 0, or -1 when OpenSSL
- * fails. */
+/* SHA-256 of len bytes, on OpenSSL's block functions (token.c says
+ * why). 0, or -1 when OpenSSL fails. */
 int sgw_sha256(const void *data, size_t len, unsigned char out[SGW_HASH_LEN]);
 
 /* A new random key line for the secret file (64 hex digits). 0 or -1. */

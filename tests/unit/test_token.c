@@ -600,8 +600,8 @@ setup_path_gives_the_one_shot_macs_hashes_and_ids(void **state)
 	assert_int_equal(sgw_keys_setup(&fast), 0);
 	for (size_t i = 0; i < fast.n; i++)
 		assert_non_null(fast.mac[i]);
-	/* Hundreds of uses of the same contexts, every key in turn: a
-	 * context re-initialised for each token must not carry anything
+	/* Hundreds of uses of the same HMAC states, every key in turn: a
+	 * state copied for each token must not carry anything
 	 * from the one before. */
 	for (size_t round = 0; round < 400; round++) {
 		size_t key = round % fast.n;
@@ -650,7 +650,7 @@ setup_path_gives_the_one_shot_macs_hashes_and_ids(void **state)
 		ref_sha256(tok, SGW_TOKEN_LEN, want);
 		assert_memory_equal(made, want, SGW_HASH_LEN);
 	}
-	/* Set up again: the new contexts replace the old ones. */
+	/* Set up again: the new states replace the old ones. */
 	assert_int_equal(sgw_keys_setup(&fast), 0);
 	assert_int_equal(
 	    sgw_token_check(&fast, kat_token, SGW_TOKEN_LEN, h), -1);
@@ -681,7 +681,7 @@ setup_keeps_the_known_answer_and_refuses_no_keys(void **state)
 }
 
 static void
-sha256_with_a_reused_context_is_sha256(void **state)
+sha256_of_every_length_is_sha256(void **state)
 {
 	unsigned char data[300], got[SGW_HASH_LEN], want[SGW_HASH_LEN];
 
@@ -735,7 +735,7 @@ main(void)
 	    cmocka_unit_test(keys_load_missing_file_says_why),
 	    cmocka_unit_test(setup_path_gives_the_one_shot_macs_hashes_and_ids),
 	    cmocka_unit_test(setup_keeps_the_known_answer_and_refuses_no_keys),
-	    cmocka_unit_test(sha256_with_a_reused_context_is_sha256),
+	    cmocka_unit_test(sha256_of_every_length_is_sha256),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
