@@ -659,6 +659,8 @@ dec(const char *s, size_t n)
 			return 0;
 		v = v * 10 + (uint64_t)(s[i] - '0');
 	}
+	if (v > INT64_MAX)
+		return 0;
 	return s[0] == '-' ? -(int64_t)v : (int64_t)v;
 }
 
