@@ -437,14 +437,6 @@ send_flat(redisContext *c, const char *raw, size_t rawlen, struct flat *fl)
 	void *r = NULL;
 	int k = 0;
 
-	/* Only on a context with nothing pending either way. */
-	if (c->err != 0 || c->obuf[0] != '\0' ||
-	    c->reader->pos < c->reader->len) {
-		if (redisAppendFormattedCommand(c, raw, rawlen) != REDIS_OK ||
-		    redisGetReply(c, &r) != REDIS_OK)
-			return NULL;
-		return r;
-	}
 	while (off < rawlen) {
 		ssize_t n = write(c->fd, raw + off, rawlen - off);
 
@@ -477,7 +469,7 @@ send_flat(redisContext *c, const char *raw, size_t rawlen, struct flat *fl)
 /* One command, either as arguments or already in the protocol's bytes
  * (raw, rawlen): hiredis returns the reply, or NULL with c->err set.
  * With fl, the reply of the check's HMGET may come back in it instead,
- * as &flat_reply. */
+ * as &flat_reply (send_flat). */
 static redisReply *
 send_once(redisContext *c, int argc, const char **argv, const size_t *lens,
     const char *raw, size_t rawlen, struct flat *fl)
@@ -486,7 +478,10 @@ send_once(redisContext *c, int argc, const char **argv, const size_t *lens,
 
 	if (raw == NULL)
 		return redisCommandArgv(c, argc, argv, lens);
-	if (fl != NULL)
+	/* The socket is ours to use only with nothing pending on the
+	 * context either way. */
+	if (fl != NULL && c->err == 0 && c->obuf[0] == '\0' &&
+	    c->reader->pos >= c->reader->len)
 		return send_flat(c, raw, rawlen, fl);
 	if (redisAppendFormattedCommand(c, raw, rawlen) != REDIS_OK ||
 	    redisGetReply(c, &r) != REDIS_OK)
