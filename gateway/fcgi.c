@@ -10,6 +10,8 @@
 #define HEADER_LEN 8
 #define VERSION_1 1
 #define CHUNK 65528 /* a STDOUT record's content: 8 * 8191, no padding */
+#define STR(x) STR_(x)
+#define STR_(x) #x
 
 enum {
 	BEGIN_REQUEST = 1,
@@ -217,8 +219,8 @@ get_values(struct sgw_fcgi *c, const unsigned char *q, size_t n)
 	static const struct {
 		const char *name, *value;
 	} known[] = {
-	    {"FCGI_MAX_CONNS", SGW_FCGI_CONNS_MAX_STR},
-	    {"FCGI_MAX_REQS", SGW_FCGI_CONNS_MAX_STR},
+	    {"FCGI_MAX_CONNS", STR(SGW_FCGI_CONNS_MAX)},
+	    {"FCGI_MAX_REQS", STR(SGW_FCGI_CONNS_MAX)},
 	    {"FCGI_MPXS_CONNS", "0"},
 	};
 	const unsigned char *end = q + n, *name, *value;

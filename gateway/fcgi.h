@@ -25,7 +25,6 @@
 
 #define SGW_FCGI_PARAMS_MAX (128 * 1024) /* the PARAMS stream of a request */
 #define SGW_FCGI_CONNS_MAX 64            /* connections one worker holds */
-#define SGW_FCGI_CONNS_MAX_STR "64"
 #define SGW_FCGI_RESPONDER 1
 #define SGW_FCGI_AUTHORIZER 2
 

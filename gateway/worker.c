@@ -450,6 +450,15 @@ serve(struct worker *w, struct conn *c)
 	return answer(w, c, &resp, started);
 }
 
+/* c->q, empty, in the role of c's BEGIN_REQUEST. */
+static void
+begin_request(struct conn *c)
+{
+	sgw_request_begin(&c->q,
+	    c->f.role == SGW_FCGI_AUTHORIZER ? SGW_ROLE_AUTHORIZER
+	                                     : SGW_ROLE_RESPONDER);
+}
+
 /* A PARAMS stream over SGW_FCGI_PARAMS_MAX: 431, and the connection goes
  * (the rest of the stream is still on the way). */
 static void
@@ -457,9 +466,7 @@ refuse_head(struct worker *w, struct conn *c)
 {
 	struct sgw_response resp;
 
-	sgw_request_begin(&c->q,
-	    c->f.role == SGW_FCGI_AUTHORIZER ? SGW_ROLE_AUTHORIZER
-	                                     : SGW_ROLE_RESPONDER);
+	begin_request(c);
 	sgw_request_done(&c->q);
 	sgw_resp_init(&resp);
 	sgw_resp_error(&resp, 431, "request header fields too large");
@@ -511,10 +518,7 @@ conn_process(struct worker *w, struct conn *c)
 				conn_linger(c);
 			return -1;
 		case SGW_FCGI_HEAD:
-			sgw_request_begin(&c->q,
-			    f->role == SGW_FCGI_AUTHORIZER
-			        ? SGW_ROLE_AUTHORIZER
-			        : SGW_ROLE_RESPONDER);
+			begin_request(c);
 			if (sgw_fcgi_params(f, take_param, &c->q) == -1) {
 				log_info("closed a connection whose FastCGI "
 				         "parameters are malformed");

@@ -328,7 +328,8 @@ management_and_multiplexing(void **state)
 	    18);
 	assert_memory_equal(r + 18,
 	    "\x0e\x02"
-	    "FCGI_MAX_CONNS" SGW_FCGI_CONNS_MAX_STR,
+	    "FCGI_MAX_CONNS"
+	    "64",
 	    18);
 	r = next_rec(&c, &off, &type, &id, &len);
 	assert_int_equal(type, UNKNOWN_TYPE);
