@@ -56,6 +56,13 @@ void sgw_handle_data(struct sgw_ctx *, struct sgw_request *,
 void sgw_handle_health(
     struct sgw_ctx *, struct sgw_request *, struct sgw_response *);
 
+/* The hash of the first value of the session cookie whose MAC verifies:
+ * 1 with hash filled, 0 when there is none. For the worker, which asks
+ * before dispatching, to read the session ahead: what it finds is kept in
+ * req, and sgw_request_session takes it from there. */
+int sgw_request_token(struct sgw_ctx *ctx, struct sgw_request *req,
+    unsigned char hash[SGW_HASH_LEN]);
+
 /*
  * The request's session: the first value of the session cookie whose MAC
  * verifies (a forged one costs no store access) is looked up, and only

@@ -41,6 +41,11 @@ struct sgw_request {
 	const char *body;         /* the body read so far (responder only) */
 	size_t body_len;
 	int body_too_large; /* more than max_body bytes arrived */
+	/* The hash of the first token presented whose MAC holds, found
+	 * once (sgw_request_token): 0 not looked for yet, 1 found, -1
+	 * none. */
+	int token;
+	unsigned char token_hash[SGW_HASH_LEN];
 
 	/* Filled by dispatch. */
 	char client[SGW_CLIENT_MAXLEN + 1]; /* the client's address */

@@ -59,6 +59,7 @@
 #define LINGER_MS 1000     /* at most, for a peer to close after our answer */
 #define RETIRE_WAIT_MS 500 /* for requests on the way, when retired */
 #define READ_CHUNK 4096    /* room for each read */
+#define ACCEPT_BATCH 8     /* connections taken at a wakeup, reading ahead */
 
 static volatile sig_atomic_t stopping; /* SIGTERM, SIGINT or SIGUSR2 */
 static volatile sig_atomic_t no_drain; /* SIGUSR2: a reload retires us */
@@ -203,6 +204,7 @@ struct conn {
 	int closing;      /* answered, not kept: ends once read to the end */
 	int nodelay;      /* TCP_NODELAY is set (kept connections) */
 	int answered;     /* requests answered on it */
+	int waiting;      /* a whole request, for serve_waiting */
 	size_t at;        /* its place in live[] */
 	int64_t deadline; /* monotonic ms: a whole request, or the close */
 	struct sgw_fcgi f;
@@ -214,6 +216,12 @@ static struct conn *live[SGW_FCGI_CONNS_MAX]; /* the slots in use */
 static struct conn *spare[SGW_FCGI_CONNS_MAX];
 static size_t nconns, nspare;
 static int epfd = -1;
+/* While a wakeup's events are read, whole requests wait in waiting[] to
+ * be served together, their sessions read ahead in one round trip
+ * (store.h). Only with a store that reads ahead. */
+static int deferring;
+static struct conn *waiting[SGW_FCGI_CONNS_MAX];
+static size_t nwaiting;
 static int listen_watched; /* the listening socket is in epfd's interest */
 
 static void
@@ -450,6 +458,18 @@ serve(struct worker *w, struct conn *c)
 	return answer(w, c, &resp, started);
 }
 
+/* c's request is whole: served now (as serve), or put in waiting[]
+ * (returns 1: c is left as it is until serve_waiting). */
+static int
+take_request(struct worker *w, struct conn *c)
+{
+	if (!deferring)
+		return serve(w, c);
+	c->waiting = 1;
+	waiting[nwaiting++] = c;
+	return 1;
+}
+
 /* c->q, empty, in the role of c's BEGIN_REQUEST. */
 static void
 begin_request(struct conn *c)
@@ -534,18 +554,20 @@ conn_process(struct worker *w, struct conn *c)
 				sgw_fcgi_want_body(f, w->ctx.conf->max_body);
 				continue;
 			}
-			if (serve(w, c) == -1)
-				return -1;
-			continue;
+			break;
 		case SGW_FCGI_BODY:
 			c->q.body = f->body.data != NULL
 			    ? (const char *)f->body.data
 			    : "";
 			c->q.body_len = f->body.len;
 			c->q.body_too_large = f->body_too_large;
-			if (serve(w, c) == -1)
-				return -1;
-			continue;
+			break;
+		}
+		switch (take_request(w, c)) {
+		case -1:
+			return -1;
+		case 1:
+			return 0;
 		}
 	}
 }
@@ -559,6 +581,8 @@ conn_read(struct worker *w, struct conn *c)
 	size_t room;
 	ssize_t n;
 
+	if (c->waiting)
+		return 0;
 	if (c->lingering) {
 		char trash[4096];
 
@@ -606,7 +630,7 @@ conn_add(struct worker *w, int fd, int64_t deadline)
 	}
 	c = spare[--nspare];
 	c->fd = fd;
-	c->lingering = c->closing = c->nodelay = 0;
+	c->lingering = c->closing = c->nodelay = c->waiting = 0;
 	c->answered = 0;
 	c->deadline = deadline;
 	c->at = nconns;
@@ -618,6 +642,33 @@ conn_add(struct worker *w, int fd, int64_t deadline)
 		conn_close(c);
 		return;
 	}
+}
+
+/*
+ * Serves the requests waiting[] holds, in the order they became whole,
+ * after reading the sessions they present in one round trip; then what
+ * else each connection holds.
+ */
+static void
+serve_waiting(struct worker *w)
+{
+	unsigned char hash[SGW_STORE_BATCH_MAX][SGW_HASH_LEN];
+	size_t n = 0;
+
+	for (size_t i = 0; i < nwaiting && n < SGW_STORE_BATCH_MAX; i++)
+		n += sgw_request_token(&w->ctx, &waiting[i]->q, hash[n]);
+	sgw_store_read_ahead(w->ctx.store, hash, n);
+	if (n >= 2)
+		log_debug("read %zu sessions ahead in one round trip", n);
+	for (size_t i = 0; i < nwaiting; i++) {
+		struct conn *c = waiting[i];
+
+		c->waiting = 0;
+		if (serve(w, c) == 0)
+			conn_process(w, c);
+	}
+	nwaiting = 0;
+	sgw_store_ahead_drop(w->ctx.store);
 }
 
 /* Closes the connections past their deadline; with `idle_kept`, also the
@@ -702,18 +753,31 @@ wait_work(struct worker *w, int lfd, int accepting, int64_t until)
 		    : next - now > INT32_MAX ? INT32_MAX
 		                             : (int)(next - now);
 	n = epoll_pwait(epfd, ev, 16, timeout, &mask_idle);
+	deferring = sgw_store_reads_ahead(w->ctx.store);
 	for (int k = 0; k < n; k++) {
 		struct conn *c = ev[k].data.ptr;
 
 		if (c == NULL) {
-			/* One at a time, so that idle workers share them. */
-			int fd = take_connection(lfd, conf);
+			/* One at a time, so that idle workers share them;
+			 * a few when their sessions are read together. */
+			int take = deferring ? ACCEPT_BATCH : 1;
 
-			if (fd == TAKE_FAIL)
-				return TAKE_FAIL;
-			if (fd >= 0)
-				conn_add(w, fd,
-				    sgw_mono_ms() + conf->request_timeout_ms);
+			for (int i = 0; i < take && nconns < SGW_FCGI_CONNS_MAX;
+			     i++) {
+				int fd = take_connection(lfd, conf);
+
+				if (fd == TAKE_FAIL) {
+					deferring = 0;
+					serve_waiting(w);
+					return TAKE_FAIL;
+				}
+				if (fd == TAKE_NONE)
+					break;
+				if (fd >= 0)
+					conn_add(w, fd,
+					    sgw_mono_ms() +
+					        conf->request_timeout_ms);
+			}
 			continue;
 		}
 		/* A slot closed and taken again in this round has its own
@@ -721,6 +785,8 @@ wait_work(struct worker *w, int lfd, int accepting, int64_t until)
 		if (c->fd != -1)
 			conn_read(w, c);
 	}
+	deferring = 0;
+	serve_waiting(w);
 	expire(w, 0);
 	return 0;
 }

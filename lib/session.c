@@ -196,7 +196,7 @@ sgw_session_check(struct sgw_store *st, const struct sgw_session_policy *p,
 	struct sgw_record r;
 	int rc;
 
-	if ((rc = st->ops->get(st, hash, &r)) != SGW_STORE_OK)
+	if ((rc = sgw_store_get(st, hash, &r)) != SGW_STORE_OK)
 		return rc;
 	if (expired(&r, p, now)) {
 		rc = end_expired(st, hash);

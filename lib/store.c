@@ -49,6 +49,56 @@ sgw_store_close(struct sgw_store *st)
 }
 
 int
+sgw_store_reads_ahead(const struct sgw_store *st)
+{
+	return st->ops->get_many != NULL;
+}
+
+void
+sgw_store_read_ahead(
+    struct sgw_store *st, const unsigned char (*hash)[SGW_HASH_LEN], size_t n)
+{
+	struct sgw_store_ahead *a = &st->ahead;
+	int rc;
+
+	a->n = 0;
+	if (st->ops->get_many == NULL || n < 2)
+		return;
+	if (n > SGW_STORE_BATCH_MAX)
+		n = SGW_STORE_BATCH_MAX;
+	memcpy(a->hash, hash, n * SGW_HASH_LEN);
+	memset(a->taken, 0, n);
+	if ((rc = st->ops->get_many(st, n, a->hash, a->rec, a->rc)) !=
+	    SGW_STORE_OK)
+		for (size_t i = 0; i < n; i++)
+			a->rc[i] = rc;
+	a->n = n;
+}
+
+int
+sgw_store_get(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
+    struct sgw_record *out)
+{
+	struct sgw_store_ahead *a = &st->ahead;
+
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->taken[i] || memcmp(a->hash[i], hash, SGW_HASH_LEN) != 0)
+			continue;
+		a->taken[i] = 1;
+		if (a->rc[i] == SGW_STORE_OK)
+			*out = a->rec[i];
+		return a->rc[i];
+	}
+	return st->ops->get(st, hash, out);
+}
+
+void
+sgw_store_ahead_drop(struct sgw_store *st)
+{
+	st->ahead.n = 0;
+}
+
+int
 sgw_store_fail(struct sgw_store *st, int rc, const char *fmt, ...)
 {
 	va_list ap;

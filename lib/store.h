@@ -100,6 +100,13 @@ struct sgw_store_ops {
 	 * round trip, or one read transaction. */
 	int (*get)(struct sgw_store *, const unsigned char hash[SGW_HASH_LEN],
 	    struct sgw_record *out);
+	/* Reads n sessions (2 <= n <= SGW_STORE_BATCH_MAX) in one round
+	 * trip: rc[i] is OK with out[i], or NOTFOUND. Returns OK, or an
+	 * error that stands for all of them. NULL for a backend whose
+	 * reads cost no round trip (LMDB). */
+	int (*get_many)(struct sgw_store *, size_t n,
+	    const unsigned char (*hash)[SGW_HASH_LEN], struct sgw_record *out,
+	    int *rc);
 	/* Sets seen_ms and deadline_ms of an existing session. NOTFOUND
 	 * when it is gone: a refresh never brings a session back. */
 	int (*refresh)(struct sgw_store *,
@@ -160,6 +167,17 @@ struct sgw_store_ops {
 	void (*close)(struct sgw_store *);
 };
 
+#define SGW_STORE_BATCH_MAX 16 /* sessions read ahead at once, at most */
+
+/* Sessions read ahead by sgw_store_read_ahead, each for one sgw_store_get. */
+struct sgw_store_ahead {
+	size_t n;
+	unsigned char hash[SGW_STORE_BATCH_MAX][SGW_HASH_LEN];
+	struct sgw_record rec[SGW_STORE_BATCH_MAX];
+	int rc[SGW_STORE_BATCH_MAX];
+	unsigned char taken[SGW_STORE_BATCH_MAX];
+};
+
 struct sgw_store {
 	const struct sgw_store_ops *ops;
 	const char *backend; /* "lmdb", "redis", "postgres" */
@@ -167,6 +185,7 @@ struct sgw_store {
 	uint64_t expired;    /* sessions the policy found expired and
 	                      * ended; the gateway reads and resets it for
 	                      * sgw_sessions_expired_total */
+	struct sgw_store_ahead ahead;
 };
 
 /* How sgw_store_open is used. */
@@ -232,6 +251,28 @@ void sgw_store_close(struct sgw_store *st);
  * until the store is back. Each problem goes into errs.
  */
 int sgw_store_check(const struct sgw_conf *conf, struct sgw_errs *errs);
+
+/*
+ * Reading ahead: a worker holding several whole requests reads their
+ * sessions in one round trip (get_many) before it serves them, one after
+ * the other. Each read is what that request's own get would have read at
+ * that moment; the requests are concurrent (each on its own connection),
+ * so serving them from it is as if each had been read first.
+ *
+ * sgw_store_read_ahead reads hash[0..n-1] (n at most SGW_STORE_BATCH_MAX;
+ * duplicates are read once per copy) when the backend has get_many and n
+ * is at least 2, and does nothing otherwise. A failure stands for each of
+ * them: each get answers it at once instead of waiting for the store
+ * again. sgw_store_get takes a read-ahead record of hash, each at most
+ * once, else asks the backend. sgw_store_ahead_drop forgets what was not
+ * taken: call it when the requests read for have been served.
+ */
+int sgw_store_reads_ahead(const struct sgw_store *st);
+void sgw_store_read_ahead(
+    struct sgw_store *st, const unsigned char (*hash)[SGW_HASH_LEN], size_t n);
+int sgw_store_get(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
+    struct sgw_record *out);
+void sgw_store_ahead_drop(struct sgw_store *st);
 
 /* Copies a message into st->errstr and returns rc (for backends). */
 int sgw_store_fail(struct sgw_store *st, int rc, const char *fmt, ...)

@@ -390,6 +390,8 @@ struct call {
 	int simple;      /* sql is several statements: the simple
 	                  * protocol, no parameters, text results */
 	int retry;       /* safe to send again on a new connection */
+	int quick;       /* waits within the time of the pipeline's others
+	                  * (a batch of reads by key) */
 	int n;           /* parameters */
 	const char *val[MAXP];
 	int len[MAXP];
@@ -670,9 +672,13 @@ exchange(struct pg_store *ps, struct call *calls, int n, PGresult **res,
 	/* Generous: on a loaded host the server's own cancel can take a
 	 * while to arrive, and it leaves the connection usable. */
 	int64_t margin = timeout_ms > 250 ? timeout_ms : 250;
-	int64_t deadline = sgw_mono_ms() + n * timeout_ms + margin;
+	int64_t wait = margin, deadline;
 	PGresult *sync = NULL;
 	int rc = SGW_STORE_OK;
+
+	for (int i = 0; i < n; i++)
+		wait += i == 0 || !calls[i].quick ? timeout_ms : 0;
+	deadline = sgw_mono_ms() + wait;
 
 	for (int i = 0; i < n; i++)
 		res[i] = NULL;
@@ -695,7 +701,7 @@ exchange(struct pg_store *ps, struct call *calls, int n, PGresult **res,
 		if ((rc = collect(ps, deadline, i < n ? &res[i] : &sync)) ==
 		    SGW_STORE_TIMEOUT) {
 			rc = fail(ps, rc, "no answer within %lld ms",
-			    (long long)(n * timeout_ms + margin));
+			    (long long)wait);
 			goto fail;
 		}
 		if (rc != SGW_STORE_OK) {
@@ -1349,6 +1355,20 @@ pg_put(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 	return rc;
 }
 
+/* A session read's result: OK with *out, NOTFOUND, or an error. */
+static int
+got_record(struct pg_store *ps, const PGresult *r, struct sgw_record *out)
+{
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 0)
+		return SGW_STORE_NOTFOUND;
+	if (one_row(ps, r, 8) != SGW_STORE_OK)
+		return SGW_STORE_UNAVAILABLE;
+	if (read_record(r, 0, 0, out) == -1)
+		return fail(
+		    ps, SGW_STORE_UNAVAILABLE, "a session row does not fit");
+	return SGW_STORE_OK;
+}
+
 static int
 pg_get(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
     struct sgw_record *out)
@@ -1359,16 +1379,35 @@ pg_get(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 	int rc;
 
 	arg_bytes(&c, hash, SGW_HASH_LEN);
-	if ((rc = run(ps, &c, 1, &r)) != SGW_STORE_OK)
-		goto done;
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 0)
-		rc = SGW_STORE_NOTFOUND;
-	else if ((rc = one_row(ps, r, 8)) == SGW_STORE_OK &&
-	    read_record(r, 0, 0, out) == -1)
-		rc = fail(
-		    ps, SGW_STORE_UNAVAILABLE, "a session row does not fit");
-done:
+	if ((rc = run(ps, &c, 1, &r)) == SGW_STORE_OK)
+		rc = got_record(ps, r, out);
 	PQclear(r);
+	return rc;
+}
+
+/* The sessions in one pipeline: one round trip, one transaction. */
+static int
+pg_get_many(struct sgw_store *st, size_t n,
+    const unsigned char (*hash)[SGW_HASH_LEN], struct sgw_record *out, int *rcs)
+{
+	struct pg_store *ps = (struct pg_store *)st;
+	struct call c[SGW_STORE_BATCH_MAX];
+	PGresult *r[SGW_STORE_BATCH_MAX];
+	int rc;
+
+	if (n > SGW_STORE_BATCH_MAX)
+		n = SGW_STORE_BATCH_MAX;
+	for (size_t i = 0; i < n; i++) {
+		c[i] = prepared(S_GET);
+		c[i].quick = 1;
+		arg_bytes(&c[i], hash[i], SGW_HASH_LEN);
+	}
+	if ((rc = run(ps, c, (int)n, r)) == SGW_STORE_OK)
+		for (size_t i = 0; i < n && rc == SGW_STORE_OK; i++)
+			if (SGW_STORE_FAILED(
+			        rcs[i] = got_record(ps, r[i], &out[i])))
+				rc = rcs[i];
+	clear_all(r, (int)n);
 	return rc;
 }
 
@@ -1697,6 +1736,7 @@ pg_close(struct sgw_store *st)
 static const struct sgw_store_ops pg_ops = {
     .put = pg_put,
     .get = pg_get,
+    .get_many = pg_get_many,
     .refresh = pg_refresh,
     .del = pg_del,
     .user_sessions = pg_user_sessions,

@@ -39,28 +39,50 @@ sgw_users_refresh(struct sgw_ctx *ctx, int now_or_throttled)
 	*ctx->users = fresh;
 }
 
-int
-sgw_request_session(struct sgw_ctx *ctx, const struct sgw_request *req,
-    struct sgw_session *s, unsigned char hash[SGW_HASH_LEN])
+/* The first presented token whose MAC holds, as its hash. */
+static int
+find_token(struct sgw_ctx *ctx, const struct sgw_request *req,
+    unsigned char hash[SGW_HASH_LEN])
 {
-	const struct sgw_conf *conf = ctx->conf;
-	struct sgw_asker who = {
-	    .client = req->client, .agent = req->user_agent};
 	const char *val;
 	size_t pos = 0, vlen, len;
-	int rc;
 
 	if (req->cookie == NULL)
 		return 0;
 	len = strlen(req->cookie);
 	for (;;) {
-		if (sgw_cookie_next(req->cookie, len, &pos, conf->cookie_name,
-		        &val, &vlen) != 1)
+		if (sgw_cookie_next(req->cookie, len, &pos,
+		        ctx->conf->cookie_name, &val, &vlen) != 1)
 			return 0;
 		/* A forged or malformed token stops here: no store access. */
 		if (sgw_token_check(ctx->keys, val, vlen, hash) == 0)
-			break;
+			return 1;
 	}
+}
+
+int
+sgw_request_token(struct sgw_ctx *ctx, struct sgw_request *req,
+    unsigned char hash[SGW_HASH_LEN])
+{
+	req->token = find_token(ctx, req, req->token_hash) ? 1 : -1;
+	if (req->token == 1)
+		memcpy(hash, req->token_hash, SGW_HASH_LEN);
+	return req->token == 1;
+}
+
+int
+sgw_request_session(struct sgw_ctx *ctx, const struct sgw_request *req,
+    struct sgw_session *s, unsigned char hash[SGW_HASH_LEN])
+{
+	struct sgw_asker who = {
+	    .client = req->client, .agent = req->user_agent};
+	int rc;
+
+	/* Found already when the worker read the session ahead. */
+	if (req->token == 1)
+		memcpy(hash, req->token_hash, SGW_HASH_LEN);
+	else if (req->token == -1 || !find_token(ctx, req, hash))
+		return 0;
 	sgw_users_refresh(ctx, SGW_USERS_THROTTLED);
 	rc = sgw_session_check(
 	    ctx->store, &ctx->policy, ctx->users, hash, &who, sgw_now_ms(), s);

@@ -176,4 +176,34 @@ expect_no_match "a killed worker is no crash: no back-off" 'dying quickly' "$(ca
 expect_eq "requests are served after the kills" "Status: 200 OK" "$(page "$A")"
 stop_pid "$SGW_PID"
 
+# --- checks queued behind a stalled store are answered when it is back -------
+# One worker waits on the store for a check while five more queue. When the
+# store answers again all six pass; a store that reads ahead (PostgreSQL)
+# reads the five queued sessions in one round trip.
+if store_can_fail; then
+	gateway_conf "$T/sgw.conf" workers=1 log_level=debug command_timeout=5s
+	add_user alice 'pw-alice'
+	start_gateway "$T/sgw.conf"
+	gw_login alice pw-alice
+	expect_eq "queued checks: a session to check" 200 "$FCGI_STATUS"
+	store_stall
+	gw_check "$TOK" >"$T/ahead.0" &
+	queued=($!)
+	sleep 0.3
+	for i in 1 2 3 4 5; do
+		gw_check "$TOK" >"$T/ahead.$i" &
+		queued+=($!)
+	done
+	sleep 0.5
+	store_resume
+	wait "${queued[@]}"
+	expect_eq "6 checks queued behind a stalled store all pass once it answers" \
+		"200 200 200 200 200 200" "$(cat "$T"/ahead.[0-5] | tr '\n' ' ' | sed 's/ $//')"
+	if [ "$SGW_TEST_STORE" = postgres ]; then
+		expect_match "postgres: the 5 queued sessions are read in one round trip" \
+			'debug \[[0-9]+\] read 5 sessions ahead in one round trip' "$(cat "$T/sgw.log")"
+	fi
+	stop_pid "$SGW_PID"
+fi
+
 finish

@@ -2290,6 +2290,72 @@ healthz_follows_store_ping(void **state)
 	assert_int_equal(total_calls(f->fake), 3);
 }
 
+/*
+ * A worker holding several whole requests reads their sessions ahead in
+ * one round trip (store.h): the checks then take those records and do no
+ * get of their own, and a failed read ahead is a 503 for each without
+ * asking the store again.
+ */
+static void
+checks_take_the_sessions_read_ahead(void **state)
+{
+	struct fx *f = *state;
+	struct login a, b;
+	unsigned char h[3][SGW_HASH_LEN];
+	struct sgw_request qa = authorizer("/app/x");
+	struct sgw_request qb = authorizer("/app/y");
+	struct sgw_request qf = authorizer("/app/z");
+
+	session_for(f, &a, "alice", "admin,dev", CLIENT);
+	session_for(f, &b, "bob", "user", CLIENT);
+	qa.cookie = a.cookie;
+	qb.cookie = b.cookie;
+	qf.cookie = "sgw_session=forged";
+	reset_calls(f);
+	assert_int_equal(sgw_request_token(&f->ctx, &qa, h[0]), 1);
+	assert_memory_equal(h[0], a.hash, SGW_HASH_LEN);
+	assert_int_equal(sgw_request_token(&f->ctx, &qb, h[1]), 1);
+	assert_int_equal(sgw_request_token(&f->ctx, &qf, h[2]), 0);
+	sgw_store_read_ahead(f->ctx.store, h, 2);
+	assert_int_equal(f->fake->calls[OP_GET_MANY], 1);
+	assert_int_equal(run(f, &qb), 200);
+	header_is(f, "Variable-SGW_USER", "bob");
+	assert_int_equal(run(f, &qa), 200);
+	header_is(f, "Variable-SGW_USER", "alice");
+	header_is(f, "Variable-SGW_SESSION_ID", a.id);
+	assert_int_equal(run(f, &qf), 401);
+	assert_int_equal(f->fake->calls[OP_GET], 0);
+	assert_int_equal(total_calls(f->fake), 1);
+	sgw_store_ahead_drop(f->ctx.store);
+
+	/* Each record is taken once: a second check of the same session
+	 * asks the store itself. */
+	qa = authorizer("/app/x");
+	qa.cookie = a.cookie;
+	assert_int_equal(run(f, &qa), 200);
+	assert_int_equal(f->fake->calls[OP_GET], 1);
+
+	/* The read ahead failed: each check fails closed, at once. */
+	qa = authorizer("/app/x");
+	qa.cookie = a.cookie;
+	qb = authorizer("/app/y");
+	qb.cookie = b.cookie;
+	assert_int_equal(sgw_request_token(&f->ctx, &qa, h[0]), 1);
+	assert_int_equal(sgw_request_token(&f->ctx, &qb, h[1]), 1);
+	f->fake->down = 1;
+	sgw_store_read_ahead(f->ctx.store, h, 2);
+	f->fake->down = 0;
+	reset_calls(f);
+	assert_int_equal(run(f, &qa), 503);
+	assert_int_equal(run(f, &qb), 503);
+	assert_int_equal(total_calls(f->fake), 0);
+	sgw_store_ahead_drop(f->ctx.store);
+	qa = authorizer("/app/x");
+	qa.cookie = a.cookie;
+	assert_int_equal(run(f, &qa), 200);
+	assert_int_equal(total_calls(f->fake), 1);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
 /* ==== issue 7 (access hardening): kept apart from the tests above, and
@@ -2488,6 +2554,7 @@ main(void)
 	    T(removed_user_is_seen_through_the_file),
 	    T(changed_roles_apply_at_next_check),
 	    T(many_cookies_cost_one_lookup),
+	    T(checks_take_the_sessions_read_ahead),
 	    T(logout_ends_every_presented_session),
 	    cmocka_unit_test_setup_teardown(agent_bound_session_needs_its_agent,
 	        fx_setup_agent, fx_teardown),

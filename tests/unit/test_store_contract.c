@@ -1315,6 +1315,95 @@ policy_ratelimit(void **state)
 	}
 }
 
+/* ---- reading ahead ---- */
+
+static void
+get_many_reads_as_get_does(void **state)
+{
+	struct fx *f = need(state);
+	unsigned char h[3][SGW_HASH_LEN], ask[5][SGW_HASH_LEN];
+	struct sgw_record r[3], out[5];
+	int rc[5];
+	int64_t t = now(f);
+
+	if (f->st->ops->get_many == NULL) {
+		/* A read costs no round trip: nothing to read ahead. */
+		print_message("%s has no get_many\n", f->b->name);
+		assert_false(sgw_store_reads_ahead(f->st));
+		return;
+	}
+	assert_true(sgw_store_reads_ahead(f->st));
+	for (int i = 0; i < 3; i++) {
+		new_hash(h[i]);
+		r[i] = rec_at(i == 2 ? "bob" : "alice", t + i, 60000, 120000);
+		r[i].remember_me = i == 1;
+		put(f, h[i], &r[i]);
+	}
+	/* Duplicates and an unknown session among them, in any order. */
+	memcpy(ask[0], h[0], SGW_HASH_LEN);
+	new_hash(ask[1]);
+	memcpy(ask[2], h[1], SGW_HASH_LEN);
+	memcpy(ask[3], h[0], SGW_HASH_LEN);
+	memcpy(ask[4], h[2], SGW_HASH_LEN);
+	if (f->st->ops->get_many(f->st, 5, ask, out, rc) != SGW_STORE_OK)
+		fail_msg("get_many: %s", f->st->errstr);
+	assert_int_equal(rc[0], SGW_STORE_OK);
+	same_record(&out[0], &r[0]);
+	assert_int_equal(rc[1], SGW_STORE_NOTFOUND);
+	assert_int_equal(rc[2], SGW_STORE_OK);
+	same_record(&out[2], &r[1]);
+	assert_int_equal(rc[3], SGW_STORE_OK);
+	same_record(&out[3], &r[0]);
+	assert_int_equal(rc[4], SGW_STORE_OK);
+	same_record(&out[4], &r[2]);
+}
+
+/* What was read ahead is what each get would have read then, once. */
+static void
+read_ahead_answers_each_get_once(void **state)
+{
+	struct fx *f = need(state);
+	unsigned char h[2][SGW_HASH_LEN], ask[3][SGW_HASH_LEN];
+	struct sgw_record r[2], got;
+	int64_t t = now(f);
+
+	for (int i = 0; i < 2; i++) {
+		new_hash(h[i]);
+		r[i] = rec_at("alice", t + i, 60000, 120000);
+		put(f, h[i], &r[i]);
+	}
+	memcpy(ask[0], h[0], SGW_HASH_LEN);
+	memcpy(ask[1], h[0], SGW_HASH_LEN);
+	memcpy(ask[2], h[1], SGW_HASH_LEN);
+
+	/* One session alone is not read ahead. */
+	sgw_store_read_ahead(f->st, ask, 1);
+	assert_int_equal(f->st->ops->del(f->st, h[0]), SGW_STORE_OK);
+	assert_int_equal(sgw_store_get(f->st, h[0], &got), SGW_STORE_NOTFOUND);
+	sgw_store_ahead_drop(f->st);
+	put(f, h[0], &r[0]);
+
+	sgw_store_read_ahead(f->st, ask, 3);
+	/* Ended after the read: what each request of the batch saw. */
+	assert_int_equal(f->st->ops->del(f->st, h[0]), SGW_STORE_OK);
+	if (!sgw_store_reads_ahead(f->st)) {
+		assert_int_equal(
+		    sgw_store_get(f->st, h[0], &got), SGW_STORE_NOTFOUND);
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(
+		    sgw_store_get(f->st, h[0], &got), SGW_STORE_OK);
+		same_record(&got, &r[0]);
+	}
+	/* Both copies taken: the store is asked. */
+	assert_int_equal(sgw_store_get(f->st, h[0], &got), SGW_STORE_NOTFOUND);
+	/* Dropped: h[1]'s record is not used any more. */
+	sgw_store_ahead_drop(f->st);
+	assert_int_equal(f->st->ops->del(f->st, h[1]), SGW_STORE_OK);
+	assert_int_equal(sgw_store_get(f->st, h[1], &got), SGW_STORE_NOTFOUND);
+}
+
 /* ---- the run ---- */
 
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
@@ -1336,6 +1425,8 @@ main(void)
 	    T(policy_max_per_user),
 	    T(policy_expiry),
 	    T(policy_ratelimit),
+	    T(get_many_reads_as_get_does),
+	    T(read_ahead_answers_each_get_once),
 	};
 	struct sgw_errs errs = {0};
 	char text[512];

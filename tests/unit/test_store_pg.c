@@ -1032,6 +1032,48 @@ silent_server_times_out_and_recovers(void **state)
 		fail_msg("after SIGCONT: %s", f->st->errstr);
 }
 
+/* A batch of reads (the worker reading ahead) waits as one read does,
+ * not once per session. */
+static void
+silent_server_fails_a_batch_within_one_timeout(void **state)
+{
+	struct fx *f = need_pg(state);
+	unsigned char h[SGW_STORE_BATCH_MAX][SGW_HASH_LEN];
+	struct sgw_record out[SGW_STORE_BATCH_MAX];
+	int rc[SGW_STORE_BATCH_MAX];
+	int64_t t0, took;
+	pid_t backend;
+
+	for (int i = 0; i < SGW_STORE_BATCH_MAX; i++) {
+		put_one(f, i + 1, "alice", NOW, NOW + 100000, NOW + 900000);
+		hash_of(h[i], i + 1);
+	}
+	assert_int_equal(
+	    f->st->ops->get_many(f->st, SGW_STORE_BATCH_MAX, h, out, rc),
+	    SGW_STORE_OK);
+	for (int i = 0; i < SGW_STORE_BATCH_MAX; i++)
+		assert_int_equal(rc[i], SGW_STORE_OK);
+	backend = atoi(q(f,
+	    "SELECT pid FROM pg_stat_activity WHERE "
+	    "application_name = 'sgwtest_%s'",
+	    f->prefix));
+	assert_true(backend > 0);
+	assert_int_equal(kill(backend, SIGSTOP), 0);
+	t0 = sgw_mono_ms();
+	assert_int_equal(
+	    f->st->ops->get_many(f->st, SGW_STORE_BATCH_MAX, h, out, rc),
+	    SGW_STORE_TIMEOUT);
+	took = sgw_mono_ms() - t0;
+	kill(backend, SIGCONT);
+	print_message("silent backend, %d reads: %s after %lld ms\n",
+	    SGW_STORE_BATCH_MAX, f->st->errstr, (long long)took);
+	assert_true(took >= CMD_TIMEOUT_MS && took < CMD_TIMEOUT_MS + 1000);
+	if (f->st->ops->get_many(f->st, 2, h, out, rc) != SGW_STORE_OK)
+		fail_msg("after SIGCONT: %s", f->st->errstr);
+	assert_int_equal(rc[0], SGW_STORE_OK);
+	assert_int_equal(rc[1], SGW_STORE_OK);
+}
+
 /* ---- configuration ---- */
 
 static const struct sgw_conf_key *
@@ -1119,6 +1161,7 @@ main(void)
 	    T(restarted_server_is_found_again),
 	    T(statement_timeout_is_timeout),
 	    T(silent_server_times_out_and_recovers),
+	    T(silent_server_fails_a_batch_within_one_timeout),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -135,6 +135,24 @@ f_get(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 }
 
 static int
+f_get_many(struct sgw_store *st, size_t n,
+    const unsigned char (*hash)[SGW_HASH_LEN], struct sgw_record *out, int *rc)
+{
+	struct fake_store *f = (struct fake_store *)st;
+
+	if (called(f, OP_GET_MANY))
+		return SGW_STORE_UNAVAILABLE;
+	for (size_t i = 0; i < n; i++) {
+		struct fake_sess *e = sess_find(f, hash[i]);
+
+		rc[i] = e != NULL ? SGW_STORE_OK : SGW_STORE_NOTFOUND;
+		if (e != NULL)
+			out[i] = e->rec;
+	}
+	return SGW_STORE_OK;
+}
+
+static int
 f_refresh(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
     int64_t seen, int64_t deadline, int64_t now)
 {
@@ -502,6 +520,7 @@ f_close(struct sgw_store *st)
 static const struct sgw_store_ops fake_ops = {
     .put = f_put,
     .get = f_get,
+    .get_many = f_get_many,
     .refresh = f_refresh,
     .del = f_del,
     .user_sessions = f_user_sessions,

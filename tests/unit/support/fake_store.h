@@ -39,6 +39,7 @@ enum fake_op {
 	OP_PING,
 	OP_ACTIVE,
 	OP_SWEEP,
+	OP_GET_MANY,
 	OP_N
 };
 
