@@ -22,6 +22,10 @@
 #   BENCH_SCALING_STORE  the store of the scaling table (redis)
 #   BENCH_TWO_HOSTS    1: two gateways on one store behind one upstream (1)
 #   BENCH_PEER         1: express-session + connect-redis, from npm (1)
+#   BENCH_KEEP_CONN    1: nginx keeps its FastCGI connections to sessiongw
+#                      (upstream keepalive 64, fastcgi_keep_conn on); never
+#                      to the no-op responder, whose libfcgi workers a kept
+#                      connection would pin (0)
 #   BENCH_CG_CHECKS    --callgrind: checks between the two runs (1000)
 #
 # Everything runs on loopback: private stores (a redis-server, a
@@ -54,6 +58,7 @@ scaling=${BENCH_SCALING-1 2 4 8}
 scaling_store=${BENCH_SCALING_STORE:-redis}
 two_hosts=${BENCH_TWO_HOSTS:-1}
 with_peer=${BENCH_PEER:-1}
+keep_conn=${BENCH_KEEP_CONN:-0}
 cg_checks=${BENCH_CG_CHECKS:-1000}
 num() { [[ $2 =~ ^[0-9]+$ ]] && [ "$2" -ge "$3" ] && [ "$2" -le "$4" ] ||
 	{ echo "bench.sh: $1 must be $3..$4 (got '$2')" >&2; exit 2; }; }
@@ -65,6 +70,7 @@ num BENCH_UNIX "$with_unix" 0 1
 num BENCH_ROUNDS "$rounds" 1 20
 num BENCH_TWO_HOSTS "$two_hosts" 0 1
 num BENCH_PEER "$with_peer" 0 1
+num BENCH_KEEP_CONN "$keep_conn" 0 1
 num BENCH_CG_CHECKS "$cg_checks" 10 100000
 for w in $scaling; do num BENCH_SCALING "$w" 1 64; done
 for b in $backends; do
@@ -212,6 +218,13 @@ render_site() { # NAME HTTP-PORT UPSTREAM-ADDRESS...
 		-e "s|listen 80;|listen 127.0.0.1:$port;|" \
 		-e "s|proxy_pass http://127\.0\.0\.1:8080;|root $T/www;|" \
 		conf/nginx-sessiongw.conf >"$out"
+	# Kept connections, to sessiongw only (BENCH_KEEP_CONN).
+	if [ "$keep_conn" = 1 ] && [[ $name != *noop* ]]; then
+		sed -i -e "s/^upstream $name {/&\n    keepalive 64;/" \
+			-e "s/fastcgi_pass_request_body off;/&\n        fastcgi_keep_conn on;/" "$out"
+		grep -q "keepalive 64;" "$out" && grep -q "fastcgi_keep_conn on;" "$out" ||
+			die "cannot render kept connections into $out"
+	fi
 	grep -qF "$servers" "$out" && grep -q "listen 127.0.0.1:$port;" "$out" &&
 		grep -q "root $T/www;" "$out" && grep -q "fastcgi_pass $name;" "$out" &&
 		! grep -v '^ *#' "$out" | grep -Eq '127\.0\.0\.1:(8080|9000)|fastcgi_pass sessiongw;' ||
@@ -747,6 +760,7 @@ echo
 echo "sessiongw benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "  wrk -t1 -c$conns -d${secs}s --latency (after a ${warm} s warm-up), $rounds round(s), $workers workers for sessiongw and the no-op responder"
 echo "  CPUs busy before the run (other load): $BUSY_BEFORE%"
+[ "$keep_conn" = 1 ] && echo "  nginx keeps its FastCGI connections to sessiongw (keepalive 64, fastcgi_keep_conn on), not to the no-op responder"
 versions
 echo "  wrk $(wrk -v 2>&1 | head -n1 | awk '{print $2}')${PEER:+, node $(node -v), express 4.21.2, express-session 1.18.1, connect-redis 7.1.1, redis (node) 4.7.0}"
 echo
