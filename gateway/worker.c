@@ -29,8 +29,11 @@
  * one send and close.
  *
  * A request is served start to end once it is whole: the store calls
- * block, bounded by the store's own timeouts. Signals are blocked except
- * in epoll_pwait().
+ * block, bounded by the store's own timeouts. With a store that reads
+ * ahead (PostgreSQL), the requests that became whole at one wakeup are
+ * served together, after their sessions were read in one round trip
+ * (serve_waiting; docs/DESIGN.md "Reading sessions ahead"). Signals are
+ * blocked except in epoll_pwait().
  */
 #include "worker.h"
 
