@@ -9,7 +9,7 @@ build=(cmake make gcc pkg-config libfcgi-dev libhiredis-dev libssl-dev
 	libcmocka-dev libcrypt-dev libjansson-dev liblmdb-dev libpq-dev)
 runtime=(redis-server postgresql nginx curl)
 testing=(spawn-fcgi procps apache2 lighttpd clang libclang-rt-14-dev chromium
-	lmdb-utils binutils clang-format)
+	lmdb-utils binutils clang-format iproute2)
 
 # The Debian package (scripts/package.sh, test_package) and the manual
 # pages (test_manpages): debhelper and the package's own build

@@ -194,7 +194,9 @@ if store_can_fail; then
 		gw_check "$TOK" >"$T/ahead.$i" &
 		queued+=($!)
 	done
-	sleep 0.5
+	# All five wait in the listening socket's queue (its Recv-Q).
+	backlog() { [ "$(ss -Hltn "sport = :$SGW_PORT" | awk '{print $2}')" -ge 5 ]; }
+	wait_until 5 backlog || not_ok "queued checks: 5 connections in the listen queue"
 	store_resume
 	wait "${queued[@]}"
 	expect_eq "6 checks queued behind a stalled store all pass once it answers" \
