@@ -41,9 +41,9 @@ struct sgw_request {
 	const char *body;         /* the body read so far (responder only) */
 	size_t body_len;
 	int body_too_large; /* more than max_body bytes arrived */
-	/* The hash of the first token presented whose MAC holds, found
-	 * once (sgw_request_token): 0 not looked for yet, 1 found, -1
-	 * none. */
+	/* The hash of the first token presented whose MAC holds, when the
+	 * worker looked for it before dispatching (sgw_request_token): 0
+	 * not looked for, 1 found, -1 none. sgw_request_session uses it. */
 	int token;
 	unsigned char token_hash[SGW_HASH_LEN];
 

@@ -390,8 +390,8 @@ struct call {
 	int simple;      /* sql is several statements: the simple
 	                  * protocol, no parameters, text results */
 	int retry;       /* safe to send again on a new connection */
-	int quick;       /* waits within the time of the pipeline's others
-	                  * (a batch of reads by key) */
+	int quick;       /* a read by key in a batch: the pipeline waits
+	                  * for it no longer than for its first call */
 	int n;           /* parameters */
 	const char *val[MAXP];
 	int len[MAXP];
