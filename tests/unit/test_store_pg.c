@@ -1001,6 +1001,21 @@ statement_timeout_is_timeout(void **state)
 	    o->refresh(f->st, h, NOW + 1, NOW + 100001, NOW + 1), SGW_STORE_OK);
 }
 
+/* The store's own backend, stopped (SIGSTOP): it answers nothing until
+ * the caller sends it SIGCONT. */
+static pid_t
+stop_backend(struct fx *f)
+{
+	pid_t backend = atoi(q(f,
+	    "SELECT pid FROM pg_stat_activity WHERE "
+	    "application_name = 'sgwtest_%s'",
+	    f->prefix));
+
+	assert_true(backend > 0);
+	assert_int_equal(kill(backend, SIGSTOP), 0);
+	return backend;
+}
+
 static void
 silent_server_times_out_and_recovers(void **state)
 {
@@ -1013,14 +1028,9 @@ silent_server_times_out_and_recovers(void **state)
 
 	put_one(f, 1, "alice", NOW, NOW + 100000, NOW + 900000);
 	hash_of(h, 1);
-	backend = atoi(q(f,
-	    "SELECT pid FROM pg_stat_activity WHERE "
-	    "application_name = 'sgwtest_%s'",
-	    f->prefix));
-	assert_true(backend > 0);
 	/* A backend that answers nothing at all: statement_timeout cannot
 	 * help, the client-side deadline must. */
-	assert_int_equal(kill(backend, SIGSTOP), 0);
+	backend = stop_backend(f);
 	t0 = sgw_mono_ms();
 	assert_int_equal(o->get(f->st, h, &out), SGW_STORE_TIMEOUT);
 	took = sgw_mono_ms() - t0;
@@ -1053,12 +1063,7 @@ silent_server_fails_a_batch_within_one_timeout(void **state)
 	    SGW_STORE_OK);
 	for (int i = 0; i < SGW_STORE_BATCH_MAX; i++)
 		assert_int_equal(rc[i], SGW_STORE_OK);
-	backend = atoi(q(f,
-	    "SELECT pid FROM pg_stat_activity WHERE "
-	    "application_name = 'sgwtest_%s'",
-	    f->prefix));
-	assert_true(backend > 0);
-	assert_int_equal(kill(backend, SIGSTOP), 0);
+	backend = stop_backend(f);
 	t0 = sgw_mono_ms();
 	assert_int_equal(
 	    f->st->ops->get_many(f->st, SGW_STORE_BATCH_MAX, h, out, rc),
