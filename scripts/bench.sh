@@ -26,6 +26,8 @@
 #                      (upstream keepalive 64, fastcgi_keep_conn on); never
 #                      to the no-op responder, whose libfcgi workers a kept
 #                      connection would pin (0)
+#   BENCH_PG_SOCKET    how sessiongw reaches PostgreSQL: tcp (127.0.0.1) or
+#                      unix (its socket directory, as on one host) (tcp)
 #   BENCH_CG_CHECKS    --callgrind: checks between the two runs (1000)
 #
 # Everything runs on loopback: private stores (a redis-server, a
@@ -58,6 +60,7 @@ scaling=${BENCH_SCALING-1 2 4 8}
 scaling_store=${BENCH_SCALING_STORE:-redis}
 two_hosts=${BENCH_TWO_HOSTS:-1}
 with_peer=${BENCH_PEER:-1}
+pg_socket=${BENCH_PG_SOCKET:-tcp}
 keep_conn=${BENCH_KEEP_CONN:-0}
 cg_checks=${BENCH_CG_CHECKS:-1000}
 num() { [[ $2 =~ ^[0-9]+$ ]] && [ "$2" -ge "$3" ] && [ "$2" -le "$4" ] ||
@@ -76,6 +79,7 @@ for w in $scaling; do num BENCH_SCALING "$w" 1 64; done
 for b in $backends; do
 	case $b in lmdb | redis | postgres) ;; *) echo "bench.sh: unknown backend $b" >&2; exit 2 ;; esac
 done
+case $pg_socket in tcp | unix) ;; *) echo "bench.sh: BENCH_PG_SOCKET must be tcp or unix" >&2; exit 2 ;; esac
 
 # --- what it needs -----------------------------------------------------------
 scripts/setup.sh demo
@@ -146,7 +150,12 @@ for b in $backends; do
 			note "skipping postgres: needs root, the postgres user and $PG_BIN"
 			continue
 		fi
-		start_postgres ;;
+		start_postgres
+		if [ "$pg_socket" = unix ]; then
+			# The server's socket directory (-k), open to the workers' user.
+			chmod 755 "$PG_DIR"
+			PG_CONNINFO="host=$PG_DIR port=$PG_PORT user=sgw dbname=sessiongw"
+		fi ;;
 	lmdb) mkdir -p "$T/lmdb" && chmod 777 "$T/lmdb" ;;
 	esac
 	SGW_TEST_STORE=$b gateway_conf "$T/sgw-$b.conf" "workers=$workers"
@@ -761,6 +770,7 @@ echo "sessiongw benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "  wrk -t1 -c$conns -d${secs}s --latency (after a ${warm} s warm-up), $rounds round(s), $workers workers for sessiongw and the no-op responder"
 echo "  CPUs busy before the run (other load): $BUSY_BEFORE%"
 [ "$keep_conn" = 1 ] && echo "  nginx keeps its FastCGI connections to sessiongw (keepalive 64, fastcgi_keep_conn on), not to the no-op responder"
+have_store postgres && echo "  sessiongw reaches PostgreSQL over $([ "$pg_socket" = unix ] && echo "its unix socket" || echo "TCP, 127.0.0.1")"
 versions
 echo "  wrk $(wrk -v 2>&1 | head -n1 | awk '{print $2}')${PEER:+, node $(node -v), express 4.21.2, express-session 1.18.1, connect-redis 7.1.1, redis (node) 4.7.0}"
 echo
