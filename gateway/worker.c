@@ -30,12 +30,10 @@
  *
  * A request is served start to end once it is whole: the store calls
  * block, bounded by the store's own timeouts. With a store that reads
- * ahead (PostgreSQL), whole requests wait in waiting[] and go together:
- * their sessions are read in one round trip, sent without waiting for
- * the answer, and the worker takes more requests until the store's
- * socket turns readable; then it serves them and sends the reads of
- * those that came meanwhile (progress; docs/DESIGN.md "Reading sessions
- * ahead"). Signals are blocked except in epoll_pwait().
+ * ahead (PostgreSQL), the requests that became whole at one wakeup are
+ * served together, after their sessions were read in one round trip
+ * (serve_waiting; docs/DESIGN.md "Reading sessions ahead"). Signals are
+ * blocked except in epoll_pwait().
  */
 #include "worker.h"
 
@@ -209,12 +207,9 @@ struct conn {
 	int closing;      /* answered, not kept: ends once read to the end */
 	int nodelay;      /* TCP_NODELAY is set (kept connections) */
 	int answered;     /* requests answered on it */
-	int waiting;      /* a whole request, in waiting[] or inflight[] */
-	int watched;      /* in epfd's interest */
+	int waiting;      /* a whole request, for serve_waiting */
 	size_t at;        /* its place in live[] */
 	int64_t deadline; /* monotonic ms: a whole request, or the close */
-	int64_t whole_ns; /* when its request became whole: its duration
-	                   * counts from there, waiting for a read included */
 	struct sgw_fcgi f;
 	struct sgw_request q;
 };
@@ -224,17 +219,12 @@ static struct conn *live[SGW_FCGI_CONNS_MAX]; /* the slots in use */
 static struct conn *spare[SGW_FCGI_CONNS_MAX];
 static size_t nconns, nspare;
 static int epfd = -1;
-/* With a store that reads ahead (store.h), whole requests wait in
- * waiting[] for the next read; inflight[] are those whose sessions are on
- * the way, until the store's socket (ahead_fd, in epfd as &ahead_mark)
- * turns readable or ahead_deadline passes. */
+/* While a wakeup's events are read, whole requests wait in waiting[] to
+ * be served together, their sessions read ahead in one round trip
+ * (store.h). Only with a store that reads ahead. */
 static int deferring;
 static struct conn *waiting[SGW_FCGI_CONNS_MAX];
-static struct conn *inflight[SGW_FCGI_CONNS_MAX];
-static size_t nwaiting, ninflight;
-static int ahead_fd = -1;
-static int64_t ahead_deadline;
-static char ahead_mark;
+static size_t nwaiting;
 static int listen_watched; /* the listening socket is in epfd's interest */
 
 static void
@@ -247,22 +237,6 @@ conn_close(struct conn *c)
 	live[c->at] = live[--nconns];
 	live[c->at]->at = c->at;
 	spare[nspare++] = c;
-}
-
-/* c in epfd's interest: 0, or -1 (c closed) when epoll refuses it. */
-static int
-conn_watch(struct conn *c)
-{
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
-
-	if (c->watched)
-		return 0;
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev) == -1) {
-		conn_close(c);
-		return -1;
-	}
-	c->watched = 1;
-	return 0;
 }
 
 /* Half-closes c and waits for the peer's end (see above). */
@@ -480,18 +454,18 @@ static int
 serve(struct worker *w, struct conn *c)
 {
 	struct sgw_response resp;
+	int64_t started = mono_ns();
 
 	sgw_resp_init(&resp);
 	sgw_dispatch(&w->ctx, &c->q, &resp);
-	return answer(w, c, &resp, c->whole_ns);
+	return answer(w, c, &resp, started);
 }
 
 /* c's request is whole: served now (as serve), or put in waiting[]
- * (returns 1: c is left as it is until progress serves it). */
+ * (returns 1: c is left as it is until serve_waiting). */
 static int
 take_request(struct worker *w, struct conn *c)
 {
-	c->whole_ns = mono_ns();
 	if (!deferring)
 		return serve(w, c);
 	c->waiting = 1;
@@ -651,6 +625,7 @@ static void
 conn_add(struct worker *w, int fd, int64_t deadline)
 {
 	struct conn *c;
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP};
 
 	if (nspare == 0) {
 		close(fd);
@@ -658,116 +633,45 @@ conn_add(struct worker *w, int fd, int64_t deadline)
 	}
 	c = spare[--nspare];
 	c->fd = fd;
-	c->lingering = c->closing = c->nodelay = c->waiting = c->watched = 0;
+	c->lingering = c->closing = c->nodelay = c->waiting = 0;
 	c->answered = 0;
 	c->deadline = deadline;
 	c->at = nconns;
 	live[nconns++] = c;
-	conn_read(w, c);
-	/* A waiting one is watched once it has been served: until then its
-	 * events would have nothing to do. */
-	if (c->fd != -1 && !c->waiting)
-		conn_watch(c);
+	if (conn_read(w, c) == -1 && c->fd == -1)
+		return;
+	ev.data.ptr = c;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
+		conn_close(c);
+		return;
+	}
 }
 
-/* Serves list[0..n-1], whole requests whose sessions were read ahead (or
- * need none), in order; then what else each connection holds. */
+/*
+ * Serves the requests waiting[] holds, in the order they became whole,
+ * after reading the sessions they present in one round trip; then what
+ * else each connection holds.
+ */
 static void
-serve_batch(struct worker *w, struct conn **list, size_t n)
+serve_waiting(struct worker *w)
 {
-	for (size_t i = 0; i < n; i++) {
-		struct conn *c = list[i];
+	unsigned char hash[SGW_STORE_BATCH_MAX][SGW_HASH_LEN];
+	size_t n = 0;
+
+	for (size_t i = 0; i < nwaiting && n < SGW_STORE_BATCH_MAX; i++)
+		n += sgw_request_token(&w->ctx, &waiting[i]->q, hash[n]);
+	sgw_store_read_ahead(w->ctx.store, hash, n);
+	if (n >= 2)
+		log_debug("read %zu sessions ahead in one round trip", n);
+	for (size_t i = 0; i < nwaiting; i++) {
+		struct conn *c = waiting[i];
 
 		c->waiting = 0;
 		if (serve(w, c) == 0)
 			conn_process(w, c);
-		if (c->fd != -1 && !c->waiting)
-			conn_watch(c);
 	}
+	nwaiting = 0;
 	sgw_store_ahead_drop(w->ctx.store);
-}
-
-/*
- * Moves waiting[] into inflight[], in order, while their sessions fit in
- * one read, and sends that read. Returns the store's socket to wait for,
- * or -1 when there is nothing to wait for (no session to read, the
- * answer is there, or the send failed).
- */
-static int
-next_batch(struct worker *w)
-{
-	unsigned char hash[SGW_STORE_BATCH_MAX][SGW_HASH_LEN];
-	size_t n = 0, k;
-
-	for (k = 0; k < nwaiting; k++) {
-		unsigned char one[SGW_HASH_LEN];
-
-		if (sgw_request_token(&w->ctx, &waiting[k]->q, one)) {
-			if (n == SGW_STORE_BATCH_MAX)
-				break;
-			memcpy(hash[n++], one, SGW_HASH_LEN);
-		}
-		inflight[k] = waiting[k];
-	}
-	ninflight = k;
-	nwaiting -= k;
-	memmove(waiting, waiting + k, nwaiting * sizeof(waiting[0]));
-	if (n >= 2)
-		log_debug("read %zu sessions ahead in one round trip", n);
-	return sgw_store_ahead_start(w->ctx.store, hash, n, &ahead_deadline);
-}
-
-/* The store's socket in epfd's interest while a read is on the way. */
-static int
-ahead_watch(int fd)
-{
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &ahead_mark};
-
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == -1)
-		return -1;
-	ahead_fd = fd;
-	return 0;
-}
-
-static void
-ahead_unwatch(void)
-{
-	/* Fails harmlessly when the store has closed it meanwhile. */
-	if (ahead_fd != -1)
-		epoll_ctl(epfd, EPOLL_CTL_DEL, ahead_fd, NULL);
-	ahead_fd = -1;
-}
-
-/*
- * Moves the requests on: the sessions on the way are collected when the
- * store's socket is `ready` (or at their deadline) and their requests
- * served; then the reads of the requests that waited meanwhile are sent.
- * With `block` (a stop), waits for each answer and ends with nothing
- * held.
- */
-static void
-progress(struct worker *w, int ready, int block)
-{
-	for (;;) {
-		int fd;
-
-		if (ninflight > 0) {
-			if (!block && !ready && sgw_mono_ms() < ahead_deadline)
-				return;
-			if (!sgw_store_ahead_poll(w->ctx.store, block))
-				return;
-			ahead_unwatch();
-			serve_batch(w, inflight, ninflight);
-			ninflight = 0;
-		}
-		if (nwaiting == 0)
-			return;
-		fd = next_batch(w);
-		if (fd >= 0 && !block && ahead_watch(fd) == 0)
-			return;
-		sgw_store_ahead_poll(w->ctx.store, 1);
-		ready = 1;
-	}
 }
 
 /* Closes the connections past their deadline; with `idle_kept`, also the
@@ -787,8 +691,6 @@ expire(struct worker *w, int idle_kept)
 				conn_close(c);
 			continue;
 		}
-		if (c->waiting)
-			continue; /* served when its batch is */
 		if (idle_kept && c->answered > 0 && !sgw_fcgi_busy(&c->f)) {
 			conn_close(c);
 			continue;
@@ -838,21 +740,15 @@ wait_work(struct worker *w, int lfd, int accepting, int64_t until)
 	const struct sgw_conf *conf = w->ctx.conf;
 	struct epoll_event ev[16];
 	int64_t next = until, now = sgw_mono_ms();
-	int n, timeout, ready = 0;
+	int n, timeout;
 
 	if (watch_listen(lfd, accepting && nconns < SGW_FCGI_CONNS_MAX) == -1) {
 		sgw_log_errno(SGW_LOG_ERROR, "worker: epoll");
 		return TAKE_FAIL;
 	}
-	/* A waiting one has no deadline of its own: its read's is enough. */
 	for (size_t i = 0; i < nconns; i++)
-		if (!live[i]->waiting &&
-		    (next <= 0 || live[i]->deadline < next))
+		if (next <= 0 || live[i]->deadline < next)
 			next = live[i]->deadline;
-	if (ninflight > 0 && (next <= 0 || ahead_deadline < next))
-		next = ahead_deadline;
-	if (nwaiting > 0 && ninflight == 0)
-		next = now; /* queued outside a wakeup (a stop) */
 	if (next <= 0)
 		timeout = -1;
 	else
@@ -860,13 +756,10 @@ wait_work(struct worker *w, int lfd, int accepting, int64_t until)
 		    : next - now > INT32_MAX ? INT32_MAX
 		                             : (int)(next - now);
 	n = epoll_pwait(epfd, ev, 16, timeout, &mask_idle);
+	deferring = sgw_store_reads_ahead(w->ctx.store);
 	for (int k = 0; k < n; k++) {
 		struct conn *c = ev[k].data.ptr;
 
-		if (ev[k].data.ptr == &ahead_mark) {
-			ready = 1;
-			continue;
-		}
 		if (c == NULL) {
 			/* One at a time, so that idle workers share them;
 			 * a few when their sessions are read together. */
@@ -876,8 +769,11 @@ wait_work(struct worker *w, int lfd, int accepting, int64_t until)
 			     i++) {
 				int fd = take_connection(lfd, conf);
 
-				if (fd == TAKE_FAIL)
+				if (fd == TAKE_FAIL) {
+					deferring = 0;
+					serve_waiting(w);
 					return TAKE_FAIL;
+				}
 				if (fd == TAKE_NONE)
 					break;
 				if (fd >= 0)
@@ -888,16 +784,13 @@ wait_work(struct worker *w, int lfd, int accepting, int64_t until)
 			continue;
 		}
 		/* A slot closed and taken again in this round has its own
-		 * event coming; a closed one has none to serve. A waiting one
-		 * is watched again once served. */
-		if (c->fd != -1 && c->waiting && c->watched) {
-			epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
-			c->watched = 0;
-		} else if (c->fd != -1)
+		 * event coming; a closed one has none to serve. */
+		if (c->fd != -1)
 			conn_read(w, c);
 	}
+	deferring = 0;
+	serve_waiting(w);
 	expire(w, 0);
-	progress(w, ready, 0);
 	return 0;
 }
 
@@ -960,7 +853,6 @@ sgw_worker_run(
 		sgw_errs_clear(&errs);
 		goto done;
 	}
-	deferring = sgw_store_reads_ahead(w.ctx.store);
 	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
 	    watch_listen(fd, 1) == -1) {
 		sgw_log_errno(SGW_LOG_ERROR, "worker: epoll");
@@ -1018,7 +910,6 @@ sgw_worker_run(
 		        drain_until) == TAKE_FAIL)
 			goto done;
 	}
-	progress(&w, 0, 1);
 	rc = 0;
 	if (stopping && !no_drain)
 		log_info(
@@ -1026,8 +917,6 @@ sgw_worker_run(
 	else
 		log_info("worker exiting");
 done:
-	if (w.ctx.store != NULL)
-		progress(&w, 0, 1);
 	while (nconns > 0)
 		conn_close(live[nconns - 1]);
 	for (size_t i = 0; i < SGW_FCGI_CONNS_MAX; i++)

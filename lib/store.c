@@ -51,87 +51,28 @@ sgw_store_close(struct sgw_store *st)
 int
 sgw_store_reads_ahead(const struct sgw_store *st)
 {
-	return st->ops->get_many_send != NULL;
-}
-
-/* A failure that stands for each session read ahead. */
-static void
-ahead_failed(struct sgw_store_ahead *a, int rc)
-{
-	for (size_t i = 0; i < a->n; i++)
-		a->rc[i] = rc;
-}
-
-int
-sgw_store_ahead_start(struct sgw_store *st,
-    const unsigned char (*hash)[SGW_HASH_LEN], size_t n, int64_t *deadline_ms)
-{
-	struct sgw_store_ahead *a = &st->ahead;
-	int rc, fd = -1;
-
-	a->n = 0;
-	a->pending = 0;
-	if (st->ops->get_many_send == NULL || n == 0)
-		return -1;
-	if (n > SGW_STORE_BATCH_MAX)
-		n = SGW_STORE_BATCH_MAX;
-	memcpy(a->hash, hash, n * SGW_HASH_LEN);
-	memset(a->taken, 0, n);
-	a->n = n;
-	*deadline_ms = 0;
-	if ((rc = st->ops->get_many_send(st, n, a->hash, &fd, deadline_ms)) !=
-	    SGW_STORE_OK) {
-		ahead_failed(a, rc);
-		return -1;
-	}
-	a->pending = 1;
-	if (fd < 0)
-		sgw_store_ahead_poll(st, 1);
-	return fd;
-}
-
-int
-sgw_store_ahead_poll(struct sgw_store *st, int wait)
-{
-	struct sgw_store_ahead *a = &st->ahead;
-	int rc;
-
-	if (!a->pending)
-		return 1;
-	rc = st->ops->get_many_recv(st, a->n, a->hash, a->rec, a->rc, wait);
-	if (rc == SGW_STORE_PENDING && !wait)
-		return 0;
-	a->pending = 0;
-	if (rc != SGW_STORE_OK)
-		ahead_failed(
-		    a, SGW_STORE_FAILED(rc) ? rc : SGW_STORE_UNAVAILABLE);
-	return 1;
+	return st->ops->get_many != NULL;
 }
 
 void
 sgw_store_read_ahead(
     struct sgw_store *st, const unsigned char (*hash)[SGW_HASH_LEN], size_t n)
 {
-	int64_t deadline;
+	struct sgw_store_ahead *a = &st->ahead;
+	int rc;
 
-	sgw_store_ahead_start(st, hash, n, &deadline);
-	sgw_store_ahead_poll(st, 1);
-}
-
-int
-sgw_store_get_many(struct sgw_store *st, size_t n,
-    const unsigned char (*hash)[SGW_HASH_LEN], struct sgw_record *out, int *rc)
-{
-	int64_t deadline;
-	int fd, r;
-
+	a->n = 0;
+	if (st->ops->get_many == NULL || n < 2)
+		return;
 	if (n > SGW_STORE_BATCH_MAX)
 		n = SGW_STORE_BATCH_MAX;
-	if ((r = st->ops->get_many_send(st, n, hash, &fd, &deadline)) !=
+	memcpy(a->hash, hash, n * SGW_HASH_LEN);
+	memset(a->taken, 0, n);
+	if ((rc = st->ops->get_many(st, n, a->hash, a->rec, a->rc)) !=
 	    SGW_STORE_OK)
-		return r;
-	r = st->ops->get_many_recv(st, n, hash, out, rc, 1);
-	return r == SGW_STORE_PENDING ? SGW_STORE_UNAVAILABLE : r;
+		for (size_t i = 0; i < n; i++)
+			a->rc[i] = rc;
+	a->n = n;
 }
 
 int
@@ -140,7 +81,6 @@ sgw_store_get(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 {
 	struct sgw_store_ahead *a = &st->ahead;
 
-	sgw_store_ahead_poll(st, 1);
 	for (size_t i = 0; i < a->n; i++) {
 		if (a->taken[i] || memcmp(a->hash[i], hash, SGW_HASH_LEN) != 0)
 			continue;
@@ -155,7 +95,6 @@ sgw_store_get(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 void
 sgw_store_ahead_drop(struct sgw_store *st)
 {
-	sgw_store_ahead_poll(st, 1);
 	st->ahead.n = 0;
 }
 

@@ -51,9 +51,8 @@ struct sgw_conf_key;
 
 enum sgw_store_rc {
 	SGW_STORE_OK = 0,
-	SGW_STORE_NOTFOUND = 1, /* no such session, key or counter */
-	SGW_STORE_FULL = 2,     /* data: the session has max_keys keys */
-	SGW_STORE_PENDING = 3,  /* get_many_recv: the answer is on the way */
+	SGW_STORE_NOTFOUND = 1,     /* no such session, key or counter */
+	SGW_STORE_FULL = 2,         /* data: the session has max_keys keys */
 	SGW_STORE_UNAVAILABLE = -1, /* cannot reach or open the store */
 	SGW_STORE_TIMEOUT = -2,     /* no answer in time */
 	SGW_STORE_NOSPACE = -3,     /* the store is full (LMDB map_size) */
@@ -101,23 +100,13 @@ struct sgw_store_ops {
 	 * round trip, or one read transaction. */
 	int (*get)(struct sgw_store *, const unsigned char hash[SGW_HASH_LEN],
 	    struct sgw_record *out);
-	/* Reading n sessions (1 <= n <= SGW_STORE_BATCH_MAX) in one round
-	 * trip, in two steps, so that a worker takes more requests while
-	 * the store answers. get_many_send sends the read and returns OK
-	 * with *fd, a socket that turns readable when the answer comes (-1:
-	 * it can be collected at once), and *deadline_ms, the monotonic time
-	 * get_many_recv gives up at; or an error that stands for all of
-	 * them. get_many_recv collects it: rc[i] is OK with out[i], or
-	 * NOTFOUND; it returns OK, an error that stands for all of them, or
-	 * (wait 0) PENDING while the answer is not all there. wait 1 blocks
-	 * until it is, or until the deadline. No other call may come in
-	 * between. NULL for a backend whose reads cost no round trip. */
-	int (*get_many_send)(struct sgw_store *, size_t n,
-	    const unsigned char (*hash)[SGW_HASH_LEN], int *fd,
-	    int64_t *deadline_ms);
-	int (*get_many_recv)(struct sgw_store *, size_t n,
+	/* Reads n sessions (2 <= n <= SGW_STORE_BATCH_MAX) in one round
+	 * trip: rc[i] is OK with out[i], or NOTFOUND. Returns OK, or an
+	 * error that stands for all of them. NULL for a backend whose
+	 * reads cost no round trip (LMDB). */
+	int (*get_many)(struct sgw_store *, size_t n,
 	    const unsigned char (*hash)[SGW_HASH_LEN], struct sgw_record *out,
-	    int *rc, int wait);
+	    int *rc);
 	/* Sets seen_ms and deadline_ms of an existing session. NOTFOUND
 	 * when it is gone: a refresh never brings a session back. */
 	int (*refresh)(struct sgw_store *,
@@ -180,11 +169,9 @@ struct sgw_store_ops {
 
 #define SGW_STORE_BATCH_MAX 16 /* sessions read ahead at once, at most */
 
-/* Sessions read ahead (sgw_store_ahead_start), each for one
- * sgw_store_get. */
+/* Sessions read ahead by sgw_store_read_ahead, each for one sgw_store_get. */
 struct sgw_store_ahead {
 	size_t n;
-	int pending; /* sent, its answer not collected */
 	unsigned char hash[SGW_STORE_BATCH_MAX][SGW_HASH_LEN];
 	struct sgw_record rec[SGW_STORE_BATCH_MAX];
 	int rc[SGW_STORE_BATCH_MAX];
@@ -266,39 +253,26 @@ void sgw_store_close(struct sgw_store *st);
 int sgw_store_check(const struct sgw_conf *conf, struct sgw_errs *errs);
 
 /*
- * Reading ahead: a worker holding whole requests reads their sessions in
- * one round trip (get_many_send, get_many_recv) before it serves them,
- * one after the other, and takes more requests while the store answers.
- * Each read is what that request's own get would have read at that
- * moment; the requests are concurrent (each on its own connection), so
- * serving them from it is as if each had been read first.
+ * Reading ahead: a worker holding several whole requests reads their
+ * sessions in one round trip (get_many) before it serves them, one after
+ * the other. Each read is what that request's own get would have read at
+ * that moment; the requests are concurrent (each on its own connection),
+ * so serving them from it is as if each had been read first.
  *
- * sgw_store_ahead_start sends the reads of hash[0..n-1] (at most
- * SGW_STORE_BATCH_MAX; duplicates are read once per copy). It returns
- * the socket to wait for, readable, with *deadline_ms; or -1 when there
- * is nothing to wait for: the backend does not read ahead, or the
- * answer is there at once, or the send failed (each get then answers
- * that failure). sgw_store_ahead_poll collects the answer: 1 when it is
- * in (or has failed, or the deadline has passed: a failure that stands
- * for each), 0 while it is on the way (wait 0; wait 1 blocks). No other
- * store call may come while a read is on the way. sgw_store_read_ahead
- * is both, waiting. sgw_store_get takes a read-ahead record of hash,
- * each at most once, else asks the backend. sgw_store_ahead_drop forgets
- * what was not taken: call it when the requests read for have been
- * served. sgw_store_get_many reads n sessions at once, as get_many_send
- * and get_many_recv do, for a caller that does not read ahead.
+ * sgw_store_read_ahead reads hash[0..n-1] (n at most SGW_STORE_BATCH_MAX;
+ * duplicates are read once per copy) when the backend has get_many and n
+ * is at least 2, and does nothing otherwise. A failure stands for each of
+ * them: each get answers it at once instead of waiting for the store
+ * again. sgw_store_get takes a read-ahead record of hash, each at most
+ * once, else asks the backend. sgw_store_ahead_drop forgets what was not
+ * taken: call it when the requests read for have been served.
  */
 int sgw_store_reads_ahead(const struct sgw_store *st);
-int sgw_store_ahead_start(struct sgw_store *st,
-    const unsigned char (*hash)[SGW_HASH_LEN], size_t n, int64_t *deadline_ms);
-int sgw_store_ahead_poll(struct sgw_store *st, int wait);
 void sgw_store_read_ahead(
     struct sgw_store *st, const unsigned char (*hash)[SGW_HASH_LEN], size_t n);
 int sgw_store_get(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
     struct sgw_record *out);
 void sgw_store_ahead_drop(struct sgw_store *st);
-int sgw_store_get_many(struct sgw_store *st, size_t n,
-    const unsigned char (*hash)[SGW_HASH_LEN], struct sgw_record *out, int *rc);
 
 /* Copies a message into st->errstr and returns rc (for backends). */
 int sgw_store_fail(struct sgw_store *st, int rc, const char *fmt, ...)

@@ -381,10 +381,6 @@ struct pg_store {
 	char *sql[NSTMT]; /* stmts[].sql with the prefix filled in */
 	char report[512]; /* what the last schema set-up did (init) */
 	int pending;      /* CHECK found tables to create: nothing prepared */
-	int batch;        /* get_many_send's statements on the way */
-	int batch_had;    /* ... on a connection made before it: resent
-	                   * once when that turns out broken */
-	int64_t batch_deadline, batch_wait;
 };
 
 /* One statement to send: a prepared one (sql NULL) or literal SQL. */
@@ -394,6 +390,8 @@ struct call {
 	int simple;      /* sql is several statements: the simple
 	                  * protocol, no parameters, text results */
 	int retry;       /* safe to send again on a new connection */
+	int quick;       /* a read by key in a batch: the pipeline waits
+	                  * for it no longer than for its first call */
 	int n;           /* parameters */
 	const char *val[MAXP];
 	int len[MAXP];
@@ -658,52 +656,46 @@ broken(struct pg_store *ps)
 	    first_line(PQerrorMessage(ps->conn), line, sizeof(line)));
 }
 
-/* How long to wait for n statements: timeout_ms each plus a margin, so
- * that the server's own statement_timeout normally speaks first and the
- * connection survives. Generous: on a loaded host the server's cancel
- * can take a while to arrive, and it leaves the connection usable. */
-static int64_t
-exchange_wait(int n, int64_t timeout_ms)
-{
-	return (timeout_ms > 250 ? timeout_ms : 250) + n * timeout_ms;
-}
-
-/* Sends n statements; more than one as a pipeline, one round trip and
- * one implicit transaction. OK, or BROKEN with the connection dropped. */
-static int
-exchange_send(struct pg_store *ps, const struct call *calls, int n)
-{
-	int rc;
-
-	if (n > 1 && !PQenterPipelineMode(ps->conn))
-		goto broke;
-	for (int i = 0; i < n; i++)
-		if (!send_one(ps, &calls[i]))
-			goto broke;
-	if (n > 1 && !PQpipelineSync(ps->conn))
-		goto broke;
-	return SGW_STORE_OK;
-broke:
-	rc = broken(ps);
-	drop(ps);
-	return rc;
-}
-
 /*
- * Reads the results of what exchange_send sent into res[] (the caller
- * clears them, also on failure), until the deadline (wait ms from the
- * send). Returns OK, or an error with errstr set; BROKEN and a
- * client-side TIMEOUT leave the connection dropped.
+ * Sends n statements (more than one: as a pipeline, one round trip and
+ * one implicit transaction) and reads their results into res[] (the
+ * caller clears them, also on failure). Waits at most timeout_ms per
+ * statement plus a margin, so that the server's own statement_timeout
+ * normally speaks first and the connection survives. Returns OK, or an
+ * error with errstr set; BROKEN and a client-side TIMEOUT leave the
+ * connection dropped.
  */
 static int
-exchange_recv(struct pg_store *ps, int n, PGresult **res, int64_t timeout_ms,
-    int64_t deadline, int64_t wait)
+exchange(struct pg_store *ps, struct call *calls, int n, PGresult **res,
+    int64_t timeout_ms)
 {
+	/* Generous: on a loaded host the server's own cancel can take a
+	 * while to arrive, and it leaves the connection usable. */
+	int64_t margin = timeout_ms > 250 ? timeout_ms : 250;
+	int64_t wait = margin, deadline;
 	PGresult *sync = NULL;
 	int rc = SGW_STORE_OK;
 
 	for (int i = 0; i < n; i++)
+		wait += i == 0 || !calls[i].quick ? timeout_ms : 0;
+	deadline = sgw_mono_ms() + wait;
+
+	for (int i = 0; i < n; i++)
 		res[i] = NULL;
+	if (n > 1 && !PQenterPipelineMode(ps->conn)) {
+		rc = broken(ps);
+		goto fail;
+	}
+	for (int i = 0; i < n; i++) {
+		if (!send_one(ps, &calls[i])) {
+			rc = broken(ps);
+			goto fail;
+		}
+	}
+	if (n > 1 && !PQpipelineSync(ps->conn)) {
+		rc = broken(ps);
+		goto fail;
+	}
 	/* n results, then a pipeline's sync. */
 	for (int i = 0; i < n + (n > 1); i++) {
 		if ((rc = collect(ps, deadline, i < n ? &res[i] : &sync)) ==
@@ -743,23 +735,6 @@ fail:
 	PQclear(sync);
 	drop(ps);
 	return rc;
-}
-
-/* Sends n statements and reads their results (exchange_send, then
- * exchange_recv), waiting at most exchange_wait. */
-static int
-exchange(struct pg_store *ps, struct call *calls, int n, PGresult **res,
-    int64_t timeout_ms)
-{
-	int64_t wait = exchange_wait(n, timeout_ms);
-	int64_t deadline = sgw_mono_ms() + wait;
-	int rc;
-
-	for (int i = 0; i < n; i++)
-		res[i] = NULL;
-	if ((rc = exchange_send(ps, calls, n)) != SGW_STORE_OK)
-		return rc;
-	return exchange_recv(ps, n, res, timeout_ms, deadline, wait);
 }
 
 static void
@@ -1278,12 +1253,6 @@ static int
 run_within(struct pg_store *ps, struct call *calls, int n, PGresult **res,
     int64_t timeout_ms)
 {
-	if (ps->batch) {
-		/* Never mixed with a read on the way (store.h): that read
-		 * is given up, and answers UNAVAILABLE. */
-		ps->batch = 0;
-		drop(ps);
-	}
 	for (int attempt = 0;; attempt++) {
 		int had = ps->conn != NULL, rc;
 
@@ -1416,101 +1385,29 @@ pg_get(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 	return rc;
 }
 
-/* The calls that read hash[0..n-1], one sgw_get each. */
+/* The sessions in one pipeline: one round trip, one transaction. */
 static int
-get_many_calls(
-    size_t n, const unsigned char (*hash)[SGW_HASH_LEN], struct call *c)
+pg_get_many(struct sgw_store *st, size_t n,
+    const unsigned char (*hash)[SGW_HASH_LEN], struct sgw_record *out, int *rcs)
 {
+	struct pg_store *ps = (struct pg_store *)st;
+	struct call c[SGW_STORE_BATCH_MAX];
+	PGresult *r[SGW_STORE_BATCH_MAX];
+	int rc;
+
 	if (n > SGW_STORE_BATCH_MAX)
 		n = SGW_STORE_BATCH_MAX;
 	for (size_t i = 0; i < n; i++) {
 		c[i] = prepared(S_GET);
+		c[i].quick = 1;
 		arg_bytes(&c[i], hash[i], SGW_HASH_LEN);
 	}
-	return (int)n;
-}
-
-/*
- * Sends the reads of hash[0..n-1] as one pipeline (one round trip, one
- * transaction), connecting first when needed, as run would; their
- * answers are collected by pg_get_many_recv. The batch waits as long as
- * one statement does: a stalled server costs one command_timeout, not
- * one per session. A send that fails on a connection that was there is
- * tried once more on a new one.
- */
-static int
-pg_get_many_send(struct sgw_store *st, size_t n,
-    const unsigned char (*hash)[SGW_HASH_LEN], int *fd, int64_t *deadline_ms)
-{
-	struct pg_store *ps = (struct pg_store *)st;
-	struct call c[SGW_STORE_BATCH_MAX];
-	int nc = get_many_calls(n, hash, c);
-
-	if (ps->batch) {
-		ps->batch = 0;
-		drop(ps);
-	}
-	for (int attempt = 0;; attempt++) {
-		int had = ps->conn != NULL, rc;
-
-		if ((rc = ensure(ps)) != SGW_STORE_OK)
-			return rc == SCHEMA_BAD ? SGW_STORE_UNAVAILABLE : rc;
-		if (exchange_send(ps, c, nc) == SGW_STORE_OK) {
-			ps->batch = nc;
-			ps->batch_had = had;
-			ps->batch_wait = exchange_wait(1, ps->command_ms);
-			ps->batch_deadline = sgw_mono_ms() + ps->batch_wait;
-			*deadline_ms = ps->batch_deadline;
-			*fd = PQsocket(ps->conn);
-			return SGW_STORE_OK;
-		}
-		if (!had || attempt > 0)
-			return SGW_STORE_UNAVAILABLE;
-	}
-}
-
-/*
- * Collects what pg_get_many_send sent: PENDING (wait 0) while it is on
- * the way and its deadline has not passed. A connection that broke
- * under it, when it was there before the send, is made again and the
- * reads sent once more, as run does.
- */
-static int
-pg_get_many_recv(struct sgw_store *st, size_t n,
-    const unsigned char (*hash)[SGW_HASH_LEN], struct sgw_record *out, int *rcs,
-    int wait)
-{
-	struct pg_store *ps = (struct pg_store *)st;
-	PGresult *r[SGW_STORE_BATCH_MAX];
-	int rc, nc = ps->batch;
-
-	if (nc == 0 || ps->conn == NULL || (size_t)nc != n) {
-		ps->batch = 0;
-		return fail(ps, SGW_STORE_UNAVAILABLE, "the read was given up");
-	}
-	if (!wait && PQconsumeInput(ps->conn) && PQisBusy(ps->conn) &&
-	    sgw_mono_ms() < ps->batch_deadline)
-		return SGW_STORE_PENDING;
-	ps->batch = 0;
-	rc = exchange_recv(
-	    ps, nc, r, ps->command_ms, ps->batch_deadline, ps->batch_wait);
-	if (rc == BROKEN && ps->batch_had) {
-		int fd;
-		int64_t deadline;
-
-		clear_all(r, nc);
-		ps->batch_had = 0;
-		if ((rc = pg_get_many_send(st, n, hash, &fd, &deadline)) ==
-		    SGW_STORE_OK)
-			return pg_get_many_recv(st, n, hash, out, rcs, 1);
-		return rc;
-	}
-	if (rc == BROKEN)
-		rc = SGW_STORE_UNAVAILABLE;
-	for (int i = 0; i < nc && rc == SGW_STORE_OK; i++)
-		if (SGW_STORE_FAILED(rcs[i] = got_record(ps, r[i], &out[i])))
-			rc = rcs[i];
-	clear_all(r, nc);
+	if ((rc = run(ps, c, (int)n, r)) == SGW_STORE_OK)
+		for (size_t i = 0; i < n && rc == SGW_STORE_OK; i++)
+			if (SGW_STORE_FAILED(
+			        rcs[i] = got_record(ps, r[i], &out[i])))
+				rc = rcs[i];
+	clear_all(r, (int)n);
 	return rc;
 }
 
@@ -1839,8 +1736,7 @@ pg_close(struct sgw_store *st)
 static const struct sgw_store_ops pg_ops = {
     .put = pg_put,
     .get = pg_get,
-    .get_many_send = pg_get_many_send,
-    .get_many_recv = pg_get_many_recv,
+    .get_many = pg_get_many,
     .refresh = pg_refresh,
     .del = pg_del,
     .user_sessions = pg_user_sessions,

@@ -21,7 +21,6 @@
 #include <libpq-fe.h>
 #include <netinet/in.h>
 #include <pwd.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1060,105 +1059,24 @@ silent_server_fails_a_batch_within_one_timeout(void **state)
 		hash_of(h[i], i + 1);
 	}
 	assert_int_equal(
-	    sgw_store_get_many(f->st, SGW_STORE_BATCH_MAX, h, out, rc),
+	    f->st->ops->get_many(f->st, SGW_STORE_BATCH_MAX, h, out, rc),
 	    SGW_STORE_OK);
 	for (int i = 0; i < SGW_STORE_BATCH_MAX; i++)
 		assert_int_equal(rc[i], SGW_STORE_OK);
 	backend = stop_backend(f);
 	t0 = sgw_mono_ms();
 	assert_int_equal(
-	    sgw_store_get_many(f->st, SGW_STORE_BATCH_MAX, h, out, rc),
+	    f->st->ops->get_many(f->st, SGW_STORE_BATCH_MAX, h, out, rc),
 	    SGW_STORE_TIMEOUT);
 	took = sgw_mono_ms() - t0;
 	kill(backend, SIGCONT);
 	print_message("silent backend, %d reads: %s after %lld ms\n",
 	    SGW_STORE_BATCH_MAX, f->st->errstr, (long long)took);
 	assert_true(took >= CMD_TIMEOUT_MS && took < CMD_TIMEOUT_MS + 1000);
-	if (sgw_store_get_many(f->st, 2, h, out, rc) != SGW_STORE_OK)
+	if (f->st->ops->get_many(f->st, 2, h, out, rc) != SGW_STORE_OK)
 		fail_msg("after SIGCONT: %s", f->st->errstr);
 	assert_int_equal(rc[0], SGW_STORE_OK);
 	assert_int_equal(rc[1], SGW_STORE_OK);
-}
-
-/* Reading ahead without waiting: the read is sent, the caller goes on
- * while the store has not answered, and collects the answer when the
- * socket turns readable; or, past the deadline, a timeout for each. */
-static void
-a_read_on_the_way_is_collected_when_it_comes(void **state)
-{
-	struct fx *f = need_pg(state);
-	unsigned char h[4][SGW_HASH_LEN];
-	struct sgw_record out;
-	int64_t deadline, t0;
-	struct pollfd p = {.events = POLLIN};
-	pid_t backend, again;
-	int i;
-
-	for (i = 0; i < 3; i++) {
-		put_one(f, i + 1, "alice", NOW, NOW + 100000, NOW + 900000);
-		hash_of(h[i], i + 1);
-	}
-	hash_of(h[3], 99);
-	backend = stop_backend(f);
-	t0 = sgw_mono_ms();
-	p.fd = sgw_store_ahead_start(f->st, h, 4, &deadline);
-	assert_true(p.fd >= 0);
-	assert_true(deadline >= t0 + CMD_TIMEOUT_MS);
-	assert_int_equal(sgw_store_ahead_poll(f->st, 0), 0);
-	assert_int_equal(poll(&p, 1, 100), 0);
-	assert_int_equal(sgw_store_ahead_poll(f->st, 0), 0);
-	kill(backend, SIGCONT);
-	for (i = 0; i < 50 && sgw_store_ahead_poll(f->st, 0) == 0; i++)
-		assert_int_equal(poll(&p, 1, 2000), 1);
-	assert_true(i < 50);
-	for (i = 0; i < 3; i++) {
-		assert_int_equal(
-		    sgw_store_get(f->st, h[i], &out), SGW_STORE_OK);
-		assert_string_equal(out.user, "alice");
-		assert_true(out.created_ms == NOW);
-	}
-	assert_int_equal(sgw_store_get(f->st, h[3], &out), SGW_STORE_NOTFOUND);
-	sgw_store_ahead_drop(f->st);
-
-	/* Past its deadline: a timeout for each, without waiting more. */
-	backend = stop_backend(f);
-	assert_true(sgw_store_ahead_start(f->st, h, 2, &deadline) >= 0);
-	poll(NULL, 0, (int)(deadline - sgw_mono_ms()) + 10);
-	t0 = sgw_mono_ms();
-	assert_int_equal(sgw_store_ahead_poll(f->st, 0), 1);
-	assert_true(sgw_mono_ms() - t0 < 100);
-	print_message("past the deadline: %s\n", f->st->errstr);
-	assert_int_equal(sgw_store_get(f->st, h[0], &out), SGW_STORE_TIMEOUT);
-	assert_int_equal(sgw_store_get(f->st, h[1], &out), SGW_STORE_TIMEOUT);
-	sgw_store_ahead_drop(f->st);
-	kill(backend, SIGCONT);
-
-	/* The connection ended under the read: sent again on a new one. */
-	assert_int_equal(sgw_store_get(f->st, h[0], &out), SGW_STORE_OK);
-	backend = stop_backend(f);
-	assert_true(sgw_store_ahead_start(f->st, h, 2, &deadline) >= 0);
-	q(f, "SELECT pg_terminate_backend(%d)", (int)backend);
-	kill(backend, SIGCONT);
-	assert_int_equal(sgw_store_ahead_poll(f->st, 1), 1);
-	assert_int_equal(sgw_store_get(f->st, h[0], &out), SGW_STORE_OK);
-	assert_int_equal(sgw_store_get(f->st, h[1], &out), SGW_STORE_OK);
-	sgw_store_ahead_drop(f->st);
-	again = atoi(q(f,
-	    "SELECT pid FROM pg_stat_activity WHERE "
-	    "application_name = 'sgwtest_%s'",
-	    f->prefix));
-	assert_true(again > 0 && again != backend);
-
-	/* Another call while a read is on the way gives that read up. */
-	backend = stop_backend(f);
-	assert_true(sgw_store_ahead_start(f->st, h, 2, &deadline) >= 0);
-	kill(backend, SIGCONT);
-	assert_int_equal(f->st->ops->ping(f->st), SGW_STORE_OK);
-	assert_int_equal(sgw_store_ahead_poll(f->st, 0), 1);
-	assert_int_equal(
-	    sgw_store_get(f->st, h[0], &out), SGW_STORE_UNAVAILABLE);
-	sgw_store_ahead_drop(f->st);
-	assert_int_equal(sgw_store_get(f->st, h[0], &out), SGW_STORE_OK);
 }
 
 /* ---- configuration ---- */
@@ -1249,7 +1167,6 @@ main(void)
 	    T(statement_timeout_is_timeout),
 	    T(silent_server_times_out_and_recovers),
 	    T(silent_server_fails_a_batch_within_one_timeout),
-	    T(a_read_on_the_way_is_collected_when_it_comes),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -134,28 +134,14 @@ f_get(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
 	return SGW_STORE_OK;
 }
 
-/* The answer is there at once (fd -1): the reads happen at the recv. */
 static int
-f_get_many_send(struct sgw_store *st, size_t n,
-    const unsigned char (*hash)[SGW_HASH_LEN], int *fd, int64_t *deadline_ms)
+f_get_many(struct sgw_store *st, size_t n,
+    const unsigned char (*hash)[SGW_HASH_LEN], struct sgw_record *out, int *rc)
 {
 	struct fake_store *f = (struct fake_store *)st;
 
-	(void)n;
-	(void)hash;
-	*fd = -1;
-	*deadline_ms = 0;
-	return called(f, OP_GET_MANY) ? SGW_STORE_UNAVAILABLE : SGW_STORE_OK;
-}
-
-static int
-f_get_many_recv(struct sgw_store *st, size_t n,
-    const unsigned char (*hash)[SGW_HASH_LEN], struct sgw_record *out, int *rc,
-    int wait)
-{
-	struct fake_store *f = (struct fake_store *)st;
-
-	(void)wait;
+	if (called(f, OP_GET_MANY))
+		return SGW_STORE_UNAVAILABLE;
 	for (size_t i = 0; i < n; i++) {
 		struct fake_sess *e = sess_find(f, hash[i]);
 
@@ -534,8 +520,7 @@ f_close(struct sgw_store *st)
 static const struct sgw_store_ops fake_ops = {
     .put = f_put,
     .get = f_get,
-    .get_many_send = f_get_many_send,
-    .get_many_recv = f_get_many_recv,
+    .get_many = f_get_many,
     .refresh = f_refresh,
     .del = f_del,
     .user_sessions = f_user_sessions,
