@@ -658,6 +658,8 @@ serve_waiting(struct worker *w)
 	unsigned char hash[SGW_STORE_BATCH_MAX][SGW_HASH_LEN];
 	size_t n = 0;
 
+	if (nwaiting == 0)
+		return; /* every wakeup of a store that does not read ahead */
 	for (size_t i = 0; i < nwaiting && n < SGW_STORE_BATCH_MAX; i++)
 		n += sgw_request_token(&w->ctx, &waiting[i]->q, hash[n]);
 	sgw_store_read_ahead(w->ctx.store, hash, n);
