@@ -6,7 +6,9 @@
  * An attempt is counted before the password is verified, atomically, and
  * forgiven when it succeeds: so however many attempts race, at most
  * max_failures of them are ever verified per window for a user name (and
- * max_client_failures for a client address).
+ * max_client_failures for a client address). A lockout spends the count;
+ * the lockouts are read again after counting, so an attempt that counted
+ * afresh behind a racing lockout is refused too.
  */
 #ifndef SGW_RATELIMIT_H
 #define SGW_RATELIMIT_H

@@ -151,6 +151,73 @@ racing_attempts_verify_at_most_max_failures(void **state)
 	assert_int_equal(allowed, f->l.max_client_failures);
 }
 
+/* What the integration test's 50 racers found once in CI: attempt B
+ * reads no lockout; before B counts, attempt A fails at the limit, locks
+ * out and spends the window's count; B then counts afresh from 1. B must
+ * still be refused, unverified, and leave no count behind. */
+struct lock_between {
+	struct fx *f;
+	struct sgw_attempt *at_limit;
+	int64_t retry;
+};
+
+static void
+fail_at_the_limit(struct fake_store *fake, void *arg)
+{
+	struct lock_between *lb = arg;
+
+	(void)fake;
+	assert_int_equal(sgw_ratelimit_failed(lb->f->st, &lb->f->l,
+	                     lb->at_limit, lb->f->now, &lb->retry),
+	    SGW_STORE_OK);
+}
+
+static void
+lockout_between_read_and_count_still_refuses(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_attempt a[3], b;
+	struct lock_between lb = {.f = f, .at_limit = &a[2]};
+
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(begin(f, &a[i], "alice", "192.0.2.1"), 0);
+	/* The first two fail below the limit. */
+	for (int i = 0; i < 2; i++) {
+		int64_t r = -1;
+
+		assert_int_equal(
+		    sgw_ratelimit_failed(f->st, &f->l, &a[i], f->now, &r),
+		    SGW_STORE_OK);
+		assert_int_equal(r, 0);
+	}
+	/* B's first counter_add is where the third one's failure lands. */
+	f->fake->before = fail_at_the_limit;
+	f->fake->before_op = OP_COUNTER_ADD;
+	f->fake->before_arg = &lb;
+	f->now += 1000;
+	assert_int_equal(begin(f, &b, "alice", "192.0.2.2"), LOCKOUT);
+	assert_null(f->fake->before);
+	assert_int_equal(lb.retry, LOCKOUT);
+	/* Taken back: the lockout's end starts a clean window. */
+	assert_int_equal(counter(f, "f:u:alice"), 0);
+	assert_int_equal(counter(f, "f:c:192.0.2.2"), 0);
+	f->now += LOCKOUT;
+	assert_int_equal(begin(f, &b, "alice", "192.0.2.2"), 0);
+	assert_int_equal(b.nuser, 1);
+
+	/* The same for a client address locked out by a racing attempt of
+	 * another user name. */
+	f->l.max_failures = 100;
+	f->l.max_client_failures = 1;
+	assert_int_equal(begin(f, &a[0], "carol", "10.2.2.2"), 0);
+	lb.at_limit = &a[0];
+	f->fake->before = fail_at_the_limit;
+	assert_int_equal(begin(f, &b, "dave", "10.2.2.2"), LOCKOUT);
+	assert_int_equal(lb.retry, LOCKOUT);
+	assert_int_equal(counter(f, "f:u:dave"), 0);
+	assert_int_equal(counter(f, "f:c:10.2.2.2"), 0);
+}
+
 static void
 racing_success_clears_the_user(void **state)
 {
@@ -340,6 +407,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    T(racing_attempts_verify_at_most_max_failures),
+	    T(lockout_between_read_and_count_still_refuses),
 	    T(racing_success_clears_the_user),
 	    T(success_clears_the_users_counter),
 	    T(failures_at_the_limit_lock_out_until_lockout_passes),

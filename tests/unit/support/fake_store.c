@@ -17,6 +17,12 @@
 static int
 called(struct fake_store *f, enum fake_op op)
 {
+	if (f->before != NULL && f->before_op == op) {
+		void (*before)(struct fake_store *, void *) = f->before;
+
+		f->before = NULL;
+		before(f, f->before_arg);
+	}
 	f->calls[op]++;
 	if (f->down || (f->fail_ops & (1u << op)) != 0) {
 		sgw_store_fail(&f->base, SGW_STORE_UNAVAILABLE, "fake: down");

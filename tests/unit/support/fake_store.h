@@ -12,7 +12,8 @@
  * On top, what tests need to say what a request cost and to play a broken
  * store: a counter of calls per op, a `down` switch (every op fails with
  * SGW_STORE_UNAVAILABLE and a message in errstr), `ping_down`, failing
- * chosen ops only (`fail_ops`), and the last record `put`.
+ * chosen ops only (`fail_ops`), the last record `put`, and a hook that
+ * runs once before a chosen op (`before`: a race played step by step).
  */
 #ifndef SGW_FAKE_STORE_H
 #define SGW_FAKE_STORE_H
@@ -96,6 +97,12 @@ struct fake_store {
 	int nput;               /* records put so far */
 	struct sgw_record last; /* the last record put */
 	unsigned char last_hash[SGW_HASH_LEN];
+	/* Called before an op of kind before_op does anything, once (it is
+	 * cleared first): another worker's step between two of the
+	 * caller's calls. */
+	void (*before)(struct fake_store *f, void *arg);
+	enum fake_op before_op;
+	void *before_arg;
 };
 
 /* A new, empty fake; close it with sgw_store_close() (or ops->close). */
