@@ -208,6 +208,7 @@ struct conn {
 	int nodelay;      /* TCP_NODELAY is set (kept connections) */
 	int answered;     /* requests answered on it */
 	int waiting;      /* a whole request, for serve_waiting */
+	int64_t whole_ns; /* monotonic ns: when that request became whole */
 	size_t at;        /* its place in live[] */
 	int64_t deadline; /* monotonic ms: a whole request, or the close */
 	struct sgw_fcgi f;
@@ -450,11 +451,12 @@ answer(struct worker *w, struct conn *c, struct sgw_response *resp,
 	return 0;
 }
 
+/* Serves c's request, timed from `started` (its duration in the metrics:
+ * for a request that waited, its part of the read ahead too). */
 static int
-serve(struct worker *w, struct conn *c)
+serve(struct worker *w, struct conn *c, int64_t started)
 {
 	struct sgw_response resp;
-	int64_t started = mono_ns();
 
 	sgw_resp_init(&resp);
 	sgw_dispatch(&w->ctx, &c->q, &resp);
@@ -467,8 +469,9 @@ static int
 take_request(struct worker *w, struct conn *c)
 {
 	if (!deferring)
-		return serve(w, c);
+		return serve(w, c, mono_ns());
 	c->waiting = 1;
+	c->whole_ns = mono_ns();
 	waiting[nwaiting++] = c;
 	return 1;
 }
@@ -669,7 +672,7 @@ serve_waiting(struct worker *w)
 		struct conn *c = waiting[i];
 
 		c->waiting = 0;
-		if (serve(w, c) == 0)
+		if (serve(w, c, c->whole_ns) == 0)
 			conn_process(w, c);
 	}
 	nwaiting = 0;

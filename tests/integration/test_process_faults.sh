@@ -208,4 +208,46 @@ if store_can_fail; then
 	stop_pid "$SGW_PID"
 fi
 
+# --- a request's duration counts its part of the read ahead ------------------
+# Three checks queue while the worker is stopped; the store stalls before
+# the worker goes on. It takes the three in one wakeup and reads their
+# sessions in one round trip, which waits for the store: each check's
+# sgw_request_duration_seconds must count that wait.
+if [ "$SGW_TEST_STORE" = postgres ]; then
+	MPORT=$(free_port)
+	gateway_conf "$T/dur.conf" workers=1 log_level=debug command_timeout=5s \
+		"metrics_listen=127.0.0.1:$MPORT"
+	start_gateway "$T/dur.conf"
+	gw_login alice pw-alice
+	# Requests slower than 0.5 s, as the histogram counts them.
+	slow() {
+		curl -s --max-time 10 "http://127.0.0.1:$MPORT/metrics" | awk '
+			$1 == "sgw_request_duration_seconds_count" { n = $2 }
+			$1 == "sgw_request_duration_seconds_bucket{le=\"0.5\"}" { b = $2 }
+			END { print (n == "" || b == "" ? "none" : n - b) }'
+	}
+	slow0=$(slow)
+	w=$(worker_pids "$SGW_PID")
+	kill -STOP "$w"
+	queued=()
+	for i in 1 2 3; do
+		gw_check "$TOK" >"$T/dur.$i" &
+		queued+=($!)
+	done
+	backlog3() { [ "$(ss -Hltn "sport = :$SGW_PORT" | awk '{print $2}')" -ge 3 ]; }
+	wait_until 5 backlog3 || not_ok "durations: 3 connections in the listen queue"
+	store_stall
+	kill -CONT "$w"
+	sleep 0.8
+	store_resume
+	wait "${queued[@]}"
+	expect_eq "durations: the 3 checks pass" "200 200 200" \
+		"$(cat "$T"/dur.[1-3] | tr '\n' ' ' | sed 's/ $//')"
+	expect_match "durations: their sessions are read in one round trip" \
+		'debug \[[0-9]+\] read 3 sessions ahead in one round trip' "$(cat "$T/sgw.log")"
+	expect_eq "durations: each of the 3 counts the read ahead's wait (> 0.5 s)" \
+		"$((slow0 + 3))" "$(slow)"
+	stop_pid "$SGW_PID"
+fi
+
 finish
