@@ -4,6 +4,7 @@
 #include "buf.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,11 @@ buf_reserve(struct sgw_buf *b, size_t n)
 
 	if (b->oom)
 		return -1;
+	/* No size could hold it; the sums below cannot wrap after this. */
+	if (n >= SIZE_MAX / 2 - b->len) {
+		b->oom = 1;
+		return -1;
+	}
 	if (b->len + n + 1 <= b->cap)
 		return 0;
 	for (cap = b->cap ? b->cap : 256; cap < b->len + n + 1; cap *= 2)

@@ -145,6 +145,28 @@ append_out_of_memory_keeps_what_was_there(void **state)
 	assert_false(b.oom);
 }
 
+/* A length no buffer could hold is out of memory, asked of no realloc,
+ * not a sum that wraps around to "it fits". */
+static void
+impossible_length_is_out_of_memory(void **state)
+{
+	struct sgw_buf b = {0};
+	(void)state;
+
+	sgw_buf_add(&b, "abc", 3);
+	wrapped_calls = 0;
+	assert_null(sgw_buf_extend(&b, SIZE_MAX - 2));
+	assert_true(b.oom);
+	assert_int_equal(wrapped_calls, 0);
+	assert_int_equal(b.len, 3);
+	assert_string_equal(b.data, "abc");
+	sgw_buf_free(&b);
+	assert_null(sgw_buf_extend(&b, SIZE_MAX / 2));
+	assert_true(b.oom);
+	assert_int_equal(wrapped_calls, 0);
+	sgw_buf_free(&b);
+}
+
 static void
 header_out_of_memory_is_marked(void **state)
 {
@@ -345,6 +367,7 @@ main(void)
 	    cmocka_unit_test_setup(html_out_of_memory_is_500, reset),
 	    cmocka_unit_test_setup(
 	        append_out_of_memory_keeps_what_was_there, reset),
+	    cmocka_unit_test_setup(impossible_length_is_out_of_memory, reset),
 	    cmocka_unit_test_setup(header_out_of_memory_is_marked, reset),
 	    cmocka_unit_test_setup(params_in_one_pass_first_copy_wins, reset),
 	    cmocka_unit_test_setup(params_absent_role_and_method, reset),
