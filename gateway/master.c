@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lead.h"
 #include "log.h"
 #include "metrics.h"
 #include "metrics_server.h"
@@ -142,6 +143,7 @@ struct master {
 	int ready_rd, ready_wr; /* the ready pipe: workers write their pid */
 	sigset_t waitmask;      /* the mask while waiting (signals open) */
 	struct sgw_metrics *metrics; /* shared with every child */
+	struct sgw_lead *lead;       /* shared with every worker */
 	int metrics_fd;              /* the metrics listener, or -1 when off */
 	pid_t metrics_pid;           /* the metrics server, or 0 */
 	int64_t metrics_next;        /* monotonic ms: its restart back-off */
@@ -248,7 +250,8 @@ spawn(struct master *m)
 		if (m->metrics_fd != -1)
 			close(m->metrics_fd);
 		close(m->ready_rd);
-		_exit(sgw_worker_run(m->fd, m->ready_wr, &m->rt, m->gen));
+		_exit(sgw_worker_run(
+		    m->fd, m->ready_wr, &m->rt, m->gen, m->lead));
 	}
 	m->kids[m->nkids++] = (struct child){pid, m->gen, sgw_mono_ms(), 0, 0};
 	sgw_metrics_set_workers(m->nkids);
@@ -361,6 +364,7 @@ reap(struct master *m, int stopping)
 				continue;
 			m->kids[i] = m->kids[--m->nkids];
 			sgw_metrics_set_workers(m->nkids);
+			sgw_lead_gone(m->lead, pid);
 			lived = sgw_mono_ms() - c.started;
 			if (WIFSIGNALED(status))
 				log_warnx("worker %d killed by signal %d after "
@@ -545,6 +549,12 @@ sgw_master_run(const char *conf_file, struct sgw_runtime *rt, int fd)
 		goto done;
 	}
 	sgw_metrics_attach(m.metrics);
+	if ((m.lead = sgw_lead_new()) == NULL) {
+		fprintf(stderr, "sessiongw: cannot map the workers' lead: %s\n",
+		    strerror(errno));
+		rc = 1;
+		goto done;
+	}
 	if (m.rt.conf.metrics_listen[0] != '\0' &&
 	    (m.metrics_fd = metrics_listen(&m.rt.conf, err, sizeof(err))) ==
 	        -1) {
@@ -633,6 +643,7 @@ done:
 	}
 	sgw_metrics_attach(NULL);
 	sgw_metrics_free(m.metrics);
+	sgw_lead_free(m.lead);
 	free(m.kids);
 	sgw_runtime_free(&m.rt);
 	return rc;

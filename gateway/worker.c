@@ -32,8 +32,10 @@
  * block, bounded by the store's own timeouts. With a store that reads
  * ahead (PostgreSQL), the requests that became whole at one wakeup are
  * served together, after their sessions were read in one round trip
- * (serve_waiting; docs/DESIGN.md "Reading sessions ahead"). Signals are
- * blocked except in epoll_pwait().
+ * (serve_waiting; docs/DESIGN.md "Reading sessions ahead"). Then one
+ * worker leads: the others leave it the connections that come while it
+ * waits for the store, so that it takes them together (lead.h). Signals
+ * are blocked except in epoll_pwait().
  */
 #include "worker.h"
 
@@ -53,6 +55,7 @@
 
 #include "fcgi.h"
 #include "handlers.h"
+#include "lead.h"
 #include "log.h"
 #include "metrics.h"
 #include "proc.h"
@@ -394,7 +397,10 @@ struct worker {
 	struct sgw_ctx ctx;
 	int64_t served;
 	long drained;
-	int recycle; /* max_requests reached */
+	int recycle;           /* max_requests reached */
+	struct sgw_lead *lead; /* NULL: no lead (lead.h) */
+	int leading;           /* at the last look */
+	pid_t pid;
 };
 
 static void
@@ -744,23 +750,45 @@ wait_work(struct worker *w, int lfd, int accepting, int64_t until)
 {
 	const struct sgw_conf *conf = w->ctx.conf;
 	struct epoll_event ev[16];
-	int64_t next = until, now = sgw_mono_ms();
-	int n, timeout;
+	int64_t next = until, now = sgw_mono_ms(), hold = 0;
+	int n, timeout, leading = 0;
+	int led = w->lead != NULL && sgw_store_reads_ahead(w->ctx.store);
 
-	if (watch_listen(lfd, accepting && nconns < SGW_FCGI_CONNS_MAX) == -1) {
+	/* Stopping, a lead steps down at once: nobody waits for it. */
+	if (led && until != 0)
+		sgw_lead_gone(w->lead, w->pid);
+	else if (led) {
+		hold = sgw_lead_hold_off(w->lead, w->pid, mono_ns(), &leading);
+		if (leading && !w->leading)
+			log_debug("leads the workers: takes new connections "
+			          "first");
+		w->leading = leading;
+	}
+	if (watch_listen(lfd,
+	        accepting && hold == 0 && nconns < SGW_FCGI_CONNS_MAX) == -1) {
 		sgw_log_errno(SGW_LOG_ERROR, "worker: epoll");
 		return TAKE_FAIL;
 	}
 	for (size_t i = 0; i < nconns; i++)
 		if (next <= 0 || live[i]->deadline < next)
 			next = live[i]->deadline;
+	if (hold > 0) { /* look again then */
+		int64_t then = now + (hold + 999999) / 1000000;
+
+		if (next <= 0 || then < next)
+			next = then;
+	}
 	if (next <= 0)
 		timeout = -1;
 	else
 		timeout = next <= now        ? 0
 		    : next - now > INT32_MAX ? INT32_MAX
 		                             : (int)(next - now);
+	if (leading)
+		sgw_lead_waiting(w->lead, 1, 0);
 	n = epoll_pwait(epfd, ev, 16, timeout, &mask_idle);
+	if (leading)
+		sgw_lead_waiting(w->lead, 0, mono_ns());
 	deferring = sgw_store_reads_ahead(w->ctx.store);
 	for (int k = 0; k < n; k++) {
 		struct conn *c = ev[k].data.ptr;
@@ -769,6 +797,15 @@ wait_work(struct worker *w, int lfd, int accepting, int64_t until)
 			/* One at a time, so that idle workers share them;
 			 * a few when their sessions are read together. */
 			int take = deferring ? ACCEPT_BATCH : 1;
+			int lead_now;
+
+			/* The lead went to the store since this worker
+			 * started waiting: the connection is left to it
+			 * (the next wait does not listen). */
+			if (led && !leading &&
+			    sgw_lead_hold_off(
+			        w->lead, w->pid, mono_ns(), &lead_now) > 0)
+				continue;
 
 			for (int i = 0; i < take && nconns < SGW_FCGI_CONNS_MAX;
 			     i++) {
@@ -814,8 +851,8 @@ report_ready(int ready_fd)
 }
 
 int
-sgw_worker_run(
-    int fd, int ready_fd, struct sgw_runtime *rt, unsigned generation)
+sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
+    unsigned generation, struct sgw_lead *lead)
 {
 	const struct sgw_conf *conf = &rt->conf;
 	struct worker w = {
@@ -826,6 +863,8 @@ sgw_worker_run(
 	            .users = &rt->users,
 	            .login_page = rt->login_page,
 	        },
+	    .lead = lead,
+	    .pid = getpid(),
 	};
 	struct sgw_errs errs = {0};
 	int64_t drain_until = 0;

@@ -208,6 +208,34 @@ if store_can_fail; then
 	stop_pid "$SGW_PID"
 fi
 
+# --- with a store that reads ahead, one worker leads ---------------------------
+# The others leave it the connections that come while it waits for the
+# store (gateway/lead.h). A lead that is stopped, or killed, holds up no
+# check: while it waits for work the others take what they are woken for,
+# and once it is gone another worker leads.
+if [ "$SGW_TEST_STORE" = postgres ]; then
+	gateway_conf "$T/lead.conf" workers=2 log_level=debug
+	start_gateway "$T/lead.conf"
+	gw_login alice pw-alice
+	leads() { sed -n 's/.* debug \[\([0-9]*\)\] leads the workers.*/\1/p' "$T/sgw.log"; }
+	wait_until 5 sh -c "grep -q 'leads the workers' '$T/sgw.log'" ||
+		not_ok "lead: no worker says it leads"
+	L=$(leads | tail -n1)
+	expect_eq "lead: it is one of the 2 workers" 1 "$(worker_pids "$SGW_PID" | grep -cx "$L")"
+	kill -STOP "$L"
+	got=
+	for i in 1 2 3 4 5; do got="$got $(gw_check "$TOK")"; done
+	expect_eq "lead: with the lead stopped, 5 checks pass" " 200 200 200 200 200" "$got"
+	kill -KILL "$L"
+	kill -CONT "$L" 2>/dev/null
+	newlead() { gw_check "$TOK" >/dev/null; leads | grep -qvx "$L"; }
+	wait_until 5 newlead || not_ok "lead: another worker leads once it is gone"
+	expect_eq "lead: ...and that one is a live worker" 1 \
+		"$(worker_pids "$SGW_PID" | grep -cx "$(leads | grep -vx "$L" | tail -n1)")"
+	expect_eq "lead: checks pass after it was killed" 200 "$(gw_check "$TOK")"
+	stop_pid "$SGW_PID"
+fi
+
 # --- a request's duration counts its part of the read ahead ------------------
 # Three checks queue while the worker is stopped; the store stalls before
 # the worker goes on. It takes the three in one wakeup and reads their
