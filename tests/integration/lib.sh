@@ -88,16 +88,18 @@ port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # free_port: a loopback port nothing listens on (and not handed out before
 # in this test), below the kernel's ephemeral range so that no outgoing
-# connection can be holding it.
-USED_PORTS=" "
+# connection can be holding it. The ports handed out are kept in a file,
+# not a variable: free_port runs in a subshell ($(free_port)), and two
+# ports handed out before anything listens on either must still differ.
+USED_PORTS_FILE=$T/.used-ports
 EPHEMERAL_LOW=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 free_port() {
 	local p i span=$((EPHEMERAL_LOW - 10000))
 	for i in $(seq 1 200); do
 		p=$((10000 + (RANDOM * 32768 + RANDOM) % span))
-		case "$USED_PORTS" in *" $p "*) continue ;; esac
+		grep -qx "$p" "$USED_PORTS_FILE" 2>/dev/null && continue
 		if ! port_busy "$p"; then
-			USED_PORTS="$USED_PORTS$p "
+			echo "$p" >>"$USED_PORTS_FILE"
 			echo "$p"
 			return 0
 		fi
