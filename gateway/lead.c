@@ -8,8 +8,9 @@
 
 struct sgw_lead {
 	pid_t pid;         /* 0: none */
-	int waiting;       /* the lead waits for work */
-	int64_t busy_from; /* when it stopped waiting */
+	int waiting;       /* the lead waits for work, caught up */
+	int64_t busy_from; /* when it last stopped waiting */
+	int64_t back;      /* when it last came back from a wait */
 };
 
 struct sgw_lead *
@@ -41,24 +42,34 @@ sgw_lead_hold_off(struct sgw_lead *l, pid_t me, int64_t now, int *leading)
 	 * connection, so whoever is takes it. */
 	if (pid != 0 && __atomic_load_n(&l->waiting, __ATOMIC_ACQUIRE))
 		return 0;
-	away = now - __atomic_load_n(&l->busy_from, __ATOMIC_ACQUIRE);
-	if (pid == 0 || away >= SGW_LEAD_GONE_NS) {
+	if (pid == 0 ||
+	    now - __atomic_load_n(&l->back, __ATOMIC_ACQUIRE) >=
+	        SGW_LEAD_GONE_NS) {
 		/* Busy from now: whoever looks next gives it its time. */
 		__atomic_store_n(&l->waiting, 0, __ATOMIC_RELEASE);
 		__atomic_store_n(&l->busy_from, now, __ATOMIC_RELEASE);
+		__atomic_store_n(&l->back, now, __ATOMIC_RELEASE);
 		*leading = __atomic_compare_exchange_n(
 		    &l->pid, &pid, me, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 		return 0;
 	}
+	away = now - __atomic_load_n(&l->busy_from, __ATOMIC_ACQUIRE);
 	return away < SGW_LEAD_AWAY_NS ? SGW_LEAD_AWAY_NS - away : 0;
 }
 
 void
-sgw_lead_waiting(struct sgw_lead *l, int waiting, int64_t now)
+sgw_lead_waiting(struct sgw_lead *l)
 {
-	if (!waiting)
+	__atomic_store_n(&l->waiting, 1, __ATOMIC_RELEASE);
+}
+
+void
+sgw_lead_back(struct sgw_lead *l, int64_t now)
+{
+	if (__atomic_load_n(&l->waiting, __ATOMIC_ACQUIRE))
 		__atomic_store_n(&l->busy_from, now, __ATOMIC_RELEASE);
-	__atomic_store_n(&l->waiting, waiting, __ATOMIC_RELEASE);
+	__atomic_store_n(&l->back, now, __ATOMIC_RELEASE);
+	__atomic_store_n(&l->waiting, 0, __ATOMIC_RELEASE);
 }
 
 void

@@ -11,9 +11,10 @@
  * leads: the connections that arrive while it waits for the store are left
  * in the queue for it, to take together when it is back, unless it has
  * been away for longer than SGW_LEAD_AWAY_NS (a slow store call, a stopped
- * or busy worker). A lead that is gone (away for SGW_LEAD_GONE_NS, stepped
- * down, or reaped by the master) is replaced by the first worker that
- * looks.
+ * worker, or more connections than it keeps up with: it is away from
+ * when it last caught up with the queue). A lead that is gone (not back
+ * from a wait for SGW_LEAD_GONE_NS, stepped down, or reaped by the
+ * master) is replaced by the first worker that looks.
  *
  * The state is a few words in a shared mapping the master makes before
  * it forks, changed with atomic operations and no lock, so a worker
@@ -46,8 +47,12 @@ void sgw_lead_free(struct sgw_lead *l);
 int64_t sgw_lead_hold_off(
     struct sgw_lead *l, pid_t me, int64_t now_ns, int *leading);
 
-/* The lead, around its wait for work: waiting (1) or busy from now_ns (0). */
-void sgw_lead_waiting(struct sgw_lead *l, int waiting, int64_t now_ns);
+/* The lead, around its wait for work: about to wait, having taken every
+ * connection queued (sgw_lead_waiting); back at now_ns (sgw_lead_back),
+ * busy from then if it had waited, still away since it last caught up
+ * if it had not. */
+void sgw_lead_waiting(struct sgw_lead *l);
+void sgw_lead_back(struct sgw_lead *l, int64_t now_ns);
 
 /* pid no longer leads, if it did: it stops taking connections, or the
  * master reaped it. */

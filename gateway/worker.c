@@ -400,6 +400,7 @@ struct worker {
 	int recycle;           /* max_requests reached */
 	struct sgw_lead *lead; /* NULL: no lead (lead.h) */
 	int leading;           /* at the last look */
+	int caught_up;         /* its last accepts emptied the queue */
 	pid_t pid;
 };
 
@@ -784,11 +785,11 @@ wait_work(struct worker *w, int lfd, int accepting, int64_t until)
 		timeout = next <= now        ? 0
 		    : next - now > INT32_MAX ? INT32_MAX
 		                             : (int)(next - now);
-	if (leading)
-		sgw_lead_waiting(w->lead, 1, 0);
+	if (leading && w->caught_up)
+		sgw_lead_waiting(w->lead);
 	n = epoll_pwait(epfd, ev, 16, timeout, &mask_idle);
 	if (leading)
-		sgw_lead_waiting(w->lead, 0, mono_ns());
+		sgw_lead_back(w->lead, mono_ns());
 	deferring = sgw_store_reads_ahead(w->ctx.store);
 	for (int k = 0; k < n; k++) {
 		struct conn *c = ev[k].data.ptr;
@@ -807,6 +808,9 @@ wait_work(struct worker *w, int lfd, int accepting, int64_t until)
 			        w->lead, w->pid, mono_ns(), &lead_now) > 0)
 				continue;
 
+			/* Caught up once the queue is empty; a lead that
+			 * is not falls behind, and the others join in. */
+			w->caught_up = 0;
 			for (int i = 0; i < take && nconns < SGW_FCGI_CONNS_MAX;
 			     i++) {
 				int fd = take_connection(lfd, conf);
@@ -816,8 +820,10 @@ wait_work(struct worker *w, int lfd, int accepting, int64_t until)
 					serve_waiting(w);
 					return TAKE_FAIL;
 				}
-				if (fd == TAKE_NONE)
+				if (fd == TAKE_NONE) {
+					w->caught_up = 1;
 					break;
+				}
 				if (fd >= 0)
 					conn_add(w, fd,
 					    sgw_mono_ms() +
@@ -864,6 +870,7 @@ sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
 	            .login_page = rt->login_page,
 	        },
 	    .lead = lead,
+	    .caught_up = 1,
 	    .pid = getpid(),
 	};
 	struct sgw_errs errs = {0};

@@ -61,22 +61,48 @@ others_wait_for_a_busy_lead_up_to_the_bound(void **state)
 	int leading;
 
 	sgw_lead_hold_off(l, A, T0, &leading);
-	sgw_lead_waiting(l, 1, 0);
+	sgw_lead_waiting(l);
 	/* Waiting for work too: B takes what it is woken for. */
 	assert_int_equal(hold(l, B, T0 + 5000), 0);
-	/* A went to the store at T0 + 1000. */
-	sgw_lead_waiting(l, 0, T0 + 1000);
+	/* A is back from its wait at T0 + 1000, busy. */
+	sgw_lead_back(l, T0 + 1000);
 	assert_int_equal(hold(l, B, T0 + 1000), SGW_LEAD_AWAY_NS);
 	assert_int_equal(hold(l, C, T0 + 1000 + SGW_LEAD_AWAY_NS / 4),
 	    SGW_LEAD_AWAY_NS - SGW_LEAD_AWAY_NS / 4);
 	/* Away for the bound: the others take new connections. */
 	assert_int_equal(hold(l, B, T0 + 1000 + SGW_LEAD_AWAY_NS), 0);
 	assert_int_equal(hold(l, C, T0 + 1000 + SGW_LEAD_GONE_NS - 1), 0);
-	/* Back, and busy again: held off again. */
-	sgw_lead_waiting(l, 1, 0);
-	sgw_lead_waiting(l, 0, T0 + SGW_LEAD_GONE_NS);
+	/* Caught up and waited again, then busy: held off again. */
+	sgw_lead_waiting(l);
+	sgw_lead_back(l, T0 + SGW_LEAD_GONE_NS);
 	assert_int_equal(
 	    hold(l, B, T0 + SGW_LEAD_GONE_NS + 10), SGW_LEAD_AWAY_NS - 10);
+}
+
+static void
+a_lead_that_falls_behind_gets_help(void **state)
+{
+	struct sgw_lead *l = *state;
+	int leading;
+
+	sgw_lead_hold_off(l, A, T0, &leading);
+	sgw_lead_waiting(l);
+	sgw_lead_back(l, T0 + 1000);
+	/* More queued than it took: it comes back without having waited,
+	 * so it is still away from T0 + 1000. */
+	sgw_lead_back(l, T0 + 1000 + SGW_LEAD_AWAY_NS / 2);
+	assert_int_equal(
+	    hold(l, B, T0 + 1000 + SGW_LEAD_AWAY_NS / 2), SGW_LEAD_AWAY_NS / 2);
+	sgw_lead_back(l, T0 + 1000 + SGW_LEAD_AWAY_NS);
+	assert_int_equal(hold(l, B, T0 + 1000 + SGW_LEAD_AWAY_NS), 0);
+	/* It keeps coming back, so it still leads, however long. */
+	for (int64_t t = T0 + 2 * SGW_LEAD_AWAY_NS;
+	     t < T0 + 3 * SGW_LEAD_GONE_NS; t += SGW_LEAD_GONE_NS / 4) {
+		sgw_lead_back(l, t);
+		assert_int_equal(hold(l, B, t + 1), 0);
+	}
+	assert_int_equal(sgw_lead_hold_off(l, A, T0, &leading), 0);
+	assert_int_equal(leading, 1);
 }
 
 static void
@@ -86,7 +112,9 @@ a_lead_away_too_long_is_replaced(void **state)
 	int leading;
 
 	sgw_lead_hold_off(l, A, T0, &leading);
-	sgw_lead_waiting(l, 0, T0);
+	sgw_lead_back(l, T0);
+	assert_int_equal(hold(l, B, T0 + SGW_LEAD_GONE_NS - 1), 0);
+	/* Not back from a wait for SGW_LEAD_GONE_NS: B leads. */
 	assert_int_equal(
 	    sgw_lead_hold_off(l, B, T0 + SGW_LEAD_GONE_NS, &leading), 0);
 	assert_int_equal(leading, 1);
@@ -106,7 +134,7 @@ a_lead_that_is_gone_is_replaced_at_once(void **state)
 
 	sgw_lead_hold_off(l, A, T0, &leading);
 	/* Killed while it waited for work: its flag says waiting still. */
-	sgw_lead_waiting(l, 1, 0);
+	sgw_lead_waiting(l);
 	/* Another pid going does not change anything. */
 	sgw_lead_gone(l, C);
 	assert_int_equal(hold(l, B, T0 + 1), 0);
@@ -130,6 +158,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    T(first_to_look_leads),
 	    T(others_wait_for_a_busy_lead_up_to_the_bound),
+	    T(a_lead_that_falls_behind_gets_help),
 	    T(a_lead_away_too_long_is_replaced),
 	    T(a_lead_that_is_gone_is_replaced_at_once),
 	};
