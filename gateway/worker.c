@@ -753,7 +753,8 @@ wait_work(struct worker *w, int lfd, int accepting, int64_t until)
 	struct epoll_event ev[16];
 	int64_t next = until, now = sgw_mono_ms(), hold = 0;
 	int n, timeout, leading = 0;
-	int led = w->lead != NULL && sgw_store_reads_ahead(w->ctx.store);
+	int reads_ahead = sgw_store_reads_ahead(w->ctx.store);
+	int led = w->lead != NULL && reads_ahead;
 
 	/* Stopping, a lead steps down at once: nobody waits for it. */
 	if (led && until != 0)
@@ -790,7 +791,7 @@ wait_work(struct worker *w, int lfd, int accepting, int64_t until)
 	n = epoll_pwait(epfd, ev, 16, timeout, &mask_idle);
 	if (leading)
 		sgw_lead_back(w->lead, mono_ns());
-	deferring = sgw_store_reads_ahead(w->ctx.store);
+	deferring = reads_ahead;
 	for (int k = 0; k < n; k++) {
 		struct conn *c = ev[k].data.ptr;
 

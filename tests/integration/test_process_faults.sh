@@ -14,6 +14,9 @@ page() {
 		REMOTE_ADDR=127.0.0.1 | tr -d '\r' | head -n1
 }
 count_workers() { worker_pids "$SGW_PID" | wc -l; }
+# listen_queue N: at least N connections wait in the listening socket's
+# queue (its Recv-Q), taken by no worker yet.
+listen_queue() { [ "$(ss -Hltn "sport = :$SGW_PORT" | awk '{print $2}')" -ge "$1" ]; }
 
 # --- peers that send half a request, or nothing, cannot hold the workers ------
 gateway_conf "$T/hold.conf" workers=2 request_timeout=1s
@@ -194,9 +197,7 @@ if store_can_fail; then
 		gw_check "$TOK" >"$T/ahead.$i" &
 		queued+=($!)
 	done
-	# All five wait in the listening socket's queue (its Recv-Q).
-	backlog() { [ "$(ss -Hltn "sport = :$SGW_PORT" | awk '{print $2}')" -ge 5 ]; }
-	wait_until 5 backlog || not_ok "queued checks: 5 connections in the listen queue"
+	wait_until 5 listen_queue 5 || not_ok "queued checks: 5 connections in the listen queue"
 	store_resume
 	wait "${queued[@]}"
 	expect_eq "6 checks queued behind a stalled store all pass once it answers" \
@@ -262,8 +263,7 @@ if [ "$SGW_TEST_STORE" = postgres ]; then
 		gw_check "$TOK" >"$T/dur.$i" &
 		queued+=($!)
 	done
-	backlog3() { [ "$(ss -Hltn "sport = :$SGW_PORT" | awk '{print $2}')" -ge 3 ]; }
-	wait_until 5 backlog3 || not_ok "durations: 3 connections in the listen queue"
+	wait_until 5 listen_queue 3 || not_ok "durations: 3 connections in the listen queue"
 	store_stall
 	kill -CONT "$w"
 	sleep 0.8
