@@ -30,12 +30,12 @@
  *
  * A request is served start to end once it is whole: the store calls
  * block, bounded by the store's own timeouts. With a store that reads
- * ahead (PostgreSQL), the requests that became whole at one wakeup are
- * served together, after their sessions were read in one round trip
- * (serve_waiting; docs/DESIGN.md "Reading sessions ahead"). Then one
- * worker leads: the others leave it the connections that come while it
- * waits for the store, so that it takes them together (lead.h). Signals
- * are blocked except in epoll_pwait().
+ * ahead (Redis, PostgreSQL), the requests that became whole at one
+ * wakeup are served together, after their sessions were read in one
+ * round trip (serve_waiting; docs/DESIGN.md "Reading sessions ahead").
+ * Then one worker leads: the others leave it the connections that come
+ * while it waits for the store, so that it takes them together (lead.h).
+ * Signals are blocked except in epoll_pwait().
  */
 #include "worker.h"
 

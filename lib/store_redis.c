@@ -15,8 +15,9 @@
  *
  * HASH is the hex SHA-256 of the token: Redis never sees a token.
  *
- * The check is one HMGET: no script runs on the hot path. A change of
- * several keys is a Lua script, so it is atomic and one round trip; the
+ * The check is one HMGET: no script runs on the hot path (a worker
+ * holding several checks sends their HMGETs together, one round trip). A change
+ * of several keys is a Lua script, so it is atomic and one round trip; the
  * scripts decide nothing (the policy is session.c's) and take the time
  * from their caller. Scripts are sent as EVALSHA, falling back to EVAL on
  * NOSCRIPT (an empty script cache after a restart or a failover).
@@ -331,26 +332,28 @@ is_readonly(const redisReply *r)
 }
 
 /*
- * The check's reply without hiredis's reply objects. hiredis makes an
+ * The check's replies without hiredis's reply objects. hiredis makes an
  * object for the array and one for each of its 8 strings, with a malloc
  * and a free each and a copy of every string: about 7,000 instructions
  * of a check (callgrind), most of its Redis side. The reply of HMGET is
  * a fixed shape (*8, then $-1 or $N with N bytes for each field), so the
- * check reads it into a buffer of its own and points into it. Anything
- * else (an error reply, a reply longer than the buffer) is handed to
- * hiredis's reader with what was read, and hiredis finishes it. I/O
- * goes through the context's socket, with its timeouts, and a failure
- * leaves the context in error as hiredis itself would.
+ * check reads it (or the n replies of n HMGETs sent together) into a
+ * buffer of its own and points into it. Anything else (an error reply,
+ * replies longer than the buffer) is handed to hiredis's reader with
+ * what was read, and hiredis finishes it. I/O goes through the context's
+ * socket, with its timeouts, and a failure leaves the context in error
+ * as hiredis itself would.
  */
-#define FLAT_MAX 1024
+#define FLAT_MAX 1024 /* bytes of a field, and of a reply, at most */
 
 struct flat {
-	char buf[FLAT_MAX];
-	const char *v[SESSION_FIELDS];
-	size_t len[SESSION_FIELDS];
+	size_t n; /* replies to read, at most SGW_STORE_BATCH_MAX */
+	char buf[FLAT_MAX * SGW_STORE_BATCH_MAX];
+	const char *v[SGW_STORE_BATCH_MAX][SESSION_FIELDS];
+	size_t len[SGW_STORE_BATCH_MAX][SESSION_FIELDS];
 };
 
-/* What send_once returns when the reply is in the struct flat: never
+/* What send_once returns when the replies are in the struct flat: never
  * freed, never seen outside send_once's callers. */
 static redisReply flat_reply = {.type = REDIS_REPLY_ARRAY};
 
@@ -377,43 +380,56 @@ resp_len(const char **p, const char *end, long *out)
 	return 1;
 }
 
-/* 1 when the n bytes of buf are the whole reply, 0 when more must come,
- * -1 when it is not the simple shape. */
+/* One reply of the simple shape at *p into v and len: 1 with *p past
+ * it, 0 when more must come, -1 when it is not that shape. */
 static int
-flat_parse(struct flat *fl, size_t n)
+flat_one(const char **p, const char *end, const char **v, size_t *len)
 {
-	const char *p = fl->buf, *end = fl->buf + n;
-	long count, len;
+	long count, n;
 	int k;
 
-	if (p == end)
+	if (*p == end)
 		return 0;
-	if (*p++ != '*')
+	if (*(*p)++ != '*')
 		return -1;
-	if ((k = resp_len(&p, end, &count)) != 1)
+	if ((k = resp_len(p, end, &count)) != 1)
 		return k;
 	if (count != SESSION_FIELDS)
 		return -1;
 	for (int i = 0; i < SESSION_FIELDS; i++) {
-		if (p == end)
+		if (*p == end)
 			return 0;
-		if (*p++ != '$')
+		if (*(*p)++ != '$')
 			return -1;
-		if ((k = resp_len(&p, end, &len)) != 1)
+		if ((k = resp_len(p, end, &n)) != 1)
 			return k;
-		if (len < 0) {
-			fl->v[i] = NULL;
-			fl->len[i] = 0;
+		if (n < 0) {
+			v[i] = NULL;
+			len[i] = 0;
 			continue;
 		}
-		if (end - p < len + 2)
+		if (end - *p < n + 2)
 			return 0;
-		if (p[len] != '\r' || p[len + 1] != '\n')
+		if ((*p)[n] != '\r' || (*p)[n + 1] != '\n')
 			return -1;
-		fl->v[i] = p;
-		fl->len[i] = (size_t)len;
-		p += len + 2;
+		v[i] = *p;
+		len[i] = (size_t)n;
+		*p += n + 2;
 	}
+	return 1;
+}
+
+/* 1 when the n bytes of buf are the whole of fl->n replies, 0 when more
+ * must come, -1 when they are not all of the simple shape. */
+static int
+flat_parse(struct flat *fl, size_t n)
+{
+	const char *p = fl->buf, *end = fl->buf + n;
+	int k;
+
+	for (size_t r = 0; r < fl->n; r++)
+		if ((k = flat_one(&p, end, fl->v[r], fl->len[r])) != 1)
+			return k;
 	return p == end ? 1 : -1;
 }
 
@@ -468,8 +484,9 @@ send_flat(redisContext *c, const char *raw, size_t rawlen, struct flat *fl)
 
 /* One command, either as arguments or already in the protocol's bytes
  * (raw, rawlen): hiredis returns the reply, or NULL with c->err set.
- * With fl, the reply of the check's HMGET may come back in it instead,
- * as &flat_reply (send_flat). */
+ * With fl, the replies of the check's HMGETs may come back in it
+ * instead, as &flat_reply (send_flat); else hiredis returns the first,
+ * and the others follow it (redisGetReply). */
 static redisReply *
 send_once(redisContext *c, int argc, const char **argv, const size_t *lens,
     const char *raw, size_t rawlen, struct flat *fl)
@@ -487,6 +504,25 @@ send_once(redisContext *c, int argc, const char **argv, const size_t *lens,
 	    redisGetReply(c, &r) != REDIS_OK)
 		return NULL;
 	return r;
+}
+
+/* After a command failed on rs->c: says why in errstr, drops the
+ * connection, and returns the kind of failure. */
+static int
+broken(struct redis_store *rs)
+{
+	int rc = SGW_STORE_UNAVAILABLE;
+
+	if (rs->c->err == REDIS_ERR_IO &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		snprintf(rs->base.errstr, sizeof(rs->base.errstr),
+		    "redis: no answer within command_timeout (%lld ms)",
+		    (long long)rs->conf->command_timeout_ms);
+		rc = SGW_STORE_TIMEOUT;
+	} else
+		seterr(rs, "command failed", rs->c->errstr);
+	drop(rs);
+	return rc;
 }
 
 /*
@@ -519,18 +555,8 @@ run(struct redis_store *rs, int argc, const char **argv, const size_t *lens,
 		}
 		if (r != NULL)
 			return r;
-		if (rs->c->err == REDIS_ERR_IO &&
-		    (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			snprintf(rs->base.errstr, sizeof(rs->base.errstr),
-			    "redis: no answer within command_timeout (%lld ms)",
-			    (long long)rs->conf->command_timeout_ms);
-			*rc = SGW_STORE_TIMEOUT;
-			drop(rs);
-			return NULL;
-		}
-		seterr(rs, "command failed", rs->c->errstr);
-		drop(rs);
-		if (!had_conn || !again)
+		if ((*rc = broken(rs)) == SGW_STORE_TIMEOUT || !had_conn ||
+		    !again)
 			return NULL;
 	}
 	return NULL;
@@ -800,28 +826,75 @@ hmget_session(struct redis_store *rs, const unsigned char hash[SGW_HASH_LEN],
 	return n + sizeof(HMGET_TAIL) - 1;
 }
 
+/*
+ * Reads n sessions (1 <= n <= SGW_STORE_BATCH_MAX) with n HMGETs sent
+ * together: one round trip, whatever n is. rcs[i] is OK with out[i], or
+ * NOTFOUND. HMGET only reads, so a broken connection is re-made and the
+ * commands sent again.
+ */
+static int
+hmget_sessions(struct redis_store *rs, size_t n,
+    const unsigned char (*hash)[SGW_HASH_LEN], struct sgw_record *out, int *rcs)
+{
+	char cmd[HMGET_MAX * SGW_STORE_BATCH_MAX];
+	struct flat fl = {.n = n};
+	size_t len = 0, i = 0;
+	redisReply *r;
+	int rc;
+
+	for (size_t k = 0; k < n; k++)
+		len += hmget_session(rs, hash[k], cmd + len);
+	if ((r = run(rs, 0, NULL, NULL, cmd, len, &fl, 1, &rc)) == NULL)
+		return rc;
+	if (r == &flat_reply) {
+		for (; i < n; i++)
+			rcs[i] = record_from(fl.v[i], fl.len[i], &out[i]) == 0
+			    ? SGW_STORE_OK
+			    : SGW_STORE_NOTFOUND;
+		return SGW_STORE_OK;
+	}
+	for (;;) { /* hiredis read them */
+		if (r->type != REDIS_REPLY_ARRAY ||
+		    r->elements != SESSION_FIELDS) {
+			rc = bad_reply(rs, r);
+			/* The replies still due would answer what is
+			 * sent next. */
+			if (i + 1 < n)
+				drop(rs);
+			return rc;
+		}
+		rcs[i] = record_of(r->element, &out[i]) == 0
+		    ? SGW_STORE_OK
+		    : SGW_STORE_NOTFOUND;
+		freeReplyObject(r);
+		if (++i == n)
+			return SGW_STORE_OK;
+		if (redisGetReply(rs->c, (void **)&r) != REDIS_OK)
+			return broken(rs);
+	}
+}
+
 static int
 r_get(struct sgw_store *st, const unsigned char hash[SGW_HASH_LEN],
     struct sgw_record *out)
 {
-	struct redis_store *rs = (struct redis_store *)st;
-	char cmd[HMGET_MAX];
-	struct flat fl;
-	redisReply *r;
-	int rc;
+	int rc, found;
 
-	if ((r = run(rs, 0, NULL, NULL, cmd, hmget_session(rs, hash, cmd), &fl,
-	         1, &rc)) == NULL)
+	if ((rc = hmget_sessions((struct redis_store *)st, 1,
+	         (const unsigned char(*)[SGW_HASH_LEN])hash, out, &found)) !=
+	    SGW_STORE_OK)
 		return rc;
-	if (r == &flat_reply)
-		return record_from(fl.v, fl.len, out) == 0 ? SGW_STORE_OK
-		                                           : SGW_STORE_NOTFOUND;
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 8)
-		return bad_reply(rs, r);
-	rc =
-	    record_of(r->element, out) == 0 ? SGW_STORE_OK : SGW_STORE_NOTFOUND;
-	freeReplyObject(r);
-	return rc;
+	return found;
+}
+
+/* The sessions read ahead: n HMGETs, one round trip. */
+static int
+r_get_many(struct sgw_store *st, size_t n,
+    const unsigned char (*hash)[SGW_HASH_LEN], struct sgw_record *out, int *rcs)
+{
+	if (n > SGW_STORE_BATCH_MAX)
+		n = SGW_STORE_BATCH_MAX;
+	return hmget_sessions((struct redis_store *)st, n, hash, out, rcs);
 }
 
 static int
@@ -1179,6 +1252,7 @@ r_close(struct sgw_store *st)
 static const struct sgw_store_ops redis_ops = {
     .put = r_put,
     .get = r_get,
+    .get_many = r_get_many,
     .refresh = r_refresh,
     .del = r_del,
     .user_sessions = r_user_sessions,

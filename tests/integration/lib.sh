@@ -174,6 +174,10 @@ store_conf_args() {
 # store_can_fail: 0 for the stores a test can take away and bring back.
 store_can_fail() { [ "$SGW_TEST_STORE" != lmdb ]; }
 
+# store_reads_ahead: 0 for the stores whose reads cost a round trip, so a
+# worker reads the sessions of several checks in one (lib/store.h).
+store_reads_ahead() { [ "$SGW_TEST_STORE" != lmdb ]; }
+
 # store_stall / store_resume: the store stops answering, then answers again.
 store_stall() {
 	case $SGW_TEST_STORE in

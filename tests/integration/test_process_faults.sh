@@ -181,8 +181,8 @@ stop_pid "$SGW_PID"
 
 # --- checks queued behind a stalled store are answered when it is back -------
 # One worker waits on the store for a check while five more queue. When the
-# store answers again all six pass; a store that reads ahead (PostgreSQL)
-# reads the five queued sessions in one round trip.
+# store answers again all six pass; a store that reads ahead (Redis,
+# PostgreSQL) reads the five queued sessions in one round trip.
 if store_can_fail; then
 	gateway_conf "$T/sgw.conf" workers=1 log_level=debug command_timeout=5s
 	add_user alice 'pw-alice'
@@ -202,8 +202,8 @@ if store_can_fail; then
 	wait "${queued[@]}"
 	expect_eq "6 checks queued behind a stalled store all pass once it answers" \
 		"200 200 200 200 200 200" "$(cat "$T"/ahead.[0-5] | tr '\n' ' ' | sed 's/ $//')"
-	if [ "$SGW_TEST_STORE" = postgres ]; then
-		expect_match "postgres: the 5 queued sessions are read in one round trip" \
+	if store_reads_ahead; then
+		expect_match "$SGW_TEST_STORE: the 5 queued sessions are read in one round trip" \
 			'debug \[[0-9]+\] read 5 sessions ahead in one round trip' "$(cat "$T/sgw.log")"
 	fi
 	stop_pid "$SGW_PID"
@@ -214,7 +214,7 @@ fi
 # store (gateway/lead.h). A lead that is stopped, or killed, holds up no
 # check: while it waits for work the others take what they are woken for,
 # and once it is gone another worker leads.
-if [ "$SGW_TEST_STORE" = postgres ]; then
+if store_reads_ahead; then
 	gateway_conf "$T/lead.conf" workers=2 log_level=debug
 	start_gateway "$T/lead.conf"
 	gw_login alice pw-alice
@@ -242,7 +242,7 @@ fi
 # the worker goes on. It takes the three in one wakeup and reads their
 # sessions in one round trip, which waits for the store: each check's
 # sgw_request_duration_seconds must count that wait.
-if [ "$SGW_TEST_STORE" = postgres ]; then
+if store_reads_ahead; then
 	MPORT=$(free_port)
 	gateway_conf "$T/dur.conf" workers=1 log_level=debug command_timeout=5s \
 		"metrics_listen=127.0.0.1:$MPORT"

@@ -1147,6 +1147,185 @@ hand_written_hmget_reads_every_prefix(void **state)
 	}
 }
 
+/* ---- reading ahead: the HMGETs of a batch go together ---- */
+
+/* Redis's count of read events (INFO stats): one per read of a client's
+ * socket, so one per round trip of a client that waits for its replies. */
+static long long
+reads_processed(struct fx *f)
+{
+	redisReply *r = raw(f, "INFO stats");
+	const char *p = strstr(r->str, "total_reads_processed:");
+	long long n = p != NULL ? strtoll(p + 22, NULL, 10) : -1;
+
+	freeReplyObject(r);
+	if (n < 0)
+		fail_msg("INFO stats has no total_reads_processed");
+	return n;
+}
+
+/* Each of the n sessions, read with get, is what get_many read. */
+static void
+batch_reads_as_get(struct fx *f, size_t n,
+    const unsigned char (*h)[SGW_HASH_LEN], const struct sgw_record *out,
+    const int *rc)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct sgw_record one;
+
+		assert_int_equal(rc[i], f->st->ops->get(f->st, h[i], &one));
+		if (rc[i] != SGW_STORE_OK)
+			continue;
+		assert_string_equal(out[i].user, one.user);
+		assert_string_equal(out[i].client, one.client);
+		assert_memory_equal(out[i].agent, one.agent, SGW_AGENT_LEN);
+		assert_string_equal(out[i].id, one.id);
+		assert_int_equal(out[i].created_ms, one.created_ms);
+		assert_int_equal(out[i].seen_ms, one.seen_ms);
+		assert_int_equal(out[i].expires_ms, one.expires_ms);
+		assert_int_equal(out[i].deadline_ms, one.deadline_ms);
+		assert_int_equal(out[i].remember_me, one.remember_me);
+	}
+}
+
+static void
+a_batch_is_one_round_trip(void **state)
+{
+	struct fx *f = *state;
+	const struct sgw_store_ops *o = f->st->ops;
+	unsigned char h[SGW_STORE_BATCH_MAX][SGW_HASH_LEN];
+	struct sgw_record out[SGW_STORE_BATCH_MAX], one;
+	int rc[SGW_STORE_BATCH_MAX], found = 0;
+	long long r0, apart, together;
+
+	for (int i = 0; i < SGW_STORE_BATCH_MAX; i++) {
+		char user[16];
+
+		snprintf(user, sizeof(user), "user%d", i);
+		if (i % 5 == 3)
+			new_hash(h[i], NULL); /* never stored */
+		else
+			make(f, h[i], user, 60000, 120000, 0, NULL);
+	}
+	assert_int_equal(o->ping(f->st), SGW_STORE_OK);
+	r0 = reads_processed(f);
+	for (int i = 0; i < SGW_STORE_BATCH_MAX; i++)
+		(void)o->get(f->st, h[i], &one);
+	apart = reads_processed(f) - r0;
+	r0 = reads_processed(f);
+	if (o->get_many(f->st, SGW_STORE_BATCH_MAX, h, out, rc) != SGW_STORE_OK)
+		fail_msg("get_many: %s", f->st->errstr);
+	together = reads_processed(f) - r0;
+	print_message("%d sessions: %lld reads of Redis one by one, %lld "
+	              "together (INFO's own included)\n",
+	    SGW_STORE_BATCH_MAX, apart, together);
+	assert_true(apart >= SGW_STORE_BATCH_MAX);
+	assert_true(together <= 2);
+	for (int i = 0; i < SGW_STORE_BATCH_MAX; i++) {
+		char user[16];
+
+		snprintf(user, sizeof(user), "user%d", i);
+		assert_int_equal(
+		    rc[i], i % 5 == 3 ? SGW_STORE_NOTFOUND : SGW_STORE_OK);
+		if (rc[i] == SGW_STORE_OK) {
+			assert_string_equal(out[i].user, user);
+			found++;
+		}
+	}
+	assert_int_equal(found, SGW_STORE_BATCH_MAX - 3);
+	batch_reads_as_get(f, SGW_STORE_BATCH_MAX, h, out, rc);
+}
+
+/* Replies too long for the check's own buffer are read by hiredis, the
+ * batch's as one's: a field over 1 KiB, and 16 replies over 16 KiB. */
+static void
+long_replies_are_read_as_get_reads_them(void **state)
+{
+	struct fx *f = *state;
+	unsigned char h[SGW_STORE_BATCH_MAX][SGW_HASH_LEN];
+	struct sgw_record out[SGW_STORE_BATCH_MAX];
+	int rc[SGW_STORE_BATCH_MAX];
+	char big[2001], hex[SGW_HASH_HEX];
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	for (int i = 0; i < SGW_STORE_BATCH_MAX; i++) {
+		make(f, h[i], "alice", 60000, 120000, 0, NULL);
+		sgw_token_hash_hex(h[i], hex);
+		/* 1,100 bytes of agent field each: a valid session. */
+		freeReplyObject(raw(
+		    f, "HSET %ss:%s a %b", f->prefix, hex, big, (size_t)1100));
+	}
+	/* A client over 1 KiB: no session get would accept. */
+	sgw_token_hash_hex(h[1], hex);
+	freeReplyObject(raw(f, "HSET %ss:%s c %s", f->prefix, hex, big));
+	for (size_t n = 2; n <= SGW_STORE_BATCH_MAX; n += 14) {
+		if (f->st->ops->get_many(f->st, n, h, out, rc) != SGW_STORE_OK)
+			fail_msg("get_many %zu: %s", n, f->st->errstr);
+		for (size_t i = 0; i < n; i++)
+			assert_int_equal(
+			    rc[i], i == 1 ? SGW_STORE_NOTFOUND : SGW_STORE_OK);
+		assert_memory_equal(out[0].agent, big, SGW_AGENT_LEN);
+		batch_reads_as_get(f, n, h, out, rc);
+	}
+}
+
+/* An error reply fails the whole batch with Redis's words; the replies
+ * still due are not taken for what is asked next. */
+static void
+an_error_reply_fails_the_batch_and_nothing_after(void **state)
+{
+	struct fx *f = *state;
+	unsigned char h[3][SGW_HASH_LEN];
+	struct sgw_record out[3], one;
+	int rc[3];
+	char hex[SGW_HASH_HEX];
+
+	make(f, h[0], "alice", 60000, 120000, 0, NULL);
+	make(f, h[1], "bob", 60000, 120000, 0, NULL);
+	make(f, h[2], "carol", 60000, 120000, 0, NULL);
+	sgw_token_hash_hex(h[1], hex);
+	freeReplyObject(raw(f, "DEL %ss:%s", f->prefix, hex));
+	freeReplyObject(raw(f, "SET %ss:%s not-a-hash", f->prefix, hex));
+	assert_int_equal(
+	    f->st->ops->get_many(f->st, 3, h, out, rc), SGW_STORE_UNAVAILABLE);
+	assert_non_null(strstr(f->st->errstr, "WRONGTYPE"));
+	assert_int_equal(f->st->ops->get(f->st, h[0], &one), SGW_STORE_OK);
+	assert_string_equal(one.user, "alice");
+	assert_int_equal(f->st->ops->get(f->st, h[2], &one), SGW_STORE_OK);
+	assert_string_equal(one.user, "carol");
+}
+
+/* A batch waits for a stopped Redis as one get does, then recovers. */
+static void
+stopped_redis_fails_a_batch_within_one_timeout(void **state)
+{
+	struct fx *f = *state;
+	unsigned char h[SGW_STORE_BATCH_MAX][SGW_HASH_LEN];
+	struct sgw_record out[SGW_STORE_BATCH_MAX];
+	int rc[SGW_STORE_BATCH_MAX];
+	int64_t t0, dt;
+	int got;
+
+	for (int i = 0; i < SGW_STORE_BATCH_MAX; i++)
+		make(f, h[i], "alice", 60000, 120000, 0, NULL);
+	alarm(5);
+	assert_int_equal(kill(g.srv.pid, SIGSTOP), 0);
+	t0 = sgw_mono_ms();
+	got = f->st->ops->get_many(f->st, SGW_STORE_BATCH_MAX, h, out, rc);
+	dt = sgw_mono_ms() - t0;
+	assert_int_equal(kill(g.srv.pid, SIGCONT), 0);
+	assert_int_equal(got, SGW_STORE_TIMEOUT);
+	if (dt < CMD_TIMEOUT_MS / 2 || dt >= 1000)
+		fail_msg("get_many took %lld ms with command_timeout %d ms",
+		    (long long)dt, CMD_TIMEOUT_MS);
+	if (f->st->ops->get_many(f->st, SGW_STORE_BATCH_MAX, h, out, rc) !=
+	    SGW_STORE_OK)
+		fail_msg("after SIGCONT: %s", f->st->errstr);
+	batch_reads_as_get(f, SGW_STORE_BATCH_MAX, h, out, rc);
+	alarm(0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
 int
@@ -1173,6 +1352,10 @@ main(void)
 	    T(counter_add_is_not_sent_twice),
 	    T(check_path_runs_no_script),
 	    T(every_operation_survives_script_flush),
+	    T(a_batch_is_one_round_trip),
+	    T(long_replies_are_read_as_get_reads_them),
+	    T(an_error_reply_fails_the_batch_and_nothing_after),
+	    T(stopped_redis_fails_a_batch_within_one_timeout),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
