@@ -837,11 +837,12 @@ hmget_sessions(struct redis_store *rs, size_t n,
     const unsigned char (*hash)[SGW_HASH_LEN], struct sgw_record *out, int *rcs)
 {
 	char cmd[HMGET_MAX * SGW_STORE_BATCH_MAX];
-	struct flat fl = {.n = n};
+	struct flat fl; /* not zeroed: 18 KiB */
 	size_t len = 0, i = 0;
 	redisReply *r;
 	int rc;
 
+	fl.n = n;
 	for (size_t k = 0; k < n; k++)
 		len += hmget_session(rs, hash[k], cmd + len);
 	if ((r = run(rs, 0, NULL, NULL, cmd, len, &fl, 1, &rc)) == NULL)
