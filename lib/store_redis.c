@@ -15,12 +15,13 @@
  *
  * HASH is the hex SHA-256 of the token: Redis never sees a token.
  *
- * The check is one HMGET: no script runs on the hot path (a worker
- * holding several checks sends their HMGETs together, one round trip). A change
- * of several keys is a Lua script, so it is atomic and one round trip; the
- * scripts decide nothing (the policy is session.c's) and take the time
- * from their caller. Scripts are sent as EVALSHA, falling back to EVAL on
- * NOSCRIPT (an empty script cache after a restart or a failover).
+ * The check is one HMGET: no script runs on the hot path, and a worker
+ * holding several checks sends their HMGETs together, in one round trip.
+ * A change of several keys is a Lua script, so it is atomic and one
+ * round trip; the scripts decide nothing (the policy is session.c's) and
+ * take the time from their caller. Scripts are sent as EVALSHA, falling
+ * back to EVAL on NOSCRIPT (an empty script cache after a restart or a
+ * failover).
  *
  * One connection per process, made lazily (so a worker starts even while
  * Redis is down) and re-made after any I/O error, with the command timeout
@@ -344,7 +345,7 @@ is_readonly(const redisReply *r)
  * socket, with its timeouts, and a failure leaves the context in error
  * as hiredis itself would.
  */
-#define FLAT_MAX 1024 /* bytes of a field, and of a reply, at most */
+#define FLAT_MAX 1024 /* bytes of a field at most, and of buffer a reply */
 
 struct flat {
 	size_t n; /* replies to read, at most SGW_STORE_BATCH_MAX */
