@@ -1236,13 +1236,15 @@ a_batch_is_one_round_trip(void **state)
 	batch_reads_as_get(f, SGW_STORE_BATCH_MAX, h, out, rc);
 }
 
-/* Replies too long for the check's own buffer are read by hiredis, the
- * batch's as one's: a field over 1 KiB, and 16 replies over 16 KiB. */
+/* Replies the check's own buffer does not take are read by hiredis, and
+ * read as get reads them: 16 replies of over 1 KiB each (over the 16 KiB
+ * buffer), and a field of over 1 KiB. Two replies of 1 KiB fit. */
 static void
 long_replies_are_read_as_get_reads_them(void **state)
 {
 	struct fx *f = *state;
-	unsigned char h[SGW_STORE_BATCH_MAX][SGW_HASH_LEN];
+	unsigned char h[SGW_STORE_BATCH_MAX][SGW_HASH_LEN],
+	    two[2][SGW_HASH_LEN];
 	struct sgw_record out[SGW_STORE_BATCH_MAX];
 	int rc[SGW_STORE_BATCH_MAX];
 	char big[2001], hex[SGW_HASH_HEX];
@@ -1252,22 +1254,30 @@ long_replies_are_read_as_get_reads_them(void **state)
 	for (int i = 0; i < SGW_STORE_BATCH_MAX; i++) {
 		make(f, h[i], "alice", 60000, 120000, 0, NULL);
 		sgw_token_hash_hex(h[i], hex);
-		/* 1,100 bytes of agent field each: a valid session. */
+		/* 1,000 bytes of agent field each: a valid session whose
+		 * reply is about 1,130 bytes. */
 		freeReplyObject(raw(
-		    f, "HSET %ss:%s a %b", f->prefix, hex, big, (size_t)1100));
+		    f, "HSET %ss:%s a %b", f->prefix, hex, big, (size_t)1000));
 	}
-	/* A client over 1 KiB: no session get would accept. */
-	sgw_token_hash_hex(h[1], hex);
-	freeReplyObject(raw(f, "HSET %ss:%s c %s", f->prefix, hex, big));
 	for (size_t n = 2; n <= SGW_STORE_BATCH_MAX; n += 14) {
 		if (f->st->ops->get_many(f->st, n, h, out, rc) != SGW_STORE_OK)
 			fail_msg("get_many %zu: %s", n, f->st->errstr);
 		for (size_t i = 0; i < n; i++)
-			assert_int_equal(
-			    rc[i], i == 1 ? SGW_STORE_NOTFOUND : SGW_STORE_OK);
-		assert_memory_equal(out[0].agent, big, SGW_AGENT_LEN);
+			assert_int_equal(rc[i], SGW_STORE_OK);
+		assert_memory_equal(out[n - 1].agent, big, SGW_AGENT_LEN);
 		batch_reads_as_get(f, n, h, out, rc);
 	}
+	/* A client of 2,000 bytes: a session no get accepts. */
+	make(f, two[0], "bob", 60000, 120000, 0, NULL);
+	memcpy(two[1], h[0], SGW_HASH_LEN);
+	sgw_token_hash_hex(two[0], hex);
+	freeReplyObject(raw(f, "HSET %ss:%s c %s", f->prefix, hex, big));
+	if (f->st->ops->get_many(f->st, 2, two, out, rc) != SGW_STORE_OK)
+		fail_msg("get_many: %s", f->st->errstr);
+	assert_int_equal(rc[0], SGW_STORE_NOTFOUND);
+	assert_int_equal(rc[1], SGW_STORE_OK);
+	assert_string_equal(out[1].user, "alice");
+	batch_reads_as_get(f, 2, two, out, rc);
 }
 
 /* An error reply fails the whole batch with Redis's words; the replies
