@@ -345,7 +345,7 @@ is_readonly(const redisReply *r)
  * socket, with its timeouts, and a failure leaves the context in error
  * as hiredis itself would.
  */
-#define FLAT_MAX 1024 /* bytes of a field at most, and of buffer a reply */
+#define FLAT_MAX 1024 /* a field's bytes at most; the buffer's per reply */
 
 struct flat {
 	size_t n; /* replies to read, at most SGW_STORE_BATCH_MAX */
