@@ -73,6 +73,26 @@ fails=0
 for i in $(seq 1 20); do [ "$(page "$A")" = "Status: 200 OK" ] || fails=$((fails + 1)); done
 expect_eq "then every request is answered again (20 requests)" 0 "$fails"
 expect_eq "the workers were not killed for it" 2 "$(count_workers)"
+
+# --- a TCP peer that sends nothing waits in the kernel, not in a worker -------
+# The listening socket defers the accept until the first bytes come
+# (TCP_DEFER_ACCEPT, 1 s): the server side of a silent connection stays
+# SYN-RECV, no worker's. Then the kernel hands it over, and request_timeout
+# (1 s) closes it as it closes any other.
+exec 3<>"/dev/tcp/127.0.0.1/$SGW_PORT"
+t0=$(ms)
+expect_eq "a peer that sends nothing is not accepted yet (SYN-RECV on the server side)" 1 \
+	"$(ss -Htn state syn-recv "sport = :$SGW_PORT" | wc -l)"
+expect_eq "...and a request beside it is answered" "Status: 200 OK" "$(page "$A")"
+timeout 10 cat <&3 >/dev/null
+t1=$(ms)
+exec 3<&-
+elapsed=$((t1 - t0))
+if [ "$elapsed" -ge 1800 ] && [ "$elapsed" -lt 4000 ]; then
+	ok "...it is closed after the deferral and request_timeout (${elapsed} ms)"
+else
+	not_ok "...it is closed after the deferral and request_timeout (${elapsed} ms)"
+fi
 stop_pid "$SGW_PID"
 
 # --- SIGTERM with held workers: exit after about request_timeout, not the grace -------
