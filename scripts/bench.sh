@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench.sh: what sessiongw's nginx auth_request check costs, as ratios
 # against a no-op FastCGI responder (tests/tools/noop_responder) measured
-# in the same run, through the same nginx, over the same socket type.
+# in the same run (each beside the scenario it is compared with), through
+# the same nginx, over the same socket type.
 # Absolute figures move 10-20% from run to run on a small machine; the
 # ratios are what to compare. Prints figures; asserts nothing about speed
 # (it fails only when a scenario does not answer as expected).
@@ -12,12 +13,12 @@
 #
 # Environment:
 #   BENCH_BACKENDS     stores to measure, of lmdb redis postgres (all three)
-#   BENCH_SECONDS      seconds per measured scenario (10)
+#   BENCH_SECONDS      seconds per measured scenario (6)
 #   BENCH_WARMUP       seconds of warm-up before each scenario (2)
 #   BENCH_WORKERS      workers of sessiongw and of the no-op responder (4)
 #   BENCH_CONNECTIONS  wrk connections (32); wrk always runs one thread
 #   BENCH_UNIX         1: also measure over unix sockets (1)
-#   BENCH_ROUNDS       repeat all scenarios this many times, report medians (1)
+#   BENCH_ROUNDS       repeat all scenarios this many times, report medians (3)
 #   BENCH_SCALING      workers counts for the scaling table ("1 2 4 8"; "" = none)
 #   BENCH_SCALING_STORE  the store of the scaling table (redis)
 #   BENCH_TWO_HOSTS    1: two gateways on one store behind one upstream (1)
@@ -49,12 +50,12 @@ case ${1:-} in
 *) echo "usage: scripts/bench.sh [--callgrind]" >&2; exit 2 ;;
 esac
 
-secs=${BENCH_SECONDS:-10}
+secs=${BENCH_SECONDS:-6}
 warm=${BENCH_WARMUP:-2}
 workers=${BENCH_WORKERS:-4}
 conns=${BENCH_CONNECTIONS:-32}
 with_unix=${BENCH_UNIX:-1}
-rounds=${BENCH_ROUNDS:-1}
+rounds=${BENCH_ROUNDS:-3}
 backends=${BENCH_BACKENDS:-lmdb redis postgres}
 scaling=${BENCH_SCALING-1 2 4 8}
 scaling_store=${BENCH_SCALING_STORE:-redis}
@@ -701,17 +702,30 @@ run() {
 	scenario "$key" "$label" "$floor" "$port" "$(children $masters)" "$store" "$want" "$@"
 }
 
+# beside FLOOR-LABEL BLOCK KEY LABEL FLOOR STORE WANT [WRK ARGS...]: run's
+# scenario with its floor measured right beside it, before it in odd
+# rounds and after it in even ones. The machine's speed drifts over
+# minutes (other guests of its host); so the two share the drift, and
+# an order that favours one side favours each in turn. Every ratio is
+# taken against the nearest measurement of its floor (the report).
+beside() {
+	local flabel=$1 floor=$5
+	shift
+	[ $((round % 2)) = 0 ] || run "$floor" "$floor" "$flabel" - "" 2xx
+	run "$@"
+	[ $((round % 2)) = 1 ] || run "$floor" "$floor" "$flabel" - "" 2xx
+}
+
 echo "bench.sh: measuring, $rounds round(s) of $secs s per scenario after ${warm} s of warm-up" >&2
 : >"$T/raw"
 for round in $(seq 1 "$rounds"); do
 	scenario static "nginx static file, no auth" - "$HTTP_STATIC" "" "" 2xx
-	run noop_tcp noop_tcp "no-op responder, TCP" - "" 2xx
-	[ "$with_unix" = 1 ] && run noop_unix noop_unix "no-op responder, unix" - "" 2xx
 	for b in $STORES; do
 		eval "c=\$COOKIE_$b x=\$FORGED_$b"
-		run "gw_${b}_tcp" "gw_${b}_tcp" "sessiongw $b, TCP, session" noop_tcp "$b" 2xx -H "Cookie: $c"
-		[ "$with_unix" = 1 ] && run "gw_${b}_unix" "gw_${b}_unix" "sessiongw $b, unix, session" \
-			noop_unix "$b" 2xx -H "Cookie: $c"
+		beside "no-op responder, TCP" "gw_${b}_tcp" "gw_${b}_tcp" "sessiongw $b, TCP, session" \
+			noop_tcp "$b" 2xx -H "Cookie: $c"
+		[ "$with_unix" = 1 ] && beside "no-op responder, unix" "gw_${b}_unix" "gw_${b}_unix" \
+			"sessiongw $b, unix, session" noop_unix "$b" 2xx -H "Cookie: $c"
 		run "gw_${b}_tcp" "forged_$b" "sessiongw $b, TCP, forged cookie" noop_tcp "$b" non2xx \
 			-H "Cookie: $x"
 		[ "$b" = "$FIRST_STORE" ] &&
@@ -719,21 +733,18 @@ for round in $(seq 1 "$rounds"); do
 	done
 	for w in $scaling; do
 		eval "c=\$COOKIE_$scaling_store"
-		run "sc_noop_$w" "sc_noop_$w" "no-op responder, $w workers" - "" 2xx
-		run "sc_gw_$w" "sc_gw_$w" "sessiongw $scaling_store, $w workers, session" "sc_noop_$w" \
+		beside "no-op responder, $w workers" "sc_gw_$w" "sc_gw_$w" \
+			"sessiongw $scaling_store, $w workers, session" "sc_noop_$w" \
 			"$scaling_store" 2xx -H "Cookie: $c"
 	done
-	if [ -n "$TWO" ]; then
-		run two_noop two_noop "two no-op responders, one upstream" - "" 2xx
-		for b in $TWO; do
-			eval "c=\$COOKIE_$b"
-			run "two_$b" "two_$b" "two sessiongw hosts, one $b, session" two_noop "$b" 2xx \
-				-H "Cookie: $c"
-		done
-	fi
+	for b in $TWO; do
+		eval "c=\$COOKIE_$b"
+		beside "two no-op responders, one upstream" "two_$b" "two_$b" \
+			"two sessiongw hosts, one $b, session" two_noop "$b" 2xx -H "Cookie: $c"
+	done
 	if [ -n "$PEER" ]; then
-		run peer peer "express-session + connect-redis, session" noop_tcp redis 2xx \
-			-H "Cookie: $COOKIE_peer"
+		beside "no-op responder, TCP" peer peer "express-session + connect-redis, session" \
+			noop_tcp redis 2xx -H "Cookie: $COOKIE_peer"
 	fi
 done
 
@@ -775,7 +786,8 @@ versions
 echo "  wrk $(wrk -v 2>&1 | head -n1 | awk '{print $2}')${PEER:+, node $(node -v), express 4.21.2, express-session 1.18.1, connect-redis 7.1.1, redis (node) 4.7.0}"
 echo
 # Medians over the rounds (with the req/s range when there are several);
-# ratios are taken within each round, then their median (and range).
+# each measurement's ratio is to the nearest measurement of its floor
+# (beside), then the median (and range) of those.
 awk -F'\t' -v rounds="$rounds" '
 function med(list,   a, m, i, j, x) {
 	m = split(list, a, " ")
@@ -789,22 +801,26 @@ function fmt1(x) { return x == "-" ? "-" : sprintf("%.1f", x) }
 function cell(list) {
 	return rounds > 1 ? sprintf("%5.2f (%.2f-%.2f)", med(list), lo(list), hi(list)) : sprintf("%5.2f", med(list))
 }
-# The ratios of g to its floor n in each round: req/s, p50, p99.
-function ratios(g, n,   i, a, b, c, d, e, f, rr, r5, r9) {
-	split(col[g, 4], a, " "); split(col[n, 4], b, " ")
-	split(col[g, 5], c, " "); split(col[n, 5], d, " ")
-	split(col[g, 6], e, " "); split(col[n, 6], f, " ")
+# The ratios of each measurement of g to the nearest one of its floor n
+# (the earlier on a tie): req/s, p50, p99.
+function ratios(g, n,   i, j, x, y, best, rr, r5, r9) {
 	rr = r5 = r9 = ""
 	for (i = 1; i <= cnt[g]; i++) {
-		rr = rr " " a[i] / b[i]; r5 = r5 " " c[i] / d[i]; r9 = r9 " " e[i] / f[i]
+		x = at[g, i]; best = 0
+		for (j = 1; j <= cnt[n]; j++) {
+			y = at[n, j]
+			if (!best || (y > x ? y - x : x - y) < (at[n, best] > x ? at[n, best] - x : x - at[n, best])) best = j
+		}
+		y = at[n, best]
+		rr = rr " " v[x, 4] / v[y, 4]; r5 = r5 " " v[x, 5] / v[y, 5]; r9 = r9 " " v[x, 6] / v[y, 6]
 	}
 	R[g, "rps"] = cell(rr); R[g, "p50"] = cell(r5); R[g, "p99"] = cell(r9)
 }
 {
 	k = $1
 	if (!(k in label)) { order[++nk] = k; label[k] = $2; floor[k] = $3 }
-	cnt[k]++
-	for (j = 4; j <= 12; j++) col[k, j] = col[k, j] " " $j
+	at[k, ++cnt[k]] = NR
+	for (j = 4; j <= 12; j++) { col[k, j] = col[k, j] " " $j; v[NR, j] = $j }
 	wrong[k] += $13
 }
 END {
