@@ -803,14 +803,13 @@ function cell(list) {
 }
 # The ratios of each measurement of g to the nearest one of its floor n
 # (the earlier on a tie): req/s, p50, p99.
+function gap(a, b) { return a > b ? a - b : b - a }
 function ratios(g, n,   i, j, x, y, best, rr, r5, r9) {
 	rr = r5 = r9 = ""
 	for (i = 1; i <= cnt[g]; i++) {
 		x = at[g, i]; best = 0
-		for (j = 1; j <= cnt[n]; j++) {
-			y = at[n, j]
-			if (!best || (y > x ? y - x : x - y) < (at[n, best] > x ? at[n, best] - x : x - at[n, best])) best = j
-		}
+		for (j = 1; j <= cnt[n]; j++)
+			if (!best || gap(at[n, j], x) < gap(at[n, best], x)) best = j
 		y = at[n, best]
 		rr = rr " " v[x, 4] / v[y, 4]; r5 = r5 " " v[x, 5] / v[y, 5]; r9 = r9 " " v[x, 6] / v[y, 6]
 	}
