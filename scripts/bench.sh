@@ -588,7 +588,7 @@ children() { local m; for m in "$@"; do pgrep -P "$m"; done | tr '\n' ' '; }
 # CPU ticks of the programs this shell has waited for (wrk, through
 # timeout), and the machine's total and idle ticks.
 reaped_ticks() { local f; f=$(cut -d' ' -f16,17 "/proc/$$/stat"); echo $((${f% *} + ${f#* })); }
-machine_ticks() { head -n1 /proc/stat | awk '{ t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $5 + $6 }'; }
+machine_ticks() { head -n1 /proc/stat | awk '{ t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $5 + $6, $9 }'; }
 NGINX_WORKERS=$(children "$NGINX_PID")
 
 to_ms() { # 1.23ms | 850.00us | 1.02s -> milliseconds
@@ -638,7 +638,7 @@ pg_counts() {
 # wrk run (after a warm-up); WANT is 2xx or non2xx, the answers every
 # request must get. Appends one tab-separated line to $T/raw: key, label,
 # floor key, req/s, p50 and p99 (ms), CPU µs per request of nginx, the
-# backend, the store and wrk, and the other and idle shares (%).
+# backend, the store and wrk, and the other, steal and idle shares (%).
 scenario() {
 	local key=$1 label=$2 floor=$3 port=$4 backend=$5 store=$6 want=$7 out="$T/wrk-$1-$round.txt"
 	shift 7
@@ -678,19 +678,23 @@ scenario() {
 	fi
 	store_after "$key" "$total"
 	# "other": the machine's CPU time that none of our programs used
-	# (other programs, interrupts); above a few % the run was disturbed.
+	# (other programs, interrupts); "steal": the time the host gave
+	# to its other guests while ours were ready to run (/proc/stat's
+	# eighth figure). Above a few % either, the run was disturbed.
 	awk -v k="$key" -v l="$label" -v fl="$floor" -v r="$rps" -v a="$p50" -v b="$p99" -v t="$total" \
 		-v n=$((n1 - n0)) -v be=$((b1 - b0)) -v rd=$((r1 - r0)) -v w=$((w1 - w0)) \
 		-v bad=$((bad + sockerr)) -v m0="$m0" -v m1="$m1" -v hz="$HZ" -v bk="$backend" -v st="$spids" 'BEGIN {
 		f = 1e6 / hz / t
 		split(m0, x, " "); split(m1, y, " ")
 		tot = y[1] - x[1]; busy = tot - (y[2] - x[2])
-		other = (tot > 0 ? 100 * (busy - n - be - rd - w) / tot : 0)
+		stolen = y[3] - x[3]
+		other = (tot > 0 ? 100 * (busy - stolen - n - be - rd - w) / tot : 0)
 		if (other < 0) other = 0
+		steal = (tot > 0 ? 100 * stolen / tot : 0)
 		idle = (tot > 0 ? 100 * (tot - busy) / tot : 0)
-		printf "%s\t%s\t%s\t%.0f\t%.3f\t%.3f\t%.1f\t%s\t%s\t%.1f\t%.0f\t%.0f\t%d\n", k, l, fl, r, a, b,
+		printf "%s\t%s\t%s\t%.0f\t%.3f\t%.3f\t%.1f\t%s\t%s\t%.1f\t%.0f\t%.0f\t%.0f\t%d\n", k, l, fl, r, a, b,
 			n * f, (bk == "" ? "-" : sprintf("%.1f", be * f)), (st ~ /[0-9]/ ? sprintf("%.1f", rd * f) : "-"),
-			w * f, other, idle, bad }' >>"$T/raw"
+			w * f, other, steal, idle, bad }' >>"$T/raw"
 }
 # run BLOCK KEY LABEL FLOOR STORE WANT [WRK ARGS...]: scenario KEY on
 # BLOCK's server block, with the CPU of BLOCK's programs (MASTER_BLOCK,
@@ -819,22 +823,24 @@ function ratios(g, n,   i, j, x, y, best, rr, r5, r9) {
 	k = $1
 	if (!(k in label)) { order[++nk] = k; label[k] = $2; floor[k] = $3 }
 	at[k, ++cnt[k]] = NR
-	for (j = 4; j <= 12; j++) { col[k, j] = col[k, j] " " $j; v[NR, j] = $j }
-	wrong[k] += $13
+	for (j = 4; j <= 13; j++) { col[k, j] = col[k, j] " " $j; v[NR, j] = $j }
+	wrong[k] += $14
 }
 END {
-	printf "%-17s %-44s %8s%s %7s %7s %6s %7s %6s %6s %5s %5s %6s\n", "", "scenario", "req/s",
-		(rounds > 1 ? sprintf(" %13s", "req/s range") : ""), "p50 ms", "p99 ms", "nginx", "backend", "store", "wrk", "other", "idle", "wrong"
+	printf "%-17s %-44s %8s%s %7s %7s %6s %7s %6s %6s %5s %5s %5s %6s\n", "", "scenario", "req/s",
+		(rounds > 1 ? sprintf(" %13s", "req/s range") : ""), "p50 ms", "p99 ms", "nginx", "backend", "store", "wrk",
+		"other", "steal", "idle", "wrong"
 	for (i = 1; i <= nk; i++) {
 		k = order[i]
-		printf "%-17s %-44s %8.0f%s %7.2f %7.2f %6.1f %7s %6s %6.1f %4.0f%% %4.0f%% %6d\n", k, label[k],
+		printf "%-17s %-44s %8.0f%s %7.2f %7.2f %6.1f %7s %6s %6.1f %4.0f%% %4.0f%% %4.0f%% %6d\n", k, label[k],
 			med(col[k, 4]), (rounds > 1 ? sprintf(" %13s", sprintf("%.0f-%.0f", lo(col[k, 4]), hi(col[k, 4]))) : ""),
 			med(col[k, 5]), med(col[k, 6]), med(col[k, 7]), fmt1(med(col[k, 8])), fmt1(med(col[k, 9])),
-			med(col[k, 10]), med(col[k, 11]), med(col[k, 12]), wrong[k]
+			med(col[k, 10]), med(col[k, 11]), med(col[k, 12]), med(col[k, 13]), wrong[k]
 	}
 	print "    nginx, backend (the FastCGI or node workers), store (redis-server, PostgreSQL backends), wrk:"
 	print "    CPU time per request, µs; other: share of all CPU time used by none of them (other load,"
-	print "    interrupts; above a few % the run was disturbed); idle: share unused;"
+	print "    interrupts); steal: share the host gave its other guests (above a few %, either one means"
+	print "    the run was disturbed); idle: share unused;"
 	print "    wrong: answers other than expected and socket errors, over all rounds"
 	if (rounds > 1) print "    figures are medians over " rounds " rounds"
 	print ""
