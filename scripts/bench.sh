@@ -586,7 +586,7 @@ cpu_ticks() { # PID...: user + system clock ticks of these processes
 }
 children() { local m; for m in "$@"; do pgrep -P "$m"; done | tr '\n' ' '; }
 # CPU ticks of the programs this shell has waited for (wrk, through
-# timeout), and the machine's total and idle ticks.
+# timeout), and the machine's total, idle and stolen ticks.
 reaped_ticks() { local f; f=$(cut -d' ' -f16,17 "/proc/$$/stat"); echo $((${f% *} + ${f#* })); }
 machine_ticks() { head -n1 /proc/stat | awk '{ t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $5 + $6, $9 }'; }
 NGINX_WORKERS=$(children "$NGINX_PID")
