@@ -683,15 +683,15 @@ scenario() {
 	# eighth figure). Above a few % either, the run was disturbed.
 	awk -v k="$key" -v l="$label" -v fl="$floor" -v r="$rps" -v a="$p50" -v b="$p99" -v t="$total" \
 		-v n=$((n1 - n0)) -v be=$((b1 - b0)) -v rd=$((r1 - r0)) -v w=$((w1 - w0)) \
-		-v bad=$((bad + sockerr)) -v m0="$m0" -v m1="$m1" -v hz="$HZ" -v bk="$backend" -v st="$spids" 'BEGIN {
+		-v bad=$((bad + sockerr)) -v m0="$m0" -v m1="$m1" -v hz="$HZ" -v bk="$backend" -v st="$spids" '
+		function pct(ticks) { return tot > 0 ? 100 * ticks / tot : 0 }
+		BEGIN {
 		f = 1e6 / hz / t
 		split(m0, x, " "); split(m1, y, " ")
-		tot = y[1] - x[1]; busy = tot - (y[2] - x[2])
-		stolen = y[3] - x[3]
-		other = (tot > 0 ? 100 * (busy - stolen - n - be - rd - w) / tot : 0)
+		tot = y[1] - x[1]; busy = tot - (y[2] - x[2]); stolen = y[3] - x[3]
+		other = pct(busy - stolen - n - be - rd - w)
 		if (other < 0) other = 0
-		steal = (tot > 0 ? 100 * stolen / tot : 0)
-		idle = (tot > 0 ? 100 * (tot - busy) / tot : 0)
+		steal = pct(stolen); idle = pct(tot - busy)
 		printf "%s\t%s\t%s\t%.0f\t%.3f\t%.3f\t%.1f\t%s\t%s\t%.1f\t%.0f\t%.0f\t%.0f\t%d\n", k, l, fl, r, a, b,
 			n * f, (bk == "" ? "-" : sprintf("%.1f", be * f)), (st ~ /[0-9]/ ? sprintf("%.1f", rd * f) : "-"),
 			w * f, other, steal, idle, bad }' >>"$T/raw"
