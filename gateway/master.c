@@ -38,6 +38,7 @@
 	5000 /* a worker not ready after this no longer blocks starts */
 #define STOP_GRACE_MS 30000 /* then stragglers are killed */
 #define RETIRE_GRACE_MS 10000
+#define REPLACE_WAIT_MS 5000    /* old workers serve until the new are ready */
 #define METRICS_RESTART_MS 1000 /* a dead metrics server waits this long */
 #define METRICS_BACKLOG 64
 
@@ -147,8 +148,9 @@ struct master {
 	unsigned gen;
 	struct child *kids;
 	size_t nkids, cap;
-	int crashes;            /* workers in a row that died before ready */
-	int64_t next_spawn;     /* monotonic ms: back-off */
+	int crashes;        /* workers in a row that died before ready */
+	int64_t next_spawn; /* monotonic ms: back-off */
+	int64_t retire_by;  /* 0, or when old workers retire at the latest */
 	int ready_rd, ready_wr; /* the ready pipe: workers write their pid */
 	sigset_t waitmask;      /* the mask while waiting (signals open) */
 	struct sgw_metrics *metrics; /* shared with every child */
@@ -440,19 +442,43 @@ reload(struct master *m)
 	m->gen++;
 	m->crashes = 0;
 	m->next_spawn = 0;
-	for (size_t i = 0; i < m->nkids; i++)
-		m->kids[i].retire_at = sgw_mono_ms() + RETIRE_GRACE_MS;
-	/* New workers first, so no request waits; then the old ones finish
-	 * what they are doing and leave (SIGUSR2: without serving the queue,
-	 * which the new workers take, under the new configuration). */
+	/* New workers first; the old ones serve on until they are ready
+	 * (retire_old), so that no request waits for a worker to start. */
 	while (current_workers(m) < (size_t)m->rt.conf.workers && spawn(m) == 0)
 		;
-	signal_all(m, SIGUSR2, 1);
+	m->retire_by = sgw_mono_ms() + REPLACE_WAIT_MS;
 	/* The sweeper follows the new configuration too (its store, its
 	 * cleanup_interval): the main loop starts the next one. */
 	if (m->sweeper_pid > 0)
 		kill(m->sweeper_pid, SIGTERM);
 	log_info("configuration reloaded (generation %u)", m->gen);
+}
+
+/*
+ * After a reload, once every new worker reports ready, or at retire_by at
+ * the latest (a new configuration whose workers cannot start does not
+ * keep the old ones), the old workers are told to leave: SIGUSR2, they
+ * finish what they hold without serving the queue, which the new workers
+ * take under the new configuration. Returns how long to wait before
+ * looking again, or -1 when there is nothing to wait for.
+ */
+static int64_t
+retire_old(struct master *m, int64_t now)
+{
+	size_t ready = 0;
+
+	if (m->retire_by == 0)
+		return -1;
+	for (size_t i = 0; i < m->nkids; i++)
+		ready += m->kids[i].gen == m->gen && m->kids[i].ready;
+	if (ready < (size_t)m->rt.conf.workers && now < m->retire_by)
+		return m->retire_by - now;
+	for (size_t i = 0; i < m->nkids; i++)
+		if (m->kids[i].gen != m->gen && m->kids[i].retire_at == 0)
+			m->kids[i].retire_at = now + RETIRE_GRACE_MS;
+	signal_all(m, SIGUSR2, 1);
+	m->retire_by = 0;
+	return -1;
 }
 
 static void
@@ -583,7 +609,7 @@ sgw_master_run(const char *conf_file, struct sgw_runtime *rt, int fd)
 	log_info("sessiongw %s: master started, %d workers", SGW_VERSION,
 	    m.rt.conf.workers);
 	for (;;) {
-		int64_t now, wait = 1000;
+		int64_t now, wait = 1000, retire_wait;
 
 		if (got_term) {
 			rc = stop(&m);
@@ -602,6 +628,7 @@ sgw_master_run(const char *conf_file, struct sgw_runtime *rt, int fd)
 		read_ready(&m);
 		reap(&m, 0);
 		now = sgw_mono_ms();
+		retire_wait = retire_old(&m, now);
 		for (size_t i = 0; i < m.nkids; i++)
 			if (m.kids[i].retire_at != 0 &&
 			    now >= m.kids[i].retire_at) {
@@ -640,6 +667,8 @@ sgw_master_run(const char *conf_file, struct sgw_runtime *rt, int fd)
 			else if (m.sweeper_next - now < wait)
 				wait = m.sweeper_next - now;
 		}
+		if (retire_wait >= 0 && retire_wait < wait)
+			wait = retire_wait;
 		if (!got_term && !got_hup && !got_chld && !got_usr1)
 			wait_ms(&m, wait);
 	}

@@ -401,6 +401,7 @@ struct worker {
 	struct sgw_lead *lead; /* NULL: no lead (lead.h) */
 	int leading;           /* at the last look */
 	int caught_up;         /* its last accepts emptied the queue */
+	int passed_over;       /* woken for a connection, it left it (lead) */
 	pid_t pid;
 };
 
@@ -771,6 +772,9 @@ wait_work(struct worker *w, int lfd, int accepting, int64_t until)
 		sgw_log_errno(SGW_LOG_ERROR, "worker: epoll");
 		return TAKE_FAIL;
 	}
+	/* Listening again, it is told of what it left (level-triggered). */
+	if (listen_watched)
+		w->passed_over = 0;
 	for (size_t i = 0; i < nconns; i++)
 		if (next <= 0 || live[i]->deadline < next)
 			next = live[i]->deadline;
@@ -806,8 +810,10 @@ wait_work(struct worker *w, int lfd, int accepting, int64_t until)
 			 * (the next wait does not listen). */
 			if (led && !leading &&
 			    sgw_lead_hold_off(
-			        w->lead, w->pid, mono_ns(), &lead_now) > 0)
+			        w->lead, w->pid, mono_ns(), &lead_now) > 0) {
+				w->passed_over = 1;
 				continue;
+			}
 
 			/* Caught up once the queue is empty; a lead that
 			 * is not falls behind, and the others join in. */
@@ -910,8 +916,8 @@ sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
 		sgw_log_errno(SGW_LOG_ERROR, "worker: epoll");
 		goto done;
 	}
-	report_ready(ready_fd);
 	log_info("worker started (generation %u)", generation);
+	report_ready(ready_fd);
 	for (;;) {
 		int take_queue;
 		int64_t now;
@@ -943,9 +949,14 @@ sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
 		if (drain_until != 0 && now >= drain_until)
 			break;
 		take_queue = stopping && !no_drain && !w.recycle;
-		if (take_queue) {
+		/* EPOLLEXCLUSIVE woke this worker alone for a connection it
+		 * left to the lead; leaving, it will not look again, and the
+		 * others were not told: it takes what is queued now rather
+		 * than strand it until the next connection comes. */
+		if (take_queue || (drain_until != 0 && w.passed_over)) {
 			int c;
 
+			w.passed_over = 0;
 			/* Refused peers are taken too: bounded in time. */
 			while (nconns < SGW_FCGI_CONNS_MAX &&
 			    sgw_mono_ms() < drain_until &&
@@ -969,6 +980,9 @@ sgw_worker_run(int fd, int ready_fd, struct sgw_runtime *rt,
 	else
 		log_info("worker exiting");
 done:
+	/* Leaving, a lead steps down now: until the master reaps it, the
+	 * others would hold off for a worker that takes nothing. */
+	sgw_lead_gone(w.lead, w.pid);
 	while (nconns > 0)
 		conn_close(live[nconns - 1]);
 	for (size_t i = 0; i < SGW_FCGI_CONNS_MAX; i++)

@@ -1284,9 +1284,13 @@ redis_open(const struct sgw_conf *conf, const void *opts,
 	}
 	rs->base.ops = &redis_ops;
 	rs->conf = opts;
-	/* Connections are made lazily, so a worker starts while Redis is
-	 * down; sgw_store_check pings to say whether it can be reached. */
-	(void)mode;
+	/* A worker connects as it starts, so that its first request (the
+	 * first after a reload, say) does not pay for it. Failing to is not
+	 * an error: the worker starts while Redis is down, answers 503 and
+	 * connects again on the next request. sgw_store_check pings to say
+	 * whether Redis can be reached. */
+	if (mode == SGW_STORE_SERVE)
+		(void)ensure(rs);
 	return &rs->base;
 }
 

@@ -32,14 +32,28 @@ sed -i 's|^default_redirect = .*|default_redirect = /reloaded/|' "$T/sgw.conf"
 fails=0
 for i in $(seq 1 60); do
 	[ "$i" -eq 10 ] && kill -HUP "$SGW_PID"
-	[ "$(health "$A")" = "Status: 200 OK" ] || fails=$((fails + 1))
+	t0=$(date +%s%N)
+	got=$(health "$A" 2>&1)
+	if [ "$got" != "Status: 200 OK" ]; then
+		fails=$((fails + 1))
+		# What failed and how long it took: enough to tell a 503 from
+		# a request that waited for the client's timeout.
+		echo "# reload, request $i: '$got' after $((($(date +%s%N) - t0) / 1000000)) ms" >&2
+	fi
 done
+[ "$fails" -eq 0 ] || sed 's/^/# log: /' "$T/sgw.log" | tail -n 40 >&2
 expect_eq "no request fails across a reload (60 requests)" 0 "$fails"
 wait_until 10 sh -c "! pgrep -P $SGW_PID | grep -qxE '$(echo $old | tr ' ' '|')'"
 now=$(worker_pids "$SGW_PID" | tr '\n' ' ')
 common=$(comm -12 <(echo "$old" | tr ' ' '\n' | sort) <(echo "$now" | tr ' ' '\n' | sort) | grep -c . || true)
 expect_eq "after SIGHUP every worker is new" 0 "$common"
 expect_eq "after SIGHUP the worker count is kept" 3 "$(count_workers)"
+# The old workers serve until the new ones are up: in the log, the three
+# new workers have started before the first old one leaves.
+order=$(sed -n '/SIGHUP: re-reading/,$p' "$T/sgw.log" |
+	grep -oE 'worker started \(generation 2\)|worker exiting' | head -n 4 |
+	sed 's/worker started (generation 2)/new/; s/worker exiting/old/' | tr '\n' ' ')
+expect_eq "after SIGHUP the old workers leave once the new ones are up" "new new new old " "$order"
 out=$(printf 'username=alice&password=pw-alice' | "$SGW_FCGI_CLIENT" -i "$A" REQUEST_METHOD=POST \
 	DOCUMENT_URI=/auth/login REMOTE_ADDR=127.0.0.1 CONTENT_TYPE=application/x-www-form-urlencoded | tr -d '\r')
 expect_match "the new configuration is in force" '^Location: /reloaded/$' "$out"
