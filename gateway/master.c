@@ -269,13 +269,15 @@ spawn(struct master *m)
 	return 0;
 }
 
+/* The workers of the current generation; with ready, those of them that
+ * reported they are serving. */
 static size_t
-current_workers(const struct master *m)
+current_workers(const struct master *m, int ready)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < m->nkids; i++)
-		n += m->kids[i].gen == m->gen;
+		n += m->kids[i].gen == m->gen && (!ready || m->kids[i].ready);
 	return n;
 }
 
@@ -444,7 +446,8 @@ reload(struct master *m)
 	m->next_spawn = 0;
 	/* New workers first; the old ones serve on until they are ready
 	 * (retire_old), so that no request waits for a worker to start. */
-	while (current_workers(m) < (size_t)m->rt.conf.workers && spawn(m) == 0)
+	while (
+	    current_workers(m, 0) < (size_t)m->rt.conf.workers && spawn(m) == 0)
 		;
 	m->retire_by = sgw_mono_ms() + REPLACE_WAIT_MS;
 	/* The sweeper follows the new configuration too (its store, its
@@ -465,13 +468,10 @@ reload(struct master *m)
 static int64_t
 retire_old(struct master *m, int64_t now)
 {
-	size_t ready = 0;
-
 	if (m->retire_by == 0)
 		return -1;
-	for (size_t i = 0; i < m->nkids; i++)
-		ready += m->kids[i].gen == m->gen && m->kids[i].ready;
-	if (ready < (size_t)m->rt.conf.workers && now < m->retire_by)
+	if (current_workers(m, 1) < (size_t)m->rt.conf.workers &&
+	    now < m->retire_by)
 		return m->retire_by - now;
 	for (size_t i = 0; i < m->nkids; i++)
 		if (m->kids[i].gen != m->gen && m->kids[i].retire_at == 0)
@@ -642,7 +642,7 @@ sgw_master_run(const char *conf_file, struct sgw_runtime *rt, int fd)
 		/* Every empty slot is filled in one pass. After crashes,
 		 * once the back-off is over, one worker at a time, until one
 		 * reports ready (read_ready resets the count). */
-		while (current_workers(&m) < (size_t)m.rt.conf.workers) {
+		while (current_workers(&m, 0) < (size_t)m.rt.conf.workers) {
 			if (m.crashes > 0 && now < m.next_spawn) {
 				wait = m.next_spawn - now;
 				break;
